@@ -1,0 +1,310 @@
+//! The resolved form of a formula: names bound to tables, columns and KPIs, types checked,
+//! KPI references inlined. Lowering turns it into a DataFusion plan.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use datafusion::arrow::datatypes::DataType;
+
+use crate::ast::{BinaryOp, UnaryOp};
+use crate::period::{CalendarSpan, Grain};
+use crate::span::Span;
+
+/// The types the language checks; Arrow types map onto these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueType {
+    /// Any integer, float or decimal.
+    Number,
+    /// Text.
+    String,
+    /// `true`/`false`.
+    Boolean,
+    /// A point in time.
+    Timestamp,
+    /// A calendar date.
+    Date,
+    /// `null`: compatible with every type.
+    Null,
+}
+
+impl ValueType {
+    /// The language type of an Arrow type, if the language can use it.
+    pub fn of(data_type: &DataType) -> Option<ValueType> {
+        use DataType::*;
+        Some(match data_type {
+            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64 => ValueType::Number,
+            Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => ValueType::Number,
+            Utf8 | LargeUtf8 | Utf8View => ValueType::String,
+            Dictionary(_, v) => return ValueType::of(v),
+            Boolean => ValueType::Boolean,
+            Timestamp(..) => ValueType::Timestamp,
+            Date32 | Date64 => ValueType::Date,
+            Null => ValueType::Null,
+            _ => return None,
+        })
+    }
+
+    /// How the type reads in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Number => "a number",
+            ValueType::String => "a string",
+            ValueType::Boolean => "a true/false value",
+            ValueType::Timestamp => "a timestamp",
+            ValueType::Date => "a date",
+            ValueType::Null => "null",
+        }
+    }
+
+    /// Whether values of the two types can be compared or mixed in `coalesce`, `case`, ...
+    pub fn compatible(self, other: ValueType) -> bool {
+        self == other || self == ValueType::Null || other == ValueType::Null
+    }
+
+    /// The common type of two compatible types.
+    pub fn unify(self, other: ValueType) -> ValueType {
+        if self == ValueType::Null { other } else { self }
+    }
+}
+
+/// A literal after resolution. Strings compared with time columns become time literals.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// Whole number.
+    Integer(i64),
+    /// Real number.
+    Float(f64),
+    /// Text.
+    String(String),
+    /// Boolean.
+    Boolean(bool),
+    /// Null.
+    Null,
+    /// A wall-clock time in the query's time zone, compared with a column of type `target`.
+    LocalTimestamp(NaiveDateTime, DataType),
+    /// A calendar date compared with a date column.
+    Date(NaiveDate),
+}
+
+/// A column reached from `table` by following the relationships in `path`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ColumnRef {
+    /// The table the path starts at.
+    pub table: String,
+    /// Relationship names followed from `table`.
+    pub path: Vec<String>,
+    /// The column in the table at the end of the path.
+    pub column: String,
+    /// The column's Arrow type.
+    pub data_type: DataType,
+}
+
+/// Built-in scalar functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarFunc {
+    /// First non-null argument.
+    Coalesce,
+    /// Null if both arguments are equal, else the first.
+    NullIf,
+    /// Absolute value.
+    Abs,
+    /// Round half away from zero, to an optional number of digits.
+    Round,
+    /// Round down.
+    Floor,
+    /// Round up.
+    Ceil,
+    /// Square root (null for negative input).
+    Sqrt,
+    /// `power(base, exponent)`.
+    Power,
+    /// Smallest non-null argument.
+    Least,
+    /// Largest non-null argument.
+    Greatest,
+    /// Lower-case text.
+    Lower,
+    /// Upper-case text.
+    Upper,
+    /// Days from the first timestamp to the second, with fraction.
+    DaysBetween,
+    /// Hours from the first timestamp to the second, with fraction.
+    HoursBetween,
+    /// Minutes from the first timestamp to the second, with fraction.
+    MinutesBetween,
+}
+
+/// An expression tree whose leaves are `L`: columns for row-level expressions, aggregates and
+/// time shifts for KPI-level expressions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar<L> {
+    /// A leaf.
+    Leaf(L),
+    /// A literal.
+    Literal(Value),
+    /// `a op b`.
+    Binary(BinaryOp, Box<Scalar<L>>, Box<Scalar<L>>),
+    /// `-a`, `not a`.
+    Unary(UnaryOp, Box<Scalar<L>>),
+    /// `a is [not] null` (`true` = negated).
+    IsNull(Box<Scalar<L>>, bool),
+    /// `a [not] in (...)`.
+    InList(Box<Scalar<L>>, Vec<Scalar<L>>, bool),
+    /// `a [not] between low and high`.
+    Between(Box<Scalar<L>>, Box<Scalar<L>>, Box<Scalar<L>>, bool),
+    /// `a [not] like pattern`.
+    Like(Box<Scalar<L>>, Box<Scalar<L>>, bool),
+    /// `case`, with the simple form already turned into `when operand = value`.
+    Case(Vec<(Scalar<L>, Scalar<L>)>, Option<Box<Scalar<L>>>),
+    /// A function call.
+    Func(ScalarFunc, Vec<Scalar<L>>),
+}
+
+impl<L> Scalar<L> {
+    /// Visits every leaf, depth first.
+    pub fn for_each_leaf<'a>(&'a self, f: &mut impl FnMut(&'a L)) {
+        match self {
+            Scalar::Leaf(l) => f(l),
+            Scalar::Literal(_) => {}
+            Scalar::Binary(_, a, b) | Scalar::Like(a, b, _) => {
+                a.for_each_leaf(f);
+                b.for_each_leaf(f);
+            }
+            Scalar::Unary(_, a) | Scalar::IsNull(a, _) => a.for_each_leaf(f),
+            Scalar::InList(a, list, _) => {
+                a.for_each_leaf(f);
+                list.iter().for_each(|x| x.for_each_leaf(f));
+            }
+            Scalar::Between(a, b, c, _) => {
+                a.for_each_leaf(f);
+                b.for_each_leaf(f);
+                c.for_each_leaf(f);
+            }
+            Scalar::Case(branches, otherwise) => {
+                for (w, t) in branches {
+                    w.for_each_leaf(f);
+                    t.for_each_leaf(f);
+                }
+                if let Some(e) = otherwise {
+                    e.for_each_leaf(f);
+                }
+            }
+            Scalar::Func(_, args) => args.iter().for_each(|x| x.for_each_leaf(f)),
+        }
+    }
+
+    /// Rebuilds the tree with each leaf mapped by `f`.
+    pub fn try_map_leaves<M, E>(&self, f: &mut impl FnMut(&L) -> Result<Scalar<M>, E>) -> Result<Scalar<M>, E> {
+        let mut bx = |e: &Scalar<L>| e.try_map_leaves(f).map(Box::new);
+        Ok(match self {
+            Scalar::Leaf(l) => return f(l),
+            Scalar::Literal(v) => Scalar::Literal(v.clone()),
+            Scalar::Binary(op, a, b) => Scalar::Binary(*op, bx(a)?, bx(b)?),
+            Scalar::Unary(op, a) => Scalar::Unary(*op, bx(a)?),
+            Scalar::IsNull(a, n) => Scalar::IsNull(bx(a)?, *n),
+            Scalar::InList(a, list, n) => {
+                let a = bx(a)?;
+                let list = list.iter().map(|x| x.try_map_leaves(f)).collect::<Result<_, _>>()?;
+                Scalar::InList(a, list, *n)
+            }
+            Scalar::Between(a, b, c, n) => Scalar::Between(bx(a)?, bx(b)?, bx(c)?, *n),
+            Scalar::Like(a, b, n) => Scalar::Like(bx(a)?, bx(b)?, *n),
+            Scalar::Case(branches, otherwise) => {
+                let branches = branches
+                    .iter()
+                    .map(|(w, t)| Ok((w.try_map_leaves(f)?, t.try_map_leaves(f)?)))
+                    .collect::<Result<_, E>>()?;
+                let otherwise = match otherwise {
+                    Some(e) => Some(Box::new(e.try_map_leaves(f)?)),
+                    None => None,
+                };
+                Scalar::Case(branches, otherwise)
+            }
+            Scalar::Func(func, args) => Scalar::Func(*func, args.iter().map(|x| x.try_map_leaves(f)).collect::<Result<_, _>>()?),
+        })
+    }
+}
+
+/// A row-level expression: its leaves are columns.
+pub type RowExpr = Scalar<ColumnRef>;
+
+/// Aggregate functions.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AggFunc {
+    /// Sum of non-null values.
+    Sum,
+    /// Rows (without argument) or non-null values.
+    Count,
+    /// Distinct non-null values.
+    CountDistinct,
+    /// Mean of non-null values.
+    Avg,
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+    /// Median (continuous: mean of the two middle values).
+    Median,
+    /// Continuous percentile at the given fraction in `[0, 1]`.
+    Percentile(f64),
+}
+
+impl AggFunc {
+    /// Whether the value over several periods can be computed from per-period partial results
+    /// (sum, count, min, max, and avg as sum/count); the others need the rows themselves.
+    pub fn is_decomposable(self) -> bool {
+        matches!(self, AggFunc::Sum | AggFunc::Count | AggFunc::Avg | AggFunc::Min | AggFunc::Max)
+    }
+
+    /// Whether the result over no rows is 0 rather than null.
+    pub fn is_count(self) -> bool {
+        matches!(self, AggFunc::Count | AggFunc::CountDistinct)
+    }
+}
+
+/// Which rows, relative to a period, an aggregate covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    /// The period itself.
+    Period,
+    /// The period and the ones before it, covering the given calendar span.
+    Rolling(CalendarSpan),
+    /// From the start of the enclosing calendar unit to the end of the period.
+    ToDate(Grain),
+    /// Everything up to the end of the period.
+    Cumulative,
+}
+
+/// An aggregate over one table, with its optional `where` filter and its window.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aggregate {
+    /// The function.
+    pub func: AggFunc,
+    /// The table whose rows are aggregated.
+    pub table: String,
+    /// The argument; `None` for `count(table)`.
+    pub arg: Option<RowExpr>,
+    /// The `where` filter.
+    pub filter: Option<RowExpr>,
+    /// The rows covered relative to each period.
+    pub window: Window,
+    /// Where the aggregate was written (for diagnostics after resolution).
+    pub span: Span,
+}
+
+impl Aggregate {
+    /// Equal apart from where it was written (used to compute shared aggregates once).
+    pub fn same_as(&self, other: &Aggregate) -> bool {
+        self.func == other.func && self.table == other.table && self.arg == other.arg && self.filter == other.filter && self.window == other.window
+    }
+}
+
+/// A leaf of a KPI-level expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MetricLeaf {
+    /// An aggregate.
+    Aggregate(Box<Aggregate>),
+    /// The value of an expression `n` periods earlier.
+    Prev(Box<MetricExpr>, u32, Span),
+}
+
+/// A KPI-level expression: its leaves are aggregates and time shifts.
+pub type MetricExpr = Scalar<MetricLeaf>;

@@ -1,0 +1,149 @@
+//! Resolved expressions to DataFusion expressions.
+
+use datafusion::arrow::datatypes::DataType;
+use datafusion::functions::expr_fn as f;
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::logical_expr::expr::Sort;
+use datafusion::logical_expr::{Between, ExprFunctionExt, Like, when};
+use datafusion::prelude::{Expr, cast, in_list, lit};
+use datafusion::scalar::ScalarValue;
+
+use crate::ast::{BinaryOp, UnaryOp};
+use crate::error::FormulaError;
+use crate::ir::{AggFunc, Scalar, ScalarFunc, Value};
+use crate::period::Calendar;
+
+use super::time::local_time_literal;
+
+/// Lowers an expression tree, with `leaf` lowering its leaves.
+pub(crate) fn scalar_to_df<L>(e: &Scalar<L>, cal: &Calendar, leaf: &mut dyn FnMut(&L) -> Result<Expr, FormulaError>) -> Result<Expr, FormulaError> {
+    let go = |x: &Scalar<L>, leaf: &mut dyn FnMut(&L) -> Result<Expr, FormulaError>| scalar_to_df(x, cal, leaf);
+    Ok(match e {
+        Scalar::Leaf(l) => leaf(l)?,
+        Scalar::Literal(v) => value(v, cal),
+        Scalar::Binary(op, a, b) => {
+            let (a, b) = (go(a, leaf)?, go(b, leaf)?);
+            match op {
+                BinaryOp::Add => a + b,
+                BinaryOp::Sub => a - b,
+                BinaryOp::Mul => a * b,
+                // Real division; dividing by zero gives null instead of an error or infinity.
+                BinaryOp::Div => cast(a, DataType::Float64) / f::nullif(cast(b, DataType::Float64), lit(0.0)),
+                BinaryOp::Mod => a % f::nullif(b, lit(0)),
+                BinaryOp::Eq => a.eq(b),
+                BinaryOp::NotEq => a.not_eq(b),
+                BinaryOp::Lt => a.lt(b),
+                BinaryOp::LtEq => a.lt_eq(b),
+                BinaryOp::Gt => a.gt(b),
+                BinaryOp::GtEq => a.gt_eq(b),
+                BinaryOp::And => a.and(b),
+                BinaryOp::Or => a.or(b),
+            }
+        }
+        Scalar::Unary(UnaryOp::Neg, a) => Expr::Negative(Box::new(go(a, leaf)?)),
+        Scalar::Unary(UnaryOp::Not, a) => Expr::Not(Box::new(go(a, leaf)?)),
+        Scalar::IsNull(a, negated) => {
+            let a = go(a, leaf)?;
+            if *negated { a.is_not_null() } else { a.is_null() }
+        }
+        Scalar::InList(a, list, negated) => {
+            let a = go(a, leaf)?;
+            let list = list.iter().map(|x| go(x, leaf)).collect::<Result<Vec<_>, _>>()?;
+            in_list(a, list, *negated)
+        }
+        Scalar::Between(a, lo, hi, negated) => {
+            Expr::Between(Between::new(Box::new(go(a, leaf)?), *negated, Box::new(go(lo, leaf)?), Box::new(go(hi, leaf)?)))
+        }
+        Scalar::Like(a, p, negated) => Expr::Like(Like::new(*negated, Box::new(go(a, leaf)?), Box::new(go(p, leaf)?), None, false)),
+        Scalar::Case(branches, otherwise) => {
+            let mut it = branches.iter();
+            let (w, t) = it.next().expect("a case has at least one branch");
+            let mut builder = when(go(w, leaf)?, go(t, leaf)?);
+            for (w, t) in it {
+                builder = builder.when(go(w, leaf)?, go(t, leaf)?);
+            }
+            match otherwise {
+                Some(e) => builder.otherwise(go(e, leaf)?)?,
+                None => builder.end()?,
+            }
+        }
+        Scalar::Func(func, args) => {
+            let mut args = args.iter().map(|x| go(x, leaf)).collect::<Result<Vec<_>, _>>()?;
+            let float = |e: Expr| cast(e, DataType::Float64);
+            match func {
+                ScalarFunc::Coalesce => f::coalesce(args),
+                ScalarFunc::NullIf => {
+                    let b = args.pop().expect("nullif has two arguments");
+                    f::nullif(args.pop().expect("nullif has two arguments"), b)
+                }
+                ScalarFunc::Abs => f::abs(args.remove(0)),
+                ScalarFunc::Round => {
+                    args[0] = float(args[0].clone());
+                    f::round(args)
+                }
+                ScalarFunc::Floor => f::floor(float(args.remove(0))),
+                ScalarFunc::Ceil => f::ceil(float(args.remove(0))),
+                // Null rather than NaN for negative input, as in the SQL engines we export to.
+                ScalarFunc::Sqrt => {
+                    let x = float(args.remove(0));
+                    when(x.clone().lt(lit(0.0)), lit(ScalarValue::Float64(None))).otherwise(f::sqrt(x))?
+                }
+                ScalarFunc::Power => {
+                    let e = args.pop().expect("power has two arguments");
+                    f::power(float(args.pop().expect("power has two arguments")), float(e))
+                }
+                ScalarFunc::Least => f::least(args),
+                ScalarFunc::Greatest => f::greatest(args),
+                ScalarFunc::Lower => f::lower(args.remove(0)),
+                ScalarFunc::Upper => f::upper(args.remove(0)),
+                ScalarFunc::DaysBetween | ScalarFunc::HoursBetween | ScalarFunc::MinutesBetween => {
+                    let seconds = match func {
+                        ScalarFunc::DaysBetween => 86_400.0,
+                        ScalarFunc::HoursBetween => 3_600.0,
+                        _ => 60.0,
+                    };
+                    let b = args.pop().expect("two arguments");
+                    let a = args.pop().expect("two arguments");
+                    (epoch(b) - epoch(a)) / lit(seconds)
+                }
+            }
+        }
+    })
+}
+
+/// Seconds since the epoch of a timestamp or date, as Float64.
+fn epoch(e: Expr) -> Expr {
+    cast(f::date_part(lit("epoch"), e), DataType::Float64)
+}
+
+fn value(v: &Value, cal: &Calendar) -> Expr {
+    match v {
+        Value::Integer(i) => lit(*i),
+        Value::Float(x) => lit(*x),
+        Value::String(s) => lit(s.clone()),
+        Value::Boolean(b) => lit(*b),
+        Value::Null => lit(ScalarValue::Null),
+        Value::LocalTimestamp(t, target) => local_time_literal(*t, target, cal),
+        Value::Date(d) => lit(ScalarValue::Date32(Some((*d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days() as i32))),
+    }
+}
+
+/// The DataFusion aggregate for a function over `arg` (rows when `None`), with an optional filter.
+pub(crate) fn aggregate(func: AggFunc, arg: Option<Expr>, filter: Option<Expr>) -> Result<Expr, FormulaError> {
+    let float = |e: Expr| cast(e, DataType::Float64);
+    let arg = arg.unwrap_or_else(|| lit(1));
+    let e = match func {
+        AggFunc::Sum => agg::sum(arg),
+        AggFunc::Count => agg::count(arg),
+        AggFunc::CountDistinct => agg::count_distinct(arg),
+        AggFunc::Avg => agg::avg(float(arg)),
+        AggFunc::Min => agg::min(arg),
+        AggFunc::Max => agg::max(arg),
+        AggFunc::Median => agg::median(float(arg)),
+        AggFunc::Percentile(p) => agg::percentile_cont(Sort::new(float(arg), true, false), lit(p)),
+    };
+    Ok(match filter {
+        Some(cond) => e.filter(cond).build()?,
+        None => e,
+    })
+}

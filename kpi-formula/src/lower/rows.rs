@@ -1,0 +1,109 @@
+//! The rows of one aggregated table: its scan, the many-to-one joins its paths need, security
+//! filters on every scan, the time range and the query filter.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use datafusion::common::{Column, JoinType, TableReference};
+use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::prelude::Expr;
+
+use crate::error::FormulaError;
+use crate::ir::{ColumnRef, RowExpr};
+
+use super::Lowering;
+use super::expr::scalar_to_df;
+use super::time::time_bounds;
+
+/// The alias of the table reached from `root` along `path` (the root itself for an empty path).
+pub(crate) fn alias(root: &str, path: &[String]) -> String {
+    if path.is_empty() { root.to_string() } else { format!("{root}__{}", path.join("__")) }
+}
+
+/// A column reference as a qualified DataFusion column.
+pub(crate) fn column(c: &ColumnRef) -> Expr {
+    Expr::Column(Column::new(Some(TableReference::bare(alias(&c.table, &c.path))), &c.column))
+}
+
+impl Lowering<'_> {
+    /// A row-level expression over the rows of its table.
+    pub(crate) fn row(&self, e: &RowExpr) -> Result<Expr, FormulaError> {
+        scalar_to_df(e, &self.cal, &mut |c: &ColumnRef| Ok(column(c)))
+    }
+
+    /// Scans `table` under `alias`, with its security filter.
+    fn scan(&self, table: &str, alias_name: &str) -> Result<LogicalPlanBuilder, FormulaError> {
+        let source = self.sources.source(table)?;
+        let mut b = LogicalPlanBuilder::scan(table, source, None)?;
+        if alias_name != table {
+            b = b.alias(alias_name)?;
+        }
+        if let Some(security) = self.q.security.get(table) {
+            let qualifier = alias_name.to_string();
+            let cond = scalar_to_df(security, &self.cal, &mut |c: &ColumnRef| {
+                Ok(Expr::Column(Column::new(Some(TableReference::bare(qualifier.clone())), &c.column)))
+            })?;
+            b = b.filter(cond)?;
+        }
+        Ok(b)
+    }
+
+    /// The rows of `table` joined along every path `exprs` use, filtered by time and the query filter.
+    pub(crate) fn rows(&self, table: &str, exprs: &[&RowExpr], lo: Option<DateTime<Utc>>, hi: Option<DateTime<Utc>>) -> Result<LogicalPlanBuilder, FormulaError> {
+        let scope = &self.q.scopes[table];
+        let mut paths: BTreeSet<Vec<String>> = BTreeSet::new();
+        let mut add = |c: &ColumnRef| {
+            for n in 1..=c.path.len() {
+                paths.insert(c.path[..n].to_vec());
+            }
+        };
+        for e in exprs.iter().copied().chain(scope.filter.as_ref()) {
+            e.for_each_leaf(&mut add);
+        }
+        scope.dimensions.iter().for_each(&mut add);
+
+        let mut b = self.scan(table, table)?;
+        // BTreeSet order puts every path after its prefixes, so parents are joined first.
+        for path in &paths {
+            let (parent, last) = path.split_at(path.len() - 1);
+            let parent_table = self.table_at(table, parent)?;
+            let rel = parent_table
+                .relationship(&last[0])
+                .ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("relationship `{}` vanished from `{}`", last[0], parent_table.name)))?;
+            let (left_alias, right_alias) = (alias(table, parent), alias(table, path));
+            let right = self.scan(&rel.to, &right_alias)?.build()?;
+            let left_keys: Vec<Column> = rel.on.iter().map(|(from, _)| Column::new(Some(TableReference::bare(left_alias.clone())), from)).collect();
+            let right_keys: Vec<Column> = rel.on.iter().map(|(_, to)| Column::new(Some(TableReference::bare(right_alias.clone())), to)).collect();
+            b = b.join(right, JoinType::Left, (left_keys, right_keys), None)?;
+        }
+        let model = &self.q.tables[table];
+        if let Some(time) = &model.time_column {
+            let col_type = model.column_type(time).cloned().unwrap_or(datafusion::arrow::datatypes::DataType::Null);
+            let col = Expr::Column(Column::new(Some(TableReference::bare(table)), time));
+            if let Some(cond) = time_bounds(col, &col_type, lo, hi, &self.cal) {
+                b = b.filter(cond)?;
+            }
+        }
+        if let Some(filter) = &scope.filter {
+            b = b.filter(self.row(filter)?)?;
+        }
+        Ok(b)
+    }
+
+    fn table_at(&self, root: &str, path: &[String]) -> Result<&crate::model::TableModel, FormulaError> {
+        let mut t = &self.q.tables[root];
+        for step in path {
+            let rel = t.relationship(step).ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("no relationship `{step}` on `{}`", t.name)))?;
+            t = self.q.tables.get(&rel.to).ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("unknown table `{}`", rel.to)))?;
+        }
+        Ok(t)
+    }
+
+    /// The time column of `table` as a qualified expression, with its type.
+    pub(crate) fn time_column(&self, table: &str) -> Option<(Expr, datafusion::arrow::datatypes::DataType)> {
+        let model = &self.q.tables[table];
+        let time = model.time_column.as_ref()?;
+        let ty = model.column_type(time)?.clone();
+        Some((Expr::Column(Column::new(Some(TableReference::bare(table)), time)), ty))
+    }
+}

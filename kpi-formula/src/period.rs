@@ -1,0 +1,371 @@
+//! Grains, calendar spans, time ranges and period arithmetic in an IANA time zone.
+
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
+
+use crate::error::QueryError;
+
+/// The size of the periods a query groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Grain {
+    /// One minute.
+    Minute,
+    /// One hour.
+    Hour,
+    /// One calendar day in the query's time zone.
+    Day,
+    /// One week, starting on the calendar's week start.
+    Week,
+    /// One calendar month.
+    Month,
+    /// Three calendar months starting January, April, July, October.
+    Quarter,
+    /// One calendar year.
+    Year,
+}
+
+impl Grain {
+    /// All grains, finest first.
+    pub const ALL: [Grain; 7] = [Grain::Minute, Grain::Hour, Grain::Day, Grain::Week, Grain::Month, Grain::Quarter, Grain::Year];
+
+    /// The lower-case name, e.g. `month`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grain::Minute => "minute",
+            Grain::Hour => "hour",
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+            Grain::Quarter => "quarter",
+            Grain::Year => "year",
+        }
+    }
+
+    /// Parses a grain name, singular or plural, any case (`Month`, `days`).
+    pub fn parse(text: &str) -> Result<Grain, QueryError> {
+        let lower = text.trim().to_ascii_lowercase();
+        let singular = lower.strip_suffix('s').unwrap_or(&lower);
+        Grain::ALL.into_iter().find(|g| g.as_str() == singular).ok_or_else(|| QueryError::UnknownGrain {
+            found: text.to_string(),
+            suggestion: crate::diagnostic::did_you_mean(&lower, Grain::ALL.iter().map(|g| g.as_str())).map(str::to_string),
+        })
+    }
+
+    /// Length in minutes for fixed-length grains (minute..week), `None` for calendar months.
+    fn minutes(self) -> Option<i64> {
+        match self {
+            Grain::Minute => Some(1),
+            Grain::Hour => Some(60),
+            Grain::Day => Some(1440),
+            Grain::Week => Some(10080),
+            _ => None,
+        }
+    }
+
+    /// Length in months for month-based grains.
+    fn months(self) -> Option<i64> {
+        match self {
+            Grain::Month => Some(1),
+            Grain::Quarter => Some(3),
+            Grain::Year => Some(12),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Grain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A length of calendar time such as `30 days` or `3 months`, as used by `rolling`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CalendarSpan {
+    /// How many units.
+    pub count: u32,
+    /// The unit.
+    pub unit: Grain,
+}
+
+impl CalendarSpan {
+    /// Parses `'<count> <unit>'`, e.g. `30 days`, `1 month`, `12 weeks`.
+    pub fn parse(text: &str) -> Result<CalendarSpan, String> {
+        let mut parts = text.split_whitespace();
+        let (Some(count), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err("a count and a unit, e.g. '30 days' or '3 months'".to_string());
+        };
+        let count: u32 = count.parse().map_err(|_| format!("a whole number of units, not `{count}`"))?;
+        if count == 0 {
+            return Err("a span of at least 1 unit".to_string());
+        }
+        let unit = Grain::parse(unit).map_err(|_| format!("a unit (minutes, hours, days, weeks, months, quarters or years), not `{unit}`"))?;
+        Ok(CalendarSpan { count, unit })
+    }
+
+    /// How many periods of `grain` make up this span, if it is a whole number of them.
+    pub fn periods_of(self, grain: Grain) -> Option<u32> {
+        let n = i64::from(self.count);
+        let total = match (self.unit.minutes(), grain.minutes(), self.unit.months(), grain.months()) {
+            (Some(s), Some(g), _, _) if (n * s) % g == 0 => (n * s) / g,
+            (_, _, Some(s), Some(g)) if (n * s) % g == 0 => (n * s) / g,
+            _ => return None,
+        };
+        u32::try_from(total).ok().filter(|&t| t >= 1)
+    }
+}
+
+impl fmt::Display for CalendarSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}{}", self.count, self.unit, if self.count == 1 { "" } else { "s" })
+    }
+}
+
+/// Where periods start: the time zone of the calendar and the first day of the week.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Calendar {
+    /// IANA time zone in which days, weeks, months... begin.
+    pub time_zone: Tz,
+    /// The first day of a week.
+    pub week_start: Weekday,
+}
+
+impl Default for Calendar {
+    /// UTC with ISO weeks (starting Monday).
+    fn default() -> Self {
+        Calendar { time_zone: Tz::UTC, week_start: Weekday::Mon }
+    }
+}
+
+impl Calendar {
+    /// A calendar in `time_zone` with ISO weeks.
+    pub fn new(time_zone: Tz) -> Self {
+        Calendar { time_zone, week_start: Weekday::Mon }
+    }
+
+    /// Parses an IANA zone name such as `Europe/Berlin`.
+    pub fn parse_time_zone(name: &str) -> Result<Tz, QueryError> {
+        name.parse::<Tz>().map_err(|_| QueryError::UnknownTimeZone(name.to_string()))
+    }
+
+    /// The same calendar with weeks starting on `day`.
+    pub fn with_week_start(mut self, day: Weekday) -> Self {
+        self.week_start = day;
+        self
+    }
+
+    /// The start of the period of `grain` that contains `instant`.
+    pub fn period_start(&self, instant: DateTime<Utc>, grain: Grain) -> DateTime<Utc> {
+        let local = instant.with_timezone(&self.time_zone);
+        let naive = local.naive_local();
+        match grain {
+            // Sub-day periods keep the offset of the instant itself, so an hour that occurs twice
+            // when clocks go back is two periods, as in `date_trunc`.
+            Grain::Minute | Grain::Hour => {
+                let floored = if grain == Grain::Minute {
+                    naive.with_second(0).and_then(|t| t.with_nanosecond(0))
+                } else {
+                    naive.with_minute(0).and_then(|t| t.with_second(0)).and_then(|t| t.with_nanosecond(0))
+                }
+                .unwrap_or(naive);
+                let offset = instant - naive.and_utc();
+                let start = floored.and_utc() + offset;
+                if start <= instant { start } else { self.to_instant(floored) }
+            }
+            _ => self.to_instant(Self::floor_naive(naive.date(), grain, self.week_start)),
+        }
+    }
+
+    fn floor_naive(date: NaiveDate, grain: Grain, week_start: Weekday) -> NaiveDateTime {
+        let day = match grain {
+            Grain::Week => {
+                let back = (7 + date.weekday().num_days_from_monday() - week_start.num_days_from_monday()) % 7;
+                date - Duration::days(i64::from(back))
+            }
+            Grain::Month => date.with_day(1).unwrap_or(date),
+            Grain::Quarter => NaiveDate::from_ymd_opt(date.year(), (date.month0() / 3) * 3 + 1, 1).unwrap_or(date),
+            Grain::Year => NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap_or(date),
+            _ => date,
+        };
+        day.and_time(NaiveTime::MIN)
+    }
+
+    /// The instant of a wall-clock time: the earlier one when it occurs twice, the first valid
+    /// time after it when it falls in a gap (clocks going forward).
+    pub fn to_instant(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        let mut probe = local;
+        for _ in 0..(4 * 60) {
+            if let Some(t) = self.time_zone.from_local_datetime(&probe).earliest() {
+                return t.with_timezone(&Utc);
+            }
+            probe += Duration::minutes(1);
+        }
+        local.and_utc()
+    }
+
+    /// The wall-clock time of an instant in this calendar's zone.
+    pub fn to_local(&self, instant: DateTime<Utc>) -> NaiveDateTime {
+        instant.with_timezone(&self.time_zone).naive_local()
+    }
+
+    /// The start of the period `n` periods after (or before, for negative `n`) the period starting at `start`.
+    pub fn add_periods(&self, start: DateTime<Utc>, grain: Grain, n: i64) -> DateTime<Utc> {
+        match grain {
+            Grain::Minute => start + Duration::minutes(n),
+            Grain::Hour => start + Duration::hours(n),
+            _ => {
+                let local = self.to_local(start).date();
+                let date = match grain {
+                    Grain::Day => local + Duration::days(n),
+                    Grain::Week => local + Duration::days(7 * n),
+                    _ => {
+                        let months = n * grain.months().unwrap_or(1);
+                        let total = i64::from(local.year()) * 12 + i64::from(local.month0()) + months;
+                        let year = i32::try_from(total.div_euclid(12)).unwrap_or(i32::MAX);
+                        NaiveDate::from_ymd_opt(year, total.rem_euclid(12) as u32 + 1, 1).unwrap_or(local)
+                    }
+                };
+                self.to_instant(Self::floor_naive(date, grain, self.week_start))
+            }
+        }
+    }
+
+    /// Period starts from the period containing `from` up to (excluding) `to`, at most `limit` of them.
+    pub fn periods(&self, from: DateTime<Utc>, to: DateTime<Utc>, grain: Grain, limit: usize) -> Result<Vec<DateTime<Utc>>, QueryError> {
+        let mut out = Vec::new();
+        let mut p = self.period_start(from, grain);
+        while p < to {
+            if out.len() == limit {
+                return Err(QueryError::TooManyPeriods { grain, limit });
+            }
+            out.push(p);
+            let next = self.add_periods(p, grain, 1);
+            if next <= p {
+                break;
+            }
+            p = next;
+        }
+        Ok(out)
+    }
+}
+
+/// A half-open time range `[start, end)` of instants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeRange {
+    /// First instant included.
+    pub start: DateTime<Utc>,
+    /// First instant excluded.
+    pub end: DateTime<Utc>,
+}
+
+impl TimeRange {
+    /// The range `[start, end)`; `start` must be before `end`.
+    pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<TimeRange, QueryError> {
+        if start >= end {
+            return Err(QueryError::EmptyRange { start: start.to_rfc3339(), end: end.to_rfc3339() });
+        }
+        Ok(TimeRange { start, end })
+    }
+
+    /// Parses two bounds: dates (`2024-01-01`) and date-times without offset are wall-clock
+    /// times in `calendar`'s zone; RFC 3339 times with an offset (`2024-01-01T00:00:00Z`) are absolute.
+    pub fn parse(start: &str, end: &str, calendar: &Calendar) -> Result<TimeRange, QueryError> {
+        TimeRange::new(parse_instant(start, calendar)?, parse_instant(end, calendar)?)
+    }
+
+    /// The range widened to whole periods of `grain`.
+    pub fn align(&self, calendar: &Calendar, grain: Grain) -> TimeRange {
+        let start = calendar.period_start(self.start, grain);
+        let last = calendar.period_start(self.end - Duration::nanoseconds(1), grain);
+        TimeRange { start, end: calendar.add_periods(last, grain, 1) }
+    }
+}
+
+/// Parses one time bound (see [`TimeRange::parse`]).
+pub fn parse_instant(text: &str, calendar: &Calendar) -> Result<DateTime<Utc>, QueryError> {
+    let t = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Ok(dt.with_timezone(&Utc));
+    }
+    parse_local(t).map(|local| calendar.to_instant(local)).ok_or_else(|| QueryError::BadTime(text.to_string()))
+}
+
+/// Parses a wall-clock date or date-time without offset.
+pub fn parse_local(text: &str) -> Option<NaiveDateTime> {
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(d.and_time(NaiveTime::MIN));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn spans_in_periods() {
+        let s = CalendarSpan::parse("30 days").unwrap();
+        assert_eq!(s.periods_of(Grain::Day), Some(30));
+        assert_eq!(s.periods_of(Grain::Hour), Some(720));
+        assert_eq!(s.periods_of(Grain::Month), None);
+        assert_eq!(CalendarSpan::parse("1 year").unwrap().periods_of(Grain::Quarter), Some(4));
+        assert_eq!(CalendarSpan::parse("2 weeks").unwrap().periods_of(Grain::Week), Some(2));
+        assert_eq!(CalendarSpan::parse("1 day").unwrap().periods_of(Grain::Week), None);
+        assert!(CalendarSpan::parse("days").is_err());
+        assert!(CalendarSpan::parse("0 days").is_err());
+        assert!(CalendarSpan::parse("3 fortnights").is_err());
+    }
+
+    #[test]
+    fn grain_names() {
+        assert_eq!(Grain::parse("Months").unwrap(), Grain::Month);
+        let e = Grain::parse("mnth").unwrap_err();
+        assert!(e.to_string().contains("month"), "{e}");
+    }
+
+    #[test]
+    fn periods_follow_the_local_calendar_across_dst() {
+        let berlin = Calendar::new(chrono_tz::Europe::Berlin);
+        // 2024-03-31 has 23 hours in Berlin.
+        let start = berlin.period_start(utc("2024-03-31T12:00:00Z"), Grain::Day);
+        assert_eq!(start, utc("2024-03-30T23:00:00Z"));
+        assert_eq!(berlin.add_periods(start, Grain::Day, 1), utc("2024-03-31T22:00:00Z"));
+        let month = berlin.period_start(utc("2024-04-15T00:00:00Z"), Grain::Month);
+        assert_eq!(month, utc("2024-03-31T22:00:00Z"));
+        assert_eq!(berlin.add_periods(month, Grain::Month, -2), utc("2024-01-31T23:00:00Z"));
+        // The repeated hour on 2024-10-27 is two distinct hourly periods.
+        let a = berlin.period_start(utc("2024-10-27T00:30:00Z"), Grain::Hour);
+        let b = berlin.period_start(utc("2024-10-27T01:30:00Z"), Grain::Hour);
+        assert_eq!((a, b), (utc("2024-10-27T00:00:00Z"), utc("2024-10-27T01:00:00Z")));
+    }
+
+    #[test]
+    fn weeks_start_where_asked() {
+        let sunday = Calendar::default().with_week_start(Weekday::Sun);
+        // 2024-01-03 is a Wednesday; its Sunday-week starts 2023-12-31.
+        assert_eq!(sunday.period_start(utc("2024-01-03T10:00:00Z"), Grain::Week), utc("2023-12-31T00:00:00Z"));
+        assert_eq!(Calendar::default().period_start(utc("2024-01-03T10:00:00Z"), Grain::Week), utc("2024-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn ranges_parse_and_align() {
+        let cal = Calendar::new(chrono_tz::America::New_York);
+        let r = TimeRange::parse("2024-01-15", "2024-03-01T00:00:00Z", &cal).unwrap();
+        assert_eq!(r.start, utc("2024-01-15T05:00:00Z"));
+        let a = r.align(&cal, Grain::Month);
+        assert_eq!(a.start, utc("2024-01-01T05:00:00Z"));
+        assert_eq!(a.end, utc("2024-03-01T05:00:00Z"));
+        assert!(TimeRange::parse("2024-02-01", "2024-01-01", &cal).is_err());
+        assert!(TimeRange::parse("yesterday", "2024-01-01", &cal).is_err());
+        assert_eq!(cal.periods(r.start, r.end, Grain::Month, 10).unwrap().len(), 3);
+        assert!(cal.periods(r.start, r.end, Grain::Minute, 10).is_err());
+    }
+}
