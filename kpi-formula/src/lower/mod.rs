@@ -479,7 +479,7 @@ impl Lowering<'_> {
         }
         b = b.project(flat)?;
         b = self.windows(b)?;
-        let mut lags = 0;
+        let mut lags = Vec::new();
         let value = self.metric(&mut b, metric, &mut lags)?;
         if let (Some(_), Some(range)) = (self.grain, self.range) {
             b = b.filter(ucol("__period").gt_eq(period_literal(range.start, &self.cal)))?;
@@ -502,7 +502,8 @@ impl Lowering<'_> {
             order.push(Expr::Column(Column::from_name(d.label.clone())).sort(true, false));
         }
         out.push(f64_of(value).alias("value"));
-        Ok(b.project(out)?.sort(order)?.build()?)
+        let b = b.project(out)?;
+        Ok(if order.is_empty() { b.build()? } else { b.sort(order)?.build()? })
     }
 
     /// Window frames turning per-period partials into rolling, to-date and cumulative values.
@@ -563,14 +564,19 @@ impl Lowering<'_> {
         Ok(b.window(windows)?.project(cols)?)
     }
 
-    /// The formula over the `__v*` columns; each `prev` adds a `lag` window over the dense series.
-    fn metric(&self, b: &mut LogicalPlanBuilder, e: &Scalar<Leaf>, lags: &mut usize) -> Result<Expr, FormulaError> {
+    /// The formula over the `__v*` columns; each distinct `prev` adds a `lag` window over the
+    /// dense series. `lags` remembers those built: `growth` uses its `prev` twice, and DataFusion
+    /// mishandles a window expression repeated in a plan, besides the wasted work.
+    fn metric(&self, b: &mut LogicalPlanBuilder, e: &Scalar<Leaf>, lags: &mut Vec<(Expr, u32)>) -> Result<Expr, FormulaError> {
         scalar_to_df(e, &self.cal, &mut |leaf| match leaf {
             Leaf::Slot(i) => Ok(ucol(&format!("__v{i}"))),
             Leaf::Prev(inner, n) => {
                 let inner = self.metric(b, inner, lags)?;
-                let name = format!("__lag{lags}");
-                *lags += 1;
+                if let Some(k) = lags.iter().position(|(e, m)| *e == inner && m == n) {
+                    return Ok(ucol(&format!("__lag{k}")));
+                }
+                let name = format!("__lag{}", lags.len());
+                lags.push((inner.clone(), *n));
                 let partition: Vec<Expr> = self.dim_names().iter().map(|d| ucol(d)).collect();
                 let shifted = lag(inner, Some(i64::from(*n)), None)
                     .partition_by(partition)

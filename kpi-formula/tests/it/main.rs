@@ -1,0 +1,4 @@
+//! Integration tests of kpi-formula through its public API (one binary: linking DataFusion is slow).
+
+mod correctness;
+mod support;
