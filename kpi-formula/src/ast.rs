@@ -228,7 +228,9 @@ impl fmt::Display for Expr {
         match &self.kind {
             ExprKind::Literal(Literal::Integer(v)) => write!(f, "{v}"),
             ExprKind::Literal(Literal::Float(v)) => {
-                if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 { write!(f, "{v:.1}") } else { write!(f, "{v:e}") }
+                // Shortest text that reads back as the same float, and still lexes as a float.
+                let text = if v.is_finite() { v.to_string() } else { "1e999".to_string() };
+                if text.contains(['.', 'e']) { f.write_str(&text) } else { write!(f, "{text}.0") }
             }
             ExprKind::Literal(Literal::String(s)) => write!(f, "'{}'", s.replace('\'', "''")),
             ExprKind::Literal(Literal::Boolean(b)) => write!(f, "{b}"),

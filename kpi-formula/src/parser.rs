@@ -482,7 +482,7 @@ mod tests {
         assert_eq!(p(&deep).unwrap_err().kind, ErrorKind::TooDeep);
         let long_chain = vec!["1"; 50_000].join(" + ");
         assert_eq!(p(&long_chain).unwrap_err().kind, ErrorKind::TooDeep);
-        let negs = format!("{}1", "-".repeat(10_000));
+        let negs = format!("{}1", "- ".repeat(10_000));
         assert_eq!(p(&negs).unwrap_err().kind, ErrorKind::TooDeep);
         let nots = "not ".repeat(10_000) + "x";
         assert_eq!(p(&nots).unwrap_err().kind, ErrorKind::TooDeep);

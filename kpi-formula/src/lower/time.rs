@@ -1,10 +1,11 @@
-//! Time in plans: bucketing timestamps into periods in the calendar's zone, and time literals.
+//! Time in plans: bucketing time columns into periods in the calendar's zone, and time literals.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano, TimeUnit};
-use datafusion::functions::expr_fn::date_trunc;
+use datafusion::functions::expr_fn::{coalesce, date_trunc};
+use datafusion::logical_expr::TryCast;
 use datafusion::prelude::{Expr, cast, lit};
 use datafusion::scalar::ScalarValue;
 
@@ -15,27 +16,70 @@ pub(crate) fn period_type(cal: &Calendar) -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some(Arc::from(cal.time_zone.name())))
 }
 
-/// A time column as an instant in the calendar's zone. Zoned timestamps keep their instant;
-/// naive timestamps and dates are read as wall-clock times in the zone (the Arrow convention).
-pub(crate) fn zoned(expr: Expr, column_type: &DataType, cal: &Calendar) -> Expr {
+fn hours(n: i64) -> Expr {
+    lit(ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano::new(0, 0, n * 3_600_000_000_000))))
+}
+
+fn days(n: i32) -> Expr {
+    lit(ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano::new(0, n, 0))))
+}
+
+/// Days to add so that the calendar's week start falls on a Monday (`date_trunc` weeks).
+fn week_shift(cal: &Calendar) -> i64 {
+    i64::from((7 - cal.week_start.num_days_from_monday()) % 7)
+}
+
+/// The start of the period of `grain` containing each value of a time column, as an instant of
+/// the period type.
+///
+/// Zoned timestamps are truncated in the calendar's zone. Naive timestamps and dates are
+/// wall-clock times (the Arrow convention): they are truncated as they are and only the period
+/// start becomes an instant, so a wall-clock value that does not exist in the zone, or exists
+/// twice, never fails the query. Only intervals of fixed length are added to zoned values:
+/// adding calendar days fails on such times.
+pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Calendar) -> Expr {
+    let shift = week_shift(cal);
     match column_type {
-        DataType::Date32 | DataType::Date64 => cast(cast(expr, DataType::Timestamp(TimeUnit::Microsecond, None)), period_type(cal)),
-        DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if **tz == *cal.time_zone.name() => expr,
-        _ => cast(expr, period_type(cal)),
+        DataType::Timestamp(_, Some(_)) => {
+            let z = match column_type {
+                DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if **tz == *cal.time_zone.name() => expr,
+                _ => cast(expr, period_type(cal)),
+            };
+            if grain == Grain::Week && shift != 0 {
+                // From local midnight, +shift days and a half lands near noon of the shifted day
+                // whatever the DST changes; back from its Monday the same way, then to midnight.
+                let day = date_trunc(lit("day"), z);
+                let monday = date_trunc(lit("week"), day + hours(24 * shift + 12));
+                date_trunc(lit("day"), monday - hours(24 * shift - 12))
+            } else {
+                date_trunc(lit(grain.as_str()), z)
+            }
+        }
+        _ => {
+            let naive = match column_type {
+                DataType::Timestamp(_, None) => expr,
+                _ => cast(expr, DataType::Timestamp(TimeUnit::Microsecond, None)),
+            };
+            let local = if grain == Grain::Week && shift != 0 {
+                date_trunc(lit("week"), naive + days(shift as i32)) - days(shift as i32)
+            } else {
+                date_trunc(lit(grain.as_str()), naive)
+            };
+            local_to_instant(local, cal)
+        }
     }
 }
 
-/// The start of the period of `grain` containing each value of a time column.
-pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Calendar) -> Expr {
-    let z = zoned(expr, column_type, cal);
-    // date_trunc weeks start on Monday: shift other week starts onto Monday and back.
-    let shift = (7 - cal.week_start.num_days_from_monday()) % 7;
-    if grain == Grain::Week && shift != 0 {
-        let days = lit(ScalarValue::IntervalMonthDayNano(Some(IntervalMonthDayNano::new(0, shift as i32, 0))));
-        date_trunc(lit("week"), z + days.clone()) - days
-    } else {
-        date_trunc(lit(grain.as_str()), z)
-    }
+/// A wall-clock period start as an instant: the earlier one when it occurs twice, the first
+/// valid time after a gap (as [`Calendar::to_instant`]).
+fn local_to_instant(local: Expr, cal: &Calendar) -> Expr {
+    let ty = period_type(cal);
+    let try_cast = |e: Expr| Expr::TryCast(TryCast::new(Box::new(e), ty.clone()));
+    coalesce(vec![
+        try_cast(local.clone()),
+        try_cast(local.clone() - hours(1)) + hours(1),
+        try_cast(local - hours(2)) + hours(2),
+    ])
 }
 
 /// An instant as a literal of the period type.
@@ -68,7 +112,10 @@ pub(crate) fn time_bounds(column: Expr, column_type: &DataType, lo: Option<DateT
         match column_type {
             DataType::Timestamp(unit, Some(tz)) => (column.clone(), lit(timestamp_scalar(unit, t, Some(tz.clone())))),
             DataType::Timestamp(unit, None) => (column.clone(), lit(timestamp_scalar(unit, cal.to_local(t).and_utc(), None))),
-            _ => (zoned(column.clone(), column_type, cal), period_literal(t, cal)),
+            _ => (
+                cast(column.clone(), DataType::Timestamp(TimeUnit::Microsecond, None)),
+                lit(timestamp_scalar(&TimeUnit::Microsecond, cal.to_local(t).and_utc(), None)),
+            ),
         }
     };
     let lower = lo.map(|t| {

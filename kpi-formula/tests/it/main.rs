@@ -2,3 +2,4 @@
 
 mod correctness;
 mod support;
+mod time_zones;
