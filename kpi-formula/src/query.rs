@@ -246,7 +246,17 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
     for (i, text) in query.dimensions.iter().enumerate() {
         let mut r = Resolver::new(model, Source::new(format!("dimension {}", i + 1), text.clone()));
         match r.dimension() {
-            Ok(column) => dimensions.push(Dimension { label: text.trim().to_string(), column }),
+            Ok(column) => {
+                let label = text.trim().to_string();
+                if dimensions.iter().any(|(_, d): &(usize, Dimension)| d.label == label) {
+                    let source = Source::new(format!("dimension {}", i + 1), text.clone());
+                    diags.push(
+                        Diagnostic::new(ErrorKind::Query, format!("dimension `{label}` is listed twice"), &source, Span::new(0, text.len()))
+                            .expected("each dimension once"),
+                    );
+                }
+                dimensions.push((i, Dimension { label, column }));
+            }
             Err(_) => diags.append(&mut r.diags),
         }
         tables_read.extend(r.tables);
@@ -289,8 +299,8 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
     let mut scopes = BTreeMap::new();
     for root in &roots {
         let mut dims = Vec::new();
-        for (i, d) in dimensions.iter().enumerate() {
-            let text = &query.dimensions[i];
+        for (i, d) in &dimensions {
+            let text = &query.dimensions[*i];
             let mut r = Resolver::new(model, Source::new(format!("dimension {}", i + 1), text.clone()));
             match rebase(&mut r, d.column.clone(), root, Span::new(0, text.len())) {
                 Ok(c) => dims.push(c),
@@ -341,6 +351,7 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
         (Some(r), Some(g)) => Some(r.align(&query.calendar, g)),
         (r, _) => r,
     };
+    let dimensions = dimensions.into_iter().map(|(_, d)| d).collect();
     Ok(CompiledQuery { query: query.clone(), formula, dimensions, tables, scopes, security, range })
 }
 

@@ -114,6 +114,35 @@ impl MetricLevel {
             ExprKind::Path(p) if p.len() == 1 && r.model.table(&p[0].name).is_some() => Some(p[0].name.clone()),
             _ => None,
         };
+        if let ExprKind::Path(p) = &first.kind
+            && p.len() == 1
+            && bare_table.is_none()
+        {
+            let name = &p[0].name;
+            let d = if r.model.kpi_formula(name).is_some() {
+                r.diag(ErrorKind::Aggregate, format!("KPI `{name}` cannot be aggregated again"), first)
+                    .expected("a table or a column")
+                    .found(format!("KPI `{name}`"))
+                    .help(format!("a KPI is already a value per period; use `{name}` outside the aggregate"))
+            } else {
+                let owners: Vec<String> = r
+                    .model
+                    .table_names()
+                    .into_iter()
+                    .filter(|t| r.model.table(t).is_some_and(|m| m.column_type(name).is_some()))
+                    .map(|t| format!("`{t}.{name}`"))
+                    .collect();
+                let d = Diagnostic::new(ErrorKind::UnknownTable, format!("unknown table `{name}`"), &r.source, p[0].span)
+                    .expected("a table (object model) name, or a column written as `table.column`")
+                    .found(format!("`{name}`"));
+                if owners.is_empty() {
+                    d.suggest(name, r.model.table_names())
+                } else {
+                    d.help(format!("columns are written with their table: {}", owners.join(" or ")))
+                }
+            };
+            return Err(r.error(d));
+        }
         let root = match &bare_table {
             Some(t) if func == AggFunc::Count => t.clone(),
             Some(t) => {
