@@ -161,3 +161,8 @@ pub use span::{LineCol, Source, Span};
 pub fn plan(query: &Query, model: &dyn SemanticModel, sources: &dyn TableSources) -> Result<datafusion::logical_expr::LogicalPlan, FormulaError> {
     compile(query, model)?.to_logical_plan(sources)
 }
+
+/// The Rust examples of the repository's README.md run as doctests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,34 @@
+# The two commands of README.md: `make demo` (the main job) and `make test` (every test).
+# Both install what they need through scripts/setup.sh.
+
+CARGO ?= cargo
+NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
+
+.PHONY: demo test setup bench check
+
+setup:
+	@bash scripts/setup.sh
+
+## The main job: the quickstart on embedded demo data, built for speed (release).
+demo: setup
+	$(CARGO) run --release -q -p kpi-examples --bin quickstart
+
+## Every test: unit and integration tests of all crates, doctests (README included), and the
+## benchmarks run once as tests so they cannot rot. One dev profile and target dir for all.
+test: setup
+ifeq ($(NEXTEST),yes)
+	$(CARGO) nextest run --workspace --no-fail-fast
+else
+	$(CARGO) test --workspace --lib --bins --tests --no-fail-fast
+endif
+	$(CARGO) test --workspace --doc
+	$(CARGO) test -p kpi-benches --benches
+
+## Criterion benchmarks (release build; numbers in target/criterion).
+bench: setup
+	$(CARGO) bench -p kpi-benches
+
+## Lints as CI would want them.
+check: setup
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --all -- --check
