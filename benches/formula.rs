@@ -7,8 +7,8 @@ use std::sync::Arc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::prelude::SessionContext;
-use kpi_formula::{Calendar, Grain, ModelSources, Query, SemanticModel, Target, TimeRange, compile, parse};
 use kpi_benches::{TYPICAL, TYPICAL_SQL, kpis, model};
+use kpi_formula::{Calendar, Grain, ModelSources, Query, SemanticModel, Target, TimeRange, compile, parse};
 
 fn query(formula: &str) -> Query {
     Query::formula(formula)

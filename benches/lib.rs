@@ -69,7 +69,8 @@ pub fn model() -> InMemoryModel {
 }
 
 /// The typical KPI of the benchmark target: a two-table ratio with a filter, and its growth.
-pub const TYPICAL: &str = "growth(sum(orders.order_value where orders.status = 'completed') / sum(expenses.amount where expenses.category = 'marketing'))";
+pub const TYPICAL: &str =
+    "growth(sum(orders.order_value where orders.status = 'completed') / sum(expenses.amount where expenses.category = 'marketing'))";
 
 /// One hundred KPIs: ratios, filtered aggregates, navigation, references and time functions.
 pub fn kpis() -> Vec<(String, String)> {

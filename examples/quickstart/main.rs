@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::datasource::{MemTable, provider_as_source};
 use datafusion::logical_expr::TableSource;
@@ -100,7 +102,9 @@ fn tables() -> Vec<(TableModel, RecordBatch)> {
         vec![
             Arc::new(Int64Array::from_iter_values(1..=n as i64)) as ArrayRef,
             Arc::new(StringArray::from((0..n).map(|i| ["enterprise", "mid-market", "smb", "smb"][i % 4]).collect::<Vec<_>>())),
-            Arc::new(TimestampMicrosecondArray::from((0..n).map(|_| YEAR_START + (rng.unit() * YEAR_US as f64) as i64).collect::<Vec<_>>())),
+            Arc::new(TimestampMicrosecondArray::from(
+                (0..n).map(|_| YEAR_START + (rng.unit() * YEAR_US as f64) as i64).collect::<Vec<_>>(),
+            )),
         ],
     )
     .expect("customers batch");
@@ -115,7 +119,9 @@ fn tables() -> Vec<(TableModel, RecordBatch)> {
         expenses_schema.clone(),
         vec![
             Arc::new(Int64Array::from_iter_values(1..=e as i64)) as ArrayRef,
-            Arc::new(TimestampMicrosecondArray::from((0..e).map(|_| YEAR_START + (rng.unit() * YEAR_US as f64) as i64).collect::<Vec<_>>())),
+            Arc::new(TimestampMicrosecondArray::from(
+                (0..e).map(|_| YEAR_START + (rng.unit() * YEAR_US as f64) as i64).collect::<Vec<_>>(),
+            )),
             Arc::new(Float64Array::from((0..e).map(|_| 500.0 + rng.unit() * 4_500.0).collect::<Vec<_>>())),
             Arc::new(StringArray::from((0..e).map(|i| ["marketing", "operations"][i % 2]).collect::<Vec<_>>())),
         ],
@@ -129,7 +135,10 @@ fn tables() -> Vec<(TableModel, RecordBatch)> {
                 .with_relationship(Relationship::many_to_one("customer", "customers", [("customer_id", "customer_id")])),
             orders,
         ),
-        (TableModel::new("customers", customers_schema).with_time_column("signed_up_at").with_primary_key(["customer_id"]), customers_batch),
+        (
+            TableModel::new("customers", customers_schema).with_time_column("signed_up_at").with_primary_key(["customer_id"]),
+            customers_batch,
+        ),
         (TableModel::new("expenses", expenses_schema).with_time_column("spent_at").with_primary_key(["expense_id"]), expenses),
     ]
 }
@@ -143,7 +152,11 @@ const KPIS: &[(&str, &str, &str)] = &[
     ("cycle_time_days", "Order cycle time (days)", "avg(days_between(orders.ordered_at, orders.delivered_at))"),
     ("p95_order_value", "95th percentile order", "percentile(orders.order_value, 0.95)"),
     ("active_customers", "Active customers", "count_distinct(orders.customer_id)"),
-    ("enterprise_share", "Enterprise revenue share", "sum(orders.order_value where orders.customer.segment = 'enterprise') / sum(orders.order_value)"),
+    (
+        "enterprise_share",
+        "Enterprise revenue share",
+        "sum(orders.order_value where orders.customer.segment = 'enterprise') / sum(orders.order_value)",
+    ),
     ("return_rate", "Return rate", "count(orders where orders.status = 'returned') / count(orders)"),
     ("marketing_roi", "Revenue per marketing $", "revenue / sum(expenses.amount where expenses.category = 'marketing')"),
     ("revenue_3m", "Revenue, rolling 3 months", "rolling(revenue, '3 months')"),

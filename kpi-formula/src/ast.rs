@@ -203,13 +203,9 @@ impl Expr {
             ExprKind::InList { expr, list, .. } => Box::new(std::iter::once(&**expr).chain(list.iter())),
             ExprKind::Between { expr, low, high, .. } => Box::new([&**expr, &**low, &**high].into_iter()),
             ExprKind::Like { expr, pattern, .. } => Box::new([&**expr, &**pattern].into_iter()),
-            ExprKind::Case { operand, branches, otherwise } => Box::new(
-                operand
-                    .as_deref()
-                    .into_iter()
-                    .chain(branches.iter().flat_map(|(w, t)| [w, t]))
-                    .chain(otherwise.as_deref()),
-            ),
+            ExprKind::Case { operand, branches, otherwise } => {
+                Box::new(operand.as_deref().into_iter().chain(branches.iter().flat_map(|(w, t)| [w, t])).chain(otherwise.as_deref()))
+            }
         }
     }
 }
@@ -314,10 +310,9 @@ pub fn same_shape(a: &Expr, b: &Expr) -> bool {
         (ExprKind::InList { negated: n1, list: l1, .. }, ExprKind::InList { negated: n2, list: l2, .. }) => {
             n1 == n2 && l1.len() == l2.len()
         }
-        (
-            ExprKind::Case { operand: o1, branches: b1, otherwise: e1 },
-            ExprKind::Case { operand: o2, branches: b2, otherwise: e2 },
-        ) => o1.is_some() == o2.is_some() && b1.len() == b2.len() && e1.is_some() == e2.is_some(),
+        (ExprKind::Case { operand: o1, branches: b1, otherwise: e1 }, ExprKind::Case { operand: o2, branches: b2, otherwise: e2 }) => {
+            o1.is_some() == o2.is_some() && b1.len() == b2.len() && e1.is_some() == e2.is_some()
+        }
         _ => false,
     };
     head && a.children().count() == b.children().count() && a.children().zip(b.children()).all(|(x, y)| same_shape(x, y))

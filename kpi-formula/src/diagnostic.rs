@@ -88,15 +88,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A diagnostic of `kind` at `span` in `source`.
     pub fn new(kind: ErrorKind, message: impl Into<String>, source: &Arc<Source>, span: Span) -> Self {
-        Diagnostic {
-            kind,
-            message: message.into(),
-            expected: None,
-            found: None,
-            help: None,
-            span,
-            source: Arc::clone(source),
-        }
+        Diagnostic { kind, message: message.into(), expected: None, found: None, help: None, span, source: Arc::clone(source) }
     }
 
     /// Sets what was expected.

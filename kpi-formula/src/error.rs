@@ -22,7 +22,9 @@ pub enum QueryError {
     #[error("unknown time zone `{0}`; expected an IANA name such as `UTC` or `Europe/Berlin`")]
     UnknownTimeZone(String),
     /// A time bound could not be read.
-    #[error("cannot read `{0}` as a time; expected a date (2024-01-31), a local date-time (2024-01-31T13:00:00) or an RFC 3339 time with offset (2024-01-31T13:00:00Z)")]
+    #[error(
+        "cannot read `{0}` as a time; expected a date (2024-01-31), a local date-time (2024-01-31T13:00:00) or an RFC 3339 time with offset (2024-01-31T13:00:00Z)"
+    )]
     BadTime(String),
     /// The range's start is not before its end.
     #[error("the time range is empty: start {start} is not before end {end}")]
@@ -41,7 +43,9 @@ pub enum QueryError {
         limit: usize,
     },
     /// A grain was asked for but none of the formula's tables has a time column.
-    #[error("grain `{grain}` needs a table with a time column, but the formula only reads {tables}; drop the grain or add a time column to one of them")]
+    #[error(
+        "grain `{grain}` needs a table with a time column, but the formula only reads {tables}; drop the grain or add a time column to one of them"
+    )]
     NoTimeColumn {
         /// The grain asked for.
         grain: Grain,

@@ -208,10 +208,7 @@ impl<L> Scalar<L> {
             Scalar::Between(a, b, c, n) => Scalar::Between(bx(a)?, bx(b)?, bx(c)?, *n),
             Scalar::Like(a, b, n) => Scalar::Like(bx(a)?, bx(b)?, *n),
             Scalar::Case(branches, otherwise) => {
-                let branches = branches
-                    .iter()
-                    .map(|(w, t)| Ok((w.try_map_leaves(f)?, t.try_map_leaves(f)?)))
-                    .collect::<Result<_, E>>()?;
+                let branches = branches.iter().map(|(w, t)| Ok((w.try_map_leaves(f)?, t.try_map_leaves(f)?))).collect::<Result<_, E>>()?;
                 let otherwise = match otherwise {
                     Some(e) => Some(Box::new(e.try_map_leaves(f)?)),
                     None => None,
@@ -293,7 +290,11 @@ pub struct Aggregate {
 impl Aggregate {
     /// Equal apart from where it was written (used to compute shared aggregates once).
     pub fn same_as(&self, other: &Aggregate) -> bool {
-        self.func == other.func && self.table == other.table && self.arg == other.arg && self.filter == other.filter && self.window == other.window
+        self.func == other.func
+            && self.table == other.table
+            && self.arg == other.arg
+            && self.filter == other.filter
+            && self.window == other.window
     }
 }
 

@@ -361,17 +361,18 @@ fn lex_number(source: &Arc<Source>, start: usize) -> Result<(TokenKind, usize), 
             .help("names cannot start with a digit; quote them: \"2nd_line\""));
     }
     let text = &source.text[start..i];
-    let kind = if is_float {
-        TokenKind::Float(text.parse::<f64>().map_err(|_| {
-            Diagnostic::new(ErrorKind::Syntax, "malformed number", source, Span::new(start, i)).found(format!("`{text}`"))
-        })?)
-    } else {
-        match text.parse::<i64>() {
-            Ok(v) => TokenKind::Integer(v),
-            // Out of i64 range: keep the magnitude as a float rather than failing.
-            Err(_) => TokenKind::Float(text.parse::<f64>().unwrap_or(f64::INFINITY)),
-        }
-    };
+    let kind =
+        if is_float {
+            TokenKind::Float(text.parse::<f64>().map_err(|_| {
+                Diagnostic::new(ErrorKind::Syntax, "malformed number", source, Span::new(start, i)).found(format!("`{text}`"))
+            })?)
+        } else {
+            match text.parse::<i64>() {
+                Ok(v) => TokenKind::Integer(v),
+                // Out of i64 range: keep the magnitude as a float rather than failing.
+                Err(_) => TokenKind::Float(text.parse::<f64>().unwrap_or(f64::INFINITY)),
+            }
+        };
     Ok((kind, i))
 }
 

@@ -133,6 +133,9 @@
 //! ```
 
 #![warn(missing_docs)]
+// Diagnostics are deliberately rich (spans, expected/found, help, source); they are the error
+// path, so their size in `Result` costs nothing that matters.
+#![allow(clippy::result_large_err)]
 
 pub mod ast;
 pub mod diagnostic;
@@ -158,7 +161,11 @@ pub use resolve::{MAX_KPI_DEPTH, ResolvedFormula, check_formula, check_kpi};
 pub use span::{LineCol, Source, Span};
 
 /// Compiles a query and lowers it to a DataFusion logical plan in one step.
-pub fn plan(query: &Query, model: &dyn SemanticModel, sources: &dyn TableSources) -> Result<datafusion::logical_expr::LogicalPlan, FormulaError> {
+pub fn plan(
+    query: &Query,
+    model: &dyn SemanticModel,
+    sources: &dyn TableSources,
+) -> Result<datafusion::logical_expr::LogicalPlan, FormulaError> {
     compile(query, model)?.to_logical_plan(sources)
 }
 

@@ -87,13 +87,7 @@ pub struct TableModel {
 impl TableModel {
     /// A table with a schema, no time column, key or relationships yet.
     pub fn new(name: impl Into<String>, schema: impl Into<SchemaRef>) -> Self {
-        TableModel {
-            name: name.into(),
-            schema: schema.into(),
-            time_column: None,
-            primary_key: Vec::new(),
-            relationships: Vec::new(),
-        }
+        TableModel { name: name.into(), schema: schema.into(), time_column: None, primary_key: Vec::new(), relationships: Vec::new() }
     }
 
     /// Sets the time column.

@@ -202,11 +202,7 @@ impl Parser<'_> {
                 let (high, d2) = self.expr(BP_ADD)?;
                 let span = left.span.to(high.span);
                 let depth = ld.max(d1).max(d2) + 1;
-                self.node(
-                    ExprKind::Between { expr: Box::new(left), low: Box::new(low), high: Box::new(high), negated },
-                    span,
-                    depth,
-                )
+                self.node(ExprKind::Between { expr: Box::new(left), low: Box::new(low), high: Box::new(high), negated }, span, depth)
             }
             Infix::Like(negated) => {
                 let (pattern, d) = self.expr(BP_ADD)?;
@@ -302,11 +298,11 @@ impl Parser<'_> {
         }
         if self.peek().kind == TokenKind::LParen && parts.len() > 1 {
             let t = self.peek();
-            return Err(self
-                .error(t.span, "only plain names can be called")
-                .expected("an operator")
-                .found("`(`")
-                .help(format!("write the function first: {}({})", parts.last().map_or("", |p| p.name.as_str()), parts[0].name)));
+            return Err(self.error(t.span, "only plain names can be called").expected("an operator").found("`(`").help(format!(
+                "write the function first: {}({})",
+                parts.last().map_or("", |p| p.name.as_str()),
+                parts[0].name
+            )));
         }
         let span = parts[0].span.to(parts[parts.len() - 1].span);
         Ok((Expr { kind: ExprKind::Path(parts), span }, 1))
@@ -434,8 +430,10 @@ mod tests {
 
     #[test]
     fn predicates() {
-        assert_eq!(printed("x is not null and y in (1, 2) and z not between 1 and 2"),
-            "(((x is not null) and (y in (1, 2))) and (z not between 1 and 2))");
+        assert_eq!(
+            printed("x is not null and y in (1, 2) and z not between 1 and 2"),
+            "(((x is not null) and (y in (1, 2))) and (z not between 1 and 2))"
+        );
         assert_eq!(printed("s not like 'a%'"), "(s not like 'a%')");
     }
 

@@ -101,7 +101,8 @@ impl CalendarSpan {
         if count == 0 {
             return Err("a span of at least 1 unit".to_string());
         }
-        let unit = Grain::parse(unit).map_err(|_| format!("a unit (minutes, hours, days, weeks, months, quarters or years), not `{unit}`"))?;
+        let unit =
+            Grain::parse(unit).map_err(|_| format!("a unit (minutes, hours, days, weeks, months, quarters or years), not `{unit}`"))?;
         Ok(CalendarSpan { count, unit })
     }
 

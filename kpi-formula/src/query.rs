@@ -251,8 +251,13 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
                 if dimensions.iter().any(|(_, d): &(usize, Dimension)| d.label == label) {
                     let source = Source::new(format!("dimension {}", i + 1), text.clone());
                     diags.push(
-                        Diagnostic::new(ErrorKind::Query, format!("dimension `{label}` is listed twice"), &source, Span::new(0, text.len()))
-                            .expected("each dimension once"),
+                        Diagnostic::new(
+                            ErrorKind::Query,
+                            format!("dimension `{label}` is listed twice"),
+                            &source,
+                            Span::new(0, text.len()),
+                        )
+                        .expected("each dimension once"),
                     );
                 }
                 dimensions.push((i, Dimension { label, column }));
@@ -275,10 +280,15 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
         let source = Source::new(format!("security filter of {table}"), text.clone());
         if model.table(table).is_none() {
             diags.push(
-                Diagnostic::new(ErrorKind::UnknownTable, format!("security filter for unknown table `{table}`"), &source, Span::new(0, text.len()))
-                    .expected("a table of the model")
-                    .found(format!("`{table}`"))
-                    .suggest(table, model.table_names()),
+                Diagnostic::new(
+                    ErrorKind::UnknownTable,
+                    format!("security filter for unknown table `{table}`"),
+                    &source,
+                    Span::new(0, text.len()),
+                )
+                .expected("a table of the model")
+                .found(format!("`{table}`"))
+                .suggest(table, model.table_names()),
             );
             continue;
         }
@@ -327,13 +337,14 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
 
     tables_read.extend(formula.tables.iter().cloned());
     tables_read.extend(security.keys().cloned());
-    let tables: BTreeMap<String, TableModel> =
-        tables_read.iter().filter_map(|t| model.table(t).map(|m| (t.clone(), m.clone()))).collect();
+    let tables: BTreeMap<String, TableModel> = tables_read.iter().filter_map(|t| model.table(t).map(|m| (t.clone(), m.clone()))).collect();
 
     if let Some(grain) = query.grain
         && !roots.iter().any(|t| tables.get(t).is_some_and(|m| m.time_column.is_some()))
     {
-        return Err(QueryError::NoTimeColumn { grain, tables: roots.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ") }.into());
+        return Err(
+            QueryError::NoTimeColumn { grain, tables: roots.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ") }.into()
+        );
     }
     for t in &roots {
         if let Some(m) = tables.get(t)
@@ -341,8 +352,13 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
             && !matches!(m.column_type(col), Some(dt) if matches!(crate::ir::ValueType::of(dt), Some(crate::ir::ValueType::Timestamp | crate::ir::ValueType::Date)))
         {
             let src = Source::new(format!("table {t}"), col.clone());
-            let d = Diagnostic::new(ErrorKind::Type, format!("time column `{t}.{col}` is missing or is not a timestamp or date"), &src, Span::new(0, col.len()))
-                .expected("a timestamp or date column");
+            let d = Diagnostic::new(
+                ErrorKind::Type,
+                format!("time column `{t}.{col}` is missing or is not a timestamp or date"),
+                &src,
+                Span::new(0, col.len()),
+            )
+            .expected("a timestamp or date column");
             return Err(FormulaError::Invalid(d.into()));
         }
     }

@@ -16,7 +16,11 @@ use crate::period::Calendar;
 use super::time::local_time_literal;
 
 /// Lowers an expression tree, with `leaf` lowering its leaves.
-pub(crate) fn scalar_to_df<L>(e: &Scalar<L>, cal: &Calendar, leaf: &mut dyn FnMut(&L) -> Result<Expr, FormulaError>) -> Result<Expr, FormulaError> {
+pub(crate) fn scalar_to_df<L>(
+    e: &Scalar<L>,
+    cal: &Calendar,
+    leaf: &mut dyn FnMut(&L) -> Result<Expr, FormulaError>,
+) -> Result<Expr, FormulaError> {
     let go = |x: &Scalar<L>, leaf: &mut dyn FnMut(&L) -> Result<Expr, FormulaError>| scalar_to_df(x, cal, leaf);
     Ok(match e {
         Scalar::Leaf(l) => leaf(l)?,
@@ -124,7 +128,9 @@ fn value(v: &Value, cal: &Calendar) -> Expr {
         Value::Boolean(b) => lit(*b),
         Value::Null => lit(ScalarValue::Null),
         Value::LocalTimestamp(t, target) => local_time_literal(*t, target, cal),
-        Value::Date(d) => lit(ScalarValue::Date32(Some((*d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days() as i32))),
+        Value::Date(d) => {
+            lit(ScalarValue::Date32(Some((*d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days() as i32)))
+        }
     }
 }
 

@@ -32,7 +32,8 @@ use datafusion::functions_aggregate::sum::sum_udaf;
 use datafusion::functions_window::expr_fn::lag;
 use datafusion::logical_expr::expr::WindowFunction;
 use datafusion::logical_expr::{
-    ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, TableSource, WindowFrame, WindowFrameBound, WindowFrameUnits, WindowFunctionDefinition,
+    ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, TableSource, WindowFrame, WindowFrameBound, WindowFrameUnits,
+    WindowFunctionDefinition,
 };
 use datafusion::prelude::{Expr, cast, lit};
 use datafusion::scalar::ScalarValue;
@@ -194,9 +195,7 @@ impl Lowering<'_> {
                 let first = self.cal.add_periods(range.start, grain, -offset);
                 let needed = match s.agg.window {
                     Window::Period | Window::Cumulative => first,
-                    Window::Rolling(span) => {
-                        self.cal.add_periods(first, grain, 1 - i64::from(span.periods_of(grain).unwrap_or(1)))
-                    }
+                    Window::Rolling(span) => self.cal.add_periods(first, grain, 1 - i64::from(span.periods_of(grain).unwrap_or(1))),
                     Window::ToDate(unit) => self.cal.period_start(self.cal.period_start(first, unit), grain),
                 };
                 *start = (*start).min(needed);
@@ -292,13 +291,16 @@ impl Lowering<'_> {
     /// Totals before the series starts, per dimension group, for `cumulative` of one table.
     fn before_series(&self, table: &str) -> Result<Option<LogicalPlan>, FormulaError> {
         let cumulative: Vec<usize> = (0..self.slots.len())
-            .filter(|&i| self.slots[i].agg.table == table && self.slots[i].kind == Kind::Partial && self.slots[i].agg.window == Window::Cumulative)
+            .filter(|&i| {
+                self.slots[i].agg.table == table && self.slots[i].kind == Kind::Partial && self.slots[i].agg.window == Window::Cumulative
+            })
             .collect();
         if cumulative.is_empty() {
             return Ok(None);
         }
         let rows = self.rows(table, &self.slot_exprs(table), None, self.spine_start)?;
-        let group: Vec<Expr> = self.q.scopes[table].dimensions.iter().enumerate().map(|(i, d)| rows::column(d).alias(format!("__d{i}"))).collect();
+        let group: Vec<Expr> =
+            self.q.scopes[table].dimensions.iter().enumerate().map(|(i, d)| rows::column(d).alias(format!("__d{i}"))).collect();
         let mut aggs = Vec::new();
         for i in cumulative {
             aggs.extend(self.partials(i, &self.slots[i], "__pre")?);
@@ -420,7 +422,13 @@ impl Lowering<'_> {
         Ok(keys.alias("__k")?)
     }
 
-    fn join_to_keys(&self, keys: LogicalPlanBuilder, right: LogicalPlan, alias: &str, on_period: bool) -> Result<LogicalPlanBuilder, FormulaError> {
+    fn join_to_keys(
+        &self,
+        keys: LogicalPlanBuilder,
+        right: LogicalPlan,
+        alias: &str,
+        on_period: bool,
+    ) -> Result<LogicalPlanBuilder, FormulaError> {
         let right = LogicalPlanBuilder::from(right).alias(alias)?.build()?;
         let mut names = self.dim_names();
         if on_period {
@@ -520,7 +528,9 @@ impl Lowering<'_> {
             let s = &self.slots[i];
             let mut partition: Vec<Expr> = self.dim_names().iter().map(|d| ucol(d)).collect();
             let start = match s.agg.window {
-                Window::Rolling(span) => WindowFrameBound::Preceding(ScalarValue::UInt64(Some(u64::from(span.periods_of(grain).unwrap_or(1) - 1)))),
+                Window::Rolling(span) => {
+                    WindowFrameBound::Preceding(ScalarValue::UInt64(Some(u64::from(span.periods_of(grain).unwrap_or(1) - 1))))
+                }
                 _ => WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
             };
             if let Window::ToDate(unit) = s.agg.window {
@@ -533,12 +543,13 @@ impl Lowering<'_> {
                     (&"m", _) => max_udaf(),
                     _ => sum_udaf(),
                 };
-                let w = Expr::from(WindowFunction::new(WindowFunctionDefinition::AggregateUDF(udaf), vec![ucol(&format!("__a{i}_{suffix}"))]))
-                    .partition_by(partition.clone())
-                    .order_by(vec![ucol("__period").sort(true, false)])
-                    .window_frame(frame.clone())
-                    .build()?
-                    .alias(format!("__w{i}_{suffix}"));
+                let w =
+                    Expr::from(WindowFunction::new(WindowFunctionDefinition::AggregateUDF(udaf), vec![ucol(&format!("__a{i}_{suffix}"))]))
+                        .partition_by(partition.clone())
+                        .order_by(vec![ucol("__period").sort(true, false)])
+                        .window_frame(frame.clone())
+                        .build()?
+                        .alias(format!("__w{i}_{suffix}"));
                 windows.push(w);
             }
             let cumulative = s.agg.window == Window::Cumulative;
@@ -595,4 +606,3 @@ impl Lowering<'_> {
 fn finish_value(e: Expr, func: AggFunc) -> Expr {
     if func.is_count() { coalesce(vec![f64_of(e), lit(0.0)]) } else { f64_of(e) }
 }
-

@@ -49,7 +49,13 @@ impl Lowering<'_> {
     }
 
     /// The rows of `table` joined along every path `exprs` use, filtered by time and the query filter.
-    pub(crate) fn rows(&self, table: &str, exprs: &[&RowExpr], lo: Option<DateTime<Utc>>, hi: Option<DateTime<Utc>>) -> Result<LogicalPlanBuilder, FormulaError> {
+    pub(crate) fn rows(
+        &self,
+        table: &str,
+        exprs: &[&RowExpr],
+        lo: Option<DateTime<Utc>>,
+        hi: Option<DateTime<Utc>>,
+    ) -> Result<LogicalPlanBuilder, FormulaError> {
         let scope = &self.q.scopes[table];
         let mut paths: BTreeSet<Vec<String>> = BTreeSet::new();
         let mut add = |c: &ColumnRef| {
@@ -67,13 +73,15 @@ impl Lowering<'_> {
         for path in &paths {
             let (parent, last) = path.split_at(path.len() - 1);
             let parent_table = self.table_at(table, parent)?;
-            let rel = parent_table
-                .relationship(&last[0])
-                .ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("relationship `{}` vanished from `{}`", last[0], parent_table.name)))?;
+            let rel = parent_table.relationship(&last[0]).ok_or_else(|| {
+                datafusion::error::DataFusionError::Plan(format!("relationship `{}` vanished from `{}`", last[0], parent_table.name))
+            })?;
             let (left_alias, right_alias) = (alias(table, parent), alias(table, path));
             let right = self.scan(&rel.to, &right_alias)?.build()?;
-            let left_keys: Vec<Column> = rel.on.iter().map(|(from, _)| Column::new(Some(TableReference::bare(left_alias.clone())), from)).collect();
-            let right_keys: Vec<Column> = rel.on.iter().map(|(_, to)| Column::new(Some(TableReference::bare(right_alias.clone())), to)).collect();
+            let left_keys: Vec<Column> =
+                rel.on.iter().map(|(from, _)| Column::new(Some(TableReference::bare(left_alias.clone())), from)).collect();
+            let right_keys: Vec<Column> =
+                rel.on.iter().map(|(_, to)| Column::new(Some(TableReference::bare(right_alias.clone())), to)).collect();
             b = b.join(right, JoinType::Left, (left_keys, right_keys), None)?;
         }
         let model = &self.q.tables[table];
@@ -93,8 +101,14 @@ impl Lowering<'_> {
     fn table_at(&self, root: &str, path: &[String]) -> Result<&crate::model::TableModel, FormulaError> {
         let mut t = &self.q.tables[root];
         for step in path {
-            let rel = t.relationship(step).ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("no relationship `{step}` on `{}`", t.name)))?;
-            t = self.q.tables.get(&rel.to).ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("unknown table `{}`", rel.to)))?;
+            let rel = t
+                .relationship(step)
+                .ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("no relationship `{step}` on `{}`", t.name)))?;
+            t = self
+                .q
+                .tables
+                .get(&rel.to)
+                .ok_or_else(|| datafusion::error::DataFusionError::Plan(format!("unknown table `{}`", rel.to)))?;
         }
         Ok(t)
     }

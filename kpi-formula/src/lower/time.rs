@@ -75,11 +75,7 @@ pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Cal
 fn local_to_instant(local: Expr, cal: &Calendar) -> Expr {
     let ty = period_type(cal);
     let try_cast = |e: Expr| Expr::TryCast(TryCast::new(Box::new(e), ty.clone()));
-    coalesce(vec![
-        try_cast(local.clone()),
-        try_cast(local.clone() - hours(1)) + hours(1),
-        try_cast(local - hours(2)) + hours(2),
-    ])
+    coalesce(vec![try_cast(local.clone()), try_cast(local.clone() - hours(1)) + hours(1), try_cast(local - hours(2)) + hours(2)])
 }
 
 /// An instant as a literal of the period type.
@@ -93,7 +89,10 @@ fn timestamp_scalar(unit: &TimeUnit, t: DateTime<Utc>, tz: Option<Arc<str>>) -> 
         TimeUnit::Millisecond => ScalarValue::TimestampMillisecond(Some(t.timestamp_millis()), tz),
         TimeUnit::Microsecond => ScalarValue::TimestampMicrosecond(Some(t.timestamp_micros()), tz),
         // Beyond ~2262 nanoseconds overflow i64; clamp so the comparison still means "far future".
-        TimeUnit::Nanosecond => ScalarValue::TimestampNanosecond(Some(t.timestamp_nanos_opt().unwrap_or(if t.timestamp() > 0 { i64::MAX } else { i64::MIN })), tz),
+        TimeUnit::Nanosecond => ScalarValue::TimestampNanosecond(
+            Some(t.timestamp_nanos_opt().unwrap_or(if t.timestamp() > 0 { i64::MAX } else { i64::MIN })),
+            tz,
+        ),
     }
 }
 
@@ -107,7 +106,13 @@ pub(crate) fn local_time_literal(local: NaiveDateTime, target: &DataType, cal: &
 }
 
 /// `lo <= column < hi` on the raw column, so that scans can prune by it.
-pub(crate) fn time_bounds(column: Expr, column_type: &DataType, lo: Option<DateTime<Utc>>, hi: Option<DateTime<Utc>>, cal: &Calendar) -> Option<Expr> {
+pub(crate) fn time_bounds(
+    column: Expr,
+    column_type: &DataType,
+    lo: Option<DateTime<Utc>>,
+    hi: Option<DateTime<Utc>>,
+    cal: &Calendar,
+) -> Option<Expr> {
     let bound = |t: DateTime<Utc>| -> (Expr, Expr) {
         match column_type {
             DataType::Timestamp(unit, Some(tz)) => (column.clone(), lit(timestamp_scalar(unit, t, Some(tz.clone())))),

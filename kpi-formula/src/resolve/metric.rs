@@ -190,7 +190,9 @@ impl MetricLevel {
             Some(a) => match a.kind {
                 ExprKind::Literal(Literal::Integer(n)) if (1..=10_000).contains(&n) => n as u32,
                 _ => {
-                    let d = r.diag(ErrorKind::Arguments, format!("the offset of `{name}` must be a whole number of periods from 1 to 10000"), a).expected("an integer such as 1 or 12");
+                    let d = r
+                        .diag(ErrorKind::Arguments, format!("the offset of `{name}` must be a whole number of periods from 1 to 10000"), a)
+                        .expected("an integer such as 1 or 12");
                     return Err(r.error(d));
                 }
             },
@@ -223,7 +225,9 @@ impl MetricLevel {
                     ExprKind::Literal(Literal::String(s)) => s.clone(),
                     _ => {
                         let want = if name == "rolling" { "a quoted span such as '30 days'" } else { "a quoted unit such as 'month'" };
-                        let d = r.diag(ErrorKind::Arguments, format!("the second argument of `{name}` must be a string literal"), &args[1]).expected(want);
+                        let d = r
+                            .diag(ErrorKind::Arguments, format!("the second argument of `{name}` must be a string literal"), &args[1])
+                            .expected(want);
                         return Err(r.error(d));
                     }
                 };
@@ -231,7 +235,10 @@ impl MetricLevel {
                     match CalendarSpan::parse(&text) {
                         Ok(span) => Window::Rolling(span),
                         Err(expected) => {
-                            let d = r.diag(ErrorKind::Arguments, format!("cannot read '{text}' as a span"), &args[1]).expected(expected).found(format!("'{text}'"));
+                            let d = r
+                                .diag(ErrorKind::Arguments, format!("cannot read '{text}' as a span"), &args[1])
+                                .expected(expected)
+                                .found(format!("'{text}'"));
                             return Err(r.error(d));
                         }
                     }
@@ -268,7 +275,9 @@ impl MetricLevel {
             return Err(r.error(d));
         }
         if r.stack.len() >= MAX_KPI_DEPTH {
-            let d = r.diag(ErrorKind::TooDeep, format!("KPI references nest more than {MAX_KPI_DEPTH} deep"), e).expected(format!("at most {MAX_KPI_DEPTH} levels of KPIs using KPIs"));
+            let d = r
+                .diag(ErrorKind::TooDeep, format!("KPI references nest more than {MAX_KPI_DEPTH} deep"), e)
+                .expected(format!("at most {MAX_KPI_DEPTH} levels of KPIs using KPIs"));
             return Err(r.error(d));
         }
         r.kpis.insert(code.clone());
@@ -298,7 +307,15 @@ impl MetricLevel {
             Ok(expr) => Ok((expr, ty)),
             Err(inner) => {
                 let d = r
-                    .diag(ErrorKind::TimeIntelligence, format!("KPI `{code}` already uses {}, so it cannot be put inside {}", window_name(inner), window_name(self.window)), e)
+                    .diag(
+                        ErrorKind::TimeIntelligence,
+                        format!(
+                            "KPI `{code}` already uses {}, so it cannot be put inside {}",
+                            window_name(inner),
+                            window_name(self.window)
+                        ),
+                        e,
+                    )
                     .expected("a KPI whose aggregates have no window of their own");
                 Err(r.error(d))
             }
@@ -389,15 +406,17 @@ fn fraction(r: &mut Resolver<'_>, e: &Expr) -> Result<f64, Failed> {
 fn choose_root(r: &mut Resolver<'_>, e: &Expr, arg: &Expr, filter: Option<&Expr>) -> Result<String, Failed> {
     let mut tables: Vec<String> = Vec::new();
     let mut first_unknown: Option<String> = None;
-    let mut visit = |x: &Expr| collect_tables(x, &mut |name| {
-        if r.model.table(name).is_some() {
-            if !tables.iter().any(|t| t == name) {
-                tables.push(name.to_string());
+    let mut visit = |x: &Expr| {
+        collect_tables(x, &mut |name| {
+            if r.model.table(name).is_some() {
+                if !tables.iter().any(|t| t == name) {
+                    tables.push(name.to_string());
+                }
+            } else if first_unknown.is_none() {
+                first_unknown = Some(name.to_string());
             }
-        } else if first_unknown.is_none() {
-            first_unknown = Some(name.to_string());
-        }
-    });
+        })
+    };
     visit(arg);
     if let Some(f) = filter {
         visit(f);
@@ -436,4 +455,3 @@ fn collect_tables(e: &Expr, f: &mut impl FnMut(&str)) {
         collect_tables(child, f);
     }
 }
-

@@ -27,14 +27,42 @@ pub(crate) struct Failed;
 
 pub(crate) type Res<L> = Result<(Scalar<L>, ValueType), Failed>;
 
+/// Two operands after checking they can be compared.
+type Pair<L> = (Scalar<L>, Scalar<L>);
+
 /// The deepest chain of KPI references allowed (`a` uses `b` uses `c` ...).
 pub const MAX_KPI_DEPTH: usize = 32;
 
 /// Names of all functions, for suggestions.
 pub(crate) const FUNCTION_NAMES: &[&str] = &[
-    "sum", "count", "count_distinct", "avg", "min", "max", "median", "percentile", "prev", "growth", "rolling", "to_date",
-    "cumulative", "coalesce", "nullif", "abs", "round", "floor", "ceil", "sqrt", "power", "least", "greatest", "lower",
-    "upper", "days_between", "hours_between", "minutes_between",
+    "sum",
+    "count",
+    "count_distinct",
+    "avg",
+    "min",
+    "max",
+    "median",
+    "percentile",
+    "prev",
+    "growth",
+    "rolling",
+    "to_date",
+    "cumulative",
+    "coalesce",
+    "nullif",
+    "abs",
+    "round",
+    "floor",
+    "ceil",
+    "sqrt",
+    "power",
+    "least",
+    "greatest",
+    "lower",
+    "upper",
+    "days_between",
+    "hours_between",
+    "minutes_between",
 ];
 
 /// A formula after resolution, with what it reads.
@@ -146,13 +174,9 @@ impl<'m> Resolver<'m> {
 
     pub(crate) fn finish(self, result: Result<(MetricExpr, ValueType), Failed>) -> Result<ResolvedFormula, Diagnostics> {
         match result {
-            Ok((expr, value_type)) if self.diags.is_empty() => Ok(ResolvedFormula {
-                expr,
-                value_type,
-                tables: self.tables,
-                columns: self.columns,
-                kpis: self.kpis,
-            }),
+            Ok((expr, value_type)) if self.diags.is_empty() => {
+                Ok(ResolvedFormula { expr, value_type, tables: self.tables, columns: self.columns, kpis: self.kpis })
+            }
             _ => Err(Diagnostics(if self.diags.is_empty() {
                 vec![Diagnostic::new(ErrorKind::Syntax, "invalid formula", &self.source, Default::default())]
             } else {
@@ -288,9 +312,9 @@ impl<'m> Resolver<'m> {
         let mut failed = false;
         for (when, then) in branches {
             let cond = match (&operand, self.scalar(level, when)) {
-                (Some((o_expr, o)), Ok(w)) => self
-                    .comparable::<V>(o_expr, o.clone(), when, w)
-                    .map(|(o, w)| Scalar::Binary(BinaryOp::Eq, Box::new(o), Box::new(w))),
+                (Some((o_expr, o)), Ok(w)) => {
+                    self.comparable::<V>(o_expr, o.clone(), when, w).map(|(o, w)| Scalar::Binary(BinaryOp::Eq, Box::new(o), Box::new(w)))
+                }
                 (None, Ok((w, wt))) => self.expect_type(when, wt, ValueType::Boolean, "`when`").map(|_| w),
                 (_, Err(f)) => Err(f),
             };
@@ -330,7 +354,10 @@ impl<'m> Resolver<'m> {
         if found.compatible(want) {
             return Ok(());
         }
-        let d = self.diag(ErrorKind::Type, format!("{what} needs {}, found {}", want.name(), found.name()), e).expected(want.name()).found(found.name());
+        let d = self
+            .diag(ErrorKind::Type, format!("{what} needs {}, found {}", want.name(), found.name()), e)
+            .expected(want.name())
+            .found(found.name());
         Err(self.error(d))
     }
 
@@ -341,7 +368,7 @@ impl<'m> Resolver<'m> {
         l: (Scalar<V::Leaf>, ValueType),
         re: &Expr,
         r: (Scalar<V::Leaf>, ValueType),
-    ) -> Result<(Scalar<V::Leaf>, Scalar<V::Leaf>), Failed> {
+    ) -> Result<Pair<V::Leaf>, Failed> {
         let time_target = |s: &Scalar<V::Leaf>, ty: ValueType| -> Option<DataType> {
             matches!(ty, ValueType::Timestamp | ValueType::Date).then(|| match ty {
                 ValueType::Date => DataType::Date32,
@@ -354,7 +381,7 @@ impl<'m> Resolver<'m> {
             r = self.time_literal(re, r, target)?;
         } else if let (ValueType::String, Some(target)) = (lt, time_target(&r, rt)) {
             l = self.time_literal(le, l, target)?;
-        } else if !lt.compatible(rt) && !(is_time(lt) && is_time(rt)) {
+        } else if !(lt.compatible(rt) || is_time(lt) && is_time(rt)) {
             let d = self
                 .diag(ErrorKind::Type, format!("cannot compare {} with {}", lt.name(), rt.name()), re)
                 .expected(lt.name())
@@ -366,13 +393,13 @@ impl<'m> Resolver<'m> {
 
     fn time_literal<L>(&mut self, e: &Expr, s: Scalar<L>, target: DataType) -> Result<Scalar<L>, Failed> {
         let Scalar::Literal(Value::String(text)) = &s else {
-            let d = self.diag(ErrorKind::Type, "cannot compare a time with a string expression", e).expected("a time literal such as '2024-01-31'");
+            let d = self
+                .diag(ErrorKind::Type, "cannot compare a time with a string expression", e)
+                .expected("a time literal such as '2024-01-31'");
             return Err(self.error(d));
         };
         match parse_local(text) {
-            Some(t) if target == DataType::Date32 && t.time() == chrono::NaiveTime::MIN => {
-                Ok(Scalar::Literal(Value::Date(t.date())))
-            }
+            Some(t) if target == DataType::Date32 && t.time() == chrono::NaiveTime::MIN => Ok(Scalar::Literal(Value::Date(t.date()))),
             Some(t) => Ok(Scalar::Literal(Value::LocalTimestamp(t, target))),
             None => {
                 let d = self
@@ -384,7 +411,15 @@ impl<'m> Resolver<'m> {
         }
     }
 
-    fn scalar_call<V: Level>(&mut self, level: &V, e: &Expr, name: &Ident, lower: &str, args: &[Expr], filter: Option<&Expr>) -> Res<V::Leaf> {
+    fn scalar_call<V: Level>(
+        &mut self,
+        level: &V,
+        e: &Expr,
+        name: &Ident,
+        lower: &str,
+        args: &[Expr],
+        filter: Option<&Expr>,
+    ) -> Res<V::Leaf> {
         let func = match lower {
             "coalesce" => ScalarFunc::Coalesce,
             "nullif" => ScalarFunc::NullIf,
@@ -418,7 +453,9 @@ impl<'m> Resolver<'m> {
         let (min, max) = match func {
             ScalarFunc::Coalesce | ScalarFunc::Least | ScalarFunc::Greatest => (1, usize::MAX),
             ScalarFunc::Round => (1, 2),
-            ScalarFunc::NullIf | ScalarFunc::Power | ScalarFunc::DaysBetween | ScalarFunc::HoursBetween | ScalarFunc::MinutesBetween => (2, 2),
+            ScalarFunc::NullIf | ScalarFunc::Power | ScalarFunc::DaysBetween | ScalarFunc::HoursBetween | ScalarFunc::MinutesBetween => {
+                (2, 2)
+            }
             _ => (1, 1),
         };
         self.arity(e, lower, args.len(), min, max)?;
@@ -449,7 +486,10 @@ impl<'m> Resolver<'m> {
             ScalarFunc::DaysBetween | ScalarFunc::HoursBetween | ScalarFunc::MinutesBetween => {
                 for (a, (_, t)) in args.iter().zip(&resolved) {
                     if !is_time(*t) && *t != ValueType::Null {
-                        let d = self.diag(ErrorKind::Type, format!("{what} needs timestamps or dates"), a).expected("a timestamp or a date").found(t.name());
+                        let d = self
+                            .diag(ErrorKind::Type, format!("{what} needs timestamps or dates"), a)
+                            .expected("a timestamp or a date")
+                            .found(t.name());
                         return Err(self.error(d));
                     }
                 }
@@ -460,7 +500,9 @@ impl<'m> Resolver<'m> {
                     self.expect_type(a, *t, ValueType::Number, &what)?;
                 }
                 if func == ScalarFunc::Round && args.len() == 2 && !matches!(args[1].kind, ExprKind::Literal(Literal::Integer(_))) {
-                    let d = self.diag(ErrorKind::Arguments, "`round` takes a whole number of digits", &args[1]).expected("an integer literal such as 2");
+                    let d = self
+                        .diag(ErrorKind::Arguments, "`round` takes a whole number of digits", &args[1])
+                        .expected("an integer literal such as 2");
                     return Err(self.error(d));
                 }
                 ValueType::Number

@@ -59,10 +59,17 @@ impl Level for RowLevel {
             return None;
         }
         let (message, help) = match &self.scope {
-            RowScope::Aggregate { .. } => (format!("`{name}` cannot be used inside an aggregate"), "aggregates apply to row values; combine aggregates outside, e.g. sum(a.x) / count(a)"),
-            _ => (format!("`{name}` cannot be used in a filter"), "a filter selects rows, so it can only use row values; put KPI conditions in the formula"),
+            RowScope::Aggregate { .. } => (
+                format!("`{name}` cannot be used inside an aggregate"),
+                "aggregates apply to row values; combine aggregates outside, e.g. sum(a.x) / count(a)",
+            ),
+            _ => (
+                format!("`{name}` cannot be used in a filter"),
+                "a filter selects rows, so it can only use row values; put KPI conditions in the formula",
+            ),
         };
-        let d = r.diag(ErrorKind::Aggregate, message, e).expected("a row value such as a column").found(format!("`{name}(...)`")).help(help);
+        let d =
+            r.diag(ErrorKind::Aggregate, message, e).expected("a row value such as a column").found(format!("`{name}(...)`")).help(help);
         Some(Err(r.error(d)))
     }
 
@@ -74,7 +81,9 @@ impl Level for RowLevel {
 fn bare_name(r: &mut Resolver<'_>, level: &RowLevel, e: &Expr, name: &Ident) -> Failed {
     let n = name.name.as_str();
     let mut d = if r.model.table(n).is_some() {
-        r.diag(ErrorKind::Type, format!("table `{n}` is not a value"), e).expected(format!("a column such as `{n}.<column>`")).found(format!("table `{n}`"))
+        r.diag(ErrorKind::Type, format!("table `{n}` is not a value"), e)
+            .expected(format!("a column such as `{n}.<column>`"))
+            .found(format!("table `{n}`"))
     } else if r.model.kpi_formula(n).is_some() {
         r.diag(ErrorKind::Aggregate, format!("KPI `{n}` cannot be used here"), e)
             .expected("a column")
@@ -121,36 +130,61 @@ pub(crate) fn column_path(r: &mut Resolver<'_>, parts: &[Ident], e: &Expr) -> Re
                 continue;
             }
             let d = if table.column_type(&part.name).is_some() {
-                Diagnostic::new(ErrorKind::UnknownRelationship, format!("`{}` is a column of `{}`, not a relationship", part.name, table.name), &r.source, part.span)
-                    .expected(format!("a relationship of `{}`", table.name))
-                    .found(format!("column `{}`", part.name))
-                    .help(relationship_list(table))
+                Diagnostic::new(
+                    ErrorKind::UnknownRelationship,
+                    format!("`{}` is a column of `{}`, not a relationship", part.name, table.name),
+                    &r.source,
+                    part.span,
+                )
+                .expected(format!("a relationship of `{}`", table.name))
+                .found(format!("column `{}`", part.name))
+                .help(relationship_list(table))
             } else {
-                Diagnostic::new(ErrorKind::UnknownRelationship, format!("unknown relationship `{}` of table `{}`", part.name, table.name), &r.source, part.span)
-                    .expected(format!("a relationship of `{}`", table.name))
-                    .found(format!("`{}`", part.name))
-                    .help(relationship_list(table))
-                    .suggest(&part.name, table.relationships.iter().map(|r| r.name.as_str()))
+                Diagnostic::new(
+                    ErrorKind::UnknownRelationship,
+                    format!("unknown relationship `{}` of table `{}`", part.name, table.name),
+                    &r.source,
+                    part.span,
+                )
+                .expected(format!("a relationship of `{}`", table.name))
+                .found(format!("`{}`", part.name))
+                .help(relationship_list(table))
+                .suggest(&part.name, table.relationships.iter().map(|r| r.name.as_str()))
             };
             return Err(r.error(d));
         }
         let Some(data_type) = table.column_type(&part.name) else {
             let d = if table.relationship(&part.name).is_some() {
-                Diagnostic::new(ErrorKind::UnknownColumn, format!("`{}` is a relationship of `{}`, not a column", part.name, table.name), &r.source, part.span)
-                    .expected("a column")
-                    .found(format!("relationship `{}`", part.name))
-                    .help(format!("name a column of the related table, e.g. `{}.<column>`", r.source.text[e.span.start..part.span.end].trim()))
+                Diagnostic::new(
+                    ErrorKind::UnknownColumn,
+                    format!("`{}` is a relationship of `{}`, not a column", part.name, table.name),
+                    &r.source,
+                    part.span,
+                )
+                .expected("a column")
+                .found(format!("relationship `{}`", part.name))
+                .help(format!("name a column of the related table, e.g. `{}.<column>`", r.source.text[e.span.start..part.span.end].trim()))
             } else {
-                Diagnostic::new(ErrorKind::UnknownColumn, format!("unknown column `{}` in table `{}`", part.name, table.name), &r.source, part.span)
-                    .expected(format!("a column of `{}`", table.name))
-                    .found(format!("`{}`", part.name))
-                    .suggest(&part.name, table.column_names())
+                Diagnostic::new(
+                    ErrorKind::UnknownColumn,
+                    format!("unknown column `{}` in table `{}`", part.name, table.name),
+                    &r.source,
+                    part.span,
+                )
+                .expected(format!("a column of `{}`", table.name))
+                .found(format!("`{}`", part.name))
+                .suggest(&part.name, table.column_names())
             };
             return Err(r.error(d));
         };
         if ValueType::of(data_type).is_none() {
-            let d = Diagnostic::new(ErrorKind::Type, format!("column `{}.{}` has type {data_type}, which formulas cannot use", table.name, part.name), &r.source, part.span)
-                .expected("a number, string, boolean, timestamp or date column");
+            let d = Diagnostic::new(
+                ErrorKind::Type,
+                format!("column `{}.{}` has type {data_type}, which formulas cannot use", table.name, part.name),
+                &r.source,
+                part.span,
+            )
+            .expected("a number, string, boolean, timestamp or date column");
             return Err(r.error(d));
         }
         r.columns.insert((table.name.clone(), part.name.clone()));
@@ -251,14 +285,18 @@ fn record_path(r: &mut Resolver<'_>, root: &str, path: &[String]) {
 
 pub(crate) fn path_error(r: &Resolver<'_>, err: &PathError, from: &str, to: &str, span: Span) -> Diagnostic {
     match err {
-        PathError::Unreachable => Diagnostic::new(ErrorKind::FanOut, format!("`{to}` cannot be reached from `{from}` without multiplying rows"), &r.source, span)
-            .expected(format!("a column reachable from `{from}` through many-to-one relationships"))
-            .found(format!("a column of `{to}`"))
-            .help(format!("there is no chain of many-to-one relationships from `{from}` to `{to}`")),
-        PathError::Ambiguous(a, b) => Diagnostic::new(ErrorKind::Ambiguous, format!("`{to}` can be reached from `{from}` in more than one way"), &r.source, span)
-            .expected("a path with one meaning")
-            .found(format!("`{from}.{}.…` and `{from}.{}.…`", a.join("."), b.join(".")))
-            .help(format!("write the path explicitly, e.g. `{from}.{}.<column>`", a.join("."))),
+        PathError::Unreachable => {
+            Diagnostic::new(ErrorKind::FanOut, format!("`{to}` cannot be reached from `{from}` without multiplying rows"), &r.source, span)
+                .expected(format!("a column reachable from `{from}` through many-to-one relationships"))
+                .found(format!("a column of `{to}`"))
+                .help(format!("there is no chain of many-to-one relationships from `{from}` to `{to}`"))
+        }
+        PathError::Ambiguous(a, b) => {
+            Diagnostic::new(ErrorKind::Ambiguous, format!("`{to}` can be reached from `{from}` in more than one way"), &r.source, span)
+                .expected("a path with one meaning")
+                .found(format!("`{from}.{}.…` and `{from}.{}.…`", a.join("."), b.join(".")))
+                .help(format!("write the path explicitly, e.g. `{from}.{}.<column>`", a.join(".")))
+        }
     }
 }
 

@@ -46,11 +46,23 @@ fn window(agg: &str, lower: &str, upper: &str) -> String {
 case!(count_rows, m("count(orders)"), orders("COUNT(*) AS n", "COALESCE(a.n, 0)"));
 case!(sum_of_decimals, m("sum(orders.order_value)"), orders("SUM(order_value) AS s", "CAST(a.s AS DOUBLE)"));
 case!(average, m("avg(orders.order_value)"), orders("AVG(CAST(order_value AS DOUBLE)) AS v", "a.v"));
-case!(max_minus_min, m("max(orders.order_value) - min(orders.order_value)"), orders("MAX(order_value) - MIN(order_value) AS v", "CAST(a.v AS DOUBLE)"));
+case!(
+    max_minus_min,
+    m("max(orders.order_value) - min(orders.order_value)"),
+    orders("MAX(order_value) - MIN(order_value) AS v", "CAST(a.v AS DOUBLE)")
+);
 case!(count_skips_nulls, m("count(orders.on_time)"), orders("COUNT(on_time) AS n", "COALESCE(a.n, 0)"));
 case!(count_distinct, m("count_distinct(orders.customer_id)"), orders("COUNT(DISTINCT customer_id) AS n", "COALESCE(a.n, 0)"));
-case!(median, m("median(orders.order_value)"), orders("percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST(order_value AS DOUBLE)) AS v", "a.v"));
-case!(percentile, m("percentile(orders.order_value, 0.9)"), orders("percentile_cont(0.9) WITHIN GROUP (ORDER BY CAST(order_value AS DOUBLE)) AS v", "a.v"));
+case!(
+    median,
+    m("median(orders.order_value)"),
+    orders("percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST(order_value AS DOUBLE)) AS v", "a.v")
+);
+case!(
+    percentile,
+    m("percentile(orders.order_value, 0.9)"),
+    orders("percentile_cont(0.9) WITHIN GROUP (ORDER BY CAST(order_value AS DOUBLE)) AS v", "a.v")
+);
 case!(
     filtered_aggregate,
     m("sum(orders.order_value where orders.status = 'completed')"),
@@ -59,7 +71,10 @@ case!(
 case!(
     kpi_with_boolean_filter,
     Query::kpi("perfect_order_rate").with_grain(Grain::Month).with_range(h1()),
-    orders("COUNT(*) FILTER (WHERE on_time AND in_full) AS good, COUNT(*) AS n", "CAST(COALESCE(a.good, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(a.n, 0) AS DOUBLE), 0)")
+    orders(
+        "COUNT(*) FILTER (WHERE on_time AND in_full) AS good, COUNT(*) AS n",
+        "CAST(COALESCE(a.good, 0) AS DOUBLE) / NULLIF(CAST(COALESCE(a.n, 0) AS DOUBLE), 0)"
+    )
 );
 case!(
     navigation_to_static_table,
@@ -91,7 +106,11 @@ case!(
     Query::kpi("aov").with_grain(Grain::Month).with_range(h1()),
     orders("SUM(order_value) AS s, COUNT(*) AS n", "CAST(a.s AS DOUBLE) / NULLIF(CAST(COALESCE(a.n, 0) AS DOUBLE), 0)")
 );
-case!(in_list, m("count(orders where orders.channel in ('web', 'app'))"), orders("COUNT(*) FILTER (WHERE channel IN ('web', 'app')) AS n", "COALESCE(a.n, 0)"));
+case!(
+    in_list,
+    m("count(orders where orders.channel in ('web', 'app'))"),
+    orders("COUNT(*) FILTER (WHERE channel IN ('web', 'app')) AS n", "COALESCE(a.n, 0)")
+);
 case!(
     between,
     m("count(orders where orders.order_value between 50 and 150)"),
@@ -136,17 +155,17 @@ case!(
     m("count(orders where not (orders.channel = 'web' or orders.status = 'cancelled'))"),
     orders("COUNT(*) FILTER (WHERE NOT (channel = 'web' OR status = 'cancelled')) AS n", "COALESCE(a.n, 0)")
 );
-case!(like, m("count(orders where orders.status like 'comp%')"), orders("COUNT(*) FILTER (WHERE status LIKE 'comp%') AS n", "COALESCE(a.n, 0)"));
+case!(
+    like,
+    m("count(orders where orders.status like 'comp%')"),
+    orders("COUNT(*) FILTER (WHERE status LIKE 'comp%') AS n", "COALESCE(a.n, 0)")
+);
 case!(
     empty_table,
     m("count(returns) + coalesce(sum(returns.amount), -1)"),
     monthly("COUNT(*) AS n, SUM(amount) AS s", "COALESCE(a.n, 0) + COALESCE(a.s, -1)", "returns", "returned_at")
 );
-case!(
-    modulo_and_negation,
-    m("-(count(orders) % 7)"),
-    orders("COUNT(*) AS n", "-(COALESCE(a.n, 0) % 7)")
-);
+case!(modulo_and_negation, m("-(count(orders) % 7)"), orders("COUNT(*) AS n", "-(COALESCE(a.n, 0) % 7)"));
 case!(
     time_literal_in_filter,
     m("count(orders where orders.ordered_at >= '2024-02-15 12:00')"),
@@ -208,9 +227,9 @@ case!(
 );
 case!(
     security_filters_on_every_scan,
-    m("count(orders)")
-        .by(["orders.customer.segment"])
-        .with_security(SecurityContext::new().with_filter("orders", "orders.region = 'EU'").with_filter("customers", "customers.region = 'EU'")),
+    m("count(orders)").by(["orders.customer.segment"]).with_security(
+        SecurityContext::new().with_filter("orders", "orders.region = 'EU'").with_filter("customers", "customers.region = 'EU'")
+    ),
     format!(
         "WITH p AS ({H1_MONTHS}), \
          j AS (SELECT o.ordered_at, c.segment FROM (SELECT * FROM orders WHERE region = 'EU') o \
@@ -284,7 +303,11 @@ case!(
 case!(
     rolling_median,
     m("rolling(median(orders.order_value), '2 months')"),
-    window("percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST(o.order_value AS DOUBLE))", "p.period - INTERVAL '1 month'", "p.period + INTERVAL '1 month'")
+    window(
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST(o.order_value AS DOUBLE))",
+        "p.period - INTERVAL '1 month'",
+        "p.period + INTERVAL '1 month'"
+    )
 );
 case!(
     to_date_quarter,
@@ -294,7 +317,11 @@ case!(
 case!(
     to_date_percentile,
     m("to_date(percentile(orders.order_value, 0.25), 'quarter')"),
-    window("percentile_cont(0.25) WITHIN GROUP (ORDER BY CAST(o.order_value AS DOUBLE))", "date_trunc('quarter', p.period)", "p.period + INTERVAL '1 month'")
+    window(
+        "percentile_cont(0.25) WITHIN GROUP (ORDER BY CAST(o.order_value AS DOUBLE))",
+        "date_trunc('quarter', p.period)",
+        "p.period + INTERVAL '1 month'"
+    )
 );
 case!(
     cumulative_includes_rows_before_the_range,
@@ -307,7 +334,11 @@ case!(
 case!(
     cumulative_median,
     m("cumulative(median(orders.order_value))"),
-    window("percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST(o.order_value AS DOUBLE))", "TIMESTAMP '1970-01-01'", "p.period + INTERVAL '1 month'")
+    window(
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST(o.order_value AS DOUBLE))",
+        "TIMESTAMP '1970-01-01'",
+        "p.period + INTERVAL '1 month'"
+    )
 );
 case!(
     rolling_by_dimension,

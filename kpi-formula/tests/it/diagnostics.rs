@@ -1,8 +1,8 @@
 //! Errors as users meet them: kind, position, expected/found, suggestions and rendering.
 
 use kpi_formula::{
-    Calendar, Cardinality, Diagnostic, ErrorKind, FormulaError, Grain, InMemoryModel, Query, QueryError, Relationship, SecurityContext, TableModel,
-    TimeRange, check_formula, check_kpi, compile,
+    Calendar, Cardinality, Diagnostic, ErrorKind, FormulaError, Grain, InMemoryModel, Query, QueryError, Relationship, SecurityContext,
+    TableModel, TimeRange, check_formula, check_kpi, compile,
 };
 
 use crate::support::{h1, model, orders_schema};
@@ -90,7 +90,9 @@ fn fan_out_model() -> InMemoryModel {
             TableModel::new("orders", orders_schema())
                 .with_time_column("ordered_at")
                 .with_primary_key(["order_id"])
-                .with_relationship(Relationship::many_to_one("lines", "lines", [("order_id", "order_id")]).with_cardinality(Cardinality::OneToMany))
+                .with_relationship(
+                    Relationship::many_to_one("lines", "lines", [("order_id", "order_id")]).with_cardinality(Cardinality::OneToMany),
+                )
                 .with_relationship(Relationship::many_to_one("by_status", "customers", [("status", "segment")])),
         )
         .with_table(TableModel::new("lines", lines).with_primary_key(["line_id"]))
@@ -155,16 +157,14 @@ fn time_functions_need_a_grain_a_range_and_fitting_windows() {
 fn dimensions_filters_and_security_are_checked_with_their_own_sources() {
     let d = query_err(Query::formula("count(orders)").by(["orders.chanel", "expenses.category"]).with_filter("orders.status = 1"));
     let names: Vec<(&str, ErrorKind)> = d.iter().map(|x| (x.source.name.as_str(), x.kind)).collect();
-    assert_eq!(
-        names,
-        vec![("dimension 1", ErrorKind::UnknownColumn), ("filter", ErrorKind::Type), ("dimension 2", ErrorKind::FanOut)]
-    );
+    assert_eq!(names, vec![("dimension 1", ErrorKind::UnknownColumn), ("filter", ErrorKind::Type), ("dimension 2", ErrorKind::FanOut)]);
     assert_eq!(d[0].help.as_deref(), Some("did you mean `channel`?"));
     let d = query_err(Query::formula("count(orders)").by(["orders.channel", "orders.channel"]));
     assert!(d[0].message.contains("listed twice"));
     let d = query_err(Query::formula("count(orders)").by(["region"]));
     assert_eq!(d[0].kind, ErrorKind::Query);
-    let d = query_err(Query::formula("count(orders)").with_security(SecurityContext::new().with_filter("orders", "customers.region = 'EU'")));
+    let d =
+        query_err(Query::formula("count(orders)").with_security(SecurityContext::new().with_filter("orders", "customers.region = 'EU'")));
     assert_eq!(d[0].kind, ErrorKind::Query);
     let d = query_err(Query::formula("count(orders)").with_security(SecurityContext::new().with_filter("ordrs", "true")));
     assert_eq!((d[0].kind, d[0].help.as_deref()), (ErrorKind::UnknownTable, Some("did you mean `orders`?")));
@@ -179,7 +179,9 @@ fn query_settings_have_typed_errors() {
     assert!(matches!(TimeRange::parse("2024-02-01", "2024-01-01", &Calendar::default()), Err(QueryError::EmptyRange { .. })));
     let r = compile(&Query::formula("count(products)").with_grain(Grain::Day), &model());
     assert!(matches!(r, Err(FormulaError::Query(QueryError::NoTimeColumn { .. }))), "{r:?}");
-    let q = Query::formula("count(orders)").with_grain(Grain::Minute).with_range(TimeRange::parse("2000-01-01", "2024-01-01", &Calendar::default()).unwrap());
+    let q = Query::formula("count(orders)")
+        .with_grain(Grain::Minute)
+        .with_range(TimeRange::parse("2000-01-01", "2024-01-01", &Calendar::default()).unwrap());
     let sources = kpi_formula::ModelSources(&model());
     let r = compile(&q, &model()).unwrap().to_logical_plan(&sources);
     assert!(matches!(r, Err(FormulaError::Query(QueryError::TooManyPeriods { .. }))), "{r:?}");

@@ -9,13 +9,83 @@ use kpi_formula::{Grain, Query, Source, ast::same_shape, check_formula, compile,
 use crate::support::{h1, model, world};
 
 const TOKENS: &[&str] = &[
-    "sum(", "count(", "count_distinct(", "avg(", "min(", "max(", "median(", "percentile(", "prev(", "growth(", "rolling(",
-    "to_date(", "cumulative(", "coalesce(", "nullif(", "abs(", "round(", "least(", "greatest(", "days_between(", "orders",
-    "orders.order_value", "orders.status", "orders.on_time", "orders.ordered_at", "orders.customer.segment", "order_lines.quantity",
-    "order_lines.product.unit_cost", "customers.region", "expenses.amount", "products.unit_cost", "returns.amount", "revenue",
-    "aov", "perfect_order_rate", "order_count", "(", ")", ",", ".", "+", "-", "*", "/", "%", "=", "!=", "<", "<=", ">", ">=",
-    "and", "or", "not", "in", "between", "is", "null", "true", "false", "case", "when", "then", "else", "end", "where",
-    "like", "0", "1", "2", "0.5", "'completed'", "'3 months'", "'month'", "'2024-02-01'", "1e308", "99999999999999999999",
+    "sum(",
+    "count(",
+    "count_distinct(",
+    "avg(",
+    "min(",
+    "max(",
+    "median(",
+    "percentile(",
+    "prev(",
+    "growth(",
+    "rolling(",
+    "to_date(",
+    "cumulative(",
+    "coalesce(",
+    "nullif(",
+    "abs(",
+    "round(",
+    "least(",
+    "greatest(",
+    "days_between(",
+    "orders",
+    "orders.order_value",
+    "orders.status",
+    "orders.on_time",
+    "orders.ordered_at",
+    "orders.customer.segment",
+    "order_lines.quantity",
+    "order_lines.product.unit_cost",
+    "customers.region",
+    "expenses.amount",
+    "products.unit_cost",
+    "returns.amount",
+    "revenue",
+    "aov",
+    "perfect_order_rate",
+    "order_count",
+    "(",
+    ")",
+    ",",
+    ".",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "and",
+    "or",
+    "not",
+    "in",
+    "between",
+    "is",
+    "null",
+    "true",
+    "false",
+    "case",
+    "when",
+    "then",
+    "else",
+    "end",
+    "where",
+    "like",
+    "0",
+    "1",
+    "2",
+    "0.5",
+    "'completed'",
+    "'3 months'",
+    "'month'",
+    "'2024-02-01'",
+    "1e308",
+    "99999999999999999999",
 ];
 
 fn soup() -> impl Strategy<Value = String> {
@@ -25,9 +95,24 @@ fn soup() -> impl Strategy<Value = String> {
 /// Formulas more likely to be valid: a few shapes filled with tokens.
 fn plausible() -> impl Strategy<Value = String> {
     let agg = prop::sample::select(&["sum", "avg", "min", "max", "median", "count", "count_distinct"][..]);
-    let col = prop::sample::select(&["orders.order_value", "order_lines.quantity", "expenses.amount", "order_lines.product.unit_cost", "returns.amount"][..]);
-    let cond = prop::sample::select(&["", " where orders.status = 'completed'", " where orders.on_time", " where order_lines.order.channel in ('web')"][..]);
-    let wrap = prop::sample::select(&["{}", "prev({}, 2)", "growth({})", "rolling({}, '2 months')", "to_date({}, 'quarter')", "cumulative({})", "{} / nullif({}, 0)", "coalesce({}, -1) * 2"][..]);
+    let col = prop::sample::select(
+        &["orders.order_value", "order_lines.quantity", "expenses.amount", "order_lines.product.unit_cost", "returns.amount"][..],
+    );
+    let cond = prop::sample::select(
+        &["", " where orders.status = 'completed'", " where orders.on_time", " where order_lines.order.channel in ('web')"][..],
+    );
+    let wrap = prop::sample::select(
+        &[
+            "{}",
+            "prev({}, 2)",
+            "growth({})",
+            "rolling({}, '2 months')",
+            "to_date({}, 'quarter')",
+            "cumulative({})",
+            "{} / nullif({}, 0)",
+            "coalesce({}, -1) * 2",
+        ][..],
+    );
     (agg, col, cond, wrap, any::<bool>()).prop_map(|(a, c, w, wrap, ratio)| {
         let inner = format!("{a}({c}{w})");
         let f = wrap.replace("{}", &inner);
@@ -109,7 +194,8 @@ async fn combinations_that_compile_execute() {
     let aggs = ["sum", "avg", "min", "max", "median", "count", "count_distinct", "percentile"];
     let cols = ["orders.order_value", "order_lines.quantity", "expenses.amount", "order_lines.product.unit_cost", "returns.amount"];
     let conds = ["", " where orders.status = 'completed'", " where order_lines.order.channel in ('web')"];
-    let wraps = ["{}", "prev({}, 2)", "growth({})", "rolling({}, '2 months')", "to_date({}, 'quarter')", "cumulative({})", "{} / nullif({}, 0)"];
+    let wraps =
+        ["{}", "prev({}, 2)", "growth({})", "rolling({}, '2 months')", "to_date({}, 'quarter')", "cumulative({})", "{} / nullif({}, 0)"];
     let (mut compiled, mut executed) = (0, 0);
     let mut combos = Vec::new();
     for a in aggs {

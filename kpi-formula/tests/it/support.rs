@@ -1,7 +1,7 @@
 //! Test data (deterministic, with nulls, a month without orders, a missing customer and product,
 //! an empty table) and a harness that compares a formula query with hand-written SQL.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -136,7 +136,8 @@ pub fn world() -> World {
         }
         ordered.push((JAN_1 + day * DAY + rng.below(DAY as u64) as i64) * 1_000_000);
     }
-    let delivered: Vec<Option<i64>> = ordered.iter().map(|t| (!rng.chance(10)).then(|| t + rng.below(10 * DAY as u64 * 1_000_000) as i64)).collect();
+    let delivered: Vec<Option<i64>> =
+        ordered.iter().map(|t| (!rng.chance(10)).then(|| t + rng.below(10 * DAY as u64 * 1_000_000) as i64)).collect();
     let value: Vec<Option<i128>> = (0..n).map(|_| (!rng.chance(5)).then(|| 1_000 + rng.below(49_000) as i128)).collect();
     let customer: Vec<Option<i64>> = (0..n).map(|_| (!rng.chance(3)).then(|| 1 + rng.below(40) as i64)).collect();
     let status: Vec<&str> = (0..n).map(|_| rng.pick(&["completed", "completed", "cancelled", "pending"])).collect();
@@ -166,9 +167,19 @@ pub fn world() -> World {
         model.schema("customers").unwrap().clone().into(),
         vec![
             Arc::new(Int64Array::from_iter_values(1..=c)) as ArrayRef,
-            Arc::new(StringArray::from((0..c).map(|_| match rng.below(3) { 0 => Some("enterprise"), 1 => Some("smb"), _ => None }).collect::<Vec<_>>())),
+            Arc::new(StringArray::from(
+                (0..c)
+                    .map(|_| match rng.below(3) {
+                        0 => Some("enterprise"),
+                        1 => Some("smb"),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>(),
+            )),
             Arc::new(StringArray::from((0..c).map(|_| rng.pick(&["EU", "US"])).collect::<Vec<_>>())),
-            Arc::new(TimestampMicrosecondArray::from((0..c).map(|_| (JAN_1 + rng.below(182) as i64 * DAY) * 1_000_000).collect::<Vec<_>>())),
+            Arc::new(TimestampMicrosecondArray::from(
+                (0..c).map(|_| (JAN_1 + rng.below(182) as i64 * DAY) * 1_000_000).collect::<Vec<_>>(),
+            )),
         ],
     )
     .unwrap();
@@ -191,8 +202,13 @@ pub fn world() -> World {
             Arc::new(Int64Array::from((0..l).map(|_| 1 + rng.below(11) as i64).collect::<Vec<_>>())),
             Arc::new(Int32Array::from((0..l).map(|_| (!rng.chance(5)).then(|| 1 + rng.below(5) as i32)).collect::<Vec<_>>())),
             Arc::new(
-                TimestampMillisecondArray::from(line_orders.iter().map(|o| ordered[(*o - 1) as usize] / 1000 + rng.below(3 * DAY as u64 * 1000) as i64).collect::<Vec<_>>())
-                    .with_timezone("UTC"),
+                TimestampMillisecondArray::from(
+                    line_orders
+                        .iter()
+                        .map(|o| ordered[(*o - 1) as usize] / 1000 + rng.below(3 * DAY as u64 * 1000) as i64)
+                        .collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
             ),
         ],
     )
@@ -261,8 +277,7 @@ pub fn rows(batches: &[RecordBatch], has_period: bool) -> Vec<Row> {
         let dims: Vec<Vec<Option<String>>> = (first_dim..n - 1)
             .map(|i| {
                 let s = cast(b.column(i), &DataType::Utf8).unwrap();
-                let s = s.as_any().downcast_ref::<StringArray>().unwrap().iter().map(|x| x.map(str::to_string)).collect();
-                s
+                s.as_any().downcast_ref::<StringArray>().unwrap().iter().map(|x| x.map(str::to_string)).collect()
             })
             .collect();
         let values = cast(b.column(n - 1), &DataType::Float64).unwrap();
@@ -322,9 +337,4 @@ pub fn monthly(aggs: &str, value: &str, from: &str, time: &str) -> String {
          WHERE {time} >= TIMESTAMP '2024-01-01' AND {time} < TIMESTAMP '2024-07-01' GROUP BY 1) \
          SELECT p.period, {value} AS value FROM p LEFT JOIN a ON p.period = a.period"
     )
-}
-
-/// Counts rows per key, for tests that check shapes.
-pub fn by_period(rows: &[Row]) -> BTreeMap<i64, Option<f64>> {
-    rows.iter().map(|r| (r.0.unwrap(), r.2)).collect()
 }

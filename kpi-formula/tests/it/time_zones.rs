@@ -89,7 +89,10 @@ async fn months_in_new_york() {
     let ny = Calendar::new(chrono_tz::America::New_York);
     // 2024-03-01T04:59Z is still February in New York; 05:00Z is March.
     let w = event_world(vec![utc("2024-03-01T04:59:00Z"), utc("2024-03-01T05:00:00Z"), utc("2024-04-01T03:59:00Z")], Some("UTC"));
-    let q = Query::formula("count(events)").with_grain(Grain::Month).with_calendar(ny).with_range(TimeRange::parse("2024-02-01", "2024-04-01", &ny).unwrap());
+    let q = Query::formula("count(events)")
+        .with_grain(Grain::Month)
+        .with_calendar(ny)
+        .with_range(TimeRange::parse("2024-02-01", "2024-04-01", &ny).unwrap());
     expect(&run(&w, &q).await, &[("2024-02-01T05:00:00Z", 1.0), ("2024-03-01T05:00:00Z", 2.0)]);
 }
 
