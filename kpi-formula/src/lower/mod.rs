@@ -7,7 +7,8 @@
 //!    grouped by period and dimensions, filtered aggregates as `FILTER (WHERE ...)`;
 //! 2. the keys: every period of the widened range (a `VALUES` spine bucketed by the same
 //!    expression as the data) × every dimension group seen;
-//! 3. the keys left-joined with each table's aggregates (null-safe on dimensions);
+//! 3. the keys left-joined with each table's aggregates (null-safe on dimensions); every plan
+//!    names its columns uniquely, so no aliases are needed;
 //! 4. windows: `rolling`/`to_date`/`cumulative` of sums, counts, averages, minima and maxima from
 //!    per-period partials with window frames over the dense series (plus, for `cumulative`, the
 //!    totals before the range); of medians, percentiles and distinct counts by a range join of
@@ -16,36 +17,31 @@
 //! 6. the formula as a projection to `Float64`, the lookback periods dropped, sorted.
 
 mod expr;
+mod known;
 mod rows;
+mod series;
 mod time;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Column, JoinType, NullEquality, TableReference};
+use chrono::{DateTime, Datelike, Utc};
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::{Column, JoinType, NullEquality};
 use datafusion::error::DataFusionError;
-use datafusion::functions::expr_fn::{coalesce, greatest, least, nullif};
-use datafusion::functions_aggregate::min_max::{max_udaf, min_udaf};
-use datafusion::functions_aggregate::sum::sum_udaf;
+use datafusion::functions::expr_fn::coalesce;
 use datafusion::functions_window::expr_fn::lag;
-use datafusion::logical_expr::expr::WindowFunction;
-use datafusion::logical_expr::{
-    ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, TableSource, WindowFrame, WindowFrameBound, WindowFrameUnits,
-    WindowFunctionDefinition,
-};
-use datafusion::prelude::{Expr, cast, lit};
-use datafusion::scalar::ScalarValue;
+use datafusion::logical_expr::{ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, TableSource};
+use datafusion::prelude::{Expr, lit};
 
 use crate::error::FormulaError;
-use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, Scalar, Window};
+use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, RowExpr, Scalar, Window};
 use crate::model::SemanticModel;
 use crate::period::{Calendar, Grain, TimeRange};
 use crate::query::{CompiledQuery, EmptyPeriods};
 
 use expr::{aggregate, scalar_to_df};
-use time::{bucket, period_literal, period_type};
+use time::{bucket, has_fixed_offset, period_literal};
 
 /// The most periods one query may span (the spine is a `VALUES` list).
 pub const MAX_PERIODS: usize = 200_000;
@@ -87,6 +83,7 @@ impl CompiledQuery {
             range: self.range,
             spine_start: None,
             slots: Vec::new(),
+            fixed_offset: false,
         };
         let metric = l.collect(&self.formula.expr);
         if let (Some(grain), Some(range)) = (l.grain, l.range) {
@@ -94,6 +91,12 @@ impl CompiledQuery {
             l.widen(&metric, 0, grain, range, &mut start);
             l.spine_start = Some(start);
         }
+        let cumulative = l.slots.iter().any(|s| s.agg.window == Window::Cumulative);
+        let years = l.range.map(|r| {
+            let first = if cumulative { 1970 } else { l.spine_start.unwrap_or(r.start).year() - 1 };
+            (first, r.end.year() + 1)
+        });
+        l.fixed_offset = has_fixed_offset(&l.cal, years);
         l.build(&metric)
     }
 }
@@ -129,18 +132,19 @@ pub(crate) struct Lowering<'a> {
     /// First period of the dense series, before the range when time functions look back.
     spine_start: Option<DateTime<Utc>>,
     slots: Vec<Slot>,
+    /// The zone has one UTC offset over the data's years, so wall-clock times convert directly.
+    fixed_offset: bool,
 }
 
+/// An unqualified column. Every plan here names its columns uniquely (`__p0`, `__a3`, ...), so
+/// joins need no aliases: fewer plan nodes, and DataFusion spends most planning time per node.
 fn ucol(name: &str) -> Expr {
     Expr::Column(Column::from_name(name))
 }
 
-fn qcol(qualifier: &str, name: &str) -> Expr {
-    Expr::Column(Column::new(Some(TableReference::bare(qualifier)), name))
-}
-
+/// `e` as Float64, without stacking a cast on an expression that already is one.
 fn f64_of(e: Expr) -> Expr {
-    cast(e, DataType::Float64)
+    expr::float(e)
 }
 
 impl Lowering<'_> {
@@ -187,11 +191,9 @@ impl Lowering<'_> {
     /// Moves `start` back to the earliest period any aggregate needs.
     fn widen(&self, e: &Scalar<Leaf>, offset: i64, grain: Grain, range: TimeRange, start: &mut DateTime<Utc>) {
         e.for_each_leaf(&mut |leaf| match leaf {
-            Leaf::Slot(i) => {
+            Leaf::Prev(inner, n) => self.widen(inner, offset + i64::from(*n), grain, range, start),
+            Leaf::Slot(i) if self.is_time_table(&self.slots[*i].agg.table) => {
                 let s = &self.slots[*i];
-                if !self.is_time_table(&s.agg.table) {
-                    return;
-                }
                 let first = self.cal.add_periods(range.start, grain, -offset);
                 let needed = match s.agg.window {
                     Window::Period | Window::Cumulative => first,
@@ -200,7 +202,7 @@ impl Lowering<'_> {
                 };
                 *start = (*start).min(needed);
             }
-            Leaf::Prev(inner, n) => self.widen(inner, offset + i64::from(*n), grain, range, start),
+            Leaf::Slot(_) => {}
         });
     }
 
@@ -208,20 +210,20 @@ impl Lowering<'_> {
         self.q.scopes.keys().cloned().collect()
     }
 
-    fn dim_names(&self) -> Vec<String> {
-        (0..self.dims()).map(|i| format!("__d{i}")).collect()
+    pub(crate) fn bucket(&self, column: Expr, column_type: &DataType, grain: Grain) -> Expr {
+        bucket(column, column_type, grain, &self.cal, self.fixed_offset)
     }
 
-    fn period_and_dims(&self, table: &str) -> (bool, Vec<Expr>) {
-        let on_period = self.grain.is_some() && self.is_time_table(table);
+    /// The period (if the table is bucketed) and dimension expressions of a table, named by `period` and `dim(k)`.
+    fn period_and_dims(&self, table: &str, period: &str, dim: impl Fn(usize) -> String) -> Vec<Expr> {
         let mut group = Vec::new();
-        if on_period && let (Some((t, ty)), Some(g)) = (self.time_column(table), self.grain) {
-            group.push(bucket(t, &ty, g, &self.cal).alias("__period"));
+        if let (Some(g), Some((t, ty))) = (self.grain, self.time_column(table)) {
+            group.push(self.bucket(t, &ty, g).alias(period));
         }
-        for (i, d) in self.q.scopes[table].dimensions.iter().enumerate() {
-            group.push(rows::column(d).alias(format!("__d{i}")));
+        for (k, d) in self.q.scopes[table].dimensions.iter().enumerate() {
+            group.push(rows::column(d).alias(dim(k)));
         }
-        (on_period, group)
+        group
     }
 
     fn bounds(&self) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
@@ -231,16 +233,19 @@ impl Lowering<'_> {
         }
     }
 
-    fn slot_exprs(&self, table: &str) -> Vec<&crate::ir::RowExpr> {
+    fn slot_exprs(&self, table: &str) -> Vec<&RowExpr> {
         self.slots.iter().filter(|s| s.agg.table == table).flat_map(|s| s.agg.arg.iter().chain(s.agg.filter.iter())).collect()
     }
 
-    /// Per-period aggregates of one table: `__period`, `__d*`, `__rows`, `__a*`.
-    fn table_aggregate(&self, table: &str) -> Result<LogicalPlan, FormulaError> {
+    /// Per-period aggregates of table `j`: `__p{j}`, `__g{j}_{k}`, `__n{j}` (rows) and `__a{i}`.
+    fn table_aggregate(&self, j: usize, table: &str) -> Result<LogicalPlan, FormulaError> {
         let (lo, hi) = self.bounds();
         let rows = self.rows(table, &self.slot_exprs(table), lo, hi)?;
-        let (_, group) = self.period_and_dims(table);
-        let mut aggs = vec![aggregate(AggFunc::Count, None, None)?.alias("__rows")];
+        let group = self.period_and_dims(table, &format!("__p{j}"), |k| format!("__g{j}_{k}"));
+        let mut aggs = Vec::new();
+        if self.q.query.empty_periods == EmptyPeriods::Omit {
+            aggs.push(aggregate(AggFunc::Count, None, None)?.alias(format!("__n{j}")));
+        }
         for (i, s) in self.slots.iter().enumerate().filter(|(_, s)| s.agg.table == table) {
             match s.kind {
                 Kind::Plain => aggs.push(self.slot_aggregate(s, s.agg.func)?.alias(format!("__a{i}"))),
@@ -279,20 +284,13 @@ impl Lowering<'_> {
         })
     }
 
-    fn partial_suffixes(func: AggFunc) -> &'static [&'static str] {
-        match func {
-            AggFunc::Sum => &["s"],
-            AggFunc::Count => &["c"],
-            AggFunc::Avg => &["s", "c"],
-            _ => &["m"],
-        }
-    }
-
-    /// Totals before the series starts, per dimension group, for `cumulative` of one table.
-    fn before_series(&self, table: &str) -> Result<Option<LogicalPlan>, FormulaError> {
+    /// Totals before the series starts, per dimension group, for `cumulative` of table `j`:
+    /// `__q{j}_{k}` and `__pre{i}_*`.
+    fn before_series(&self, j: usize, table: &str) -> Result<Option<LogicalPlan>, FormulaError> {
         let cumulative: Vec<usize> = (0..self.slots.len())
             .filter(|&i| {
-                self.slots[i].agg.table == table && self.slots[i].kind == Kind::Partial && self.slots[i].agg.window == Window::Cumulative
+                let s = &self.slots[i];
+                s.agg.table == table && s.kind == Kind::Partial && s.agg.window == Window::Cumulative
             })
             .collect();
         if cumulative.is_empty() {
@@ -300,7 +298,7 @@ impl Lowering<'_> {
         }
         let rows = self.rows(table, &self.slot_exprs(table), None, self.spine_start)?;
         let group: Vec<Expr> =
-            self.q.scopes[table].dimensions.iter().enumerate().map(|(i, d)| rows::column(d).alias(format!("__d{i}"))).collect();
+            self.q.scopes[table].dimensions.iter().enumerate().map(|(k, d)| rows::column(d).alias(format!("__q{j}_{k}"))).collect();
         let mut aggs = Vec::new();
         for i in cumulative {
             aggs.extend(self.partials(i, &self.slots[i], "__pre")?);
@@ -308,192 +306,56 @@ impl Lowering<'_> {
         Ok(Some(rows.aggregate(group, aggs)?.build()?))
     }
 
-    /// The periods of the series as a `VALUES` list of instants inside each period, bucketed by
-    /// the same expression as the data so keys match exactly; with each period's window start.
-    fn spine(&self, window: Option<Window>) -> Result<LogicalPlanBuilder, FormulaError> {
-        let (Some(grain), Some(range), Some(start)) = (self.grain, self.range, self.spine_start) else {
-            return Err(DataFusionError::Internal("a period series needs a grain and a range".into()).into());
-        };
-        let periods = self.cal.periods(start, range.end, grain, MAX_PERIODS)?;
-        let rows: Vec<Vec<Expr>> = periods
-            .iter()
-            .map(|&p| {
-                let next = self.cal.add_periods(p, grain, 1);
-                let inside = p + (next - p) / 2;
-                let mut row = vec![period_literal(inside, &self.cal)];
-                match window {
-                    Some(Window::Rolling(span)) => {
-                        let back = 1 - i64::from(span.periods_of(grain).unwrap_or(1));
-                        row.push(period_literal(self.cal.add_periods(p, grain, back), &self.cal));
-                    }
-                    Some(Window::ToDate(unit)) => row.push(period_literal(self.cal.period_start(p, unit), &self.cal)),
-                    _ => {}
-                }
-                row
-            })
-            .collect();
-        let mut cols = vec![bucket(ucol("column1"), &period_type(&self.cal), grain, &self.cal).alias("__period")];
-        if matches!(window, Some(Window::Rolling(_) | Window::ToDate(_))) {
-            cols.push(ucol("column2").alias("__wstart"));
-        }
-        Ok(LogicalPlanBuilder::values(rows)?.project(cols)?)
-    }
-
-    /// A median, percentile or distinct count over a window: periods joined with the rows of
-    /// their window, then aggregated.
-    fn holistic(&self, i: usize) -> Result<LogicalPlan, FormulaError> {
-        let s = &self.slots[i];
-        let table = s.agg.table.as_str();
-        let (grain, range) = (self.grain.expect("windows need a grain"), self.range.expect("windows need a range"));
-        let start = self.spine_start.unwrap_or(range.start);
-        let lo = match s.agg.window {
-            Window::Rolling(span) => Some(self.cal.add_periods(start, grain, 1 - i64::from(span.periods_of(grain).unwrap_or(1)))),
-            Window::ToDate(unit) => Some(self.cal.period_start(start, unit)),
-            _ => None,
-        };
-        let rows = self.rows(table, &self.slot_exprs(table), lo, Some(range.end))?;
-        let (t, ty) = self.time_column(table).expect("windows apply to tables with a time column");
-        let mut cols = vec![bucket(t, &ty, grain, &self.cal).alias("__b")];
-        for (d, dim) in self.q.scopes[table].dimensions.iter().enumerate() {
-            cols.push(rows::column(dim).alias(format!("__d{d}")));
-        }
-        cols.push(s.agg.arg.as_ref().map(|a| self.row(a)).transpose()?.unwrap_or_else(|| lit(1)).alias("__x"));
-        let filter = s.agg.filter.as_ref().map(|f| self.row(f)).transpose()?;
-        let mut rows = rows;
-        if s.agg.func == AggFunc::CountDistinct {
-            // Distinct values per period first: far fewer rows to join with the periods.
-            if let Some(f) = filter.clone() {
-                rows = rows.filter(f)?;
-            }
-            rows = rows.project(cols)?.distinct()?;
-        } else {
-            cols.push(filter.clone().unwrap_or_else(|| lit(true)).alias("__f"));
-            rows = rows.project(cols)?;
-        }
-        let mut on = ucol("__b").lt_eq(ucol("__period"));
-        if lo.is_some() {
-            on = on.and(ucol("__b").gt_eq(ucol("__wstart")));
-        }
-        let joined = self.spine(Some(s.agg.window))?.join_on(rows.build()?, JoinType::Inner, [on])?;
-        let mut group = vec![ucol("__period")];
-        group.extend(self.dim_names().iter().map(|d| ucol(d)));
-        let f = if s.agg.func == AggFunc::CountDistinct { None } else { Some(ucol("__f")) };
-        let agg = aggregate(s.agg.func, Some(ucol("__x")), f)?.alias(format!("__a{i}"));
-        Ok(joined.aggregate(group, [agg])?.build()?)
-    }
-
-    /// Every (period, dimensions) key of the result.
-    fn keys(&self, aggregates: &[(String, LogicalPlan)]) -> Result<LogicalPlanBuilder, FormulaError> {
-        let dims: Vec<Expr> = self.dim_names().iter().map(|d| ucol(d)).collect();
-        let union_of = |plans: Vec<&LogicalPlan>, cols: &[Expr]| -> Result<Option<LogicalPlanBuilder>, FormulaError> {
-            let mut out: Option<LogicalPlanBuilder> = None;
-            for p in plans {
-                let projected = LogicalPlanBuilder::from(p.clone()).project(cols.to_vec())?.build()?;
-                out = Some(match out {
-                    None => LogicalPlanBuilder::from(projected),
-                    Some(b) => b.union(projected)?,
-                });
-            }
-            Ok(match out {
-                Some(b) => Some(b.distinct()?),
-                None => None,
-            })
-        };
-        let no_tables = || DataFusionError::Plan("dimensions need a formula that reads a table".into());
-        let keys = match (self.grain, self.range) {
-            (Some(_), Some(_)) => {
-                let periods = self.spine(None)?;
-                if dims.is_empty() {
-                    periods
-                } else {
-                    let groups = union_of(aggregates.iter().map(|(_, p)| p).collect(), &dims)?.ok_or_else(no_tables)?;
-                    periods.cross_join(groups.build()?)?
-                }
-            }
-            (Some(_), None) => {
-                let mut cols = vec![ucol("__period")];
-                cols.extend(dims);
-                let timed = aggregates.iter().filter(|(t, _)| self.is_time_table(t)).map(|(_, p)| p).collect();
-                union_of(timed, &cols)?.ok_or_else(no_tables)?
-            }
-            (None, _) if !dims.is_empty() => union_of(aggregates.iter().map(|(_, p)| p).collect(), &dims)?.ok_or_else(no_tables)?,
-            (None, _) => LogicalPlanBuilder::values(vec![vec![lit(1)]])?,
-        };
-        Ok(keys.alias("__k")?)
-    }
-
+    /// Left-joins `right` to the keys on the period (`period`, if given) and the dimensions `dim(k)`.
     fn join_to_keys(
         &self,
         keys: LogicalPlanBuilder,
         right: LogicalPlan,
-        alias: &str,
-        on_period: bool,
+        period: Option<String>,
+        dim: impl Fn(usize) -> String,
     ) -> Result<LogicalPlanBuilder, FormulaError> {
-        let right = LogicalPlanBuilder::from(right).alias(alias)?.build()?;
-        let mut names = self.dim_names();
-        if on_period {
-            names.insert(0, "__period".to_string());
+        let mut left: Vec<Column> = Vec::new();
+        let mut right_cols: Vec<Column> = Vec::new();
+        if let Some(p) = period {
+            left.push(Column::from_name("__period"));
+            right_cols.push(Column::from_name(p));
         }
-        if names.is_empty() {
+        for k in 0..self.dims() {
+            left.push(Column::from_name(format!("__d{k}")));
+            right_cols.push(Column::from_name(dim(k)));
+        }
+        if left.is_empty() {
             return Ok(keys.cross_join(right)?);
         }
-        let left: Vec<Column> = names.iter().map(|n| Column::new(Some(TableReference::bare("__k")), n)).collect();
-        let right_cols: Vec<Column> = names.iter().map(|n| Column::new(Some(TableReference::bare(alias)), n)).collect();
         Ok(keys.join_detailed(right, JoinType::Left, (left, right_cols), None, NullEquality::NullEqualsNull)?)
     }
 
     fn build(&self, metric: &Scalar<Leaf>) -> Result<LogicalPlan, FormulaError> {
         let tables = self.tables();
         let aggregates: Vec<(String, LogicalPlan)> =
-            tables.iter().map(|t| Ok((t.clone(), self.table_aggregate(t)?))).collect::<Result<_, FormulaError>>()?;
+            tables.iter().enumerate().map(|(j, t)| Ok((t.clone(), self.table_aggregate(j, t)?))).collect::<Result<_, FormulaError>>()?;
         let mut b = self.keys(&aggregates)?;
-        let mut flat: Vec<Expr> = Vec::new();
-        if self.grain.is_some() {
-            flat.push(qcol("__k", "__period").alias("__period"));
-        }
-        for d in self.dim_names() {
-            flat.push(qcol("__k", &d).alias(d.clone()));
-        }
-        let table_index: HashMap<&str, usize> = tables.iter().enumerate().map(|(j, t)| (t.as_str(), j)).collect();
         for (j, (table, plan)) in aggregates.into_iter().enumerate() {
-            let alias = format!("__t{j}");
-            let on_period = self.grain.is_some() && self.is_time_table(&table);
-            b = self.join_to_keys(b, plan, &alias, on_period)?;
-            flat.push(qcol(&alias, "__rows").alias(format!("__rows{j}")));
-            if let Some(pre) = self.before_series(&table)? {
-                b = self.join_to_keys(b, pre, &format!("__p{j}"), false)?;
+            let period = (self.grain.is_some() && self.is_time_table(&table)).then(|| format!("__p{j}"));
+            b = self.join_to_keys(b, plan, period, |k| format!("__g{j}_{k}"))?;
+            if let Some(pre) = self.before_series(j, &table)? {
+                b = self.join_to_keys(b, pre, None, |k| format!("__q{j}_{k}"))?;
             }
         }
         for (i, s) in self.slots.iter().enumerate() {
-            let j = table_index[s.agg.table.as_str()];
-            match s.kind {
-                Kind::Plain => flat.push(finish_value(qcol(&format!("__t{j}"), &format!("__a{i}")), s.agg.func).alias(format!("__v{i}"))),
-                Kind::Partial => {
-                    for suffix in Self::partial_suffixes(s.agg.func) {
-                        let name = format!("__a{i}_{suffix}");
-                        flat.push(qcol(&format!("__t{j}"), &name).alias(name.clone()));
-                        if s.agg.window == Window::Cumulative {
-                            let pre = format!("__pre{i}_{suffix}");
-                            flat.push(qcol(&format!("__p{j}"), &pre).alias(pre.clone()));
-                        }
-                    }
-                }
-                Kind::Holistic => {
-                    let alias = format!("__h{i}");
-                    b = self.join_to_keys(b, self.holistic(i)?, &alias, true)?;
-                    flat.push(finish_value(qcol(&alias, &format!("__a{i}")), s.agg.func).alias(format!("__v{i}")));
-                }
+            if s.kind == Kind::Holistic {
+                b = self.join_to_keys(b, self.holistic(i)?, Some(format!("__hp{i}")), |k| format!("__hd{i}_{k}"))?;
             }
         }
-        b = b.project(flat)?;
         b = self.windows(b)?;
-        let mut lags = Vec::new();
-        let value = self.metric(&mut b, metric, &mut lags)?;
+        let value = self.metric(&mut b, metric, &mut Vec::new())?;
         if let (Some(_), Some(range)) = (self.grain, self.range) {
-            b = b.filter(ucol("__period").gt_eq(period_literal(range.start, &self.cal)))?;
+            if self.spine_start.is_some_and(|s| s < range.start) {
+                b = b.filter(ucol("__period").gt_eq(period_literal(range.start, &self.cal)))?;
+            }
             if self.q.query.empty_periods == EmptyPeriods::Omit {
                 let any_rows = (0..tables.len())
-                    .map(|j| coalesce(vec![ucol(&format!("__rows{j}")), lit(0i64)]).gt(lit(0i64)))
+                    .map(|j| coalesce(vec![ucol(&format!("__n{j}")), lit(0i64)]).gt(lit(0i64)))
                     .reduce(Expr::or)
                     .unwrap_or(lit(true));
                 b = b.filter(any_rows)?;
@@ -501,86 +363,38 @@ impl Lowering<'_> {
         }
         let mut out = Vec::new();
         let mut order = Vec::new();
+        let input_field = |name: &str| -> Result<Field, FormulaError> {
+            Ok(b.schema().field_with_unqualified_name(name)?.as_ref().clone().with_name(name).with_nullable(true))
+        };
         if self.grain.is_some() {
-            out.push(ucol("__period").alias("period"));
+            out.push((ucol("__period").alias("period"), input_field("__period")?.with_name("period")));
             order.push(ucol("period").sort(true, false));
         }
-        for (i, d) in self.q.dimensions.iter().enumerate() {
-            out.push(ucol(&format!("__d{i}")).alias(d.label.clone()));
+        for (k, d) in self.q.dimensions.iter().enumerate() {
+            out.push((ucol(&format!("__d{k}")).alias(d.label.clone()), input_field(&format!("__d{k}"))?.with_name(d.label.clone())));
             order.push(Expr::Column(Column::from_name(d.label.clone())).sort(true, false));
         }
-        out.push(f64_of(value).alias("value"));
-        let b = b.project(out)?;
+        out.push((f64_of(value).alias("value"), Field::new("value", DataType::Float64, true)));
+        let b = known::project(b, out)?;
         Ok(if order.is_empty() { b.build()? } else { b.sort(order)?.build()? })
     }
 
-    /// Window frames turning per-period partials into rolling, to-date and cumulative values.
-    fn windows(&self, b: LogicalPlanBuilder) -> Result<LogicalPlanBuilder, FormulaError> {
-        let partial: Vec<usize> = (0..self.slots.len()).filter(|&i| self.slots[i].kind == Kind::Partial).collect();
-        if partial.is_empty() {
-            return Ok(b);
+    /// The value of slot `i` over the joined (and windowed) plan.
+    fn slot_value(&self, i: usize) -> Expr {
+        let s = &self.slots[i];
+        match s.kind {
+            Kind::Plain | Kind::Holistic => finish_value(ucol(&format!("__a{i}")), s.agg.func),
+            Kind::Partial => series::partial_value(i, s.agg.func, s.agg.window == Window::Cumulative),
         }
-        let grain = self.grain.expect("windows need a grain");
-        let existing: Vec<Expr> = b.schema().fields().iter().map(|f| ucol(f.name())).collect();
-        let mut windows = Vec::new();
-        let mut values = Vec::new();
-        for &i in &partial {
-            let s = &self.slots[i];
-            let mut partition: Vec<Expr> = self.dim_names().iter().map(|d| ucol(d)).collect();
-            let start = match s.agg.window {
-                Window::Rolling(span) => {
-                    WindowFrameBound::Preceding(ScalarValue::UInt64(Some(u64::from(span.periods_of(grain).unwrap_or(1) - 1))))
-                }
-                _ => WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
-            };
-            if let Window::ToDate(unit) = s.agg.window {
-                partition.push(bucket(ucol("__period"), &period_type(&self.cal), unit, &self.cal));
-            }
-            let frame = WindowFrame::new_bounds(WindowFrameUnits::Rows, start, WindowFrameBound::CurrentRow);
-            for suffix in Self::partial_suffixes(s.agg.func) {
-                let udaf = match (suffix, s.agg.func) {
-                    (&"m", AggFunc::Min) => min_udaf(),
-                    (&"m", _) => max_udaf(),
-                    _ => sum_udaf(),
-                };
-                let w =
-                    Expr::from(WindowFunction::new(WindowFunctionDefinition::AggregateUDF(udaf), vec![ucol(&format!("__a{i}_{suffix}"))]))
-                        .partition_by(partition.clone())
-                        .order_by(vec![ucol("__period").sort(true, false)])
-                        .window_frame(frame.clone())
-                        .build()?
-                        .alias(format!("__w{i}_{suffix}"));
-                windows.push(w);
-            }
-            let cumulative = s.agg.window == Window::Cumulative;
-            let w = |sfx: &str| ucol(&format!("__w{i}_{sfx}"));
-            let pre = |sfx: &str| ucol(&format!("__pre{i}_{sfx}"));
-            let sum = || if cumulative { coalesce(vec![pre("s") + w("s"), pre("s"), w("s")]) } else { w("s") };
-            let count = || {
-                let c = coalesce(vec![w("c"), lit(0i64)]);
-                if cumulative { c + coalesce(vec![pre("c"), lit(0i64)]) } else { c }
-            };
-            let value = match s.agg.func {
-                AggFunc::Sum => f64_of(sum()),
-                AggFunc::Count => f64_of(count()),
-                AggFunc::Avg => f64_of(sum()) / nullif(f64_of(count()), lit(0.0)),
-                AggFunc::Min if cumulative => f64_of(least(vec![w("m"), pre("m")])),
-                AggFunc::Max if cumulative => f64_of(greatest(vec![w("m"), pre("m")])),
-                _ => f64_of(w("m")),
-            };
-            values.push(value.alias(format!("__v{i}")));
-        }
-        let mut cols = existing;
-        cols.extend(values);
-        Ok(b.window(windows)?.project(cols)?)
     }
 
-    /// The formula over the `__v*` columns; each distinct `prev` adds a `lag` window over the
-    /// dense series. `lags` remembers those built: `growth` uses its `prev` twice, and DataFusion
-    /// mishandles a window expression repeated in a plan, besides the wasted work.
+    /// The formula over the slots; each distinct `prev` adds a `lag` of its subexpression over
+    /// the dense series, so every expression is planned once (DataFusion's planning time grows
+    /// faster than linearly with expression size). `lags` remembers those built: `growth` uses
+    /// its `prev` twice, and DataFusion mishandles a window expression repeated in a plan.
     fn metric(&self, b: &mut LogicalPlanBuilder, e: &Scalar<Leaf>, lags: &mut Vec<(Expr, u32)>) -> Result<Expr, FormulaError> {
         scalar_to_df(e, &self.cal, &mut |leaf| match leaf {
-            Leaf::Slot(i) => Ok(ucol(&format!("__v{i}"))),
+            Leaf::Slot(i) => Ok(self.slot_value(*i)),
             Leaf::Prev(inner, n) => {
                 let inner = self.metric(b, inner, lags)?;
                 if let Some(k) = lags.iter().position(|(e, m)| *e == inner && m == n) {
@@ -588,14 +402,14 @@ impl Lowering<'_> {
                 }
                 let name = format!("__lag{}", lags.len());
                 lags.push((inner.clone(), *n));
-                let partition: Vec<Expr> = self.dim_names().iter().map(|d| ucol(d)).collect();
-                let shifted = lag(inner, Some(i64::from(*n)), None)
+                let partition: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
+                let shifted = lag(f64_of(inner), Some(i64::from(*n)), None)
                     .partition_by(partition)
                     .order_by(vec![ucol("__period").sort(true, false)])
                     .build()?
                     .alias(name.clone());
                 let current = std::mem::replace(b, LogicalPlanBuilder::empty(false));
-                *b = current.window(vec![shifted])?;
+                *b = known::window(current, shifted, Field::new(&name, DataType::Float64, true))?;
                 Ok(ucol(&name))
             }
         })

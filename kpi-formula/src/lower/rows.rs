@@ -84,16 +84,19 @@ impl Lowering<'_> {
                 rel.on.iter().map(|(_, to)| Column::new(Some(TableReference::bare(right_alias.clone())), to)).collect();
             b = b.join(right, JoinType::Left, (left_keys, right_keys), None)?;
         }
-        let model = &self.q.tables[table];
-        if let Some(time) = &model.time_column {
-            let col_type = model.column_type(time).cloned().unwrap_or(datafusion::arrow::datatypes::DataType::Null);
-            let col = Expr::Column(Column::new(Some(TableReference::bare(table)), time));
-            if let Some(cond) = time_bounds(col, &col_type, lo, hi, &self.cal) {
-                b = b.filter(cond)?;
-            }
+        // One filter node for the time range and the query filter: DataFusion's planning cost
+        // grows with the number of nodes.
+        let mut conditions = Vec::new();
+        if let Some((col, col_type)) = self.time_column(table)
+            && let Some(cond) = time_bounds(col, &col_type, lo, hi, &self.cal)
+        {
+            conditions.push(cond);
         }
         if let Some(filter) = &scope.filter {
-            b = b.filter(self.row(filter)?)?;
+            conditions.push(self.row(filter)?);
+        }
+        if let Some(cond) = conditions.into_iter().reduce(Expr::and) {
+            b = b.filter(cond)?;
         }
         Ok(b)
     }

@@ -36,14 +36,22 @@ fn week_shift(cal: &Calendar) -> i64 {
 /// wall-clock times (the Arrow convention): they are truncated as they are and only the period
 /// start becomes an instant, so a wall-clock value that does not exist in the zone, or exists
 /// twice, never fails the query. Only intervals of fixed length are added to zoned values:
-/// adding calendar days fails on such times.
-pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Calendar) -> Expr {
+/// adding calendar days fails on such times. In a zone with one fixed offset every wall-clock
+/// time exists exactly once, so `fixed_offset` allows the plain (and much smaller) cast.
+pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Calendar, fixed_offset: bool) -> Expr {
     let shift = week_shift(cal);
+    let naive = |expr: Expr| match column_type {
+        DataType::Timestamp(_, None) => expr,
+        _ => cast(expr, DataType::Timestamp(TimeUnit::Microsecond, None)),
+    };
     match column_type {
-        DataType::Timestamp(_, Some(_)) => {
+        DataType::Timestamp(_, Some(_)) | DataType::Timestamp(_, None) | DataType::Date32 | DataType::Date64
+            if fixed_offset || matches!(column_type, DataType::Timestamp(_, Some(_))) =>
+        {
             let z = match column_type {
                 DataType::Timestamp(TimeUnit::Microsecond, Some(tz)) if **tz == *cal.time_zone.name() => expr,
-                _ => cast(expr, period_type(cal)),
+                DataType::Timestamp(_, Some(_)) => cast(expr, period_type(cal)),
+                _ => cast(naive(expr), period_type(cal)),
             };
             if grain == Grain::Week && shift != 0 {
                 // From local midnight, +shift days and a half lands near noon of the shifted day
@@ -56,10 +64,7 @@ pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Cal
             }
         }
         _ => {
-            let naive = match column_type {
-                DataType::Timestamp(_, None) => expr,
-                _ => cast(expr, DataType::Timestamp(TimeUnit::Microsecond, None)),
-            };
+            let naive = naive(expr);
             let local = if grain == Grain::Week && shift != 0 {
                 date_trunc(lit("week"), naive + days(shift as i32)) - days(shift as i32)
             } else {
@@ -135,4 +140,16 @@ pub(crate) fn time_bounds(
         (Some(a), Some(b)) => Some(a.and(b)),
         (a, b) => a.or(b),
     }
+}
+
+/// Whether the calendar's zone keeps one UTC offset over the years a query touches (no DST).
+pub(crate) fn has_fixed_offset(cal: &Calendar, years: Option<(i32, i32)>) -> bool {
+    use chrono::{NaiveDate, Offset, TimeZone};
+    if cal.time_zone == chrono_tz::Tz::UTC {
+        return true;
+    }
+    let Some((from, to)) = years else { return false };
+    let offset = |year: i32, month: u32| NaiveDate::from_ymd_opt(year, month, 1).map(|d| cal.time_zone.offset_from_utc_date(&d).fix());
+    let first = offset(from, 1);
+    first.is_some() && (from..=to).all(|y| offset(y, 1) == first && offset(y, 7) == first)
 }

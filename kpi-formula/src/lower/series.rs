@@ -1,0 +1,211 @@
+//! The series side of lowering: the period spine, the result's keys, and the windows of
+//! `rolling`, `to_date` and `cumulative` (from partial states, or from rows by a range join).
+
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::{Field, Schema};
+use datafusion::common::DFSchema;
+use datafusion::error::DataFusionError;
+use datafusion::functions::expr_fn::{coalesce, greatest, least};
+use datafusion::functions_aggregate::min_max::{max_udaf, min_udaf};
+use datafusion::functions_aggregate::sum::sum_udaf;
+use datafusion::logical_expr::expr::WindowFunction;
+use datafusion::logical_expr::{
+    ExprFunctionExt, JoinType, LogicalPlan, LogicalPlanBuilder, WindowFrame, WindowFrameBound, WindowFrameUnits, WindowFunctionDefinition,
+    when,
+};
+use datafusion::prelude::{Expr, lit};
+use datafusion::scalar::ScalarValue;
+
+use crate::error::FormulaError;
+use crate::ir::{AggFunc, Window};
+
+use super::expr::aggregate;
+use super::time::{period_literal, period_type};
+use super::{Kind, Lowering, MAX_PERIODS, f64_of, rows, ucol};
+
+/// The partial states a windowed aggregate keeps: `s` sum, `c` count, `m` min or max.
+fn partial_suffixes(func: AggFunc) -> &'static [&'static str] {
+    match func {
+        AggFunc::Sum => &["s"],
+        AggFunc::Count => &["c"],
+        AggFunc::Avg => &["s", "c"],
+        _ => &["m"],
+    }
+}
+
+/// The value of a windowed aggregate from its window columns `__w{i}_*` (and, for cumulative,
+/// the totals before the series `__pre{i}_*`).
+pub(super) fn partial_value(i: usize, func: AggFunc, cumulative: bool) -> Expr {
+    let w = |sfx: &str| ucol(&format!("__w{i}_{sfx}"));
+    let pre = |sfx: &str| ucol(&format!("__pre{i}_{sfx}"));
+    let sum = || if cumulative { coalesce(vec![pre("s") + w("s"), pre("s"), w("s")]) } else { w("s") };
+    let count = || {
+        let c = coalesce(vec![w("c"), lit(0i64)]);
+        if cumulative { c + coalesce(vec![pre("c"), lit(0i64)]) } else { c }
+    };
+    match func {
+        AggFunc::Sum => f64_of(sum()),
+        AggFunc::Count => f64_of(count()),
+        AggFunc::Avg => {
+            let count = f64_of(count());
+            when(count.clone().eq(lit(0.0)), lit(ScalarValue::Float64(None))).otherwise(f64_of(sum()) / count).expect("a complete CASE")
+        }
+        AggFunc::Min if cumulative => f64_of(least(vec![w("m"), pre("m")])),
+        AggFunc::Max if cumulative => f64_of(greatest(vec![w("m"), pre("m")])),
+        _ => f64_of(w("m")),
+    }
+}
+
+impl Lowering<'_> {
+    /// The periods of the series as a `VALUES` list of instants inside each period, bucketed by
+    /// the same expression as the data so keys match exactly; with each period's window start.
+    fn spine(&self, window: Option<Window>) -> Result<LogicalPlanBuilder, FormulaError> {
+        let (Some(grain), Some(range), Some(start)) = (self.grain, self.range, self.spine_start) else {
+            return Err(DataFusionError::Internal("a period series needs a grain and a range".into()).into());
+        };
+        let periods = self.cal.periods(start, range.end, grain, MAX_PERIODS)?;
+        let rows: Vec<Vec<Expr>> = periods
+            .iter()
+            .map(|&p| {
+                let next = self.cal.add_periods(p, grain, 1);
+                let mut row = vec![period_literal(p + (next - p) / 2, &self.cal)];
+                match window {
+                    Some(Window::Rolling(span)) => {
+                        let back = 1 - i64::from(span.periods_of(grain).unwrap_or(1));
+                        row.push(period_literal(self.cal.add_periods(p, grain, back), &self.cal));
+                    }
+                    Some(Window::ToDate(unit)) => row.push(period_literal(self.cal.period_start(p, unit), &self.cal)),
+                    _ => {}
+                }
+                row
+            })
+            .collect();
+        let mut cols = vec![self.bucket(ucol("column1"), &period_type(&self.cal), grain).alias("__period")];
+        let mut fields = vec![Field::new("column1", period_type(&self.cal), false)];
+        if matches!(window, Some(Window::Rolling(_) | Window::ToDate(_))) {
+            cols.push(ucol("column2").alias("__wstart"));
+            fields.push(Field::new("column2", period_type(&self.cal), false));
+        }
+        // Typed VALUES: DataFusion need not infer a type from every row.
+        let schema = Arc::new(DFSchema::try_from(Schema::new(fields))?);
+        Ok(LogicalPlanBuilder::values_with_schema(rows, &schema)?.project(cols)?)
+    }
+
+    /// Every (`__period`, `__d*`) key of the result, from the aggregates of each table.
+    pub(super) fn keys(&self, aggregates: &[(String, LogicalPlan)]) -> Result<LogicalPlanBuilder, FormulaError> {
+        let dims = |j: usize| -> Vec<Expr> { (0..self.dims()).map(|k| ucol(&format!("__g{j}_{k}")).alias(format!("__d{k}"))).collect() };
+        let union_of = |parts: Vec<(usize, bool)>| -> Result<Option<LogicalPlanBuilder>, FormulaError> {
+            let mut out: Option<LogicalPlanBuilder> = None;
+            for (j, with_period) in parts {
+                let mut cols = Vec::new();
+                if with_period {
+                    cols.push(ucol(&format!("__p{j}")).alias("__period"));
+                }
+                cols.extend(dims(j));
+                let projected = LogicalPlanBuilder::from(aggregates[j].1.clone()).project(cols)?.build()?;
+                out = Some(match out {
+                    None => LogicalPlanBuilder::from(projected),
+                    Some(b) => b.union(projected)?,
+                });
+            }
+            Ok(out.map(LogicalPlanBuilder::distinct).transpose()?)
+        };
+        let no_tables = || DataFusionError::Plan("dimensions need a formula that reads a table".into());
+        let all: Vec<(usize, bool)> = (0..aggregates.len()).map(|j| (j, false)).collect();
+        Ok(match (self.grain, self.range) {
+            (Some(_), Some(_)) => {
+                let periods = self.spine(None)?;
+                if self.dims() == 0 { periods } else { periods.cross_join(union_of(all)?.ok_or_else(no_tables)?.build()?)? }
+            }
+            (Some(_), None) => {
+                let timed = aggregates.iter().enumerate().filter(|(_, (t, _))| self.is_time_table(t)).map(|(j, _)| (j, true)).collect();
+                union_of(timed)?.ok_or_else(no_tables)?
+            }
+            (None, _) if self.dims() > 0 => union_of(all)?.ok_or_else(no_tables)?,
+            (None, _) => LogicalPlanBuilder::values(vec![vec![lit(1)]])?,
+        })
+    }
+
+    /// A median, percentile or distinct count over a window: periods joined with the rows of
+    /// their window, then aggregated: `__hp{i}`, `__hd{i}_{k}`, `__a{i}`.
+    pub(super) fn holistic(&self, i: usize) -> Result<LogicalPlan, FormulaError> {
+        let s = &self.slots[i];
+        let table = s.agg.table.as_str();
+        let (Some(grain), Some(range)) = (self.grain, self.range) else {
+            return Err(DataFusionError::Internal("windows need a grain and a range".into()).into());
+        };
+        let start = self.spine_start.unwrap_or(range.start);
+        let lo = match s.agg.window {
+            Window::Rolling(span) => Some(self.cal.add_periods(start, grain, 1 - i64::from(span.periods_of(grain).unwrap_or(1)))),
+            Window::ToDate(unit) => Some(self.cal.period_start(start, unit)),
+            _ => None,
+        };
+        let rows = self.rows(table, &self.slot_exprs(table), lo, Some(range.end))?;
+        let (t, ty) = self.time_column(table).ok_or_else(|| DataFusionError::Internal(format!("`{table}` has no time column")))?;
+        let mut cols = vec![self.bucket(t, &ty, grain).alias("__b")];
+        for (k, dim) in self.q.scopes[table].dimensions.iter().enumerate() {
+            cols.push(rows::column(dim).alias(format!("__d{k}")));
+        }
+        cols.push(s.agg.arg.as_ref().map(|a| self.row(a)).transpose()?.unwrap_or_else(|| lit(1)).alias("__x"));
+        let filter = s.agg.filter.as_ref().map(|f| self.row(f)).transpose()?;
+        let distinct = s.agg.func == AggFunc::CountDistinct;
+        let rows = if distinct {
+            // Distinct values per period first: far fewer rows to join with the periods.
+            let rows = match filter.clone() {
+                Some(f) => rows.filter(f)?,
+                None => rows,
+            };
+            rows.project(cols)?.distinct()?
+        } else {
+            cols.push(filter.unwrap_or_else(|| lit(true)).alias("__f"));
+            rows.project(cols)?
+        };
+        let mut on = ucol("__b").lt_eq(ucol("__period"));
+        if lo.is_some() {
+            on = on.and(ucol("__b").gt_eq(ucol("__wstart")));
+        }
+        let joined = self.spine(Some(s.agg.window))?.join_on(rows.build()?, JoinType::Inner, [on])?;
+        let mut group = vec![ucol("__period").alias(format!("__hp{i}"))];
+        group.extend((0..self.dims()).map(|k| ucol(&format!("__d{k}")).alias(format!("__hd{i}_{k}"))));
+        let f = if distinct { None } else { Some(ucol("__f")) };
+        let agg = aggregate(s.agg.func, Some(ucol("__x")), f)?.alias(format!("__a{i}"));
+        Ok(joined.aggregate(group, [agg])?.build()?)
+    }
+
+    /// Window frames over the dense series turning per-period partials `__a{i}_*` into
+    /// rolling, to-date and cumulative states `__w{i}_*`.
+    pub(super) fn windows(&self, b: LogicalPlanBuilder) -> Result<LogicalPlanBuilder, FormulaError> {
+        let Some(grain) = self.grain else { return Ok(b) };
+        let mut windows = Vec::new();
+        for (i, s) in self.slots.iter().enumerate().filter(|(_, s)| s.kind == Kind::Partial) {
+            let mut partition: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
+            let start = match s.agg.window {
+                Window::Rolling(span) => {
+                    WindowFrameBound::Preceding(ScalarValue::UInt64(Some(u64::from(span.periods_of(grain).unwrap_or(1) - 1))))
+                }
+                _ => WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+            };
+            if let Window::ToDate(unit) = s.agg.window {
+                partition.push(self.bucket(ucol("__period"), &period_type(&self.cal), unit));
+            }
+            let frame = WindowFrame::new_bounds(WindowFrameUnits::Rows, start, WindowFrameBound::CurrentRow);
+            for suffix in partial_suffixes(s.agg.func) {
+                let udaf = match (*suffix, s.agg.func) {
+                    ("m", AggFunc::Min) => min_udaf(),
+                    ("m", _) => max_udaf(),
+                    _ => sum_udaf(),
+                };
+                let w =
+                    Expr::from(WindowFunction::new(WindowFunctionDefinition::AggregateUDF(udaf), vec![ucol(&format!("__a{i}_{suffix}"))]))
+                        .partition_by(partition.clone())
+                        .order_by(vec![ucol("__period").sort(true, false)])
+                        .window_frame(frame.clone())
+                        .build()?
+                        .alias(format!("__w{i}_{suffix}"));
+                windows.push(w);
+            }
+        }
+        Ok(if windows.is_empty() { b } else { b.window(windows)? })
+    }
+}
