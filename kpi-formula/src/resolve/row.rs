@@ -129,28 +129,19 @@ pub(crate) fn column_path(r: &mut Resolver<'_>, parts: &[Ident], e: &Expr) -> Re
                 table = target;
                 continue;
             }
-            let d = if table.column_type(&part.name).is_some() {
-                Diagnostic::new(
-                    ErrorKind::UnknownRelationship,
-                    format!("`{}` is a column of `{}`, not a relationship", part.name, table.name),
-                    &r.source,
-                    part.span,
-                )
-                .expected(format!("a relationship of `{}`", table.name))
-                .found(format!("column `{}`", part.name))
-                .help(relationship_list(table))
+            let is_column = table.column_type(&part.name).is_some();
+            let (message, found) = if is_column {
+                (format!("`{}` is a column of `{}`, not a relationship", part.name, table.name), format!("column `{}`", part.name))
             } else {
-                Diagnostic::new(
-                    ErrorKind::UnknownRelationship,
-                    format!("unknown relationship `{}` of table `{}`", part.name, table.name),
-                    &r.source,
-                    part.span,
-                )
-                .expected(format!("a relationship of `{}`", table.name))
-                .found(format!("`{}`", part.name))
-                .help(relationship_list(table))
-                .suggest(&part.name, table.relationships.iter().map(|r| r.name.as_str()))
+                (format!("unknown relationship `{}` of table `{}`", part.name, table.name), format!("`{}`", part.name))
             };
+            let mut d = Diagnostic::new(ErrorKind::UnknownRelationship, message, &r.source, part.span)
+                .expected(format!("a relationship of `{}`", table.name))
+                .found(found)
+                .help(relationship_list(table));
+            if !is_column {
+                d = d.suggest(&part.name, table.relationships.iter().map(|r| r.name.as_str()));
+            }
             return Err(r.error(d));
         }
         let Some(data_type) = table.column_type(&part.name) else {
