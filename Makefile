@@ -13,16 +13,17 @@ setup:
 demo: setup
 	$(CARGO) run --release -q -p kpi-examples --bin quickstart
 
-## Every test: unit and integration tests of all crates, doctests (README included), and the
-## benchmarks run once as tests so they cannot rot. One dev profile and target dir for all.
+## Every test: each criterion benchmark once as a test (so they cannot rot), the doctests
+## (README included), then unit and integration tests of all crates, whose summary closes the
+## output. One dev profile and target dir for all.
 test: setup
+	$(CARGO) test -p kpi-benches --benches
+	$(CARGO) test --workspace --doc
 ifeq ($(NEXTEST),yes)
 	$(CARGO) nextest run --workspace --no-fail-fast
 else
 	$(CARGO) test --workspace --lib --bins --tests --no-fail-fast
 endif
-	$(CARGO) test --workspace --doc
-	$(CARGO) test -p kpi-benches --benches
 
 ## Criterion benchmarks (release build; numbers in target/criterion).
 bench: setup
