@@ -65,7 +65,7 @@ pub(crate) fn scalar_to_df<L>(
         Scalar::Like(a, p, negated) => Expr::Like(Like::new(*negated, Box::new(go(a, leaf)?), Box::new(go(p, leaf)?), None, false)),
         Scalar::Case(branches, otherwise) => {
             let mut it = branches.iter();
-            let (w, t) = it.next().expect("a case has at least one branch");
+            let (w, t) = it.next().ok_or_else(|| internal("a case without branches"))?;
             let mut builder = when(go(w, leaf)?, go(t, leaf)?);
             for (w, t) in it {
                 builder = builder.when(go(w, leaf)?, go(t, leaf)?);
@@ -80,8 +80,8 @@ pub(crate) fn scalar_to_df<L>(
             match func {
                 ScalarFunc::Coalesce => f::coalesce(args),
                 ScalarFunc::NullIf => {
-                    let b = args.pop().expect("nullif has two arguments");
-                    f::nullif(args.pop().expect("nullif has two arguments"), b)
+                    let (a, b) = two(args)?;
+                    f::nullif(a, b)
                 }
                 ScalarFunc::Abs => f::abs(args.remove(0)),
                 ScalarFunc::Round => {
@@ -96,8 +96,8 @@ pub(crate) fn scalar_to_df<L>(
                     when(x.clone().lt(lit(0.0)), lit(ScalarValue::Float64(None))).otherwise(f::sqrt(x))?
                 }
                 ScalarFunc::Power => {
-                    let e = args.pop().expect("power has two arguments");
-                    f::power(float(args.pop().expect("power has two arguments")), float(e))
+                    let (base, exponent) = two(args)?;
+                    f::power(float(base), float(exponent))
                 }
                 ScalarFunc::Least => f::least(args),
                 ScalarFunc::Greatest => f::greatest(args),
@@ -109,8 +109,7 @@ pub(crate) fn scalar_to_df<L>(
                         ScalarFunc::HoursBetween => 3_600.0,
                         _ => 60.0,
                     };
-                    let b = args.pop().expect("two arguments");
-                    let a = args.pop().expect("two arguments");
+                    let (a, b) = two(args)?;
                     (epoch(b) - epoch(a)) / lit(seconds)
                 }
             }
@@ -134,6 +133,18 @@ fn is_float(e: &Expr) -> bool {
     matches!(e, Expr::Cast(c) if *c.field.data_type() == DataType::Float64) || matches!(e, Expr::Literal(ScalarValue::Float64(_), _))
 }
 
+fn internal(what: &str) -> FormulaError {
+    datafusion::error::DataFusionError::Internal(format!("kpi-formula lowering: {what}")).into()
+}
+
+/// The two arguments of a binary function (the resolver checked the count).
+fn two(mut args: Vec<Expr>) -> Result<(Expr, Expr), FormulaError> {
+    match (args.pop(), args.pop()) {
+        (Some(b), Some(a)) => Ok((a, b)),
+        _ => Err(internal("a binary function without two arguments")),
+    }
+}
+
 /// Seconds since the epoch of a timestamp or date, as Float64.
 fn epoch(e: Expr) -> Expr {
     cast(f::date_part(lit("epoch"), e), DataType::Float64)
@@ -147,9 +158,7 @@ fn value(v: &Value, cal: &Calendar) -> Expr {
         Value::Boolean(b) => lit(*b),
         Value::Null => lit(ScalarValue::Null),
         Value::LocalTimestamp(t, target) => local_time_literal(*t, target, cal),
-        Value::Date(d) => {
-            lit(ScalarValue::Date32(Some((*d - chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date")).num_days() as i32)))
-        }
+        Value::Date(d) => lit(ScalarValue::Date32(Some((*d - chrono::NaiveDate::default()).num_days() as i32))),
     }
 }
 

@@ -380,10 +380,10 @@ impl Lowering<'_> {
     }
 
     /// The value of slot `i` over the joined (and windowed) plan.
-    fn slot_value(&self, i: usize) -> Expr {
+    fn slot_value(&self, i: usize) -> Result<Expr, FormulaError> {
         let s = &self.slots[i];
         match s.kind {
-            Kind::Plain | Kind::Holistic => finish_value(ucol(&format!("__a{i}")), s.agg.func),
+            Kind::Plain | Kind::Holistic => Ok(finish_value(ucol(&format!("__a{i}")), s.agg.func)),
             Kind::Partial => series::partial_value(i, s.agg.func, s.agg.window == Window::Cumulative),
         }
     }
@@ -394,7 +394,7 @@ impl Lowering<'_> {
     /// its `prev` twice, and DataFusion mishandles a window expression repeated in a plan.
     fn metric(&self, b: &mut LogicalPlanBuilder, e: &Scalar<Leaf>, lags: &mut Vec<(Expr, u32)>) -> Result<Expr, FormulaError> {
         scalar_to_df(e, &self.cal, &mut |leaf| match leaf {
-            Leaf::Slot(i) => Ok(self.slot_value(*i)),
+            Leaf::Slot(i) => self.slot_value(*i),
             Leaf::Prev(inner, n) => {
                 let inner = self.metric(b, inner, lags)?;
                 if let Some(k) = lags.iter().position(|(e, m)| *e == inner && m == n) {

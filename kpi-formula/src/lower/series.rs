@@ -36,7 +36,7 @@ fn partial_suffixes(func: AggFunc) -> &'static [&'static str] {
 
 /// The value of a windowed aggregate from its window columns `__w{i}_*` (and, for cumulative,
 /// the totals before the series `__pre{i}_*`).
-pub(super) fn partial_value(i: usize, func: AggFunc, cumulative: bool) -> Expr {
+pub(super) fn partial_value(i: usize, func: AggFunc, cumulative: bool) -> Result<Expr, FormulaError> {
     let w = |sfx: &str| ucol(&format!("__w{i}_{sfx}"));
     let pre = |sfx: &str| ucol(&format!("__pre{i}_{sfx}"));
     let sum = || if cumulative { coalesce(vec![pre("s") + w("s"), pre("s"), w("s")]) } else { w("s") };
@@ -44,17 +44,17 @@ pub(super) fn partial_value(i: usize, func: AggFunc, cumulative: bool) -> Expr {
         let c = coalesce(vec![w("c"), lit(0i64)]);
         if cumulative { c + coalesce(vec![pre("c"), lit(0i64)]) } else { c }
     };
-    match func {
+    Ok(match func {
         AggFunc::Sum => f64_of(sum()),
         AggFunc::Count => f64_of(count()),
         AggFunc::Avg => {
             let count = f64_of(count());
-            when(count.clone().eq(lit(0.0)), lit(ScalarValue::Float64(None))).otherwise(f64_of(sum()) / count).expect("a complete CASE")
+            when(count.clone().eq(lit(0.0)), lit(ScalarValue::Float64(None))).otherwise(f64_of(sum()) / count)?
         }
         AggFunc::Min if cumulative => f64_of(least(vec![w("m"), pre("m")])),
         AggFunc::Max if cumulative => f64_of(greatest(vec![w("m"), pre("m")])),
         _ => f64_of(w("m")),
-    }
+    })
 }
 
 impl Lowering<'_> {
