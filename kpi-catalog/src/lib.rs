@@ -1,8 +1,66 @@
 //! # kpi-catalog
 //!
-//! The catalog of what can be measured: value chains, modules, object models (tables, columns,
-//! keys, relationships), KPI definitions and client configurations, loaded from YAML or JSON,
-//! validated with [`kpi_formula`], plus the built-in standard catalog and demo data.
+//! The catalog of what can be measured — the seeds' metadata service ("the menu") and demo
+//! config service as a library:
 //!
-//! This crate is the workspace's place for that capability (see `../shared/DESIGN.md`); its
-//! content arrives with the catalog issue. It has no public items yet.
+//! * **Definitions**: [`ValueChain`]s, [`Module`]s, [`ObjectModel`]s (columns with types, primary
+//!   key, time column, relationships with cardinality), [`KpiDefinition`]s and per-client
+//!   [`ClientConfig`]urations.
+//! * **Loading and saving** YAML and JSON with a schema version ([`Catalog::from_yaml`],
+//!   [`Catalog::load`], [`Catalog::to_yaml`]); importing the seed `KPIDefinition` JSON shape and
+//!   SQL-defined KPIs ([`import`]).
+//! * **Validation** that reports every problem at once, each with its file, YAML line and, for
+//!   formulas, the position inside the formula ([`Catalog::problems`]).
+//! * **Browsing and search** ([`Catalog::kpis_in_module`], [`Catalog::search`], ...),
+//!   **required-objects analysis** ([`Catalog::required_objects`]) and **Mermaid diagrams**
+//!   ([`Catalog::diagram`]).
+//! * The built-in **standard catalog** ([`Catalog::standard`]) and deterministic **demo data**
+//!   for any catalog ([`Catalog::demo_data`]).
+//!
+//! The catalog is the [`kpi_formula::SemanticModel`] formulas resolve against, so a validated
+//! catalog can be handed straight to [`kpi_formula::compile`].
+//!
+//! ```
+//! use kpi_catalog::{Catalog, DemoOptions};
+//!
+//! let catalog = Catalog::standard();
+//! let kpi = catalog.kpi("perfect_order_rate")?;
+//! println!("{}: {}", kpi.name, kpi.formula);
+//!
+//! let needs = catalog.required_objects(&["cash_to_cash_cycle_time"])?;
+//! assert!(needs.object_models.contains("invoices"));
+//!
+//! let data = catalog.demo_data(&DemoOptions::new(1_000).with_seed(1))?;
+//! assert_eq!(data.rows("orders"), 1_000);
+//! # Ok::<(), kpi_catalog::CatalogError>(())
+//! ```
+
+mod analysis;
+mod browse;
+mod catalog;
+mod client;
+mod column_type;
+mod demo;
+mod diagram;
+mod document;
+mod error;
+pub mod import;
+mod kpi;
+mod object_model;
+mod source;
+mod standard;
+mod validate;
+mod value_chain;
+
+pub use analysis::RequiredObjects;
+pub use browse::SearchHit;
+pub use catalog::Catalog;
+pub use client::{ArchivalUnit, ClientConfig, DataSource, FieldMapping, Granularity, IntegrationMode, RetentionPolicy, RetentionRule, RetentionUnit};
+pub use column_type::{COLUMN_TYPE_NAMES, ColumnType, UnknownColumnType};
+pub use demo::{ColumnDemo, DemoData, DemoOptions, Distribution, MAX_DEMO_ROWS, ModelDemo, generate as generate_demo_data};
+pub use document::{Format, MAX_DOCUMENT_BYTES, SCHEMA_VERSION};
+pub use error::{CatalogError, Problem, ProblemKind, Problems};
+pub use kpi::{Complexity, Direction, KpiDefinition, Thresholds, Unit};
+pub use object_model::{ColumnDef, KeyPair, KeyPairs, ObjectModel, RelationshipDef};
+pub use source::Location;
+pub use value_chain::{Module, ValueChain};

@@ -1,0 +1,172 @@
+//! Client configurations: which KPIs a client has, its own variants of them, where its data comes
+//! from, how its fields map to object models, and how long its data is kept.
+
+use serde::{Deserialize, Serialize};
+
+use crate::kpi::KpiDefinition;
+
+/// One client's configuration (the seed's "demo config service": "your order").
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientConfig {
+    /// Stable identifier.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Codes of the KPIs the client selected (standard or custom).
+    #[serde(default)]
+    pub selected_kpis: Vec<String>,
+    /// The client's own KPIs: a code of a standard KPI overrides it for this client, a new code
+    /// extends the catalog.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_kpis: Vec<KpiDefinition>,
+    /// Where the client's data comes from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_sources: Vec<DataSource>,
+    /// How the client's fields map to object-model columns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub field_mappings: Vec<FieldMapping>,
+    /// How long staged and analytics data are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionPolicy>,
+}
+
+/// A system the client's data is read from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataSource {
+    /// Name, referenced by field mappings.
+    pub name: String,
+    /// The kind of system, e.g. `postgresql`, `mysql`, `parquet`, `kafka`, `rest_api`.
+    pub kind: String,
+    /// How data arrives.
+    #[serde(default)]
+    pub integration: IntegrationMode,
+    /// Connection details, without secrets (refer to a secret by name instead).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub connection: String,
+    /// Whether the source already has the object models' shape (conformed) or needs transformation.
+    #[serde(default)]
+    pub conformed: bool,
+    /// Codes of the object models it feeds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub object_models: Vec<String>,
+}
+
+/// How a data source delivers data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationMode {
+    /// Periodic extracts.
+    #[default]
+    Batch,
+    /// Continuous events.
+    Streaming,
+}
+
+/// A client field that fills an object-model column.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FieldMapping {
+    /// The object model's code.
+    pub object_model: String,
+    /// The column of the object model.
+    pub column: String,
+    /// The data source's name.
+    pub source: String,
+    /// The client's field (e.g. `sales.orders.total_amount`).
+    pub field: String,
+}
+
+/// Retention of the client's data (the seed's `DataRetentionPolicy`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetentionPolicy {
+    /// Source data staged for calculation.
+    pub staged_source_data: RetentionRule,
+    /// Calculated KPI values and aggregates.
+    pub analytics_data: RetentionRule,
+    /// Which levels of detail are kept.
+    #[serde(default)]
+    pub granularity: Granularity,
+}
+
+/// How long one kind of data is kept active, and what happens after.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RetentionRule {
+    /// Time in the active (hot) database.
+    pub retention_period: u32,
+    /// Unit of `retention_period`.
+    pub retention_unit: RetentionUnit,
+    /// Whether data is archived (cold storage) after the active period, or deleted.
+    pub archival_enabled: bool,
+    /// Time in cold storage when archived.
+    #[serde(default)]
+    pub archival_period: u32,
+    /// Unit of `archival_period`; `indefinite` keeps archives forever.
+    #[serde(default = "years")]
+    pub archival_unit: ArchivalUnit,
+}
+
+impl Default for RetentionRule {
+    fn default() -> Self {
+        RetentionRule { retention_period: 1, retention_unit: RetentionUnit::Years, archival_enabled: false, archival_period: 0, archival_unit: years() }
+    }
+}
+
+fn years() -> ArchivalUnit {
+    ArchivalUnit::Years
+}
+
+/// Unit of an active retention period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionUnit {
+    /// Days.
+    Days,
+    /// Months (30 days for cost estimates).
+    Months,
+    /// Years (365 days for cost estimates).
+    Years,
+}
+
+impl RetentionUnit {
+    /// The period in days, as cost estimates count it.
+    pub fn days(self, count: u32) -> u64 {
+        u64::from(count)
+            * match self {
+                RetentionUnit::Days => 1,
+                RetentionUnit::Months => 30,
+                RetentionUnit::Years => 365,
+            }
+    }
+}
+
+/// Unit of an archival period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchivalUnit {
+    /// Months.
+    Months,
+    /// Years.
+    Years,
+    /// Kept forever.
+    Indefinite,
+}
+
+/// Which levels of detail are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Granularity {
+    /// Raw data points.
+    pub raw_data: bool,
+    /// Minute aggregates.
+    pub minute_aggregates: bool,
+    /// Hourly aggregates.
+    pub hourly_aggregates: bool,
+    /// Daily aggregates.
+    pub daily_aggregates: bool,
+    /// Monthly aggregates.
+    pub monthly_aggregates: bool,
+}
+
+impl Default for Granularity {
+    fn default() -> Self {
+        Granularity { raw_data: true, minute_aggregates: false, hourly_aggregates: true, daily_aggregates: true, monthly_aggregates: true }
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests of kpi-catalog through its public API (one binary: see DEVELOPERS.md).
+
+mod support;
+
+mod browse;
+mod demo;
+mod imports;
+mod loading;
+mod standard;
+mod validation;
