@@ -106,7 +106,13 @@ pub struct RetentionRule {
 
 impl Default for RetentionRule {
     fn default() -> Self {
-        RetentionRule { retention_period: 1, retention_unit: RetentionUnit::Years, archival_enabled: false, archival_period: 0, archival_unit: years() }
+        RetentionRule {
+            retention_period: 1,
+            retention_unit: RetentionUnit::Years,
+            archival_enabled: false,
+            archival_period: 0,
+            archival_unit: years(),
+        }
     }
 }
 
@@ -168,5 +174,146 @@ pub struct Granularity {
 impl Default for Granularity {
     fn default() -> Self {
         Granularity { raw_data: true, minute_aggregates: false, hourly_aggregates: true, daily_aggregates: true, monthly_aggregates: true }
+    }
+}
+
+impl ClientConfig {
+    /// Reads a client configuration from YAML (or JSON, which is YAML too).
+    pub fn from_yaml(text: &str) -> Result<ClientConfig, crate::CatalogError> {
+        Ok(crate::document::parse::<ClientConfig>(text, crate::Format::Yaml, None)?.value)
+    }
+
+    /// Reads a client configuration from JSON.
+    pub fn from_json(text: &str) -> Result<ClientConfig, crate::CatalogError> {
+        Ok(crate::document::parse::<ClientConfig>(text, crate::Format::Json, None)?.value)
+    }
+
+    /// The configuration as YAML.
+    pub fn to_yaml(&self) -> Result<String, crate::CatalogError> {
+        crate::document::write(self, crate::Format::Yaml)
+    }
+
+    /// The configuration as JSON.
+    pub fn to_json(&self) -> Result<String, crate::CatalogError> {
+        crate::document::write(self, crate::Format::Json)
+    }
+}
+
+impl crate::Catalog {
+    /// The catalog as one client sees it: its custom KPIs override standard KPIs of the same code
+    /// or extend the catalog. Everything is validated together, including that selected KPIs
+    /// exist, data sources and field mappings name existing object models and columns, and
+    /// retention periods are positive; [`crate::CatalogError::Invalid`] lists every problem.
+    ///
+    /// ```
+    /// use kpi_catalog::{Catalog, ClientConfig, KpiDefinition};
+    /// let client = ClientConfig {
+    ///     id: "acme".into(),
+    ///     name: "Acme".into(),
+    ///     selected_kpis: vec!["revenue".into(), "web_revenue".into()],
+    ///     custom_kpis: vec![KpiDefinition::new("web_revenue", "Web revenue", "sum(orders.order_value where orders.channel = 'web')")],
+    ///     ..Default::default()
+    /// };
+    /// let catalog = Catalog::standard().for_client(&client)?;
+    /// assert_eq!(catalog.kpi("web_revenue")?.name, "Web revenue");
+    /// # Ok::<(), kpi_catalog::CatalogError>(())
+    /// ```
+    pub fn for_client(&self, client: &ClientConfig) -> Result<crate::Catalog, crate::CatalogError> {
+        use crate::error::{Problem, ProblemKind, Problems};
+        use crate::source::Location;
+        let mut catalog = self.clone();
+        for kpi in &client.custom_kpis {
+            catalog.add_kpi(kpi.clone());
+        }
+        let mut problems = catalog.problems().0;
+        let mut problem = |kind, path: String, message: String, help: Option<String>| {
+            problems.push(Problem {
+                kind,
+                message,
+                help,
+                location: Location { file: Some(format!("client {}", client.id)), path, line: None, column: None },
+                diagnostic: None,
+            })
+        };
+        let suggest = |code: &str, candidates: Vec<&str>| {
+            kpi_formula::diagnostic::did_you_mean(code, candidates).map(|s| format!("did you mean `{s}`?"))
+        };
+        let kpi_codes: Vec<&str> = catalog.kpis().map(|k| k.code.as_str()).collect();
+        let model_codes: Vec<&str> = catalog.object_models().map(|m| m.code.as_str()).collect();
+        if client.id.trim().is_empty() {
+            problem(ProblemKind::Missing, "id".into(), "the client has no id".into(), None);
+        }
+        for (i, code) in client.selected_kpis.iter().enumerate() {
+            if !kpi_codes.contains(&code.as_str()) {
+                problem(
+                    ProblemKind::UnknownReference,
+                    format!("selected_kpis[{i}]"),
+                    format!("unknown KPI `{code}`"),
+                    suggest(code, kpi_codes.clone()),
+                );
+            }
+        }
+        let sources: Vec<&str> = client.data_sources.iter().map(|s| s.name.as_str()).collect();
+        for (i, s) in client.data_sources.iter().enumerate() {
+            for (j, m) in s.object_models.iter().enumerate() {
+                if !model_codes.contains(&m.as_str()) {
+                    problem(
+                        ProblemKind::UnknownReference,
+                        format!("data_sources[{i}].object_models[{j}]"),
+                        format!("unknown object model `{m}`"),
+                        suggest(m, model_codes.clone()),
+                    );
+                }
+            }
+        }
+        for (i, f) in client.field_mappings.iter().enumerate() {
+            match catalog.object_model(&f.object_model) {
+                Err(_) => problem(
+                    ProblemKind::UnknownReference,
+                    format!("field_mappings[{i}].object_model"),
+                    format!("unknown object model `{}`", f.object_model),
+                    suggest(&f.object_model, model_codes.clone()),
+                ),
+                Ok(m) if m.column(&f.column).is_none() => {
+                    let columns = m.columns.iter().map(|c| c.name.as_str()).collect();
+                    problem(
+                        ProblemKind::UnknownReference,
+                        format!("field_mappings[{i}].column"),
+                        format!("`{}` has no column `{}`", m.code, f.column),
+                        suggest(&f.column, columns),
+                    )
+                }
+                Ok(_) => {}
+            }
+            if !sources.contains(&f.source.as_str()) {
+                problem(
+                    ProblemKind::UnknownReference,
+                    format!("field_mappings[{i}].source"),
+                    format!("unknown data source `{}`", f.source),
+                    suggest(&f.source, sources.clone()),
+                );
+            }
+        }
+        if let Some(r) = &client.retention {
+            for (name, rule) in [("staged_source_data", &r.staged_source_data), ("analytics_data", &r.analytics_data)] {
+                if rule.retention_period == 0 {
+                    problem(
+                        ProblemKind::Missing,
+                        format!("retention.{name}.retention_period"),
+                        "the retention period must be at least 1".into(),
+                        None,
+                    );
+                }
+                if rule.archival_enabled && rule.archival_period == 0 && rule.archival_unit != ArchivalUnit::Indefinite {
+                    problem(
+                        ProblemKind::Missing,
+                        format!("retention.{name}.archival_period"),
+                        "archival is enabled but the archival period is 0".into(),
+                        Some("give a period, or use archival_unit: indefinite".into()),
+                    );
+                }
+            }
+        }
+        if problems.is_empty() { Ok(catalog) } else { Err(crate::CatalogError::Invalid(Problems(problems))) }
     }
 }

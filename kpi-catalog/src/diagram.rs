@@ -40,7 +40,8 @@ impl Catalog {
                     marks.push("time");
                 }
                 let ty = c.data_type.to_string().replace(['(', ')', ','], "_");
-                let _ = writeln!(out, "    +{ty} {}{}", c.name, if marks.is_empty() { String::new() } else { format!(" {}", marks.join(" ")) });
+                let _ =
+                    writeln!(out, "    +{ty} {}{}", c.name, if marks.is_empty() { String::new() } else { format!(" {}", marks.join(" ")) });
             }
             out.push_str("  }\n");
         }

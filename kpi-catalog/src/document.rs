@@ -99,8 +99,10 @@ pub(crate) fn parse<T: DeserializeOwned>(text: &str, format: Format, name: Optio
                 message: first_line(&e.to_string()),
             }
         })?,
-        Format::Json => serde_json::from_str::<T>(text)
-            .map_err(|e| CatalogError::Syntax { location: location(e.line() as u64, e.column() as u64), message: strip_position(&e.to_string()) })?,
+        Format::Json => serde_json::from_str::<T>(text).map_err(|e| CatalogError::Syntax {
+            location: location(e.line() as u64, e.column() as u64),
+            message: strip_position(&e.to_string()),
+        })?,
     };
     // JSON is YAML 1.2, so the same parser gives positions for both.
     let root = serde_saphyr::from_str::<Node>(text).ok();

@@ -55,7 +55,9 @@ mod value_chain;
 pub use analysis::RequiredObjects;
 pub use browse::SearchHit;
 pub use catalog::Catalog;
-pub use client::{ArchivalUnit, ClientConfig, DataSource, FieldMapping, Granularity, IntegrationMode, RetentionPolicy, RetentionRule, RetentionUnit};
+pub use client::{
+    ArchivalUnit, ClientConfig, DataSource, FieldMapping, Granularity, IntegrationMode, RetentionPolicy, RetentionRule, RetentionUnit,
+};
 pub use column_type::{COLUMN_TYPE_NAMES, ColumnType, UnknownColumnType};
 pub use demo::{ColumnDemo, DemoData, DemoOptions, Distribution, MAX_DEMO_ROWS, ModelDemo, generate as generate_demo_data};
 pub use document::{Format, MAX_DOCUMENT_BYTES, SCHEMA_VERSION};

@@ -63,7 +63,8 @@ impl ObjectModel {
         }
         for r in &self.relationships {
             table = table.with_relationship(
-                Relationship::many_to_one(&r.name, &r.to, r.on.iter().map(|k| (k.from.clone(), k.to.clone()))).with_cardinality(r.cardinality),
+                Relationship::many_to_one(&r.name, &r.to, r.on.iter().map(|k| (k.from.clone(), k.to.clone())))
+                    .with_cardinality(r.cardinality),
             );
         }
         table

@@ -98,31 +98,72 @@ impl Origin {
         Location { file: self.file.name.clone(), path, line: pos.map(|p| p.0), column: pos.map(|p| p.1) }
     }
 
+    /// The node at `fields` below the entry, with the key that holds it (when it is a map value).
+    fn node_at(&self, fields: &[&str]) -> Option<(Option<&Key>, &Node)> {
+        let mut key = None;
+        let mut node = self.node.as_ref()?;
+        for f in fields {
+            match f.parse::<usize>() {
+                Ok(i) => {
+                    key = None;
+                    node = node.items().get(i)?;
+                }
+                Err(_) => {
+                    let NodeValue::Map(entries) = &node.value else { return None };
+                    let (k, v) = entries.iter().find(|(k, _)| k.name == *f)?;
+                    key = Some(k);
+                    node = v;
+                }
+            }
+        }
+        Some((key, node))
+    }
+
     /// The file location of a 1-based (line, column) inside the text of the scalar at `fields`
-    /// (e.g. a position inside a formula).
+    /// (e.g. a position inside a formula), for plain, quoted, literal (`|`) and folded (`>`)
+    /// scalars.
     pub fn locate_inside(&self, fields: &[&str], line: u32, column: u32) -> Location {
         let mut loc = self.locate(fields);
-        let mut node = self.node.as_ref();
-        for f in fields {
-            node = node.and_then(|n| n.get(f).or_else(|| f.parse::<usize>().ok().and_then(|i| n.items().get(i))));
-        }
-        let Some(n) = node else { return loc };
-        let style = n.offset.and_then(|o| self.file.text.get(o..)).and_then(|t| t.chars().next());
-        match style {
-            // Block scalars start on the line after the indicator; their columns follow indentation.
-            Some('|' | '>') => {
-                let first = n.line + 1;
-                let target = first + line - 1;
-                let indent = self.file.text.lines().nth(target as usize - 1).map(|l| l.len() - l.trim_start().len()).unwrap_or(0);
-                loc.line = Some(target);
-                loc.column = Some(indent as u32 + column);
+        let Some((key, n)) = self.node_at(fields) else { return loc };
+        let lines: Vec<&str> = self.file.text.lines().collect();
+        let text_at = |l: u32| lines.get(l as usize - 1).copied().unwrap_or("");
+        let block =
+            key.filter(|k| n.line > k.line).map(|k| text_at(k.line).split_once(':').map_or("", |(_, rest)| rest.trim()).chars().next());
+        let (file_line, file_column) = match block {
+            // A block scalar: its content starts on the line after the key.
+            Some(indicator) => {
+                let indent = n.column.saturating_sub(1);
+                // Literal lines map one to one, and so do folded lines that kept their break
+                // (more-indented ones).
+                if indicator == Some('|') || line > 1 {
+                    (n.line + line - 1, indent + column)
+                } else {
+                    // Folded: lines are joined with spaces, so walk them to find the column.
+                    let mut consumed = 0;
+                    let mut at = (n.line, indent + column);
+                    for l in n.line.. {
+                        let content = text_at(l).get(indent as usize..).unwrap_or("").trim_end();
+                        if content.is_empty() || l as usize > lines.len() {
+                            break;
+                        }
+                        let len = content.chars().count() as u32;
+                        if column <= consumed + len {
+                            at = (l, indent + column - consumed);
+                            break;
+                        }
+                        consumed += len + 1;
+                    }
+                    at
+                }
             }
-            quote => {
+            None => {
+                let quote = n.offset.and_then(|o| self.file.text.get(o..)).and_then(|t| t.chars().next());
                 let skip = u32::from(matches!(quote, Some('"' | '\'')));
-                loc.line = Some(n.line + line - 1);
-                loc.column = Some(if line == 1 { n.column + skip + column - 1 } else { column });
+                (n.line + line - 1, if line == 1 { n.column + skip + column - 1 } else { column })
             }
-        }
+        };
+        loc.line = Some(file_line);
+        loc.column = Some(file_column);
         loc
     }
 }

@@ -2,8 +2,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use kpi_formula::{Calendar, Diagnostic, FormulaError, Grain, Query, TimeRange, check_kpi, compile};
 use kpi_formula::diagnostic::did_you_mean;
+use kpi_formula::{Calendar, Diagnostic, FormulaError, Grain, Query, TimeRange, check_kpi, compile};
 use serde::de::DeserializeOwned;
 
 use crate::catalog::{Catalog, Entry};
@@ -178,12 +178,23 @@ impl Validator<'_> {
         let mut seen = HashSet::new();
         for (i, c) in m.columns.iter().enumerate() {
             if !seen.insert(c.name.as_str()) {
-                self.push(ProblemKind::Duplicate, at.locate(&["columns", &i.to_string()]), format!("duplicate column `{}` in `{}`", c.name, m.code), None);
+                self.push(
+                    ProblemKind::Duplicate,
+                    at.locate(&["columns", &i.to_string()]),
+                    format!("duplicate column `{}` in `{}`", c.name, m.code),
+                    None,
+                );
             }
         }
         for (i, k) in m.primary_key.iter().enumerate() {
             if m.column(k).is_none() {
-                self.unknown(at, &["primary_key", &i.to_string()], &format!("column of `{}` in the primary key:", m.code), k, columns.clone());
+                self.unknown(
+                    at,
+                    &["primary_key", &i.to_string()],
+                    &format!("column of `{}` in the primary key:", m.code),
+                    k,
+                    columns.clone(),
+                );
             }
         }
         if let Some(t) = &m.time_column {
@@ -229,7 +240,12 @@ impl Validator<'_> {
             return;
         };
         if r.on.0.is_empty() {
-            self.push(ProblemKind::Missing, at.locate(&[fields[0], fields[1], "on"]), format!("relationship `{}` of `{}` has no key columns", r.name, m.code), None);
+            self.push(
+                ProblemKind::Missing,
+                at.locate(&[fields[0], fields[1], "on"]),
+                format!("relationship `{}` of `{}` has no key columns", r.name, m.code),
+                None,
+            );
         }
         let here: Vec<&str> = m.columns.iter().map(|c| c.name.as_str()).collect();
         let there: Vec<&str> = target.columns.iter().map(|c| c.name.as_str()).collect();
@@ -248,7 +264,10 @@ impl Validator<'_> {
                 self.push(
                     ProblemKind::KeyType,
                     at.locate(&on),
-                    format!("relationship `{}` joins `{}.{}` ({}) with `{}.{}` ({}), types that cannot be equal", r.name, m.code, k.from, a.data_type, target.code, k.to, b.data_type),
+                    format!(
+                        "relationship `{}` joins `{}.{}` ({}) with `{}.{}` ({}), types that cannot be equal",
+                        r.name, m.code, k.from, a.data_type, target.code, k.to, b.data_type
+                    ),
                     Some("key columns must have the same type".into()),
                 );
             }
@@ -258,7 +277,12 @@ impl Validator<'_> {
             let pk: BTreeSet<&str> = target.primary_key.iter().map(String::as_str).collect();
             if keys != pk {
                 let message = if pk.is_empty() {
-                    format!("relationship `{}` is {} but `{}` has no primary key, so one row may match many", r.name, r.cardinality.as_str(), target.code)
+                    format!(
+                        "relationship `{}` is {} but `{}` has no primary key, so one row may match many",
+                        r.name,
+                        r.cardinality.as_str(),
+                        target.code
+                    )
                 } else {
                     format!(
                         "relationship `{}` is {} but joins `{}` on [{}], not its primary key [{}], so navigation could repeat rows",
@@ -313,7 +337,11 @@ impl Validator<'_> {
                     self.push(
                         ProblemKind::UnknownReference,
                         at.locate(&["value_chain"]),
-                        format!("KPI `{}` says value chain `{vc}` but its module `{}` is in `{mc}`", k.code, k.module.as_deref().unwrap_or_default()),
+                        format!(
+                            "KPI `{}` says value chain `{vc}` but its module `{}` is in `{mc}`",
+                            k.code,
+                            k.module.as_deref().unwrap_or_default()
+                        ),
                         Some("omit value_chain to take the module's".into()),
                     );
                 }
@@ -326,7 +354,13 @@ impl Validator<'_> {
             match check_kpi(&k.code, self.c) {
                 Ok(_) => self.dimensions(k, &at),
                 Err(diags) => {
-                    for d in diags.0 {
+                    // "KPI `x` cannot be used because its formula is invalid" repeats a problem
+                    // that x's own check reports.
+                    for d in diags
+                        .0
+                        .into_iter()
+                        .filter(|d| !(d.kind == kpi_formula::ErrorKind::UnknownKpi && d.message.contains("because its formula is invalid")))
+                    {
                         if seen_diagnostics.insert((d.source.name.clone(), d.span, d.message.clone())) {
                             diagnostics.push(d);
                         }
@@ -347,7 +381,12 @@ impl Validator<'_> {
         let location = match entry {
             Some(e) => match &e.origin {
                 Some(o) => o.locate_inside(&["formula"], lc.line as u32, lc.column as u32),
-                None => Location { path: format!("kpis[{code}].formula"), line: Some(lc.line as u32), column: Some(lc.column as u32), file: None },
+                None => Location {
+                    path: format!("kpis[{code}].formula"),
+                    line: Some(lc.line as u32),
+                    column: Some(lc.column as u32),
+                    file: None,
+                },
             },
             None => Location { path: d.source.name.clone(), ..Location::default() },
         };
@@ -428,13 +467,19 @@ pub(crate) fn distribution_fits(d: &Distribution) -> Result<(), String> {
     match d {
         Distribution::Uniform { min, max } if min > max => Err(format!("uniform min {min} is above max {max}")),
         Distribution::Normal { sd, .. } if *sd < 0.0 => Err("normal sd must not be negative".into()),
-        Distribution::Lognormal { median, sigma } if *median <= 0.0 || *sigma < 0.0 => Err("lognormal needs a positive median and a non-negative sigma".into()),
+        Distribution::Lognormal { median, sigma } if *median <= 0.0 || *sigma < 0.0 => {
+            Err("lognormal needs a positive median and a non-negative sigma".into())
+        }
         Distribution::Choice { values, .. } if values.is_empty() => Err("choice needs at least one value".into()),
-        Distribution::Choice { values, weights: Some(w) } if w.len() != values.len() || w.iter().any(|x| *x < 0.0) || w.iter().sum::<f64>() <= 0.0 => {
+        Distribution::Choice { values, weights: Some(w) }
+            if w.len() != values.len() || w.iter().any(|x| *x < 0.0) || w.iter().sum::<f64>() <= 0.0 =>
+        {
             Err(format!("choice has {} values but {} weights (weights must be non-negative and not all zero)", values.len(), w.len()))
         }
         Distribution::Chance(p) if !(0.0..=1.0).contains(p) => Err(format!("chance {p} is not between 0 and 1")),
-        Distribution::After { min_hours, max_hours, .. } if min_hours > max_hours => Err(format!("after: min_hours {min_hours} is above max_hours {max_hours}")),
+        Distribution::After { min_hours, max_hours, .. } if min_hours > max_hours => {
+            Err(format!("after: min_hours {min_hours} is above max_hours {max_hours}"))
+        }
         _ => Ok(()),
     }
 }

@@ -83,10 +83,11 @@ pub(crate) fn pool(values: &[String], ty: ColumnType) -> Result<Pool, String> {
 pub(crate) fn parse_time(text: &str) -> Option<i64> {
     use chrono::{NaiveDate, NaiveDateTime};
     let t = text.trim();
-    let dt = NaiveDate::parse_from_str(t, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .or_else(|| ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"].iter().find_map(|f| NaiveDateTime::parse_from_str(t, f).ok()))?;
+    let dt = NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)).or_else(|| {
+        ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"]
+            .iter()
+            .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    })?;
     Some(dt.and_utc().timestamp_micros())
 }
 
@@ -134,14 +135,21 @@ impl Chunk<'_> {
     /// rows (a few customers and products account for much of the activity).
     pub fn picks(&mut self, relationship: &str, target_rows: usize) -> &[usize] {
         let (len, rng) = (self.len, &mut self.rng);
-        self.picks
-            .entry(relationship.to_string())
-            .or_insert_with(|| (0..len).map(|_| ((rng.unit().powf(1.6) * target_rows as f64) as usize).min(target_rows.saturating_sub(1))).collect())
+        self.picks.entry(relationship.to_string()).or_insert_with(|| {
+            (0..len).map(|_| ((rng.unit().powf(1.6) * target_rows as f64) as usize).min(target_rows.saturating_sub(1))).collect()
+        })
     }
 }
 
 /// Fills one column of a chunk.
-pub(crate) fn fill<'v>(chunk: &mut Chunk, name: &str, ty: ColumnType, how: &Fill, target_rows: &dyn Fn(&str) -> usize, copy: &dyn Fn(&str, &str) -> Option<&'v Values>) -> Values {
+pub(crate) fn fill<'v>(
+    chunk: &mut Chunk,
+    name: &str,
+    ty: ColumnType,
+    how: &Fill,
+    target_rows: &dyn Fn(&str) -> usize,
+    copy: &dyn Fn(&str, &str) -> Option<&'v Values>,
+) -> Values {
     let n = chunk.len;
     match how {
         Fill::Sequence => Values::I64((0..n).map(|i| (chunk.first_row + i + 1) as i64).collect()),
@@ -209,7 +217,9 @@ fn default(chunk: &mut Chunk, name: &str, ty: ColumnType) -> Values {
             let pool: Arc<[String]> = (1..=8).map(|k| format!("{name} {k}")).collect::<Vec<_>>().into();
             Values::Text((0..n).map(|_| rng.below(8) as u32).collect(), pool)
         }
-        ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz => Values::Time((0..n).map(|_| chunk.activity.sample(rng)).collect()),
+        ColumnType::Date | ColumnType::Timestamp | ColumnType::TimestampTz => {
+            Values::Time((0..n).map(|_| chunk.activity.sample(rng)).collect())
+        }
     }
 }
 
@@ -243,14 +253,20 @@ pub(crate) fn to_array(values: Values, ty: ColumnType, valid: Option<NullBuffer>
             };
             Arc::new(BooleanArray::new(v.into(), valid))
         }
-        ColumnType::Int32 => Arc::new(Int32Array::new(as_i64(&values).iter().map(|&i| i.clamp(i32::MIN as i64, i32::MAX as i64) as i32).collect(), valid)),
+        ColumnType::Int32 => {
+            Arc::new(Int32Array::new(as_i64(&values).iter().map(|&i| i.clamp(i32::MIN as i64, i32::MAX as i64) as i32).collect(), valid))
+        }
         ColumnType::Int64 => Arc::new(Int64Array::new(as_i64(&values).into(), valid)),
         ColumnType::Float64 => Arc::new(Float64Array::new(as_f64(&values).iter().map(|f| (f * 100.0).round() / 100.0).collect(), valid)),
         ColumnType::Decimal { precision, scale } => {
             let factor = 10f64.powi(scale as i32);
             let limit = 10i128.pow(precision as u32) - 1;
             let v: Vec<i128> = as_f64(&values).iter().map(|f| ((f * factor).round() as i128).clamp(-limit, limit)).collect();
-            Arc::new(Decimal128Array::new(v.into(), valid).with_precision_and_scale(precision, scale).expect("precision and scale were validated"))
+            Arc::new(
+                Decimal128Array::new(v.into(), valid)
+                    .with_precision_and_scale(precision, scale)
+                    .expect("precision and scale were validated"),
+            )
         }
         ColumnType::String => match values {
             Values::Text(idx, pool) => {
@@ -269,7 +285,9 @@ pub(crate) fn to_array(values: Values, ty: ColumnType, valid: Option<NullBuffer>
                 Arc::new(StringArray::new(s.offsets().clone(), s.values().clone(), valid))
             }
         },
-        ColumnType::Date => Arc::new(Date32Array::new(as_i64(&values).iter().map(|&t| t.div_euclid(MICROS_PER_DAY) as i32).collect(), valid)),
+        ColumnType::Date => {
+            Arc::new(Date32Array::new(as_i64(&values).iter().map(|&t| t.div_euclid(MICROS_PER_DAY) as i32).collect(), valid))
+        }
         ColumnType::Timestamp => Arc::new(TimestampMicrosecondArray::new(as_i64(&values).into(), valid)),
         ColumnType::TimestampTz => Arc::new(TimestampMicrosecondArray::new(as_i64(&values).into(), valid).with_timezone("UTC")),
     }

@@ -177,8 +177,12 @@ fn plan(catalog: &Catalog, m: &ObjectModel) -> Vec<Fill> {
         .map(|c| {
             if let Some(d) = &c.demo {
                 return match &d.values {
-                    Distribution::Copy { relationship, column } => Fill::Copy { relationship: relationship.clone(), column: column.clone() },
-                    _ if Some(c.name.as_str()) == single_pk && text_keys(m).is_some() => Fill::Keys(text_keys(m).unwrap_or_else(|| Arc::from(vec![]))),
+                    Distribution::Copy { relationship, column } => {
+                        Fill::Copy { relationship: relationship.clone(), column: column.clone() }
+                    }
+                    _ if Some(c.name.as_str()) == single_pk && text_keys(m).is_some() => {
+                        Fill::Keys(text_keys(m).unwrap_or_else(|| Arc::from(vec![])))
+                    }
                     other => Fill::Draw(other.clone()),
                 };
             }
@@ -234,11 +238,14 @@ pub fn generate(catalog: &Catalog, options: &DemoOptions) -> Result<DemoData, Ca
     let start = options.start.and_utc().timestamp_micros();
     let end = options.end.and_utc().timestamp_micros();
     if start >= end {
-        return Err(CatalogError::Demo(format!("the demo range starts at {} but ends at {}; the start must come first", options.start, options.end)));
+        return Err(CatalogError::Demo(format!(
+            "the demo range starts at {} but ends at {}; the start must come first",
+            options.start, options.end
+        )));
     }
     let models = order(catalog, &options.object_models)?;
     let counts: HashMap<&str, usize> = catalog.object_models().map(|m| (m.code.as_str(), row_count(m, options.rows))).collect();
-    let total: usize = models.iter().map(|m| counts[m.code.as_str()]).sum();
+    let total = models.iter().fold(0usize, |acc, m| acc.saturating_add(counts[m.code.as_str()]));
     if total > MAX_DEMO_ROWS {
         return Err(CatalogError::Demo(format!("{total} demo rows requested; at most {MAX_DEMO_ROWS} are generated at once")));
     }
@@ -255,10 +262,14 @@ pub fn generate(catalog: &Catalog, options: &DemoOptions) -> Result<DemoData, Ca
         // Columns later tables copy from, and columns later columns of this table start from.
         let keep_whole: HashSet<&str> = catalog
             .object_models()
-            .flat_map(|o| o.columns.iter().filter_map(move |c| match c.demo.as_ref().map(|d| &d.values) {
-                Some(Distribution::Copy { relationship, column }) if o.relationship(relationship).is_some_and(|r| r.to == m.code) => Some(column.as_str()),
-                _ => None,
-            }))
+            .flat_map(|o| {
+                o.columns.iter().filter_map(move |c| match c.demo.as_ref().map(|d| &d.values) {
+                    Some(Distribution::Copy { relationship, column }) if o.relationship(relationship).is_some_and(|r| r.to == m.code) => {
+                        Some(column.as_str())
+                    }
+                    _ => None,
+                })
+            })
             .collect();
         let keep_chunk: HashSet<&str> = m
             .columns
@@ -295,7 +306,8 @@ pub fn generate(catalog: &Catalog, options: &DemoOptions) -> Result<DemoData, Ca
                     }
                     arrays.push(columns::to_array(values, c.data_type, valid));
                 }
-                let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| CatalogError::Demo(format!("object model `{}`: {e}", m.code)));
+                let batch =
+                    RecordBatch::try_new(schema.clone(), arrays).map_err(|e| CatalogError::Demo(format!("object model `{}`: {e}", m.code)));
                 chunk.columns.retain(|name, _| keep_whole.contains(name.as_str()));
                 (batch, chunk.columns)
             })
@@ -383,11 +395,14 @@ pub(crate) fn check_hint(v: &mut Validator, m: &ObjectModel, index: usize, c: &C
             }
         }
         Distribution::Copy { relationship, column } => {
-            let target = m.relationship(relationship).filter(|r| r.cardinality.is_navigable()).and_then(|r| catalog.object_model(&r.to).ok());
+            let target =
+                m.relationship(relationship).filter(|r| r.cardinality.is_navigable()).and_then(|r| catalog.object_model(&r.to).ok());
             match target.map(|t| (t, t.column(column))) {
                 None => problem(format!("copy needs `{relationship}` to be a many-to-one relationship of `{}`", m.code)),
                 Some((t, None)) => problem(format!("copy: `{}` has no column `{column}`", t.code)),
-                Some((t, Some(tc))) if tc.data_type != ty => problem(format!("copy: `{}.{column}` is {} but this column is {ty}", t.code, tc.data_type)),
+                Some((t, Some(tc))) if tc.data_type != ty => {
+                    problem(format!("copy: `{}.{column}` is {} but this column is {ty}", t.code, tc.data_type))
+                }
                 Some(_) => {}
             }
         }

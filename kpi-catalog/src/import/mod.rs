@@ -11,7 +11,10 @@ mod sql;
 use kpi_formula::ast::{Expr, ExprKind, Ident, Literal};
 use kpi_formula::span::Span;
 
-pub use seed::{SeedFilter, SeedFormula, SeedKpi, SeedSchedule, SeedSource, SeedThresholds, SeedTimeRange, SeedVariable, from_seed_json, from_seed_kpi, import_seed_json};
+pub use seed::{
+    SeedFilter, SeedFormula, SeedKpi, SeedSchedule, SeedSource, SeedThresholds, SeedTimeRange, SeedVariable, from_seed_json, from_seed_kpi,
+    import_seed_json,
+};
 pub use sql::{SqlKpi, from_sql, import_sql};
 
 /// Builders for formula syntax trees (spans are irrelevant for printed formulas).
@@ -39,7 +42,9 @@ fn string(text: &str) -> Expr {
 fn print(e: &Expr) -> String {
     let text = e.to_string();
     match text.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
-        Some(inner) if kpi_formula::parser::parse(&kpi_formula::span::Source::new("f", inner)).is_ok_and(|p| p.to_string() == text) => inner.to_string(),
+        Some(inner) if kpi_formula::parser::parse(&kpi_formula::span::Source::new("f", inner)).is_ok_and(|p| p.to_string() == text) => {
+            inner.to_string()
+        }
         _ => text,
     }
 }
@@ -53,5 +58,6 @@ fn relative_span(period: &str) -> Option<String> {
         None => (1, rest.to_string()),
     };
     let unit = unit.trim_end_matches('s');
-    matches!(unit, "minute" | "hour" | "day" | "week" | "month" | "quarter" | "year").then(|| format!("{count} {unit}{}", if count == 1 { "" } else { "s" }))
+    matches!(unit, "minute" | "hour" | "day" | "week" | "month" | "quarter" | "year")
+        .then(|| format!("{count} {unit}{}", if count == 1 { "" } else { "s" }))
 }

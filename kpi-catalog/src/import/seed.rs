@@ -2,9 +2,9 @@
 
 use std::collections::HashMap;
 
+use kpi_formula::Grain;
 use kpi_formula::ast::{BinaryOp, Expr, ExprKind, Literal};
 use kpi_formula::span::Source;
-use kpi_formula::Grain;
 use serde::{Deserialize, Serialize};
 
 use super::{call, node, path, print, relative_span, string};
@@ -134,7 +134,8 @@ const AGGREGATES: [&str; 8] = ["sum", "count", "avg", "min", "max", "count_disti
 
 /// Parses seed `KPIDefinition` JSON (one object or an array) and translates each KPI.
 pub fn from_seed_json(text: &str, catalog: &Catalog) -> Result<Vec<KpiDefinition>, CatalogError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| CatalogError::Import { what: "seed KPI JSON".into(), message: e.to_string() })?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| CatalogError::Import { what: "seed KPI JSON".into(), message: e.to_string() })?;
     let items = match value {
         serde_json::Value::Array(items) => items,
         one => vec![one],
@@ -143,7 +144,8 @@ pub fn from_seed_json(text: &str, catalog: &Catalog) -> Result<Vec<KpiDefinition
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            let seed: SeedKpi = serde_json::from_value(v).map_err(|e| CatalogError::Import { what: format!("seed KPI #{}", i + 1), message: e.to_string() })?;
+            let seed: SeedKpi = serde_json::from_value(v)
+                .map_err(|e| CatalogError::Import { what: format!("seed KPI #{}", i + 1), message: e.to_string() })?;
             from_seed_kpi(&seed, catalog)
         })
         .collect()
@@ -218,7 +220,9 @@ pub fn from_seed_kpi(seed: &SeedKpi, catalog: &Catalog) -> Result<KpiDefinition,
             "day" => Some("0 0 * * *"),
             "week" => Some("0 0 * * 1"),
             "month" => Some("0 0 1 * *"),
-            other => return Err(fail(format!("unknown schedule frequency `{other}`; expected realtime, minute, hour, day, week or month"))),
+            other => {
+                return Err(fail(format!("unknown schedule frequency `{other}`; expected realtime, minute, hour, day, week or month")));
+            }
         }
         .map(str::to_string),
     };
@@ -282,17 +286,25 @@ struct Translator<'a> {
 impl Translator<'_> {
     /// The `where` condition of an aggregate over `table`, from the filters.
     fn condition(&self, table: &str) -> Option<Expr> {
-        self.filters.iter().filter(|(t, _)| t == table).map(|(_, c)| c.clone()).reduce(|a, b| node(ExprKind::Binary { op: BinaryOp::And, left: Box::new(a), right: Box::new(b) }))
+        self.filters
+            .iter()
+            .filter(|(t, _)| t == table)
+            .map(|(_, c)| c.clone())
+            .reduce(|a, b| node(ExprKind::Binary { op: BinaryOp::And, left: Box::new(a), right: Box::new(b) }))
     }
 
     /// Wraps an aggregate of a variable in its time window.
     fn windowed(&self, v: &SeedVariable, aggregate: Expr) -> Result<Expr, String> {
         let Some(range) = &v.time_range else { return Ok(aggregate) };
-        let span = relative_span(&range.period).ok_or_else(|| format!("time range period `{}` is not of the form last_<n>_<unit>s, e.g. last_30_days", range.period))?;
+        let span = relative_span(&range.period)
+            .ok_or_else(|| format!("time range period `{}` is not of the form last_<n>_<unit>s, e.g. last_30_days", range.period))?;
         if let Some(t) = self.catalog.object_model(&v.source.table).ok().and_then(|m| m.time_column.as_deref())
             && t != range.field
         {
-            return Err(format!("variable `{}` has a time range on `{}`, but the time column of `{}` is `{t}`", v.name, range.field, v.source.table));
+            return Err(format!(
+                "variable `{}` has a time range on `{}`, but the time column of `{}` is `{t}`",
+                v.name, range.field, v.source.table
+            ));
         }
         Ok(call("rolling", vec![aggregate, string(&span)], None))
     }

@@ -2,8 +2,8 @@
 //! [WHERE <condition>]`, translated into the formula language.
 
 use datafusion::sql::sqlparser::ast::{
-    self as sql, BinaryOperator, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, SelectItem, SetExpr, Statement,
-    TableFactor, UnaryOperator, Value,
+    self as sql, BinaryOperator, DuplicateTreatment, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, SelectItem, SetExpr,
+    Statement, TableFactor, UnaryOperator, Value,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -85,7 +85,9 @@ pub fn from_sql(kpi: &SqlKpi, catalog: &Catalog) -> Result<KpiDefinition, Catalo
         return Err(fail("expected exactly one table in FROM".into()));
     };
     if !from.joins.is_empty() {
-        return Err(fail("joins are not supported: declare a relationship in the catalog and navigate it (orders.customer.segment)".into()));
+        return Err(fail(
+            "joins are not supported: declare a relationship in the catalog and navigate it (orders.customer.segment)".into(),
+        ));
     }
     let TableFactor::Table { name, alias, .. } = &from.relation else {
         return Err(fail("FROM must name a table".into()));
@@ -112,7 +114,8 @@ pub fn from_sql(kpi: &SqlKpi, catalog: &Catalog) -> Result<KpiDefinition, Catalo
             }
         }
     }
-    let condition = conditions.into_iter().reduce(|a, b| node(ExprKind::Binary { op: BinaryOp::And, left: Box::new(a), right: Box::new(b) }));
+    let condition =
+        conditions.into_iter().reduce(|a, b| node(ExprKind::Binary { op: BinaryOp::And, left: Box::new(a), right: Box::new(b) }));
     let mut formula = t.expr(selected, false, condition.as_ref()).map_err(fail)?;
     if let Some(Some(span)) = &window {
         formula = call("rolling", vec![formula, string(span)], None);
@@ -193,14 +196,21 @@ impl Translator<'_> {
         if let Some(t) = self.time_column
             && t != column
         {
-            return Err(format!("the condition on `{column}` relative to today needs `{column}` to be the time column of `{}`, which is `{t}`", self.table));
+            return Err(format!(
+                "the condition on `{column}` relative to today needs `{column}` to be the time column of `{}`, which is `{t}`",
+                self.table
+            ));
         }
         match (op, right.as_ref()) {
             (BinaryOperator::Eq, r) if is_now(r) => Ok(Some(TimeCondition::Today)),
-            (BinaryOperator::GtEq | BinaryOperator::Gt, sql::Expr::BinaryOp { left, op: BinaryOperator::Minus, right: interval }) if is_now(left) => {
+            (BinaryOperator::GtEq | BinaryOperator::Gt, sql::Expr::BinaryOp { left, op: BinaryOperator::Minus, right: interval })
+                if is_now(left) =>
+            {
                 Ok(Some(TimeCondition::Last(interval_span(interval)?)))
             }
-            _ => Err(format!("the condition `{e}` on the time column is not supported; use `= CURRENT_DATE` or `>= CURRENT_DATE - INTERVAL 'n days'`")),
+            _ => Err(format!(
+                "the condition `{e}` on the time column is not supported; use `= CURRENT_DATE` or `>= CURRENT_DATE - INTERVAL 'n days'`"
+            )),
         }
     }
 
@@ -214,7 +224,11 @@ impl Translator<'_> {
             sql::Expr::CompoundIdentifier(parts) => self.bare(self.column(parts)?, in_aggregate, condition),
             sql::Expr::Nested(inner) => rec(inner)?,
             sql::Expr::Value(v) => node(ExprKind::Literal(match &v.value {
-                Value::Number(n, _) => n.parse::<i64>().map(Literal::Integer).or_else(|_| n.parse::<f64>().map(Literal::Float)).map_err(|_| format!("bad number {n}"))?,
+                Value::Number(n, _) => n
+                    .parse::<i64>()
+                    .map(Literal::Integer)
+                    .or_else(|_| n.parse::<f64>().map(Literal::Float))
+                    .map_err(|_| format!("bad number {n}"))?,
                 Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => Literal::String(s.clone()),
                 Value::Boolean(b) => Literal::Boolean(*b),
                 Value::Null => Literal::Null,
@@ -252,8 +266,12 @@ impl Translator<'_> {
             sql::Expr::InList { expr, list, negated } => {
                 node(ExprKind::InList { expr: boxed(expr)?, list: list.iter().map(rec).collect::<Result<_, _>>()?, negated: *negated })
             }
-            sql::Expr::Between { expr, negated, low, high } => node(ExprKind::Between { expr: boxed(expr)?, low: boxed(low)?, high: boxed(high)?, negated: *negated }),
-            sql::Expr::Like { negated, expr, pattern, escape_char: None, any: false } => node(ExprKind::Like { expr: boxed(expr)?, pattern: boxed(pattern)?, negated: *negated }),
+            sql::Expr::Between { expr, negated, low, high } => {
+                node(ExprKind::Between { expr: boxed(expr)?, low: boxed(low)?, high: boxed(high)?, negated: *negated })
+            }
+            sql::Expr::Like { negated, expr, pattern, escape_char: None, any: false } => {
+                node(ExprKind::Like { expr: boxed(expr)?, pattern: boxed(pattern)?, negated: *negated })
+            }
             sql::Expr::Case { operand, conditions, else_result, .. } => node(ExprKind::Case {
                 operand: operand.as_deref().map(boxed).transpose()?,
                 branches: conditions.iter().map(|w| Ok((rec(&w.condition)?, rec(&w.result)?))).collect::<Result<_, String>>()?,
@@ -298,7 +316,8 @@ impl Translator<'_> {
                 Ok(call(agg, inner, condition.cloned()))
             }
             None => {
-                let allowed = ["coalesce", "nullif", "abs", "round", "floor", "ceil", "sqrt", "power", "least", "greatest", "lower", "upper"];
+                let allowed =
+                    ["coalesce", "nullif", "abs", "round", "floor", "ceil", "sqrt", "power", "least", "greatest", "lower", "upper"];
                 if !allowed.contains(&name.as_str()) {
                     return Err(format!("the function `{name}` is not supported; aggregates and {} are", allowed.join(", ")));
                 }

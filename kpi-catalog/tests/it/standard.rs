@@ -57,7 +57,8 @@ async fn every_kpi_calculates_on_demo_data() {
         assert!(!present.is_empty(), "{}: no values", kpi.code);
         assert!(present.iter().all(|v| v.is_finite()), "{}: {present:?}", kpi.code);
         for dim in &kpi.dimensions {
-            let batches = run(&catalog, &data, Query::kpi(&kpi.code).with_grain(Grain::Quarter).by([dim.as_str()]).with_range(year_2024())).await;
+            let batches =
+                run(&catalog, &data, Query::kpi(&kpi.code).with_grain(Grain::Quarter).by([dim.as_str()]).with_range(year_2024())).await;
             assert!(values(&batches).iter().flatten().count() > 0, "{} by {dim}: no values", kpi.code);
         }
     }

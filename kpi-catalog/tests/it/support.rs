@@ -13,7 +13,8 @@ use kpi_formula::{Calendar, Query, TimeRange};
 pub fn sources(data: &DemoData) -> std::collections::HashMap<String, Arc<dyn TableSource>> {
     data.table_names()
         .map(|t| {
-            let provider: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(data.schema(t).unwrap(), vec![data.batches(t).unwrap().to_vec()]).unwrap());
+            let provider: Arc<dyn TableProvider> =
+                Arc::new(MemTable::try_new(data.schema(t).unwrap(), vec![data.batches(t).unwrap().to_vec()]).unwrap());
             (t.to_string(), provider_as_source(provider))
         })
         .collect()
