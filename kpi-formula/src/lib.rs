@@ -168,8 +168,3 @@ pub fn plan(
 ) -> Result<datafusion::logical_expr::LogicalPlan, FormulaError> {
     compile(query, model)?.to_logical_plan(sources)
 }
-
-/// The Rust examples of the repository's README.md run as doctests of this crate.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;
