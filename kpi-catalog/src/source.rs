@@ -99,7 +99,7 @@ impl Origin {
     }
 
     /// The node at `fields` below the entry, with the key that holds it (when it is a map value).
-    fn node_at(&self, fields: &[&str]) -> Option<(Option<&Key>, &Node)> {
+    pub fn node_at(&self, fields: &[&str]) -> Option<(Option<&Key>, &Node)> {
         let mut key = None;
         let mut node = self.node.as_ref()?;
         for f in fields {

@@ -85,11 +85,7 @@ impl Validator<'_> {
     /// Reports keys of the map at `fields` that no field of `T` reads.
     pub fn unknown_keys<T: DeserializeOwned>(&mut self, origin: &Origin, fields: &[&str], what: &str) {
         let allowed = field_names::<T>();
-        let mut node = origin.node.as_ref();
-        for f in fields {
-            node = node.and_then(|n| n.get(f).or_else(|| f.parse::<usize>().ok().and_then(|i| n.items().get(i))));
-        }
-        let Some(node) = node else { return };
+        let Some((_, node)) = origin.node_at(fields) else { return };
         for key in node.keys() {
             if allowed.contains(&key.name.as_str()) {
                 continue;

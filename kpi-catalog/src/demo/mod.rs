@@ -180,10 +180,10 @@ fn plan(catalog: &Catalog, m: &ObjectModel) -> Vec<Fill> {
                     Distribution::Copy { relationship, column } => {
                         Fill::Copy { relationship: relationship.clone(), column: column.clone() }
                     }
-                    _ if Some(c.name.as_str()) == single_pk && text_keys(m).is_some() => {
-                        Fill::Keys(text_keys(m).unwrap_or_else(|| Arc::from(vec![])))
-                    }
-                    other => Fill::Draw(other.clone()),
+                    other => match text_keys(m).filter(|_| Some(c.name.as_str()) == single_pk) {
+                        Some(keys) => Fill::Keys(keys),
+                        None => Fill::Draw(other.clone()),
+                    },
                 };
             }
             if Some(c.name.as_str()) == single_pk {
