@@ -49,6 +49,19 @@ impl fmt::Display for Location {
     }
 }
 
+/// Appends a field to a document path: `[3]` for an index, `.name` (or `name` first) otherwise.
+pub(crate) fn push_path(path: &mut String, field: &str) {
+    match field.parse::<usize>() {
+        Ok(i) => path.push_str(&format!("[{i}]")),
+        Err(_) => {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(field);
+        }
+    }
+}
+
 /// A loaded document: its name, its text and its position tree.
 #[derive(Debug)]
 pub(crate) struct SourceFile {
@@ -78,19 +91,11 @@ impl Origin {
         let mut node = self.node.as_ref();
         let mut pos = node.map(|n| (n.line, n.column));
         for field in fields {
-            match field.parse::<usize>() {
-                Ok(i) => {
-                    path.push_str(&format!("[{i}]"));
-                    node = node.and_then(|n| n.items().get(i));
-                }
-                Err(_) => {
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(field);
-                    node = node.and_then(|n| n.get(field));
-                }
-            }
+            push_path(&mut path, field);
+            node = node.and_then(|n| match field.parse::<usize>() {
+                Ok(i) => n.items().get(i),
+                Err(_) => n.get(field),
+            });
             if let Some(n) = node {
                 pos = Some((n.line, n.column));
             }

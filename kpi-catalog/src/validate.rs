@@ -12,7 +12,7 @@ use crate::document::{CatalogDocument, SCHEMA_VERSION};
 use crate::error::{Problem, ProblemKind, Problems};
 use crate::kpi::{Direction, KpiDefinition, Thresholds};
 use crate::object_model::{ColumnDef, ObjectModel, RelationshipDef};
-use crate::source::{Location, Origin, field_names};
+use crate::source::{Location, Origin, field_names, push_path};
 use crate::value_chain::{Module, ValueChain};
 
 pub(crate) fn problems(catalog: &Catalog) -> Problems {
@@ -42,10 +42,7 @@ impl At<'_> {
             None => {
                 let mut path = self.fallback.clone();
                 for f in fields {
-                    match f.parse::<usize>() {
-                        Ok(i) => path.push_str(&format!("[{i}]")),
-                        Err(_) => path.push_str(&format!(".{f}")),
-                    }
+                    push_path(&mut path, f);
                 }
                 Location { path, ..Location::default() }
             }
@@ -91,7 +88,7 @@ impl Validator<'_> {
                 continue;
             }
             let mut location = origin.locate(fields);
-            location.path = format!("{}{}{}", location.path, if location.path.is_empty() { "" } else { "." }, key.name);
+            push_path(&mut location.path, &key.name);
             location.line = Some(key.line);
             location.column = Some(key.column);
             let help = did_you_mean(&key.name, allowed.iter().copied())
