@@ -1,9 +1,72 @@
-//! # kpi-core
+//! # kpi-core — the KPI engine
 //!
-//! The KPI engine: data registration, on-demand and streaming calculation over DataFusion,
-//! caching, subscriptions, SQL export and scale-out — the only crate with a runtime.
+//! An [`Engine`] holds a [`Catalog`](kpi_catalog::Catalog), the data registered for its object
+//! models (Arrow record batches, Parquet or CSV files, any DataFusion `TableProvider`, checked
+//! against each model's schema) and a DataFusion session. It calculates KPI and formula
+//! [`Query`](kpi_formula::Query)s on demand — one at a time, as a batch, or as a [`Dashboard`]
+//! whose KPIs run concurrently and fail alone — and returns [`KpiResult`]s: Arrow batches, typed
+//! rows, series with [`Status`] and [`Trend`], JSON.
 //!
-//! This crate is the workspace's place for that capability (see `../shared/DESIGN.md`); its
-//! content arrives with the engine and streaming issues. Until then, plans are built with
-//! [`kpi_formula::plan`] and executed with a DataFusion `SessionContext` directly, as
-//! `examples/quickstart` does. It has no public items yet.
+//! ```
+//! use kpi_catalog::{Catalog, DemoOptions};
+//! use kpi_core::{Engine, Status};
+//! use kpi_formula::{Grain, Query};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let catalog = Catalog::standard();
+//! let engine = Engine::new(catalog.clone())?;
+//! engine.register_demo(catalog.demo_data(&DemoOptions::new(2_000).with_seed(7).with_range("2024-01-01", "2024-07-01")?)?)?;
+//!
+//! let query = Query::kpi("perfect_order_rate").with_grain(Grain::Month).by(["orders.region"]);
+//! let result = engine.calculate(&query).await?;
+//! assert_eq!(result.schema().field(1).name(), "orders.region");
+//! for (region, summary) in result.summaries() {
+//!     assert_ne!(summary.status, Status::NotRated, "{region:?}");
+//! }
+//! println!("{}", serde_json::to_string_pretty(&result)?);
+//! # Ok(()) }
+//! ```
+//!
+//! ## What the engine adds to a plan
+//!
+//! * **Default ranges** — a query with a grain and no range covers its tables' data.
+//! * **Caching** ([`CachePolicy`]) — per KPI, module or value chain TTLs; a result is never
+//!   served once data it read has changed.
+//! * **Isolation** ([`EngineOptions`]) — a lane of limited concurrency per value chain, a
+//!   timeout per calculation, [`Cancellation`], and a memory limit through DataFusion's pool.
+//! * **Explain and SQL** — [`Engine::explain`] shows the plans; [`Engine::to_sql`] writes a
+//!   query for PostgreSQL, TimescaleDB, MySQL, SQLite, DuckDB or BigQuery ([`SqlDialect`]).
+//! * **Observability** — `tracing` spans `kpi.calculate` › `kpi.plan`, `kpi.physical_plan`,
+//!   `kpi.execute`, with durations in events; counters through [`Engine::metrics`].
+//!
+//! Calculations need a Tokio runtime with its time driver (as `#[tokio::main]` builds).
+
+#![warn(missing_docs)]
+
+mod cache;
+mod calculate;
+mod clock;
+mod dashboard;
+mod data;
+mod engine;
+mod error;
+mod isolation;
+mod metrics;
+mod options;
+mod result;
+mod sql;
+
+pub use cache::CachePolicy;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use dashboard::{Dashboard, DashboardItem};
+pub use engine::{Engine, RegisteredData};
+pub use error::EngineError;
+pub use isolation::Cancellation;
+pub use metrics::Metrics;
+pub use options::{CalculateOptions, EngineOptions};
+pub use result::{
+    Comparison, ComparisonRow, DimensionValue, KpiInfo, KpiResult, ResultRow, STABLE_BAND_PCT, Series, Status, Summary, Timing, Trend,
+    TrendDirection,
+};
+pub use sql::{Explain, SqlDialect};

@@ -1,0 +1,162 @@
+//! Cached results: a time to live per KPI, module or value chain, and exact invalidation by data
+//! version.
+//!
+//! A cached result remembers the version of every object model its plan read. Registering,
+//! replacing or appending data gives that model a new version, so a result over changed data is
+//! never served, whatever its TTL. The TTL bounds how stale a result over data the engine cannot
+//! see change (a Parquet directory another process writes to) may get, and how long a result
+//! occupies memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::result::KpiResult;
+
+/// How long results are kept. The most specific setting wins: KPI, then module, then value
+/// chain, then the default (ad-hoc formulas use `formula_ttl`). A zero TTL turns caching off.
+///
+/// ```
+/// use std::time::Duration;
+/// use kpi_core::CachePolicy;
+/// let policy = CachePolicy::default().with_value_chain("scor", Duration::from_secs(3600)).with_kpi("revenue", Duration::ZERO);
+/// assert_eq!(policy.ttl(Some("on_time_delivery"), None, Some("scor")), Duration::from_secs(3600));
+/// assert_eq!(policy.ttl(Some("revenue"), None, Some("scor")), Duration::ZERO);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct CachePolicy {
+    /// The TTL of KPIs with no more specific setting.
+    pub default_ttl: Duration,
+    /// The TTL of ad-hoc formulas.
+    pub formula_ttl: Duration,
+    /// TTLs by KPI code.
+    pub kpis: HashMap<String, Duration>,
+    /// TTLs by module code.
+    pub modules: HashMap<String, Duration>,
+    /// TTLs by value chain code.
+    pub value_chains: HashMap<String, Duration>,
+    /// The most results kept; the oldest go first.
+    pub max_entries: usize,
+}
+
+impl Default for CachePolicy {
+    /// The seeds' settings: supply chain (SCOR) results for an hour, CRM results for five
+    /// minutes, other KPIs five minutes, ad-hoc formulas fifteen; at most 1,024 results.
+    fn default() -> Self {
+        CachePolicy {
+            default_ttl: Duration::from_secs(300),
+            formula_ttl: Duration::from_secs(900),
+            kpis: HashMap::new(),
+            modules: HashMap::new(),
+            value_chains: HashMap::from([("scor".to_string(), Duration::from_secs(3600)), ("crm".to_string(), Duration::from_secs(300))]),
+            max_entries: 1024,
+        }
+    }
+}
+
+impl CachePolicy {
+    /// No caching at all.
+    pub fn disabled() -> Self {
+        CachePolicy {
+            default_ttl: Duration::ZERO,
+            formula_ttl: Duration::ZERO,
+            kpis: HashMap::new(),
+            modules: HashMap::new(),
+            value_chains: HashMap::new(),
+            max_entries: 0,
+        }
+    }
+
+    /// Sets the TTL of one KPI.
+    pub fn with_kpi(mut self, code: impl Into<String>, ttl: Duration) -> Self {
+        self.kpis.insert(code.into(), ttl);
+        self
+    }
+
+    /// Sets the TTL of a module's KPIs.
+    pub fn with_module(mut self, code: impl Into<String>, ttl: Duration) -> Self {
+        self.modules.insert(code.into(), ttl);
+        self
+    }
+
+    /// Sets the TTL of a value chain's KPIs.
+    pub fn with_value_chain(mut self, code: impl Into<String>, ttl: Duration) -> Self {
+        self.value_chains.insert(code.into(), ttl);
+        self
+    }
+
+    /// The TTL of a KPI (`None` for an ad-hoc formula) in its module and value chain.
+    pub fn ttl(&self, kpi: Option<&str>, module: Option<&str>, value_chain: Option<&str>) -> Duration {
+        let Some(kpi) = kpi else { return self.formula_ttl };
+        self.kpis
+            .get(kpi)
+            .or_else(|| module.and_then(|m| self.modules.get(m)))
+            .or_else(|| value_chain.and_then(|v| self.value_chains.get(v)))
+            .copied()
+            .unwrap_or(self.default_ttl)
+    }
+}
+
+/// Versions of the object models a result read, sorted by name.
+pub(crate) type Versions = Vec<(String, u64)>;
+
+struct Entry {
+    result: Arc<KpiResult>,
+    versions: Versions,
+    expires: DateTime<Utc>,
+    seq: u64,
+}
+
+/// The results cache.
+#[derive(Default)]
+pub(crate) struct ResultCache {
+    entries: Mutex<(HashMap<String, Entry>, u64)>,
+}
+
+impl ResultCache {
+    /// The cached result of `key` if it is fresh at `now` and read exactly `versions`.
+    pub(crate) fn get(&self, key: &str, versions: &Versions, now: DateTime<Utc>) -> Option<Arc<KpiResult>> {
+        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = guard.0.get(key)?;
+        if entry.expires > now && entry.versions == *versions {
+            return Some(entry.result.clone());
+        }
+        guard.0.remove(key);
+        None
+    }
+
+    /// Stores a result until `expires`, evicting the oldest entries beyond `max_entries`.
+    pub(crate) fn put(
+        &self,
+        key: String,
+        result: Arc<KpiResult>,
+        versions: Versions,
+        expires: DateTime<Utc>,
+        max_entries: usize,
+        now: DateTime<Utc>,
+    ) {
+        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let (entries, seq) = &mut *guard;
+        *seq += 1;
+        entries.insert(key, Entry { result, versions, expires, seq: *seq });
+        if entries.len() > max_entries {
+            entries.retain(|_, e| e.expires > now);
+        }
+        while entries.len() > max_entries {
+            let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.seq).map(|(k, _)| k.clone()) else { break };
+            entries.remove(&oldest);
+        }
+    }
+
+    /// Drops every entry.
+    pub(crate) fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).0.clear();
+    }
+
+    /// How many results are held.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).0.len()
+    }
+}

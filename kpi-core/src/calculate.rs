@@ -1,0 +1,272 @@
+//! Calculating one query: default range, compile, cache, plan, execute, under the lane, timeout
+//! and cancellation of its value chain.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use datafusion::datasource::provider_as_source;
+use datafusion::error::DataFusionError;
+use datafusion::logical_expr::{LogicalPlan, TableSource};
+use kpi_formula::{EmptyPeriods, Query, TableSources, Target, TimeRange};
+use tracing::Instrument;
+
+use crate::cache::Versions;
+use crate::data::TableData;
+use crate::engine::Engine;
+use crate::error::EngineError;
+use crate::isolation::AD_HOC_LANE;
+use crate::metrics::Counters;
+use crate::options::CalculateOptions;
+use crate::result::{KpiInfo, KpiResult, Timing};
+
+/// The registered tables a plan was built over, recording the version of each table it read and
+/// the ones that had no data.
+pub(crate) struct Snapshot {
+    tables: std::collections::HashMap<String, TableData>,
+    read: RefCell<BTreeMap<String, u64>>,
+    missing: RefCell<Vec<String>>,
+}
+
+impl TableSources for Snapshot {
+    fn source(&self, table: &str) -> Result<Arc<dyn TableSource>, DataFusionError> {
+        match self.tables.get(table) {
+            Some(data) => {
+                self.read.borrow_mut().insert(table.to_string(), data.version);
+                Ok(provider_as_source(data.provider.clone()))
+            }
+            None => {
+                self.missing.borrow_mut().push(table.to_string());
+                Err(DataFusionError::Plan(format!("no data registered for `{table}`")))
+            }
+        }
+    }
+}
+
+/// A query compiled and lowered over a snapshot of the data.
+pub(crate) struct Planned {
+    pub(crate) query: Query,
+    pub(crate) plan: LogicalPlan,
+    pub(crate) range: Option<TimeRange>,
+    pub(crate) versions: Versions,
+}
+
+impl Engine {
+    /// Calculates a KPI or formula query with the engine's timeout.
+    ///
+    /// A query without a time range but with a grain covers the data: from the first to the
+    /// last time of the tables it aggregates. Over empty tables the result is empty.
+    pub async fn calculate(&self, query: &Query) -> Result<KpiResult, EngineError> {
+        self.calculate_with(query, &CalculateOptions::default()).await
+    }
+
+    /// Calculates a query with its own timeout, cancellation or cache setting.
+    pub async fn calculate_with(&self, query: &Query, options: &CalculateOptions) -> Result<KpiResult, EngineError> {
+        let counters = &self.inner.counters;
+        Counters::add(&counters.calculations, 1);
+        let what = describe(query);
+        let span = tracing::info_span!("kpi.calculate", what = %what, grain = ?query.grain.map(|g| g.as_str()));
+        let started = Instant::now();
+        let work = self.calculate_in_lane(query, options, started).instrument(span);
+        let timeout = options.timeout.or(self.inner.options.timeout);
+        let cancelled = async {
+            match &options.cancellation {
+                Some(token) => token.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        let outcome = tokio::select! {
+            r = work => r,
+            () = cancelled => {
+                Counters::add(&counters.cancellations, 1);
+                Err(EngineError::Cancelled(what.clone()))
+            }
+            () = sleep_or_forever(timeout) => {
+                Counters::add(&counters.timeouts, 1);
+                Err(EngineError::Timeout { what: what.clone(), after: timeout.unwrap_or_default() })
+            }
+        };
+        if let Err(e) = &outcome {
+            Counters::add(&counters.errors, 1);
+            tracing::debug!(error = %e, code = e.code(), "calculation failed");
+        }
+        outcome
+    }
+
+    async fn calculate_in_lane(&self, query: &Query, options: &CalculateOptions, started: Instant) -> Result<KpiResult, EngineError> {
+        let info = self.info(query);
+        let lane = info
+            .code
+            .as_deref()
+            .and_then(|c| self.inner.catalog.kpi(c).ok())
+            .and_then(|k| self.inner.catalog.value_chain_of(k))
+            .unwrap_or(AD_HOC_LANE)
+            .to_string();
+        let _permit = self.inner.lanes.enter(&lane, || Counters::add(&self.inner.counters.queued, 1)).await;
+        let queued = started.elapsed();
+
+        let planning = Instant::now();
+        let planned = self.plan(query).instrument(tracing::info_span!("kpi.plan")).await?;
+        let ttl = self.ttl(&info);
+        let key = format!("{:?}", planned.query);
+        let now = self.inner.options.clock.now();
+        if ttl > Duration::ZERO && !options.bypass_cache {
+            if let Some(hit) = self.inner.cache.get(&key, &planned.versions, now) {
+                Counters::add(&self.inner.counters.cache_hits, 1);
+                let mut result = KpiResult::clone(&hit);
+                result.from_cache = true;
+                result.query = query.clone();
+                result.timing.total = started.elapsed();
+                return Ok(result);
+            }
+            Counters::add(&self.inner.counters.cache_misses, 1);
+        }
+
+        let state = self.inner.ctx.state();
+        let physical = state
+            .create_physical_plan(&planned.plan)
+            .instrument(tracing::info_span!("kpi.physical_plan"))
+            .await
+            .map_err(|e| self.execution_error(e, query))?;
+        let planning = planning.elapsed();
+        tracing::debug!(planning_ms = planning.as_secs_f64() * 1e3, "planned");
+
+        let execution = Instant::now();
+        let schema = physical.schema();
+        let batches = datafusion::physical_plan::collect(physical, self.inner.ctx.task_ctx())
+            .instrument(tracing::info_span!("kpi.execute"))
+            .await
+            .map_err(|e| self.execution_error(e, query))?;
+        let execution = execution.elapsed();
+        tracing::debug!(
+            execution_ms = execution.as_secs_f64() * 1e3,
+            rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+            "executed"
+        );
+
+        let result = KpiResult {
+            info,
+            query: query.clone(),
+            range: planned.range,
+            schema,
+            batches,
+            timing: Timing { queued, planning, execution, total: started.elapsed() },
+            from_cache: false,
+        };
+        if ttl > Duration::ZERO {
+            let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+            let max = self.inner.options.cache.max_entries;
+            self.inner.cache.put(key, Arc::new(result.clone()), planned.versions, expires, max, now);
+        }
+        Ok(result)
+    }
+
+    /// Compiles and lowers `query` over the data registered now, defaulting its range.
+    pub(crate) async fn plan(&self, query: &Query) -> Result<Planned, EngineError> {
+        let query = self.with_default_range(query).await?;
+        let catalog = self.inner.catalog.as_ref();
+        let compiled = kpi_formula::compile(&query, catalog)?;
+        let snapshot = Snapshot {
+            tables: self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).clone(),
+            read: RefCell::default(),
+            missing: RefCell::default(),
+        };
+        let plan = match compiled.to_logical_plan(&snapshot) {
+            Ok(plan) => plan,
+            Err(e) => {
+                return Err(match snapshot.missing.borrow().first() {
+                    Some(table) => EngineError::NoData(table.clone()),
+                    None => e.into(),
+                });
+            }
+        };
+        let versions = snapshot.read.into_inner().into_iter().collect();
+        Ok(Planned { range: compiled.range(), query, plan, versions })
+    }
+
+    /// `query` with the data's time bounds as its range, when it has a grain and no range.
+    /// With no rows at all it covers the current period and omits empty periods, so the result
+    /// is empty rather than a row of zeros.
+    pub(crate) async fn with_default_range(&self, query: &Query) -> Result<Query, EngineError> {
+        let (Some(grain), None) = (query.grain, query.range) else { return Ok(query.clone()) };
+        let catalog = self.inner.catalog.as_ref();
+        let resolved = match &query.target {
+            Target::Kpi(code) => kpi_formula::check_kpi(code, catalog),
+            Target::Formula(text) => kpi_formula::check_formula(text, catalog),
+        };
+        // An invalid formula is reported by the compile that follows, with every problem.
+        let Ok(resolved) = resolved else { return Ok(query.clone()) };
+        let mut bounds: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
+        for table in &resolved.tables {
+            let Ok(model) = catalog.object_model(table) else { continue };
+            let Some(time) = &model.time_column else { continue };
+            let data = self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).get(table).cloned();
+            let Some(data) = data else { continue };
+            if let Some((lo, hi)) = data.bounds.get(&self.inner.ctx, &data.provider, time).await? {
+                let (lo, hi) = (lo.instant(&query.calendar), hi.instant(&query.calendar));
+                bounds = Some(match bounds {
+                    Some((a, b)) => (a.min(lo), b.max(hi)),
+                    None => (lo, hi),
+                });
+            }
+        }
+        let mut query = query.clone();
+        let range = match bounds {
+            Some((lo, hi)) => TimeRange::new(lo, hi + chrono::Duration::microseconds(1)),
+            None => {
+                let now = query.calendar.period_start(self.inner.options.clock.now(), grain);
+                query.empty_periods = EmptyPeriods::Omit;
+                TimeRange::new(now, query.calendar.add_periods(now, grain, 1))
+            }
+        };
+        query.range = Some(range.map_err(kpi_formula::FormulaError::from)?);
+        Ok(query)
+    }
+
+    /// The catalog's information on the query's KPI (defaults for a formula or unknown code).
+    pub(crate) fn info(&self, query: &Query) -> KpiInfo {
+        match &query.target {
+            Target::Kpi(code) => match self.inner.catalog.kpi(code) {
+                Ok(k) => KpiInfo {
+                    code: Some(k.code.clone()),
+                    name: Some(k.name.clone()),
+                    unit: k.unit.clone(),
+                    direction: k.direction,
+                    thresholds: k.thresholds,
+                },
+                Err(_) => KpiInfo { code: Some(code.clone()), ..KpiInfo::default() },
+            },
+            Target::Formula(_) => KpiInfo::default(),
+        }
+    }
+
+    fn ttl(&self, info: &KpiInfo) -> Duration {
+        let catalog = &self.inner.catalog;
+        let kpi = info.code.as_deref().and_then(|c| catalog.kpi(c).ok());
+        let module = kpi.and_then(|k| k.module.as_deref());
+        let chain = kpi.and_then(|k| catalog.value_chain_of(k));
+        self.inner.options.cache.ttl(info.code.as_deref(), module, chain)
+    }
+
+    pub(crate) fn execution_error(&self, e: DataFusionError, query: &Query) -> EngineError {
+        EngineError::from_execution(e, &describe(query), self.inner.options.memory_limit)
+    }
+}
+
+/// How errors and spans name a query: the KPI code, or "formula `...`".
+pub(crate) fn describe(query: &Query) -> String {
+    match &query.target {
+        Target::Kpi(code) => format!("KPI `{code}`"),
+        Target::Formula(text) if text.len() <= 60 => format!("formula `{text}`"),
+        Target::Formula(text) => format!("formula `{}…`", text.chars().take(57).collect::<String>()),
+    }
+}
+
+async fn sleep_or_forever(timeout: Option<Duration>) {
+    match timeout {
+        Some(t) => tokio::time::sleep(t).await,
+        None => std::future::pending().await,
+    }
+}

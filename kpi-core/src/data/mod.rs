@@ -1,0 +1,201 @@
+//! The data registered per object model: conformed to the model's schema, versioned so that
+//! cached results know when they are stale, and with its time bounds for default ranges.
+
+mod bounds;
+mod conform;
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{SessionContext, col};
+use kpi_catalog::ObjectModel;
+
+use crate::error::EngineError;
+
+pub(crate) use bounds::TimeBounds;
+use conform::{ColumnSource, conform};
+
+/// Where a registered table's rows come from.
+#[derive(Clone)]
+enum Origin {
+    /// Record batches held in memory, already in the model's schema.
+    Memory(Vec<RecordBatch>),
+    /// A table provider (Parquet, CSV, or the caller's), viewed through the model's schema,
+    /// plus batches appended on top of it.
+    Provider { base: Arc<dyn TableProvider>, appended: Vec<RecordBatch> },
+}
+
+/// The data of one object model at one version.
+#[derive(Clone)]
+pub(crate) struct TableData {
+    origin: Origin,
+    /// What calculations scan.
+    pub(crate) provider: Arc<dyn TableProvider>,
+    /// Changes whenever the data does; cached results compare it.
+    pub(crate) version: u64,
+    /// Rows held in memory (all of them for in-memory data; the appended ones otherwise).
+    pub(crate) memory_rows: usize,
+    /// The time column's bounds, computed on first use.
+    pub(crate) bounds: Arc<TimeBounds>,
+}
+
+impl TableData {
+    /// Whether all rows are in memory.
+    pub(crate) fn in_memory(&self) -> bool {
+        matches!(self.origin, Origin::Memory(_))
+    }
+}
+
+/// How in-memory data is laid out for scans.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Layout {
+    /// Scan partitions (the session's target partitions).
+    pub(crate) partitions: usize,
+    /// Rows per batch in a scan.
+    pub(crate) batch_rows: usize,
+}
+
+/// Conforms batches given for `model` to its schema: columns found by name, compatible types
+/// cast, extra columns dropped, nulls in non-nullable columns refused.
+pub(crate) fn conform_batches(model: &ObjectModel, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, EngineError> {
+    let schema = model.schema();
+    let mut plan: Option<(SchemaRef, Vec<ColumnSource>)> = None;
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let sources = match &plan {
+            Some((s, sources)) if s == &batch.schema() => sources.clone(),
+            _ => {
+                let sources = conform(model, &batch.schema())?;
+                plan = Some((batch.schema(), sources.clone()));
+                sources
+            }
+        };
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(sources.len());
+        for (source, field) in sources.iter().zip(schema.fields()) {
+            let column = batch.column(source.index);
+            let column = match &source.cast_to {
+                Some(to) => cast(column, to).map_err(|e| EngineError::SchemaMismatch {
+                    object_model: model.code.clone(),
+                    column: field.name().clone(),
+                    expected: to.to_string(),
+                    found: column.data_type().to_string(),
+                    help: Some(e.to_string()),
+                })?,
+                None => column.clone(),
+            };
+            if !field.is_nullable() && column.null_count() > 0 {
+                return Err(EngineError::UnexpectedNulls { object_model: model.code.clone(), column: field.name().clone() });
+            }
+            columns.push(column);
+        }
+        if batch.num_rows() > 0 {
+            let conformed = RecordBatch::try_new(schema.clone(), columns).map_err(|e| EngineError::Execution(e.into()))?;
+            out.push(conformed);
+        }
+    }
+    Ok(out)
+}
+
+/// Views `provider` through `model`'s schema: its columns by name, cast where compatible.
+pub(crate) fn conform_provider(
+    ctx: &SessionContext,
+    model: &ObjectModel,
+    provider: Arc<dyn TableProvider>,
+) -> Result<Arc<dyn TableProvider>, EngineError> {
+    let found = provider.schema();
+    let sources = conform(model, &found)?;
+    let identical = found.fields().len() == sources.len() && sources.iter().enumerate().all(|(i, s)| s.index == i && s.cast_to.is_none());
+    if identical {
+        return Ok(provider);
+    }
+    let exprs = sources
+        .iter()
+        .zip(&model.columns)
+        .map(|(s, c)| {
+            let column = col(datafusion::common::Column::new_unqualified(found.field(s.index).name()));
+            match &s.cast_to {
+                Some(to) => datafusion::prelude::cast(column, to.clone()).alias(&c.name),
+                None => column.alias(&c.name),
+            }
+        })
+        .collect::<Vec<_>>();
+    let frame = ctx.read_table(provider).and_then(|f| f.select(exprs)).map_err(EngineError::Execution)?;
+    Ok(frame.into_view())
+}
+
+impl TableData {
+    /// In-memory data (already conformed).
+    pub(crate) fn memory(model: &ObjectModel, batches: Vec<RecordBatch>, version: u64, layout: Layout) -> Result<TableData, EngineError> {
+        let provider = mem_table(model.schema(), &batches, layout)?;
+        let memory_rows = batches.iter().map(RecordBatch::num_rows).sum();
+        Ok(TableData { origin: Origin::Memory(batches), provider, version, memory_rows, bounds: Arc::default() })
+    }
+
+    /// Data behind a provider (already conformed).
+    pub(crate) fn provider(base: Arc<dyn TableProvider>, version: u64) -> TableData {
+        let origin = Origin::Provider { base: base.clone(), appended: Vec::new() };
+        TableData { origin, provider: base, version, memory_rows: 0, bounds: Arc::default() }
+    }
+
+    /// This data with `batches` (already conformed) appended, at `version`.
+    pub(crate) fn append(
+        &self,
+        ctx: &SessionContext,
+        model: &ObjectModel,
+        batches: Vec<RecordBatch>,
+        version: u64,
+        layout: Layout,
+    ) -> Result<TableData, EngineError> {
+        match &self.origin {
+            Origin::Memory(existing) => {
+                let mut all = existing.clone();
+                all.extend(batches);
+                TableData::memory(model, all, version, layout)
+            }
+            Origin::Provider { base, appended } => {
+                let mut all = appended.clone();
+                all.extend(batches);
+                let memory_rows = all.iter().map(RecordBatch::num_rows).sum();
+                let extra = mem_table(model.schema(), &all, layout)?;
+                let frame = ctx
+                    .read_table(base.clone())
+                    .and_then(|f| Ok((f, ctx.read_table(extra)?)))
+                    .and_then(|(f, extra)| f.union(extra))
+                    .map_err(EngineError::Execution)?;
+                let origin = Origin::Provider { base: base.clone(), appended: all };
+                Ok(TableData { origin, provider: frame.into_view(), version, memory_rows, bounds: Arc::default() })
+            }
+        }
+    }
+
+    /// The in-memory batches, when all data is in memory.
+    pub(crate) fn batches(&self) -> Option<&[RecordBatch]> {
+        match &self.origin {
+            Origin::Memory(b) => Some(b),
+            Origin::Provider { .. } => None,
+        }
+    }
+}
+
+/// A memory table whose batches are sliced to `batch_rows` and dealt round-robin over the
+/// partitions, so every core scans a share.
+fn mem_table(schema: SchemaRef, batches: &[RecordBatch], layout: Layout) -> Result<Arc<dyn TableProvider>, EngineError> {
+    let partitions = layout.partitions.max(1);
+    let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
+    let mut next = 0;
+    for batch in batches {
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let len = layout.batch_rows.min(batch.num_rows() - offset);
+            parts[next % partitions].push(batch.slice(offset, len));
+            next += 1;
+            offset += len;
+        }
+    }
+    let table = MemTable::try_new(schema, parts).map_err(EngineError::Execution)?;
+    Ok(Arc::new(table))
+}

@@ -1,0 +1,256 @@
+//! The engine: a catalog, the data registered for its object models, and a DataFusion session.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::catalog::TableProvider;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
+use kpi_catalog::{Catalog, DemoData, ObjectModel};
+use kpi_formula::diagnostic::did_you_mean;
+
+use crate::cache::ResultCache;
+use crate::data::{Layout, TableData, conform_batches, conform_provider};
+use crate::error::EngineError;
+use crate::isolation::Lanes;
+use crate::metrics::{Counters, Metrics};
+use crate::options::EngineOptions;
+
+/// The KPI engine. Cloning is cheap and clones share data, cache and counters, so one engine
+/// serves a whole process; calculations on it may run concurrently from any task.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) options: EngineOptions,
+    pub(crate) ctx: SessionContext,
+    pub(crate) tables: RwLock<HashMap<String, TableData>>,
+    versions: AtomicU64,
+    pub(crate) cache: ResultCache,
+    pub(crate) lanes: Lanes,
+    pub(crate) counters: Counters,
+    layout: Layout,
+}
+
+/// What is registered for one object model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegisteredData {
+    /// The object model.
+    pub object_model: String,
+    /// The data version; it changes with every registration or append.
+    pub version: u64,
+    /// Rows held in memory (for file- or provider-backed data, only the appended rows).
+    pub memory_rows: usize,
+    /// Whether every row is in memory.
+    pub in_memory: bool,
+}
+
+impl Engine {
+    /// An engine over `catalog` with default options.
+    pub fn new(catalog: impl Into<Arc<Catalog>>) -> Result<Engine, EngineError> {
+        Engine::with_options(catalog, EngineOptions::default())
+    }
+
+    /// An engine over `catalog` with `options`.
+    pub fn with_options(catalog: impl Into<Arc<Catalog>>, options: EngineOptions) -> Result<Engine, EngineError> {
+        options.check()?;
+        let mut config = SessionConfig::new().with_information_schema(false);
+        if let Some(n) = options.target_partitions {
+            config = config.with_target_partitions(n);
+        }
+        let partitions = config.target_partitions();
+        let batch_rows = config.batch_size();
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(limit) = options.memory_limit {
+            runtime = runtime.with_memory_limit(limit, 1.0);
+        }
+        let runtime = runtime.build_arc().map_err(EngineError::Execution)?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let lanes = Lanes::new(options.lane_concurrency);
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                catalog: catalog.into(),
+                options,
+                ctx,
+                tables: RwLock::default(),
+                versions: AtomicU64::new(1),
+                cache: ResultCache::default(),
+                lanes,
+                counters: Counters::default(),
+                layout: Layout { partitions, batch_rows },
+            }),
+        })
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    /// The options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.inner.options
+    }
+
+    /// The DataFusion session the engine plans and executes in.
+    pub fn session(&self) -> &SessionContext {
+        &self.inner.ctx
+    }
+
+    /// Registers record batches as the data of `object_model`, replacing what it had.
+    ///
+    /// Columns are found by name; extra columns are dropped; compatible types (nanosecond
+    /// timestamps, narrower integers, string views, dictionaries) are cast to the declared ones.
+    /// No batches (or only empty ones) register an empty table.
+    pub fn register_batches(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<(), EngineError> {
+        let model = self.model(object_model)?;
+        let batches = conform_batches(model, batches)?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let data = TableData::memory(model, batches, self.next_version(), self.inner.layout)?;
+        self.install(object_model, data, rows);
+        Ok(())
+    }
+
+    /// Appends record batches to the data of `object_model` (registering it if it has none).
+    pub fn append_batches(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<(), EngineError> {
+        let model = self.model(object_model)?;
+        let batches = conform_batches(model, batches)?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        // Hold the write lock across read-modify-write so concurrent appends are not lost.
+        let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
+        let version = self.next_version();
+        let data = match tables.get(object_model) {
+            Some(existing) => existing.append(&self.inner.ctx, model, batches, version, self.inner.layout)?,
+            None => TableData::memory(model, batches, version, self.inner.layout)?,
+        };
+        tables.insert(object_model.to_string(), data);
+        Counters::add(&self.inner.counters.rows_ingested, rows as u64);
+        Ok(())
+    }
+
+    /// Registers a Parquet file, or a directory of Parquet files, as the data of `object_model`.
+    pub async fn register_parquet(&self, object_model: &str, path: impl AsRef<Path>) -> Result<(), EngineError> {
+        let model = self.model(object_model)?;
+        let path = path.as_ref();
+        let read_error = |e: datafusion::error::DataFusionError| EngineError::Read {
+            path: path.display().to_string(),
+            format: "Parquet",
+            message: e.to_string(),
+        };
+        let text = path_text(path)?;
+        let frame = self.inner.ctx.read_parquet(text, ParquetReadOptions::default()).await.map_err(read_error)?;
+        let provider = conform_provider(&self.inner.ctx, model, frame.into_view())?;
+        self.install(object_model, TableData::provider(provider, self.next_version()), 0);
+        Ok(())
+    }
+
+    /// Registers a CSV file (with a header row), or a directory of them, as the data of
+    /// `object_model`, read with the object model's schema.
+    pub async fn register_csv(&self, object_model: &str, path: impl AsRef<Path>) -> Result<(), EngineError> {
+        let model = self.model(object_model)?;
+        let path = path.as_ref();
+        let schema = model.schema();
+        let text = path_text(path)?;
+        let options = CsvReadOptions::new().has_header(true).schema(&schema);
+        let frame = self.inner.ctx.read_csv(text, options).await.map_err(|e| EngineError::Read {
+            path: path.display().to_string(),
+            format: "CSV",
+            message: e.to_string(),
+        })?;
+        let provider = conform_provider(&self.inner.ctx, model, frame.into_view())?;
+        self.install(object_model, TableData::provider(provider, self.next_version()), 0);
+        Ok(())
+    }
+
+    /// Registers any DataFusion table provider as the data of `object_model`.
+    pub fn register_table(&self, object_model: &str, provider: Arc<dyn TableProvider>) -> Result<(), EngineError> {
+        let model = self.model(object_model)?;
+        let provider = conform_provider(&self.inner.ctx, model, provider)?;
+        self.install(object_model, TableData::provider(provider, self.next_version()), 0);
+        Ok(())
+    }
+
+    /// Registers every table of generated demo data.
+    pub fn register_demo(&self, data: DemoData) -> Result<(), EngineError> {
+        for (name, (_, batches)) in data.into_tables() {
+            self.register_batches(&name, batches)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the data of `object_model`; returns whether it had any.
+    pub fn unregister(&self, object_model: &str) -> bool {
+        self.inner.tables.write().unwrap_or_else(|p| p.into_inner()).remove(object_model).is_some()
+    }
+
+    /// What is registered, by object model.
+    pub fn registered(&self) -> Vec<RegisteredData> {
+        let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<RegisteredData> = tables
+            .iter()
+            .map(|(name, d)| RegisteredData {
+                object_model: name.clone(),
+                version: d.version,
+                memory_rows: d.memory_rows,
+                in_memory: d.in_memory(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.object_model.cmp(&b.object_model));
+        out
+    }
+
+    /// The in-memory batches of `object_model`, when all its data is in memory.
+    pub fn batches(&self, object_model: &str) -> Option<Vec<RecordBatch>> {
+        let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
+        tables.get(object_model).and_then(|d| d.batches().map(<[RecordBatch]>::to_vec))
+    }
+
+    /// The engine's counters.
+    pub fn metrics(&self) -> Metrics {
+        self.inner.counters.snapshot()
+    }
+
+    /// How many results the cache holds.
+    pub fn cached_results(&self) -> usize {
+        self.inner.cache.len()
+    }
+
+    /// Drops every cached result.
+    pub fn clear_cache(&self) {
+        self.inner.cache.clear();
+    }
+
+    fn model(&self, code: &str) -> Result<&ObjectModel, EngineError> {
+        self.inner.catalog.object_model(code).map_err(|_| EngineError::UnknownObjectModel {
+            name: code.to_string(),
+            suggestion: did_you_mean(code, self.inner.catalog.object_models().map(|m| m.code.as_str())).map(str::to_string),
+        })
+    }
+
+    fn next_version(&self) -> u64 {
+        self.inner.versions.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn install(&self, object_model: &str, data: TableData, rows: usize) {
+        self.inner.tables.write().unwrap_or_else(|p| p.into_inner()).insert(object_model.to_string(), data);
+        Counters::add(&self.inner.counters.rows_ingested, rows as u64);
+    }
+}
+
+fn path_text(path: &Path) -> Result<&str, EngineError> {
+    let text = path.to_str().ok_or_else(|| EngineError::Read {
+        path: path.display().to_string(),
+        format: "a file",
+        message: "the path is not valid UTF-8".into(),
+    })?;
+    if !path.exists() {
+        return Err(EngineError::Read { path: text.to_string(), format: "a file", message: "no such file or directory".into() });
+    }
+    Ok(text)
+}

@@ -1,0 +1,58 @@
+//! Counters of what the engine did, readable at any time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Serialize;
+
+/// A snapshot of the engine's counters since it was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Metrics {
+    /// Calculations asked for (each KPI of a dashboard counts).
+    pub calculations: u64,
+    /// Calculations that ended in an error (timeouts and cancellations included).
+    pub errors: u64,
+    /// Calculations stopped by their timeout.
+    pub timeouts: u64,
+    /// Calculations cancelled by their caller.
+    pub cancellations: u64,
+    /// Results served from the cache.
+    pub cache_hits: u64,
+    /// Cacheable calculations that found no fresh result in the cache.
+    pub cache_misses: u64,
+    /// Calculations that had to wait for a slot of their value chain.
+    pub queued: u64,
+    /// Rows registered or appended.
+    pub rows_ingested: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) calculations: AtomicU64,
+    pub(crate) errors: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+    pub(crate) cancellations: AtomicU64,
+    pub(crate) cache_hits: AtomicU64,
+    pub(crate) cache_misses: AtomicU64,
+    pub(crate) queued: AtomicU64,
+    pub(crate) rows_ingested: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Metrics {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Metrics {
+            calculations: get(&self.calculations),
+            errors: get(&self.errors),
+            timeouts: get(&self.timeouts),
+            cancellations: get(&self.cancellations),
+            cache_hits: get(&self.cache_hits),
+            cache_misses: get(&self.cache_misses),
+            queued: get(&self.queued),
+            rows_ingested: get(&self.rows_ingested),
+        }
+    }
+}

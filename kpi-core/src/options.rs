@@ -1,0 +1,151 @@
+//! Settings of an engine and of one calculation.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kpi_formula::Calendar;
+
+use crate::cache::CachePolicy;
+use crate::clock::{Clock, SystemClock};
+use crate::error::EngineError;
+use crate::isolation::Cancellation;
+
+/// How an [`Engine`](crate::Engine) calculates.
+///
+/// ```
+/// use std::time::Duration;
+/// use kpi_core::EngineOptions;
+/// let options = EngineOptions::default()
+///     .with_time_zone("Europe/Berlin")?
+///     .with_timeout(Duration::from_secs(10))
+///     .with_memory_limit(2 << 30);
+/// assert_eq!(options.calendar.time_zone.name(), "Europe/Berlin");
+/// # Ok::<(), kpi_core::EngineError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// The calendar of queries that do not set their own: time zone and week start.
+    pub calendar: Calendar,
+    /// The most memory, in bytes, that calculations may reserve together (hash tables, sorts,
+    /// joins); `None` for no limit. Exceeding it is [`EngineError::MemoryLimit`].
+    pub memory_limit: Option<usize>,
+    /// How long one calculation may take, queueing included; `None` for no limit.
+    pub timeout: Option<Duration>,
+    /// How many calculations of one value chain run at once; more wait in that chain's lane,
+    /// so one chain's heavy KPIs never queue in front of another chain's.
+    pub lane_concurrency: usize,
+    /// DataFusion's partitions per scan and operator; `None` for the number of cores.
+    pub target_partitions: Option<usize>,
+    /// Result caching.
+    pub cache: CachePolicy,
+    /// The clock of cache expiry.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for EngineOptions {
+    /// UTC with Monday weeks, no memory limit, a 60-second timeout, four calculations per value
+    /// chain at once, the seeds' cache TTLs, the system clock.
+    fn default() -> Self {
+        EngineOptions {
+            calendar: Calendar::default(),
+            memory_limit: None,
+            timeout: Some(Duration::from_secs(60)),
+            lane_concurrency: 4,
+            target_partitions: None,
+            cache: CachePolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl EngineOptions {
+    /// Sets the time zone of the default calendar by IANA name.
+    pub fn with_time_zone(mut self, name: &str) -> Result<Self, EngineError> {
+        let zone = Calendar::parse_time_zone(name).map_err(kpi_formula::FormulaError::from)?;
+        self.calendar = Calendar { time_zone: zone, ..self.calendar };
+        Ok(self)
+    }
+
+    /// Sets the default calendar.
+    pub fn with_calendar(mut self, calendar: Calendar) -> Self {
+        self.calendar = calendar;
+        self
+    }
+
+    /// Sets the memory limit in bytes.
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Sets the timeout of each calculation.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how many calculations of one value chain run at once.
+    pub fn with_lane_concurrency(mut self, n: usize) -> Self {
+        self.lane_concurrency = n;
+        self
+    }
+
+    /// Sets the cache policy.
+    pub fn with_cache(mut self, cache: CachePolicy) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Sets the clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub(crate) fn check(&self) -> Result<(), EngineError> {
+        if self.lane_concurrency == 0 {
+            return Err(EngineError::InvalidOption { option: "lane_concurrency", message: "must be at least 1".into() });
+        }
+        if self.target_partitions == Some(0) {
+            return Err(EngineError::InvalidOption { option: "target_partitions", message: "must be at least 1".into() });
+        }
+        if self.timeout == Some(Duration::ZERO) {
+            return Err(EngineError::InvalidOption {
+                option: "timeout",
+                message: "must be longer than zero (use None for no timeout)".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Settings of one calculation that override the engine's.
+#[derive(Clone, Debug, Default)]
+pub struct CalculateOptions {
+    /// The timeout; `None` for the engine's.
+    pub timeout: Option<Duration>,
+    /// A token that cancels the calculation.
+    pub cancellation: Option<Cancellation>,
+    /// Skip the cache (the fresh result still replaces the cached one).
+    pub bypass_cache: bool,
+}
+
+impl CalculateOptions {
+    /// Sets the timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets the cancellation token.
+    pub fn with_cancellation(mut self, token: Cancellation) -> Self {
+        self.cancellation = Some(token);
+        self
+    }
+
+    /// Skips the cache.
+    pub fn bypassing_cache(mut self) -> Self {
+        self.bypass_cache = true;
+        self
+    }
+}

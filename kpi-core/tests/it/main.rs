@@ -1,0 +1,10 @@
+//! Integration tests of kpi-core through its public API (one binary, modules by topic).
+
+mod cache;
+mod calculate;
+mod errors;
+mod isolation;
+mod registration;
+mod results;
+mod sql;
+mod support;
