@@ -66,9 +66,3 @@ pub use kpi::{Complexity, Direction, KpiDefinition, Thresholds, Unit};
 pub use object_model::{ColumnDef, KeyPair, KeyPairs, ObjectModel, RelationshipDef};
 pub use source::Location;
 pub use value_chain::{Module, ValueChain};
-
-/// The Rust examples of the repository's README.md run as doctests of this crate (the lowest
-/// crate that sees both the formula language and the catalog).
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

@@ -70,3 +70,9 @@ pub use result::{
     TrendDirection,
 };
 pub use sql::{Explain, SqlDialect};
+
+/// The Rust examples of the repository's README.md run as doctests of this crate (the lowest
+/// crate that sees the formula language, the catalog and the engine).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

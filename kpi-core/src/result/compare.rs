@@ -4,7 +4,7 @@ use kpi_formula::TimeRange;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{DimensionValue, KpiInfo, KpiResult, Status, Trend};
+use super::{DimensionValue, KpiInfo, KpiResult, Status, Trend, rfc3339};
 
 /// One dimension group's value in both ranges.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -68,8 +68,8 @@ impl Comparison {
         json!({
             "kpi": self.info.code,
             "dimensions": self.dimensions,
-            "current": { "start": self.current.start, "end": self.current.end },
-            "previous": { "start": self.previous.start, "end": self.previous.end },
+            "current": { "start": rfc3339(self.current.start), "end": rfc3339(self.current.end) },
+            "previous": { "start": rfc3339(self.previous.start), "end": rfc3339(self.previous.end) },
             "rows": self.rows,
         })
     }

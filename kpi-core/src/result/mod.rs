@@ -36,6 +36,19 @@ pub struct Timing {
     pub total: Duration,
 }
 
+/// An instant as JSON: RFC 3339 in UTC (`2024-01-01T00:00:00Z`), or null.
+pub(crate) fn instant<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(&rfc3339(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// RFC 3339 in UTC with a `Z`, without fractional seconds when there are none.
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 fn millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
@@ -79,6 +92,7 @@ pub struct Series {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
     /// The latest period's start.
+    #[serde(serialize_with = "instant")]
     pub period: Option<DateTime<Utc>>,
     /// The latest value.
     pub value: Option<f64>,
@@ -225,7 +239,7 @@ impl KpiResult {
             .map(|r| {
                 let mut m = Map::new();
                 if self.query.grain.is_some() {
-                    m.insert("period".into(), json!(r.period));
+                    m.insert("period".into(), json!(r.period.map(rfc3339)));
                 }
                 for (label, v) in labels.iter().zip(r.dimensions) {
                     m.insert(label.clone(), json!(v));
@@ -253,7 +267,7 @@ impl KpiResult {
             "unit": self.info.unit.as_str(),
             "grain": self.query.grain.map(|g| g.as_str()),
             "dimensions": labels,
-            "range": self.range.map(|r| json!({ "start": r.start, "end": r.end })),
+            "range": self.range.map(|r| json!({ "start": rfc3339(r.start), "end": rfc3339(r.end) })),
             "rows": rows,
             "summaries": summaries,
             "timing": self.timing,

@@ -64,7 +64,7 @@ impl fmt::Display for DimensionValue {
             DimensionValue::Float(v) => write!(f, "{v}"),
             DimensionValue::Text(s) => f.write_str(s),
             DimensionValue::Date(d) => write!(f, "{d}"),
-            DimensionValue::Time(t) => write!(f, "{}", t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+            DimensionValue::Time(t) => f.write_str(&super::rfc3339(*t)),
         }
     }
 }

@@ -44,6 +44,16 @@ pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Cal
         DataType::Timestamp(_, None) => expr,
         _ => cast(expr, DataType::Timestamp(TimeUnit::Microsecond, None)),
     };
+    if cal.time_zone == chrono_tz::Tz::UTC && (grain != Grain::Week || shift == 0) {
+        // In UTC wall-clock time and instants coincide: truncate the naive value (DataFusion's
+        // fast path; zoned truncation converts every value through the zone) and only label
+        // the period start as an instant.
+        let naive = match column_type {
+            DataType::Timestamp(TimeUnit::Microsecond, None) => expr,
+            _ => cast(expr, DataType::Timestamp(TimeUnit::Microsecond, None)),
+        };
+        return cast(date_trunc(lit(grain.as_str()), naive), period_type(cal));
+    }
     match column_type {
         DataType::Timestamp(_, Some(_)) | DataType::Timestamp(_, None) | DataType::Date32 | DataType::Date64
             if fixed_offset || matches!(column_type, DataType::Timestamp(_, Some(_))) =>
