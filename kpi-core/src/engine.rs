@@ -211,6 +211,13 @@ impl Engine {
         tables.get(object_model).and_then(|d| d.batches().map(<[RecordBatch]>::to_vec))
     }
 
+    /// The table provider calculations scan for `object_model` (the registered data seen
+    /// through the model's schema), e.g. to query it with SQL in [`session`](Self::session).
+    pub fn table_provider(&self, object_model: &str) -> Option<Arc<dyn TableProvider>> {
+        let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
+        tables.get(object_model).map(|d| d.provider.clone())
+    }
+
     /// The engine's counters.
     pub fn metrics(&self) -> Metrics {
         self.inner.counters.snapshot()

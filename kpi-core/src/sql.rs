@@ -222,6 +222,7 @@ impl Engine {
         let unparse_error = |message: String| EngineError::Unparse { dialect: dialect.as_str(), message };
         let plan = values_as_selects(plan)
             .and_then(joins_of_derived_tables)
+            .and_then(timestamp_relabels_as_casts)
             .and_then(|p| if dialect.has_aggregate_filters() { Ok(p) } else { filters_as_case(p) })
             .map_err(|e| unparse_error(e.to_string()))?;
         // The series of periods is a UNION ALL as long as the range has periods, and the
@@ -294,6 +295,30 @@ fn joins_of_derived_tables(plan: LogicalPlan) -> datafusion::error::Result<Logic
         let joined = LogicalPlan::Join(join);
         let exprs = joined.expressions();
         Ok(Transformed::yes(joined.with_new_exprs(exprs, vec![Arc::unwrap_or_clone(left), Arc::unwrap_or_clone(right)])?))
+    })
+    .map(|t| t.data)
+}
+
+/// Plans relabel timestamps between zones through `Int64` (a cheap reinterpretation in Arrow);
+/// in SQL an integer cast to a timestamp means seconds, so the relabel is written as the plain
+/// cast it stands for.
+fn timestamp_relabels_as_casts(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::logical_expr::Cast;
+    plan.transform_up(|node| {
+        let rewritten = node.map_expressions(|e| {
+            e.transform_up(|e| {
+                if let Expr::Cast(outer) = &e
+                    && matches!(outer.field.data_type(), DataType::Timestamp(..))
+                    && let Expr::Cast(inner) = outer.expr.as_ref()
+                    && *inner.field.data_type() == DataType::Int64
+                {
+                    return Ok(Transformed::yes(Expr::Cast(Cast { expr: inner.expr.clone(), field: outer.field.clone() })));
+                }
+                Ok(Transformed::no(e))
+            })
+        })?;
+        if rewritten.transformed { rewritten.map_data(LogicalPlan::recompute_schema) } else { Ok(rewritten) }
     })
     .map(|t| t.data)
 }

@@ -8,3 +8,4 @@ mod registration;
 mod results;
 mod sql;
 mod support;
+mod windows;

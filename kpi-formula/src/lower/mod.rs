@@ -20,6 +20,7 @@ mod expr;
 mod known;
 mod rows;
 mod series;
+mod spans;
 mod time;
 
 use std::collections::HashMap;
@@ -108,8 +109,10 @@ enum Kind {
     Plain,
     /// A window over per-period partial states (sum, count, avg, min, max).
     Partial,
-    /// A window over rows (median, percentile, count_distinct).
+    /// A window over rows (median, percentile; count_distinct outside UTC).
     Holistic,
+    /// A distinct count over a window, from the spans each value counts in (UTC calendars).
+    Spans,
 }
 
 struct Slot {
@@ -179,6 +182,7 @@ impl Lowering<'_> {
         let kind = match agg.window {
             Window::Period => Kind::Plain,
             _ if agg.func.is_decomposable() => Kind::Partial,
+            _ if agg.func == AggFunc::CountDistinct && self.cal.time_zone == chrono_tz::Tz::UTC => Kind::Spans,
             _ => Kind::Holistic,
         };
         if let Some(i) = self.slots.iter().position(|s| s.agg.same_as(&agg)) {
@@ -250,7 +254,7 @@ impl Lowering<'_> {
             match s.kind {
                 Kind::Plain => aggs.push(self.slot_aggregate(s, s.agg.func)?.alias(format!("__a{i}"))),
                 Kind::Partial => aggs.extend(self.partials(i, s, "__a")?),
-                Kind::Holistic => {}
+                Kind::Holistic | Kind::Spans => {}
             }
         }
         Ok(rows.aggregate(group, aggs)?.build()?)
@@ -343,9 +347,12 @@ impl Lowering<'_> {
             }
         }
         for (i, s) in self.slots.iter().enumerate() {
-            if s.kind == Kind::Holistic {
-                b = self.join_to_keys(b, self.holistic(i)?, Some(format!("__hp{i}")), |k| format!("__hd{i}_{k}"))?;
-            }
+            let events = match s.kind {
+                Kind::Holistic => self.holistic(i)?,
+                Kind::Spans => self.spans(i)?,
+                _ => continue,
+            };
+            b = self.join_to_keys(b, events, Some(format!("__hp{i}")), |k| format!("__hd{i}_{k}"))?;
         }
         b = self.windows(b)?;
         let value = self.metric(&mut b, metric, &mut Vec::new())?;
@@ -383,7 +390,7 @@ impl Lowering<'_> {
     fn slot_value(&self, i: usize) -> Result<Expr, FormulaError> {
         let s = &self.slots[i];
         match s.kind {
-            Kind::Plain | Kind::Holistic => Ok(finish_value(ucol(&format!("__a{i}")), s.agg.func)),
+            Kind::Plain | Kind::Holistic | Kind::Spans => Ok(finish_value(ucol(&format!("__a{i}")), s.agg.func)),
             Kind::Partial => series::partial_value(i, s.agg.func, s.agg.window == Window::Cumulative),
         }
     }

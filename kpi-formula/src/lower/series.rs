@@ -112,18 +112,46 @@ impl Lowering<'_> {
             Ok(out.map(LogicalPlanBuilder::distinct).transpose()?)
         };
         let no_tables = || DataFusionError::Plan("dimensions need a formula that reads a table".into());
-        let all: Vec<(usize, bool)> = (0..aggregates.len()).map(|j| (j, false)).collect();
         Ok(match (self.grain, self.range) {
             (Some(_), Some(_)) => {
                 let periods = self.spine(None)?;
-                if self.dims() == 0 { periods } else { periods.cross_join(union_of(all)?.ok_or_else(no_tables)?.build()?)? }
+                if self.dims() == 0 {
+                    periods
+                } else {
+                    periods.cross_join(self.dimension_groups(aggregates)?.ok_or_else(no_tables)?.build()?)?
+                }
             }
             (Some(_), None) => {
                 let timed = aggregates.iter().enumerate().filter(|(_, (t, _))| self.is_time_table(t)).map(|(j, _)| (j, true)).collect();
                 union_of(timed)?.ok_or_else(no_tables)?
             }
-            (None, _) if self.dims() > 0 => union_of(all)?.ok_or_else(no_tables)?,
+            (None, _) if self.dims() > 0 => self.dimension_groups(aggregates)?.ok_or_else(no_tables)?,
             (None, _) => LogicalPlanBuilder::values(vec![vec![lit(1)]])?,
+        })
+    }
+
+    /// The dimension groups (`__d*`) with rows in the scanned range of any aggregated table.
+    /// Grouping the rows by the dimensions alone costs far less than projecting them out of the
+    /// table's aggregate: DataFusion would compute that aggregate a second time, periods and all.
+    fn dimension_groups(&self, aggregates: &[(String, LogicalPlan)]) -> Result<Option<LogicalPlanBuilder>, FormulaError> {
+        let (lo, hi) = self.bounds();
+        let mut out: Option<LogicalPlanBuilder> = None;
+        for (table, _) in aggregates {
+            let dims: Vec<Expr> = self.q.scopes[table.as_str()]
+                .dimensions
+                .iter()
+                .enumerate()
+                .map(|(k, d)| rows::column(d).alias(format!("__d{k}")))
+                .collect();
+            let groups = self.rows(table, &[], lo, hi)?.aggregate(dims, Vec::<Expr>::new())?.build()?;
+            out = Some(match out {
+                None => LogicalPlanBuilder::from(groups),
+                Some(b) => b.union(groups)?,
+            });
+        }
+        Ok(match out {
+            Some(b) if aggregates.len() > 1 => Some(b.distinct()?),
+            other => other,
         })
     }
 
@@ -178,6 +206,23 @@ impl Lowering<'_> {
     pub(super) fn windows(&self, b: LogicalPlanBuilder) -> Result<LogicalPlanBuilder, FormulaError> {
         let Some(grain) = self.grain else { return Ok(b) };
         let mut windows = Vec::new();
+        let dims: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
+        for (i, _) in self.slots.iter().enumerate().filter(|(_, s)| s.kind == Kind::Spans) {
+            // A period's distinct count: the span events up to and including it.
+            let frame = WindowFrame::new_bounds(
+                WindowFrameUnits::Rows,
+                WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
+                WindowFrameBound::CurrentRow,
+            );
+            let events = coalesce(vec![ucol(&format!("__e{i}")), lit(0i64)]);
+            let w = Expr::from(WindowFunction::new(WindowFunctionDefinition::AggregateUDF(sum_udaf()), vec![events]))
+                .partition_by(dims.clone())
+                .order_by(vec![ucol("__period").sort(true, false)])
+                .window_frame(frame)
+                .build()?
+                .alias(format!("__a{i}"));
+            windows.push(w);
+        }
         for (i, s) in self.slots.iter().enumerate().filter(|(_, s)| s.kind == Kind::Partial) {
             let mut partition: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
             let start = match s.agg.window {

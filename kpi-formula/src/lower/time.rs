@@ -48,11 +48,15 @@ pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Cal
         // In UTC wall-clock time and instants coincide: truncate the naive value (DataFusion's
         // fast path; zoned truncation converts every value through the zone) and only label
         // the period start as an instant.
+        // Relabelling goes through Int64: Arrow's cast between zoned and naive timestamps
+        // converts every value through the zone, which doubles the cost of an aggregation.
+        let naive_type = DataType::Timestamp(TimeUnit::Microsecond, None);
         let naive = match column_type {
             DataType::Timestamp(TimeUnit::Microsecond, None) => expr,
-            _ => cast(expr, DataType::Timestamp(TimeUnit::Microsecond, None)),
+            DataType::Timestamp(TimeUnit::Microsecond, Some(_)) => cast(cast(expr, DataType::Int64), naive_type),
+            _ => cast(expr, naive_type),
         };
-        return cast(date_trunc(lit(grain.as_str()), naive), period_type(cal));
+        return cast(cast(date_trunc(lit(grain.as_str()), naive), DataType::Int64), period_type(cal));
     }
     match column_type {
         DataType::Timestamp(_, Some(_)) | DataType::Timestamp(_, None) | DataType::Date32 | DataType::Date64

@@ -385,3 +385,13 @@ case!(
      s AS (SELECT p.period, COALESCE(a.n, 0) - LAG(COALESCE(a.n, 0), 7) OVER (ORDER BY p.period) AS v FROM p LEFT JOIN a ON p.period = a.period) \
      SELECT period, v AS value FROM s WHERE period >= TIMESTAMP '2024-02-20'"
 );
+case!(
+    to_date_count_distinct,
+    m("to_date(count_distinct(orders.customer_id), 'quarter')"),
+    window("COUNT(DISTINCT o.customer_id)", "date_trunc('quarter', p.period)", "p.period + INTERVAL '1 month'")
+);
+case!(
+    cumulative_count_distinct_with_a_filter,
+    m("cumulative(count_distinct(orders.customer_id where orders.on_time))"),
+    window("COUNT(DISTINCT o.customer_id) FILTER (WHERE o.on_time)", "TIMESTAMP '1970-01-01'", "p.period + INTERVAL '1 month'")
+);
