@@ -10,6 +10,12 @@ use chrono::{DateTime, Utc};
 use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{LogicalPlan, TableSource};
+use datafusion::optimizer::Optimizer;
+use datafusion::optimizer::optimize_projections::OptimizeProjections;
+use datafusion::optimizer::replace_distinct_aggregate::ReplaceDistinctWithAggregate;
+use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
 use kpi_formula::{EmptyPeriods, Query, TableSources, Target, TimeRange};
 use tracing::Instrument;
 
@@ -45,12 +51,19 @@ impl TableSources for Snapshot {
     }
 }
 
+/// Inputs with at most this many rows, all in memory, are planned for one partition and
+/// without DataFusion's logical optimiser: for them planning, not execution, is the cost, and
+/// the plans kpi-formula builds are already pruned and filtered where it matters.
+pub const SMALL_INPUT_ROWS: usize = 50_000;
+
 /// A query compiled and lowered over a snapshot of the data.
 pub(crate) struct Planned {
     pub(crate) query: Query,
     pub(crate) plan: LogicalPlan,
     pub(crate) range: Option<TimeRange>,
     pub(crate) versions: Versions,
+    /// Every table read is in memory, together at most [`SMALL_INPUT_ROWS`] rows.
+    pub(crate) small: bool,
 }
 
 impl Engine {
@@ -124,9 +137,9 @@ impl Engine {
             Counters::add(&self.inner.counters.cache_misses, 1);
         }
 
-        let state = self.inner.ctx.state();
-        let physical = state
-            .create_physical_plan(&planned.plan)
+        let ctx = if planned.small { &self.inner.small_ctx } else { &self.inner.ctx };
+        let physical = self
+            .physical_plan(ctx, planned.plan, planned.small)
             .instrument(tracing::info_span!("kpi.physical_plan"))
             .await
             .map_err(|e| self.execution_error(e, query))?;
@@ -135,7 +148,7 @@ impl Engine {
 
         let execution = Instant::now();
         let schema = physical.schema();
-        let batches = datafusion::physical_plan::collect(physical, self.inner.ctx.task_ctx())
+        let batches = datafusion::physical_plan::collect(physical, ctx.task_ctx())
             .instrument(tracing::info_span!("kpi.execute"))
             .await
             .map_err(|e| self.execution_error(e, query))?;
@@ -182,8 +195,26 @@ impl Engine {
                 });
             }
         };
-        let versions = snapshot.read.into_inner().into_iter().collect();
-        Ok(Planned { range: compiled.range(), query, plan, versions })
+        let versions: Versions = snapshot.read.into_inner().into_iter().collect();
+        let mut rows = 0;
+        let small = versions.iter().all(|(t, _)| {
+            let data = &snapshot.tables[t];
+            rows += data.memory_rows;
+            data.in_memory()
+        }) && rows <= SMALL_INPUT_ROWS;
+        Ok(Planned { range: compiled.range(), query, plan, versions, small })
+    }
+
+    /// The physical plan of `plan`: optimised, or for small inputs only analysed (type
+    /// coercion) and simplified (which the physical planner relies on, e.g. for `coalesce`).
+    async fn physical_plan(&self, ctx: &SessionContext, plan: LogicalPlan, small: bool) -> Result<Arc<dyn ExecutionPlan>, DataFusionError> {
+        let state = ctx.state();
+        if !small {
+            return state.create_physical_plan(&plan).await;
+        }
+        let analyzed = state.analyzer().execute_and_check(plan, state.config_options(), |_, _| {})?;
+        let simplified = small_plan_optimizer().optimize(analyzed, &state, |_, _| {})?;
+        state.query_planner().create_physical_plan(&simplified, &state).await
     }
 
     /// `query` with the data's time bounds as its range, when it has a grain and no range.
@@ -262,6 +293,18 @@ pub(crate) fn describe(query: &Query) -> String {
         Target::Formula(text) if text.len() <= 60 => format!("formula `{text}`"),
         Target::Formula(text) => format!("formula `{}…`", text.chars().take(57).collect::<String>()),
     }
+}
+
+/// The logical rules small inputs get: only those the physical planner needs.
+fn small_plan_optimizer() -> &'static Optimizer {
+    static OPTIMIZER: std::sync::OnceLock<Optimizer> = std::sync::OnceLock::new();
+    OPTIMIZER.get_or_init(|| {
+        Optimizer::with_rules(vec![
+            Arc::new(ReplaceDistinctWithAggregate::new()),
+            Arc::new(SimplifyExpressions::new()),
+            Arc::new(OptimizeProjections::new()),
+        ])
+    })
 }
 
 async fn sleep_or_forever(timeout: Option<Duration>) {

@@ -30,6 +30,8 @@ pub(crate) struct Inner {
     pub(crate) catalog: Arc<Catalog>,
     pub(crate) options: EngineOptions,
     pub(crate) ctx: SessionContext,
+    /// One partition, sharing the memory pool: for inputs too small to gain from parallelism.
+    pub(crate) small_ctx: SessionContext,
     pub(crate) tables: RwLock<HashMap<String, TableData>>,
     versions: AtomicU64,
     pub(crate) cache: ResultCache,
@@ -71,6 +73,7 @@ impl Engine {
             runtime = runtime.with_memory_limit(limit, 1.0);
         }
         let runtime = runtime.build_arc().map_err(EngineError::Execution)?;
+        let small_ctx = SessionContext::new_with_config_rt(config.clone().with_target_partitions(1), runtime.clone());
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let lanes = Lanes::new(options.lane_concurrency);
         Ok(Engine {
@@ -78,6 +81,7 @@ impl Engine {
                 catalog: catalog.into(),
                 options,
                 ctx,
+                small_ctx,
                 tables: RwLock::default(),
                 versions: AtomicU64::new(1),
                 cache: ResultCache::default(),

@@ -58,6 +58,7 @@ mod result;
 mod sql;
 
 pub use cache::CachePolicy;
+pub use calculate::SMALL_INPUT_ROWS;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dashboard::{Dashboard, DashboardItem};
 pub use engine::{Engine, RegisteredData};
