@@ -57,6 +57,15 @@ pub(super) fn partial_value(i: usize, func: AggFunc, cumulative: bool) -> Result
     })
 }
 
+/// What [`Lowering::window_rows`] gives.
+pub(super) struct WindowRows {
+    pub(super) rows: LogicalPlanBuilder,
+    pub(super) cols: Vec<Expr>,
+    pub(super) filter: Option<Expr>,
+    /// Whether the window has a lower bound (all but `cumulative`).
+    pub(super) lo: bool,
+}
+
 impl Lowering<'_> {
     /// The periods of the series as a `VALUES` list of instants inside each period, bucketed by
     /// the same expression as the data so keys match exactly; with each period's window start.
@@ -155,9 +164,10 @@ impl Lowering<'_> {
         })
     }
 
-    /// A median, percentile or distinct count over a window: periods joined with the rows of
-    /// their window, then aggregated: `__hp{i}`, `__hd{i}_{k}`, `__a{i}`.
-    pub(super) fn holistic(&self, i: usize) -> Result<LogicalPlan, FormulaError> {
+    /// The rows a window of slot `i` reads (from as far back as its first period's window
+    /// starts), the columns `__b` (period), `__d{k}` (dimensions) and `__x` (argument), and the
+    /// aggregate's filter; with the window's lower bound.
+    pub(super) fn window_rows(&self, i: usize) -> Result<WindowRows, FormulaError> {
         let s = &self.slots[i];
         let table = s.agg.table.as_str();
         let (Some(grain), Some(range)) = (self.grain, self.range) else {
@@ -177,6 +187,14 @@ impl Lowering<'_> {
         }
         cols.push(s.agg.arg.as_ref().map(|a| self.row(a)).transpose()?.unwrap_or_else(|| lit(1)).alias("__x"));
         let filter = s.agg.filter.as_ref().map(|f| self.row(f)).transpose()?;
+        Ok(WindowRows { rows, cols, filter, lo: lo.is_some() })
+    }
+
+    /// A median, percentile or distinct count over a window: periods joined with the rows of
+    /// their window, then aggregated: `__hp{i}`, `__hd{i}_{k}`, `__a{i}`.
+    pub(super) fn holistic(&self, i: usize) -> Result<LogicalPlan, FormulaError> {
+        let s = &self.slots[i];
+        let WindowRows { rows, mut cols, filter, lo } = self.window_rows(i)?;
         let distinct = s.agg.func == AggFunc::CountDistinct;
         let rows = if distinct {
             // Distinct values per period first: far fewer rows to join with the periods.
@@ -190,7 +208,7 @@ impl Lowering<'_> {
             rows.project(cols)?
         };
         let mut on = ucol("__b").lt_eq(ucol("__period"));
-        if lo.is_some() {
+        if lo {
             on = on.and(ucol("__b").gt_eq(ucol("__wstart")));
         }
         let joined = self.spine(Some(s.agg.window))?.join_on(rows.build()?, JoinType::Inner, [on])?;

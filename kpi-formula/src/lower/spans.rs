@@ -24,8 +24,9 @@ use crate::ir::Window;
 use crate::period::Grain;
 
 use super::expr::aggregate;
+use super::series::WindowRows;
 use super::time::{period_literal, period_type};
-use super::{Lowering, rows, ucol};
+use super::{Lowering, ucol};
 use crate::ir::AggFunc;
 
 /// `n` periods of `grain` as an interval.
@@ -47,24 +48,12 @@ impl Lowering<'_> {
     /// Span events of slot `i` per period and dimension group: `__hp{i}`, `__hd{i}_{k}`, `__e{i}`.
     pub(super) fn spans(&self, i: usize) -> Result<LogicalPlan, FormulaError> {
         let s = &self.slots[i];
-        let table = s.agg.table.as_str();
         let (Some(grain), Some(range), Some(start)) = (self.grain, self.range, self.spine_start) else {
             return Err(DataFusionError::Internal("windows need a grain and a range".into()).into());
         };
-        let lo = match s.agg.window {
-            Window::Rolling(span) => Some(self.cal.add_periods(start, grain, 1 - i64::from(span.periods_of(grain).unwrap_or(1)))),
-            Window::ToDate(unit) => Some(self.cal.period_start(start, unit)),
-            _ => None,
-        };
-        let rows = self.rows(table, &self.slot_exprs(table), lo, Some(range.end))?;
-        let (t, ty) = self.time_column(table).ok_or_else(|| DataFusionError::Internal(format!("`{table}` has no time column")))?;
+        let WindowRows { rows, cols, filter, .. } = self.window_rows(i)?;
         let dims: Vec<String> = (0..self.dims()).map(|k| format!("__d{k}")).collect();
-        let mut cols = vec![self.bucket(t, &ty, grain).alias("__b")];
-        for (k, dim) in self.q.scopes[table].dimensions.iter().enumerate() {
-            cols.push(rows::column(dim).alias(&dims[k]));
-        }
-        cols.push(s.agg.arg.as_ref().map(|a| self.row(a)).transpose()?.unwrap_or_else(|| lit(1)).alias("__x"));
-        let rows = match s.agg.filter.as_ref().map(|f| self.row(f)).transpose()? {
+        let rows = match filter {
             Some(f) => rows.filter(f)?,
             None => rows,
         };
