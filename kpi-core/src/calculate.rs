@@ -11,7 +11,6 @@ use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{LogicalPlan, TableSource};
 use datafusion::optimizer::Optimizer;
-use datafusion::optimizer::optimize_projections::OptimizeProjections;
 use datafusion::optimizer::replace_distinct_aggregate::ReplaceDistinctWithAggregate;
 use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
 use datafusion::physical_plan::ExecutionPlan;
@@ -51,9 +50,9 @@ impl TableSources for Snapshot {
     }
 }
 
-/// Inputs with at most this many rows, all in memory, are planned for one partition and
-/// without DataFusion's logical optimiser: for them planning, not execution, is the cost, and
-/// the plans kpi-formula builds are already pruned and filtered where it matters.
+/// Inputs with at most this many rows, all in memory, are planned for one partition, with only
+/// the logical rules the physical planner relies on and only the physical rule that makes a
+/// plan runnable: for them planning, not execution, is the cost.
 pub const SMALL_INPUT_ROWS: usize = 50_000;
 
 /// A query compiled and lowered over a snapshot of the data.
@@ -206,7 +205,8 @@ impl Engine {
     }
 
     /// The physical plan of `plan`: optimised, or for small inputs only analysed (type
-    /// coercion) and simplified (which the physical planner relies on, e.g. for `coalesce`).
+    /// coercion), with `DISTINCT` as an aggregate and expressions simplified (the physical
+    /// planner relies on both, e.g. for `coalesce`).
     async fn physical_plan(&self, ctx: &SessionContext, plan: LogicalPlan, small: bool) -> Result<Arc<dyn ExecutionPlan>, DataFusionError> {
         let state = ctx.state();
         if !small {
@@ -298,13 +298,8 @@ pub(crate) fn describe(query: &Query) -> String {
 /// The logical rules small inputs get: only those the physical planner needs.
 fn small_plan_optimizer() -> &'static Optimizer {
     static OPTIMIZER: std::sync::OnceLock<Optimizer> = std::sync::OnceLock::new();
-    OPTIMIZER.get_or_init(|| {
-        Optimizer::with_rules(vec![
-            Arc::new(ReplaceDistinctWithAggregate::new()),
-            Arc::new(SimplifyExpressions::new()),
-            Arc::new(OptimizeProjections::new()),
-        ])
-    })
+    OPTIMIZER
+        .get_or_init(|| Optimizer::with_rules(vec![Arc::new(ReplaceDistinctWithAggregate::new()), Arc::new(SimplifyExpressions::new())]))
 }
 
 async fn sleep_or_forever(timeout: Option<Duration>) {

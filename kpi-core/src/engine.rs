@@ -73,7 +73,7 @@ impl Engine {
             runtime = runtime.with_memory_limit(limit, 1.0);
         }
         let runtime = runtime.build_arc().map_err(EngineError::Execution)?;
-        let small_ctx = SessionContext::new_with_config_rt(config.clone().with_target_partitions(1), runtime.clone());
+        let small_ctx = small_session(config.clone(), runtime.clone());
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let lanes = Lanes::new(options.lane_concurrency);
         Ok(Engine {
@@ -252,6 +252,22 @@ impl Engine {
         self.inner.tables.write().unwrap_or_else(|p| p.into_inner()).insert(object_model.to_string(), data);
         Counters::add(&self.inner.counters.rows_ingested, rows as u64);
     }
+}
+
+/// A one-partition session for small inputs with only the physical rule that makes a plan
+/// runnable (the ordering and distribution operators require), none of those that pay off on
+/// large data.
+fn small_session(config: SessionConfig, runtime: Arc<datafusion::execution::runtime_env::RuntimeEnv>) -> SessionContext {
+    use datafusion::physical_optimizer::PhysicalOptimizerRule;
+    use datafusion::physical_optimizer::ensure_requirements::EnsureRequirements;
+    let rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = vec![Arc::new(EnsureRequirements::new())];
+    let state = datafusion::execution::SessionStateBuilder::new()
+        .with_config(config.with_target_partitions(1))
+        .with_runtime_env(runtime)
+        .with_default_features()
+        .with_physical_optimizer_rules(rules)
+        .build();
+    SessionContext::new_with_state(state)
 }
 
 fn path_text(path: &Path) -> Result<&str, EngineError> {
