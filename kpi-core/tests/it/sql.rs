@@ -51,7 +51,6 @@ async fn the_exported_sql_gives_the_same_numbers_in_datafusion() {
     let engine = engine();
     let q = Query::kpi("average_order_value").with_grain(Grain::Month).by(["orders.channel"]).with_range(range("2024-01-01", "2024-07-01"));
     let sql = engine.to_sql(&q, SqlDialect::Postgres).await.unwrap();
-    eprintln!("{sql}");
     let result = engine.calculate(&q).await.unwrap();
     let oracle = crate::support::sql(&sql).await;
     crate::support::assert_same(&result, &oracle);
