@@ -15,6 +15,7 @@ use datafusion::optimizer::replace_distinct_aggregate::ReplaceDistinctWithAggreg
 use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
+use kpi_catalog::KpiDefinition;
 use kpi_formula::{EmptyPeriods, Query, TableSources, Target, TimeRange};
 use tracing::Instrument;
 
@@ -108,20 +109,20 @@ impl Engine {
     }
 
     async fn calculate_in_lane(&self, query: &Query, options: &CalculateOptions, started: Instant) -> Result<KpiResult, EngineError> {
-        let info = self.info(query);
-        let lane = info
-            .code
-            .as_deref()
-            .and_then(|c| self.inner.catalog.kpi(c).ok())
-            .and_then(|k| self.inner.catalog.value_chain_of(k))
-            .unwrap_or(AD_HOC_LANE)
-            .to_string();
+        // One catalog lookup for the KPI's display data, lane and cache TTL.
+        let kpi = match &query.target {
+            Target::Kpi(code) => self.inner.catalog.kpi(code).ok(),
+            Target::Formula(_) => None,
+        };
+        let info = self.info(query, kpi);
+        let chain = kpi.and_then(|k| self.inner.catalog.value_chain_of(k));
+        let lane = chain.unwrap_or(AD_HOC_LANE).to_string();
         let _permit = self.inner.lanes.enter(&lane, || Counters::add(&self.inner.counters.queued, 1)).await;
         let queued = started.elapsed();
 
         let planning = Instant::now();
         let planned = self.plan(query).instrument(tracing::info_span!("kpi.plan")).await?;
-        let ttl = self.ttl(&info);
+        let ttl = self.inner.options.cache.ttl(info.code.as_deref(), kpi.and_then(|k| k.module.as_deref()), chain);
         let key = format!("{:?}", planned.query);
         let now = self.inner.options.clock.now();
         if ttl > Duration::ZERO && !options.bypass_cache {
@@ -256,29 +257,20 @@ impl Engine {
         Ok(query)
     }
 
-    /// The catalog's information on the query's KPI (defaults for a formula or unknown code).
-    pub(crate) fn info(&self, query: &Query) -> KpiInfo {
-        match &query.target {
-            Target::Kpi(code) => match self.inner.catalog.kpi(code) {
-                Ok(k) => KpiInfo {
-                    code: Some(k.code.clone()),
-                    name: Some(k.name.clone()),
-                    unit: k.unit.clone(),
-                    direction: k.direction,
-                    thresholds: k.thresholds,
-                },
-                Err(_) => KpiInfo { code: Some(code.clone()), ..KpiInfo::default() },
+    /// The catalog's information on the query's KPI `kpi` (defaults for a formula or an
+    /// unknown code).
+    fn info(&self, query: &Query, kpi: Option<&KpiDefinition>) -> KpiInfo {
+        match (&query.target, kpi) {
+            (_, Some(k)) => KpiInfo {
+                code: Some(k.code.clone()),
+                name: Some(k.name.clone()),
+                unit: k.unit.clone(),
+                direction: k.direction,
+                thresholds: k.thresholds,
             },
-            Target::Formula(_) => KpiInfo::default(),
+            (Target::Kpi(code), None) => KpiInfo { code: Some(code.clone()), ..KpiInfo::default() },
+            (Target::Formula(_), None) => KpiInfo::default(),
         }
-    }
-
-    fn ttl(&self, info: &KpiInfo) -> Duration {
-        let catalog = &self.inner.catalog;
-        let kpi = info.code.as_deref().and_then(|c| catalog.kpi(c).ok());
-        let module = kpi.and_then(|k| k.module.as_deref());
-        let chain = kpi.and_then(|k| catalog.value_chain_of(k));
-        self.inner.options.cache.ttl(info.code.as_deref(), module, chain)
     }
 
     pub(crate) fn execution_error(&self, e: DataFusionError, query: &Query) -> EngineError {

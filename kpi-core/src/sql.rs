@@ -305,37 +305,38 @@ fn joins_of_derived_tables(plan: LogicalPlan) -> datafusion::error::Result<Logic
 fn timestamp_relabels_as_casts(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
     use datafusion::arrow::datatypes::DataType;
     use datafusion::logical_expr::Cast;
-    plan.transform_up(|node| {
-        let rewritten = node.map_expressions(|e| {
-            e.transform_up(|e| {
-                if let Expr::Cast(outer) = &e
-                    && matches!(outer.field.data_type(), DataType::Timestamp(..))
-                    && let Expr::Cast(inner) = outer.expr.as_ref()
-                    && *inner.field.data_type() == DataType::Int64
-                {
-                    return Ok(Transformed::yes(Expr::Cast(Cast { expr: inner.expr.clone(), field: outer.field.clone() })));
-                }
-                Ok(Transformed::no(e))
-            })
-        })?;
-        if rewritten.transformed { rewritten.map_data(LogicalPlan::recompute_schema) } else { Ok(rewritten) }
+    rewrite_expressions(plan, |e| {
+        if let Expr::Cast(outer) = &e
+            && matches!(outer.field.data_type(), DataType::Timestamp(..))
+            && let Expr::Cast(inner) = outer.expr.as_ref()
+            && *inner.field.data_type() == DataType::Int64
+        {
+            return Ok(Transformed::yes(Expr::Cast(Cast { expr: inner.expr.clone(), field: outer.field.clone() })));
+        }
+        Ok(Transformed::no(e))
     })
-    .map(|t| t.data)
 }
 
 /// `agg(x) FILTER (WHERE f)` as `agg(CASE WHEN f THEN x END)`, for dialects without `FILTER`;
 /// the same value, since every aggregate of the language ignores nulls.
 fn filters_as_case(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    rewrite_expressions(plan, |e| {
+        let Expr::AggregateFunction(mut agg) = e else { return Ok(Transformed::no(e)) };
+        let Some(filter) = agg.params.filter.take() else { return Ok(Transformed::no(Expr::AggregateFunction(agg))) };
+        let args = std::mem::take(&mut agg.params.args);
+        agg.params.args = args.into_iter().map(|a| when(*filter.clone(), a).end()).collect::<datafusion::error::Result<_>>()?;
+        Ok(Transformed::yes(Expr::AggregateFunction(agg)))
+    })
+}
+
+/// Rewrites every expression of every node bottom-up with `f`, recomputing the schemas of the
+/// nodes that changed.
+fn rewrite_expressions(
+    plan: LogicalPlan,
+    mut f: impl FnMut(Expr) -> datafusion::error::Result<Transformed<Expr>>,
+) -> datafusion::error::Result<LogicalPlan> {
     plan.transform_up(|node| {
-        let rewritten = node.map_expressions(|e| {
-            e.transform_up(|e| {
-                let Expr::AggregateFunction(mut agg) = e else { return Ok(Transformed::no(e)) };
-                let Some(filter) = agg.params.filter.take() else { return Ok(Transformed::no(Expr::AggregateFunction(agg))) };
-                let args = std::mem::take(&mut agg.params.args);
-                agg.params.args = args.into_iter().map(|a| when(*filter.clone(), a).end()).collect::<datafusion::error::Result<_>>()?;
-                Ok(Transformed::yes(Expr::AggregateFunction(agg)))
-            })
-        })?;
+        let rewritten = node.map_expressions(|e| e.transform_up(&mut f))?;
         if rewritten.transformed { rewritten.map_data(LogicalPlan::recompute_schema) } else { Ok(rewritten) }
     })
     .map(|t| t.data)
