@@ -92,9 +92,11 @@ pub struct RetentionPolicy {
 pub struct RetentionRule {
     /// Time in the active (hot) database.
     pub retention_period: u32,
-    /// Unit of `retention_period`.
+    /// Unit of `retention_period`; days when absent.
+    #[serde(default = "days")]
     pub retention_unit: RetentionUnit,
-    /// Whether data is archived (cold storage) after the active period, or deleted.
+    /// Whether data is archived (cold storage) after the active period, or deleted (the default).
+    #[serde(default)]
     pub archival_enabled: bool,
     /// Time in cold storage when archived.
     #[serde(default)]
@@ -114,6 +116,10 @@ impl Default for RetentionRule {
             archival_unit: years(),
         }
     }
+}
+
+fn days() -> RetentionUnit {
+    RetentionUnit::Days
 }
 
 fn years() -> ArchivalUnit {
@@ -156,18 +162,24 @@ pub enum ArchivalUnit {
     Indefinite,
 }
 
-/// Which levels of detail are kept.
+/// Which levels of detail are kept. In a document, a level left out is not kept; the
+/// [`Default`] (used when the whole section is absent) is the recommended levels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Granularity {
     /// Raw data points.
+    #[serde(default)]
     pub raw_data: bool,
     /// Minute aggregates.
+    #[serde(default)]
     pub minute_aggregates: bool,
     /// Hourly aggregates.
+    #[serde(default)]
     pub hourly_aggregates: bool,
     /// Daily aggregates.
+    #[serde(default)]
     pub daily_aggregates: bool,
     /// Monthly aggregates.
+    #[serde(default)]
     pub monthly_aggregates: bool,
 }
 
