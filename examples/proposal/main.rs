@@ -18,7 +18,10 @@ const DEFAULT_KPIS: [&str; 3] = ["perfect_order_rate", "on_time_delivery_rate", 
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
@@ -26,7 +29,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: Vec<String>) -> Result<(), String> {
+/// The proposal for the command line `args`, as text to print.
+fn run(args: Vec<String>) -> Result<String, String> {
     let mut json = false;
     let mut book = PriceBook::default();
     let mut answers_file = None;
@@ -55,6 +59,25 @@ fn run(args: Vec<String>) -> Result<(), String> {
         kpis = DEFAULT_KPIS.map(String::from).to_vec();
     }
     let proposal = price(&Catalog::standard(), &kpis, &answers, &book).map_err(|e| e.to_string())?;
-    println!("{}", if json { proposal.to_json() } else { proposal.to_markdown() });
-    Ok(())
+    Ok(if json { proposal.to_json() } else { proposal.to_markdown() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run;
+
+    #[test]
+    fn prices_the_specification_example() {
+        let md = run(vec![]).unwrap();
+        assert!(md.contains("**Annual Cost:** $96,070"), "{md}");
+        let json: serde_json::Value = serde_json::from_str(&run(vec!["--json".into()]).unwrap()).unwrap();
+        assert_eq!(json["infrastructure"]["total"]["annual"], 22320);
+    }
+
+    #[test]
+    fn reports_bad_arguments() {
+        assert!(run(vec!["missing.yaml".into()]).unwrap_err().contains("missing.yaml"));
+        assert!(run(vec!["no_such_kpi".into()]).unwrap_err().contains("unknown KPI `no_such_kpi`"));
+        assert!(run(vec!["--price-book".into()]).is_err());
+    }
 }

@@ -73,7 +73,7 @@ pub use result::{
 pub use sql::{Explain, SqlDialect};
 
 /// The Rust examples of the repository's README.md run as doctests of this crate (the lowest
-/// crate that sees the formula language, the catalog and the engine).
+/// crate that sees the formula language, the catalog and the engine; pricing is a dev-dependency).
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
