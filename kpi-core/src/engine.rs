@@ -38,6 +38,10 @@ pub(crate) struct Inner {
     pub(crate) lanes: Lanes,
     pub(crate) counters: Counters,
     layout: Layout,
+    /// The latest data version, sent on every registration, append and removal.
+    pub(crate) changes: tokio::sync::watch::Sender<u64>,
+    /// Maintained views by query and refresh, while anyone subscribes.
+    pub(crate) views: std::sync::Mutex<HashMap<String, Arc<crate::stream::View>>>,
 }
 
 /// What is registered for one object model.
@@ -88,6 +92,8 @@ impl Engine {
                 lanes,
                 counters: Counters::default(),
                 layout: Layout { partitions, batch_rows },
+                changes: tokio::sync::watch::Sender::new(0),
+                views: std::sync::Mutex::default(),
             }),
         })
     }
@@ -134,7 +140,9 @@ impl Engine {
             None => TableData::memory(model, batches, version, self.inner.layout)?,
         };
         tables.insert(object_model.to_string(), data);
+        drop(tables);
         Counters::add(&self.inner.counters.rows_ingested, rows as u64);
+        self.inner.changes.send_replace(version);
         Ok(())
     }
 
@@ -190,7 +198,11 @@ impl Engine {
 
     /// Removes the data of `object_model`; returns whether it had any.
     pub fn unregister(&self, object_model: &str) -> bool {
-        self.inner.tables.write().unwrap_or_else(|p| p.into_inner()).remove(object_model).is_some()
+        let removed = self.inner.tables.write().unwrap_or_else(|p| p.into_inner()).remove(object_model).is_some();
+        if removed {
+            self.inner.changes.send_replace(self.next_version());
+        }
+        removed
     }
 
     /// What is registered, by object model.
@@ -249,8 +261,10 @@ impl Engine {
     }
 
     fn install(&self, object_model: &str, data: TableData, rows: usize) {
+        let version = data.version;
         self.inner.tables.write().unwrap_or_else(|p| p.into_inner()).insert(object_model.to_string(), data);
         Counters::add(&self.inner.counters.rows_ingested, rows as u64);
+        self.inner.changes.send_replace(version);
     }
 }
 

@@ -56,10 +56,11 @@ mod metrics;
 mod options;
 mod result;
 mod sql;
+mod stream;
 
 pub use cache::CachePolicy;
 pub use calculate::SMALL_INPUT_ROWS;
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, Wait};
 pub use dashboard::{Dashboard, DashboardItem};
 pub use engine::{Engine, RegisteredData};
 pub use error::EngineError;
@@ -71,6 +72,7 @@ pub use result::{
     TrendDirection,
 };
 pub use sql::{Explain, SqlDialect};
+pub use stream::{Refresh, StreamInfo, Subscription, Update, UpdateKind, Updates};
 
 /// The Rust examples of the repository's README.md run as doctests of this crate (the lowest
 /// crate that sees the formula language, the catalog and the engine; pricing is a dev-dependency).

@@ -44,6 +44,11 @@ pub(crate) fn instant<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> 
     }
 }
 
+/// An instant as JSON: RFC 3339 in UTC.
+pub(crate) fn instant_required<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&rfc3339(*t))
+}
+
 /// RFC 3339 in UTC with a `Z`, without fractional seconds when there are none.
 pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)

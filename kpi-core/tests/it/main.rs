@@ -7,5 +7,6 @@ mod isolation;
 mod registration;
 mod results;
 mod sql;
+mod stream;
 mod support;
 mod windows;

@@ -1,0 +1,241 @@
+//! Streaming: subscriptions to a query's values, pushed as data arrives or on a refresh
+//! schedule.
+//!
+//! Subscribers of the same query and refresh share one maintained view, and a view exists only
+//! while someone subscribes (the seeds' smart publishing). A new subscriber first receives a
+//! snapshot of every period and group; after that, each refresh publishes the periods and groups
+//! whose value changed, each with its previous value and a revision that counts its changes. A
+//! change to a period before the latest one (late or out-of-order rows) is a
+//! [`UpdateKind::Correction`].
+//!
+//! Publishing never waits for a subscriber. Updates a subscriber has not read yet are replaced
+//! by newer ones of the same period and group, so a slow subscriber gets the latest values with
+//! [`Updates::lagged`] set, and holds at most one update per period and group.
+//!
+//! A refresh recalculates the query (through the result cache, so a change to data the query
+//! does not read costs nothing), so streamed values are always those an on-demand calculation
+//! over the same data gives.
+
+mod mailbox;
+mod view;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use kpi_formula::Query;
+use serde::Serialize;
+
+use crate::result::{DimensionValue, Status};
+use crate::{Engine, EngineError};
+use mailbox::Mailbox;
+pub(crate) use view::View;
+
+/// When a subscription's values are refreshed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Refresh {
+    /// Whenever data it reads changes (appends, registrations).
+    OnChange,
+    /// Every given interval of the engine's clock.
+    Every(Duration),
+    /// At the start of every minute (UTC).
+    Minute,
+    /// At the start of every hour (UTC).
+    Hour,
+    /// At midnight UTC.
+    Day,
+}
+
+/// What an update reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpdateKind {
+    /// The value when the subscription started.
+    Snapshot,
+    /// A new value of the latest period, or a new period or group.
+    Change,
+    /// A new value of an earlier period: late or out-of-order data.
+    Correction,
+}
+
+/// A value of one period and dimension group.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Update {
+    /// The KPI code, or the formula of an ad-hoc query.
+    pub kpi: String,
+    /// The period's start, when the query has a grain.
+    #[serde(serialize_with = "crate::result::instant")]
+    pub period: Option<DateTime<Utc>>,
+    /// The dimension values, in the query's order.
+    pub dimensions: Vec<DimensionValue>,
+    /// The value; `None` where it is undefined.
+    pub value: Option<f64>,
+    /// The value the subscriber was last given for this period and group, if any.
+    pub previous_value: Option<f64>,
+    /// The value judged by the KPI's thresholds.
+    pub status: Status,
+    /// 1 for the first value of the period and group, then one more per change.
+    pub revision: u64,
+    /// When the value was calculated (the engine's clock).
+    #[serde(serialize_with = "crate::result::instant_required")]
+    pub computed_at: DateTime<Utc>,
+    /// Snapshot, change or correction.
+    pub kind: UpdateKind,
+}
+
+/// What a subscriber receives at once.
+#[derive(Clone, Debug, Serialize)]
+pub struct Updates {
+    /// The updates, one per period and group.
+    pub updates: Vec<Update>,
+    /// Whether newer values replaced some this subscriber had not read yet (it reads more
+    /// slowly than values change; it still has every latest value).
+    pub lagged: bool,
+    /// The error of the last refresh, if it failed (the values before it stay).
+    #[serde(serialize_with = "serialize_error")]
+    pub error: Option<Arc<EngineError>>,
+}
+
+fn serialize_error<S: serde::Serializer>(error: &Option<Arc<EngineError>>, s: S) -> Result<S::Ok, S::Error> {
+    match error {
+        Some(e) => s.collect_str(e),
+        None => s.serialize_none(),
+    }
+}
+
+/// A subscription; dropping it unsubscribes.
+///
+/// ```
+/// use kpi_catalog::{Catalog, DemoOptions};
+/// use kpi_core::{Engine, Refresh, UpdateKind};
+/// use kpi_formula::{Grain, Query};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let catalog = Catalog::standard();
+/// let engine = Engine::new(catalog.clone())?;
+/// let demo = catalog.demo_data(&DemoOptions::new(1_000).with_seed(7).with_range("2024-01-01", "2024-03-01")?)?;
+/// engine.register_demo(demo)?;
+///
+/// let mut sub = engine.subscribe(&Query::kpi("revenue").with_grain(Grain::Month), Refresh::OnChange).await?;
+/// let first = sub.next().await;
+/// assert!(first.updates.iter().all(|u| u.kind == UpdateKind::Snapshot));
+///
+/// let more = catalog.demo_data(&DemoOptions::new(10).with_seed(8).with_range("2024-02-01", "2024-03-01")?)?;
+/// engine.append_batches("orders", more.batches("orders").unwrap().to_vec())?;
+/// let next = sub.next().await;                         // February changed
+/// assert_eq!(next.updates[0].revision, 2);
+/// # Ok(()) }
+/// ```
+pub struct Subscription {
+    id: u64,
+    mailbox: Arc<Mailbox>,
+    view: Arc<View>,
+    engine: Engine,
+}
+
+impl Subscription {
+    /// Waits for the next updates (the first call returns the snapshot).
+    pub async fn next(&mut self) -> Updates {
+        self.mailbox.next().await
+    }
+
+    /// The updates waiting, without waiting.
+    pub fn try_next(&mut self) -> Option<Updates> {
+        self.mailbox.take()
+    }
+
+    /// The subscription as a stream of updates.
+    pub fn into_stream(self) -> impl Stream<Item = Updates> + Send {
+        futures::stream::unfold(self, |mut sub| async move {
+            let updates = sub.next().await;
+            Some((updates, sub))
+        })
+    }
+
+    /// The query.
+    pub fn query(&self) -> &Query {
+        &self.view.query
+    }
+
+    /// The refresh.
+    pub fn refresh(&self) -> Refresh {
+        self.view.refresh
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if self.view.unsubscribe(self.id) == 0 {
+            let mut views = self.engine.inner.views.lock().unwrap_or_else(|e| e.into_inner());
+            // A subscribe may have joined between the count and this lock.
+            if self.view.subscribers() == 0 {
+                let key = view_key(&self.view.query, self.view.refresh);
+                if views.get(&key).is_some_and(|v| Arc::ptr_eq(v, &self.view)) {
+                    views.remove(&key);
+                }
+                self.view.stop();
+            }
+        }
+    }
+}
+
+/// A view being maintained, as [`Engine::streams`] lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamInfo {
+    /// The query.
+    pub query: Query,
+    /// Its refresh.
+    pub refresh: Refresh,
+    /// How many subscribe.
+    pub subscribers: usize,
+    /// Periods × groups it holds.
+    pub size: usize,
+}
+
+fn view_key(query: &Query, refresh: Refresh) -> String {
+    format!("{refresh:?}|{query:?}")
+}
+
+impl Engine {
+    /// Subscribes to `query`, refreshed as `refresh` says. The query is calculated first, so a
+    /// bad query is an error here; later failures arrive as [`Updates::error`].
+    pub async fn subscribe(&self, query: &Query, refresh: Refresh) -> Result<Subscription, EngineError> {
+        if let Refresh::Every(d) = refresh
+            && d.is_zero()
+        {
+            return Err(EngineError::InvalidOption { option: "refresh", message: "a refresh interval must be longer than zero".into() });
+        }
+        let key = view_key(query, refresh);
+        let existing = self.inner.views.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
+        let view = match existing {
+            Some(view) => view,
+            None => {
+                let changes = self.inner.changes.subscribe();
+                let result = self.calculate(query).await?;
+                let fresh = Arc::new(View::new(query.clone(), refresh, &result, self.inner.options.clock.now()));
+                let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
+                match views.get(&key) {
+                    Some(raced) => raced.clone(),
+                    None => {
+                        views.insert(key, fresh.clone());
+                        tokio::spawn(view::maintain(self.clone(), fresh.clone(), changes));
+                        fresh
+                    }
+                }
+            }
+        };
+        let (id, mailbox) = view.subscribe();
+        Ok(Subscription { id, mailbox, view, engine: self.clone() })
+    }
+
+    /// The views being maintained for subscribers.
+    pub fn streams(&self) -> Vec<StreamInfo> {
+        let views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
+        views
+            .values()
+            .map(|v| StreamInfo { query: v.query.clone(), refresh: v.refresh, subscribers: v.subscribers(), size: v.size() })
+            .collect()
+    }
+}

@@ -1,0 +1,239 @@
+//! A maintained view: one query's latest values, shared by every subscriber of that query and
+//! refresh, kept while anyone subscribes.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, DurationRound, Utc};
+use kpi_formula::{Query, Target};
+use tokio::sync::watch;
+
+use super::mailbox::Mailbox;
+use super::{Refresh, Update, UpdateKind};
+use crate::result::{DimensionValue, KpiResult, Status};
+use crate::{Engine, EngineError};
+
+/// What was last published for one period and group.
+struct Published {
+    period: Option<DateTime<Utc>>,
+    dimensions: Vec<DimensionValue>,
+    value: Option<f64>,
+    status: Status,
+    revision: u64,
+    computed_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+struct State {
+    rows: HashMap<String, Published>,
+    /// Keys in first-published order, so snapshots list periods and groups as results do.
+    order: Vec<String>,
+    subscribers: HashMap<u64, Arc<Mailbox>>,
+    next_subscriber: u64,
+}
+
+/// One maintained query.
+pub(crate) struct View {
+    pub(crate) query: Query,
+    pub(crate) refresh: Refresh,
+    label: String,
+    state: Mutex<State>,
+    stop: watch::Sender<bool>,
+}
+
+/// The identity of a period and group within a view.
+fn row_key(period: Option<DateTime<Utc>>, dimensions: &[DimensionValue]) -> String {
+    format!("{period:?}{dimensions:?}")
+}
+
+/// Whether two values differ, counting two undefined values as equal.
+fn differs(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(x), Some(y)) => !(x == y || (x.is_nan() && y.is_nan())),
+        (None, None) => false,
+        _ => true,
+    }
+}
+
+impl View {
+    /// A view of `query` starting from `result`.
+    pub(crate) fn new(query: Query, refresh: Refresh, result: &KpiResult, now: DateTime<Utc>) -> View {
+        let label = match &query.target {
+            Target::Kpi(code) => code.clone(),
+            Target::Formula(text) => text.clone(),
+        };
+        let view = View { query, refresh, label, state: Mutex::default(), stop: watch::Sender::new(false) };
+        view.apply(result, now);
+        view
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update(&self, key: &str, p: &Published, previous: Option<f64>, kind: UpdateKind) -> (String, Update) {
+        let update = Update {
+            kpi: self.label.clone(),
+            period: p.period,
+            dimensions: p.dimensions.clone(),
+            value: p.value,
+            previous_value: previous,
+            status: p.status,
+            revision: p.revision,
+            computed_at: p.computed_at,
+            kind,
+        };
+        (key.to_string(), update)
+    }
+
+    /// Takes in a new result and publishes what changed to every subscriber. A change to a
+    /// period before the latest one is a correction.
+    pub(crate) fn apply(&self, result: &KpiResult, now: DateTime<Utc>) {
+        let info = &result.info;
+        let mut state = self.lock();
+        let rows = result.rows();
+        let latest = rows.iter().filter_map(|r| r.period).max();
+        let mut changed = Vec::new();
+        for row in rows {
+            let key = row_key(row.period, &row.dimensions);
+            let status = Status::of(row.value, info.direction, &info.thresholds);
+            let kind = if row.period.is_some() && row.period < latest { UpdateKind::Correction } else { UpdateKind::Change };
+            match state.rows.get_mut(&key) {
+                Some(p) if !differs(p.value, row.value) => continue,
+                Some(p) => {
+                    let previous = p.value;
+                    p.value = row.value;
+                    p.status = status;
+                    p.revision += 1;
+                    p.computed_at = now;
+                    changed.push((key, previous, kind));
+                }
+                None => {
+                    let p = Published {
+                        period: row.period,
+                        dimensions: row.dimensions,
+                        value: row.value,
+                        status,
+                        revision: 1,
+                        computed_at: now,
+                    };
+                    state.rows.insert(key.clone(), p);
+                    state.order.push(key.clone());
+                    changed.push((key, None, kind));
+                }
+            }
+        }
+        if changed.is_empty() || state.subscribers.is_empty() {
+            return;
+        }
+        let updates: Vec<(String, Update)> =
+            changed.iter().map(|(key, previous, kind)| self.update(key, &state.rows[key], *previous, *kind)).collect();
+        for mailbox in state.subscribers.values() {
+            mailbox.post(updates.iter().cloned());
+        }
+    }
+
+    /// Tells every subscriber that a refresh failed; the last values stay.
+    pub(crate) fn fail(&self, error: EngineError) {
+        let error = Arc::new(error);
+        for mailbox in self.lock().subscribers.values() {
+            mailbox.post_error(error.clone());
+        }
+    }
+
+    /// A new subscriber, whose mailbox starts with a snapshot of every period and group.
+    pub(crate) fn subscribe(&self) -> (u64, Arc<Mailbox>) {
+        let mut state = self.lock();
+        let mailbox = Arc::new(Mailbox::default());
+        let snapshot: Vec<(String, Update)> = state
+            .order
+            .iter()
+            .map(|key| {
+                let p = &state.rows[key];
+                self.update(key, p, None, UpdateKind::Snapshot)
+            })
+            .collect();
+        mailbox.post(snapshot);
+        let id = state.next_subscriber;
+        state.next_subscriber += 1;
+        state.subscribers.insert(id, mailbox.clone());
+        (id, mailbox)
+    }
+
+    /// Removes a subscriber; returns how many remain.
+    pub(crate) fn unsubscribe(&self, id: u64) -> usize {
+        let mut state = self.lock();
+        state.subscribers.remove(&id);
+        state.subscribers.len()
+    }
+
+    /// How many subscribe.
+    pub(crate) fn subscribers(&self) -> usize {
+        self.lock().subscribers.len()
+    }
+
+    /// Periods × groups held.
+    pub(crate) fn size(&self) -> usize {
+        self.lock().rows.len()
+    }
+
+    /// Stops the refresh task.
+    pub(crate) fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+}
+
+/// The next moment a timed refresh is due after `now`.
+fn next_refresh(refresh: Refresh, now: DateTime<Utc>) -> DateTime<Utc> {
+    let aligned = |unit: chrono::Duration| now.duration_trunc(unit).map_or(now, |t| t) + unit;
+    match refresh {
+        Refresh::OnChange => now,
+        Refresh::Every(d) => now + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX),
+        Refresh::Minute => aligned(chrono::Duration::minutes(1)),
+        Refresh::Hour => aligned(chrono::Duration::hours(1)),
+        Refresh::Day => aligned(chrono::Duration::days(1)),
+    }
+}
+
+/// Keeps `view` up to date until it is stopped: on every data change, or at each refresh time.
+/// `changes` was taken before the view's first result, so no change in between is missed.
+pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch::Receiver<u64>) {
+    let mut stop = view.stop.subscribe();
+    let clock = engine.options().clock.clone();
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        match view.refresh {
+            Refresh::OnChange => tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                _ = stop.changed() => return,
+            },
+            timed => tokio::select! {
+                _ = clock.wait_until(next_refresh(timed, clock.now())) => {}
+                _ = stop.changed() => return,
+            },
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match engine.calculate(&view.query).await {
+            Ok(result) => view.apply(&result, clock.now()),
+            Err(e) => view.fail(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refreshes_align_to_the_clock() {
+        let now: DateTime<Utc> = "2024-03-05T10:20:30Z".parse().unwrap();
+        assert_eq!(next_refresh(Refresh::Minute, now).to_rfc3339(), "2024-03-05T10:21:00+00:00");
+        assert_eq!(next_refresh(Refresh::Hour, now).to_rfc3339(), "2024-03-05T11:00:00+00:00");
+        assert_eq!(next_refresh(Refresh::Day, now).to_rfc3339(), "2024-03-06T00:00:00+00:00");
+        assert_eq!(next_refresh(Refresh::Every(std::time::Duration::from_secs(5)), now).to_rfc3339(), "2024-03-05T10:20:35+00:00");
+    }
+}

@@ -1,0 +1,291 @@
+//! Streaming through the public API: snapshots, changes and corrections after appends, shared
+//! views that live only while subscribed, slow subscribers, timed refreshes on a driven clock,
+//! and the invariant that streamed values equal an on-demand calculation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use kpi_catalog::Catalog;
+use kpi_core::{CalculateOptions, Engine, EngineOptions, ManualClock, Refresh, Subscription, UpdateKind, Updates};
+use kpi_formula::{Grain, Query};
+use proptest::prelude::*;
+
+/// A small catalog: events with a time, a region, a user and an amount, and KPIs over every
+/// aggregate and time function.
+fn catalog() -> Catalog {
+    Catalog::from_yaml(
+        r#"
+object_models:
+  - code: events
+    name: Event
+    time_column: at
+    columns:
+      - { name: at, type: timestamp, nullable: false }
+      - { name: region, type: string }
+      - { name: user_id, type: int64 }
+      - { name: amount, type: float64 }
+kpis:
+  - { code: total, name: Total, formula: sum(events.amount), unit: currency }
+  - { code: events, name: Events, formula: count(events) }
+  - { code: average, name: Average, formula: avg(events.amount) }
+  - { code: smallest, name: Smallest, formula: min(events.amount) }
+  - { code: largest, name: Largest, formula: max(events.amount) }
+  - { code: users, name: Users, formula: count_distinct(events.user_id) }
+  - { code: middle, name: Median, formula: median(events.amount) }
+  - { code: p90, name: P90, formula: "percentile(events.amount, 0.9)" }
+  - { code: per_user, name: Per user, formula: "sum(events.amount) / count_distinct(events.user_id)" }
+  - { code: before, name: Previous, formula: prev(sum(events.amount)) }
+  - { code: change, name: Growth, formula: growth(count(events)) }
+  - { code: recent, name: Rolling, formula: "rolling(sum(events.amount), '3 minutes')" }
+  - { code: today, name: Day to date, formula: "to_date(count(events), 'day')" }
+  - { code: running, name: Running users, formula: cumulative(count_distinct(events.user_id)) }
+"#,
+    )
+    .unwrap()
+}
+
+fn schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        Field::new("at", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new("region", DataType::Utf8, true),
+        Field::new("user_id", DataType::Int64, true),
+        Field::new("amount", DataType::Float64, true),
+    ]))
+}
+
+/// An event: seconds after 2024-01-01T00:00, region, user, amount.
+type Event = (i64, Option<&'static str>, Option<i64>, Option<f64>);
+
+fn batch(events: &[Event]) -> RecordBatch {
+    let base = 1_704_067_200_000_000i64;
+    RecordBatch::try_new(
+        schema(),
+        vec![
+            Arc::new(TimestampMicrosecondArray::from_iter_values(events.iter().map(|e| base + e.0 * 1_000_000))),
+            Arc::new(StringArray::from_iter(events.iter().map(|e| e.1))),
+            Arc::new(Int64Array::from_iter(events.iter().map(|e| e.2))),
+            Arc::new(Float64Array::from_iter(events.iter().map(|e| e.3))),
+        ],
+    )
+    .unwrap()
+}
+
+fn engine(events: &[Event]) -> Engine {
+    let engine = Engine::new(catalog()).unwrap();
+    engine.register_batches("events", vec![batch(events)]).unwrap();
+    engine
+}
+
+fn by_minute(kpi: &str) -> Query {
+    Query::kpi(kpi).with_grain(Grain::Minute)
+}
+
+/// Waits for the next updates, failing the test after a generous bound instead of hanging.
+async fn next(sub: &mut Subscription) -> Updates {
+    tokio::time::timeout(Duration::from_secs(20), sub.next()).await.expect("an update arrives")
+}
+
+/// Period and group → value, as a subscriber that applies every update sees it.
+type Seen = BTreeMap<String, Option<f64>>;
+
+fn key(period: Option<DateTime<Utc>>, dims: &[kpi_core::DimensionValue]) -> String {
+    format!("{period:?}{dims:?}")
+}
+
+fn apply(seen: &mut Seen, updates: &Updates) {
+    for u in &updates.updates {
+        seen.insert(key(u.period, &u.dimensions), u.value);
+    }
+}
+
+async fn on_demand(engine: &Engine, query: &Query) -> Seen {
+    let options = CalculateOptions { bypass_cache: true, ..CalculateOptions::default() };
+    let result = engine.calculate_with(query, &options).await.unwrap();
+    result.rows().into_iter().map(|r| (key(r.period, &r.dimensions), r.value)).collect()
+}
+
+fn same(a: &Seen, b: &Seen) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|((ka, va), (kb, vb))| {
+            ka == kb
+                && match (va, vb) {
+                    (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                    (None, None) => true,
+                    _ => false,
+                }
+        })
+}
+
+/// Reads updates until what the subscriber has seen equals an on-demand calculation.
+async fn converge(engine: &Engine, sub: &mut Subscription, seen: &mut Seen) {
+    let want = on_demand(engine, sub.query()).await;
+    while !same(seen, &want) {
+        let updates = next(sub).await;
+        assert!(updates.error.is_none(), "{:?}", updates.error);
+        apply(seen, &updates);
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_gets_a_snapshot_then_changes() {
+    let engine = engine(&[(10, Some("eu"), Some(1), Some(5.0)), (70, Some("us"), Some(2), Some(7.0))]);
+    let mut sub = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+    let snapshot = next(&mut sub).await;
+    let values: Vec<(UpdateKind, Option<f64>, u64)> = snapshot.updates.iter().map(|u| (u.kind, u.value, u.revision)).collect();
+    assert_eq!(values, [(UpdateKind::Snapshot, Some(5.0), 1), (UpdateKind::Snapshot, Some(7.0), 1)]);
+    assert_eq!(snapshot.updates[0].period.unwrap().to_rfc3339(), "2024-01-01T00:00:00+00:00");
+
+    engine.append_batches("events", vec![batch(&[(80, Some("us"), Some(3), Some(1.5))])]).unwrap();
+    let change = next(&mut sub).await;
+    assert_eq!(change.updates.len(), 1);
+    let u = &change.updates[0];
+    assert_eq!((u.kind, u.value, u.previous_value, u.revision), (UpdateKind::Change, Some(8.5), Some(7.0), 2));
+    assert_eq!(u.kpi, "total");
+    assert!(!change.lagged);
+    let json = serde_json::to_value(&change).unwrap();
+    assert_eq!(json["updates"][0]["period"], "2024-01-01T00:01:00Z");
+    assert_eq!(json["updates"][0]["kind"], "change");
+}
+
+#[tokio::test]
+async fn new_periods_open_and_late_rows_are_corrections() {
+    let engine = engine(&[(10, Some("eu"), Some(1), Some(5.0))]);
+    let mut sub = engine.subscribe(&by_minute("total").by(["events.region"]), Refresh::OnChange).await.unwrap();
+    next(&mut sub).await;
+    engine.append_batches("events", vec![batch(&[(130, Some("eu"), Some(1), Some(2.0))])]).unwrap();
+    let opened = next(&mut sub).await;
+    let latest = opened.updates.iter().filter_map(|u| u.period).max().unwrap();
+    assert_eq!(latest.to_rfc3339(), "2024-01-01T00:02:00+00:00");
+    // A late row for the first minute corrects it.
+    engine.append_batches("events", vec![batch(&[(20, Some("eu"), Some(4), Some(1.0))])]).unwrap();
+    let late = next(&mut sub).await;
+    let first = late.updates.iter().find(|u| u.period.unwrap().to_rfc3339() == "2024-01-01T00:00:00+00:00").unwrap();
+    assert_eq!((first.kind, first.value, first.revision), (UpdateKind::Correction, Some(6.0), 2));
+}
+
+#[tokio::test]
+async fn subscribers_share_one_view_that_lives_while_subscribed() {
+    let engine = engine(&[(10, Some("eu"), Some(1), Some(5.0))]);
+    let a = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+    let mut b = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+    let other = engine.subscribe(&by_minute("events"), Refresh::OnChange).await.unwrap();
+    let streams = engine.streams();
+    assert_eq!(streams.len(), 2);
+    assert_eq!(streams.iter().map(|s| s.subscribers).sum::<usize>(), 3);
+    // The second subscriber of a running view gets its own snapshot.
+    assert_eq!(next(&mut b).await.updates[0].kind, UpdateKind::Snapshot);
+    drop(a);
+    assert_eq!(engine.streams().len(), 2);
+    drop(b);
+    assert_eq!(engine.streams().len(), 1);
+    drop(other);
+    assert!(engine.streams().is_empty());
+    // Subscribing again starts a fresh view.
+    let _c = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+    assert_eq!(engine.streams().len(), 1);
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_gets_the_latest_values_marked_lagged() {
+    let engine = engine(&[(10, Some("eu"), Some(1), Some(1.0))]);
+    let mut slow = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+    let mut fast = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+    next(&mut slow).await;
+    let mut fast_seen = Seen::new();
+    apply(&mut fast_seen, &next(&mut fast).await);
+    for i in 0..20 {
+        engine.append_batches("events", vec![batch(&[(11 + i, Some("eu"), Some(1), Some(1.0))])]).unwrap();
+        // The fast subscriber keeps up; the slow one does not read at all.
+        converge(&engine, &mut fast, &mut fast_seen).await;
+    }
+    let caught_up = slow.try_next().expect("updates waited");
+    assert!(caught_up.lagged);
+    assert_eq!(caught_up.updates.len(), 1, "one update per period and group, however many changes");
+    let u = &caught_up.updates[0];
+    assert_eq!((u.value, u.previous_value, u.revision), (Some(21.0), Some(1.0), 21));
+    assert!(slow.try_next().is_none());
+}
+
+#[tokio::test]
+async fn timed_refreshes_follow_the_engine_clock() {
+    let clock = Arc::new(ManualClock::new("2024-01-01T00:00:30Z".parse().unwrap()));
+    let engine = Engine::with_options(catalog(), EngineOptions::default().with_clock(clock.clone())).unwrap();
+    engine.register_batches("events", vec![batch(&[(10, None, None, Some(1.0))])]).unwrap();
+    let mut sub = engine.subscribe(&by_minute("total"), Refresh::Minute).await.unwrap();
+    next(&mut sub).await;
+    engine.append_batches("events", vec![batch(&[(20, None, None, Some(2.0))])]).unwrap();
+    // Not refreshed before the minute turns.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(sub.try_next().is_none());
+    clock.advance(Duration::from_secs(30));
+    let u = next(&mut sub).await;
+    assert_eq!(u.updates[0].value, Some(3.0));
+    assert_eq!(u.updates[0].computed_at.to_rfc3339(), "2024-01-01T00:01:00+00:00");
+    let every = engine.subscribe(&by_minute("total"), Refresh::Every(Duration::ZERO)).await;
+    assert_eq!(every.err().unwrap().code(), "KPI_OPTION");
+}
+
+#[tokio::test]
+async fn bad_queries_fail_at_subscribe_and_failed_refreshes_are_reported() {
+    let engine = engine(&[(10, None, None, Some(1.0))]);
+    let err = engine.subscribe(&by_minute("totl"), Refresh::OnChange).await.err().unwrap();
+    assert_eq!(err.code(), "KPI_FORMULA");
+    assert!(err.to_string().contains("did you mean"), "{err}");
+    let mut sub = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+    next(&mut sub).await;
+    assert!(engine.unregister("events"));
+    let failed = next(&mut sub).await;
+    assert_eq!(failed.error.as_ref().unwrap().code(), "KPI_DATA");
+    engine.register_batches("events", vec![batch(&[(10, None, None, Some(4.0))])]).unwrap();
+    let back = next(&mut sub).await;
+    assert!(back.error.is_none());
+    assert_eq!(back.updates[0].value, Some(4.0));
+}
+
+const KPIS: [&str; 14] = [
+    "total", "events", "average", "smallest", "largest", "users", "middle", "p90", "per_user", "before", "change", "recent", "today",
+    "running",
+];
+
+fn event() -> impl Strategy<Value = Event> {
+    (
+        0i64..600,
+        proptest::option::weighted(0.9, proptest::sample::select(vec!["eu", "us", "apac"])),
+        proptest::option::weighted(0.9, 0i64..8),
+        proptest::option::weighted(0.85, (-50i64..500).prop_map(|c| c as f64 / 4.0)),
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// For random appends (random times, so late and out-of-order rows; nulls; random regions),
+    /// what a subscriber has seen after each append equals an on-demand calculation.
+    #[test]
+    fn streamed_values_equal_on_demand(
+        first in proptest::collection::vec(event(), 1..20),
+        appends in proptest::collection::vec(proptest::collection::vec(event(), 1..15), 1..6),
+        kpi in proptest::sample::select(KPIS.to_vec()),
+        by_region in any::<bool>(),
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async {
+            let engine = engine(&first);
+            let mut query = by_minute(kpi);
+            if by_region {
+                query = query.by(["events.region"]);
+            }
+            let mut sub = engine.subscribe(&query, Refresh::OnChange).await.unwrap();
+            let mut seen = Seen::new();
+            converge(&engine, &mut sub, &mut seen).await;
+            for events in appends {
+                engine.append_batches("events", vec![batch(&events)]).unwrap();
+                converge(&engine, &mut sub, &mut seen).await;
+            }
+        });
+    }
+}
