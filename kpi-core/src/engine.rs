@@ -42,6 +42,8 @@ pub(crate) struct Inner {
     pub(crate) changes: tokio::sync::watch::Sender<u64>,
     /// Maintained views by query and refresh, while anyone subscribes.
     pub(crate) views: std::sync::Mutex<HashMap<String, Arc<crate::stream::View>>>,
+    /// Scheduled jobs.
+    pub(crate) jobs: std::sync::Mutex<crate::stream::Jobs>,
 }
 
 /// What is registered for one object model.
@@ -94,6 +96,7 @@ impl Engine {
                 layout: Layout { partitions, batch_rows },
                 changes: tokio::sync::watch::Sender::new(0),
                 views: std::sync::Mutex::default(),
+                jobs: std::sync::Mutex::default(),
             }),
         })
     }

@@ -72,7 +72,7 @@ pub use result::{
     TrendDirection,
 };
 pub use sql::{Explain, SqlDialect};
-pub use stream::{Refresh, StreamInfo, Subscription, Update, UpdateKind, Updates};
+pub use stream::{Cron, JobInfo, Refresh, StreamInfo, Subscription, Update, UpdateKind, Updates};
 
 /// The Rust examples of the repository's README.md run as doctests of this crate (the lowest
 /// crate that sees the formula language, the catalog and the engine; pricing is a dev-dependency).

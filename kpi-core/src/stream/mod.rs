@@ -16,6 +16,8 @@
 //! does not read costs nothing), so streamed values are always those an on-demand calculation
 //! over the same data gives.
 
+mod cron;
+mod jobs;
 mod mailbox;
 mod view;
 
@@ -29,6 +31,9 @@ use serde::Serialize;
 
 use crate::result::{DimensionValue, Status};
 use crate::{Engine, EngineError};
+pub use cron::Cron;
+pub use jobs::JobInfo;
+pub(crate) use jobs::Jobs;
 use mailbox::Mailbox;
 pub(crate) use view::View;
 
@@ -214,13 +219,14 @@ impl Engine {
             None => {
                 let changes = self.inner.changes.subscribe();
                 let result = self.calculate(query).await?;
-                let fresh = Arc::new(View::new(query.clone(), refresh, &result, self.inner.options.clock.now()));
+                let now = self.inner.options.clock.now();
+                let fresh = Arc::new(View::new(query.clone(), refresh, &result, now));
                 let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
                 match views.get(&key) {
                     Some(raced) => raced.clone(),
                     None => {
                         views.insert(key, fresh.clone());
-                        tokio::spawn(view::maintain(self.clone(), fresh.clone(), changes));
+                        tokio::spawn(view::maintain(self.clone(), fresh.clone(), changes, now));
                         fresh
                     }
                 }
@@ -228,6 +234,16 @@ impl Engine {
         };
         let (id, mailbox) = view.subscribe();
         Ok(Subscription { id, mailbox, view, engine: self.clone() })
+    }
+
+    /// Publishes `result` of `query` to the subscribers of that query, whatever their refresh.
+    pub(crate) fn publish(&self, query: &Query, result: &crate::KpiResult) {
+        let views: Vec<Arc<View>> =
+            self.inner.views.lock().unwrap_or_else(|e| e.into_inner()).values().filter(|v| v.query == *query).cloned().collect();
+        let now = self.inner.options.clock.now();
+        for view in views {
+            view.apply(result, now);
+        }
     }
 
     /// The views being maintained for subscribers.

@@ -195,9 +195,10 @@ fn next_refresh(refresh: Refresh, now: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
-/// Keeps `view` up to date until it is stopped: on every data change, or at each refresh time.
-/// `changes` was taken before the view's first result, so no change in between is missed.
-pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch::Receiver<u64>) {
+/// Keeps `view` up to date until it is stopped: on every data change, or at each refresh time
+/// after `since` (when the view was calculated). `changes` was taken before the view's first
+/// result, so no change in between is missed.
+pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch::Receiver<u64>, mut since: DateTime<Utc>) {
     let mut stop = view.stop.subscribe();
     let clock = engine.options().clock.clone();
     loop {
@@ -209,10 +210,14 @@ pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch
                 changed = changes.changed() => if changed.is_err() { return },
                 _ = stop.changed() => return,
             },
-            timed => tokio::select! {
-                _ = clock.wait_until(next_refresh(timed, clock.now())) => {}
-                _ = stop.changed() => return,
-            },
+            timed => {
+                let at = next_refresh(timed, since);
+                tokio::select! {
+                    _ = clock.wait_until(at) => {}
+                    _ = stop.changed() => return,
+                }
+                since = at.max(clock.now());
+            }
         }
         if *stop.borrow() {
             return;

@@ -289,3 +289,40 @@ proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn scheduled_jobs_run_queries_and_publish_to_subscribers() {
+    let clock = Arc::new(ManualClock::new("2024-01-01T00:00:30Z".parse().unwrap()));
+    let engine = Engine::with_options(catalog(), EngineOptions::default().with_clock(clock.clone())).unwrap();
+    engine.register_batches("events", vec![batch(&[(10, None, Some(1), Some(1.0))])]).unwrap();
+    // A daily refresh would not move within this test; the job publishes instead.
+    let mut sub = engine.subscribe(&by_minute("total"), Refresh::Day).await.unwrap();
+    next(&mut sub).await;
+    let job = engine.schedule("every minute", "* * * * *", vec![by_minute("total"), by_minute("users")]).await.unwrap();
+    assert_eq!(job.next_run.unwrap().to_rfc3339(), "2024-01-01T00:01:00+00:00");
+    engine.append_batches("events", vec![batch(&[(20, None, Some(2), Some(2.0))])]).unwrap();
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(next(&mut sub).await.updates[0].value, Some(3.0));
+    let ran = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let jobs = engine.jobs();
+            if jobs[0].runs == 1 && jobs[0].next_run.is_some_and(|t| t.to_rfc3339() == "2024-01-01T00:02:00+00:00") {
+                return jobs;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the job runs");
+    assert_eq!(ran[0].last_run.unwrap().to_rfc3339(), "2024-01-01T00:01:00+00:00");
+    assert!(ran[0].last_errors.is_empty());
+    assert!(engine.cancel_job(job.id));
+    assert!(!engine.cancel_job(job.id));
+    assert!(engine.jobs().is_empty());
+
+    let bad_cron = engine.schedule("bad", "every minute", vec![by_minute("total")]).await.unwrap_err();
+    assert_eq!(bad_cron.code(), "KPI_OPTION");
+    let bad_query = engine.schedule("bad", "* * * * *", vec![by_minute("nope")]).await.unwrap_err();
+    assert_eq!(bad_query.code(), "KPI_FORMULA");
+    assert!(engine.schedule("empty", "* * * * *", vec![]).await.is_err());
+}

@@ -1,0 +1,172 @@
+//! Five-field cron expressions (`minute hour day-of-month month day-of-week`) and their next
+//! firing time, in UTC.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+
+/// A parsed cron schedule: `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`;
+/// month and weekday names (`jan`, `mon`); Sunday is 0 or 7. As in classic cron, when both the
+/// day of month and the day of week are restricted, a day matching either fires.
+///
+/// ```
+/// use kpi_core::Cron;
+/// let every_15 = "*/15 * * * *".parse::<Cron>()?;
+/// let t = "2024-01-01T10:07:00Z".parse().unwrap();
+/// assert_eq!(every_15.next_after(t).unwrap().to_rfc3339(), "2024-01-01T10:15:00+00:00");
+/// let weekdays_at_6 = "0 6 * * mon-fri".parse::<Cron>()?;       // 2024-01-06 is a Saturday
+/// let sat = "2024-01-06T12:00:00Z".parse().unwrap();
+/// assert_eq!(weekdays_at_6.next_after(sat).unwrap().to_rfc3339(), "2024-01-08T06:00:00+00:00");
+/// # Ok::<(), kpi_core::EngineError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Cron {
+    text: String,
+    minutes: u64,
+    hours: u32,
+    days: u32,
+    months: u16,
+    weekdays: u8,
+    days_restricted: bool,
+    weekdays_restricted: bool,
+}
+
+const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+fn value(text: &str, names: &[&str], offset: u32) -> Option<u32> {
+    text.parse().ok().or_else(|| names.iter().position(|n| n.eq_ignore_ascii_case(text)).map(|i| i as u32 + offset))
+}
+
+/// The set of values of one field as a bit mask.
+fn field(text: &str, name: &str, min: u32, max: u32, names: &[&str]) -> Result<u64, String> {
+    let mut mask = 0u64;
+    for part in text.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, s.parse::<u32>().ok().filter(|s| *s > 0).ok_or(format!("`{s}` is not a step in the {name} field"))?),
+            None => (part, 1),
+        };
+        let (lo, hi) = if range == "*" {
+            (min, max)
+        } else if let Some((a, b)) = range.split_once('-') {
+            let parse = |t: &str| value(t, names, min).ok_or(format!("`{t}` is not a value of the {name} field"));
+            (parse(a)?, parse(b)?)
+        } else {
+            let v = value(range, names, min).ok_or(format!("`{range}` is not a value of the {name} field"))?;
+            (v, if part.contains('/') { max } else { v })
+        };
+        if lo < min || hi > max || lo > hi {
+            return Err(format!("`{part}` is outside {min}-{max} in the {name} field"));
+        }
+        for v in (lo..=hi).step_by(step as usize) {
+            mask |= 1 << v;
+        }
+    }
+    Ok(mask)
+}
+
+impl FromStr for Cron {
+    type Err = crate::EngineError;
+
+    fn from_str(text: &str) -> Result<Cron, Self::Err> {
+        let invalid = |message: String| crate::EngineError::InvalidOption {
+            option: "schedule",
+            message: format!("`{text}`: {message} (write five fields: minute hour day-of-month month day-of-week, e.g. `0 6 * * mon-fri`)"),
+        };
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        let [minute, hour, day, month, weekday] = fields[..] else {
+            return Err(invalid(format!("{} fields", fields.len())));
+        };
+        let weekdays = field(weekday, "day-of-week", 0, 7, &WEEKDAYS).map_err(invalid)?;
+        Ok(Cron {
+            text: fields.join(" "),
+            minutes: field(minute, "minute", 0, 59, &[]).map_err(invalid)?,
+            hours: field(hour, "hour", 0, 23, &[]).map_err(invalid)? as u32,
+            days: field(day, "day-of-month", 1, 31, &[]).map_err(invalid)? as u32,
+            // Names count from the field's minimum: `jan` is 1, `sun` is 0.
+            months: field(month, "month", 1, 12, &MONTHS).map_err(invalid)? as u16,
+            // 7 is Sunday too.
+            weekdays: ((weekdays | (weekdays >> 7)) & 0x7f) as u8,
+            days_restricted: day != "*",
+            weekdays_restricted: weekday != "*",
+        })
+    }
+}
+
+impl fmt::Display for Cron {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for Cron {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Cron({})", self.text)
+    }
+}
+
+impl Cron {
+    fn day_matches(&self, date: NaiveDate) -> bool {
+        if self.months & (1 << date.month()) == 0 {
+            return false;
+        }
+        let day = self.days & (1 << date.day()) != 0;
+        let weekday = self.weekdays & (1 << date.weekday().num_days_from_sunday()) != 0;
+        match (self.days_restricted, self.weekdays_restricted) {
+            (true, true) => day || weekday,
+            (true, false) => day,
+            (false, true) => weekday,
+            (false, false) => true,
+        }
+    }
+
+    /// The first firing time strictly after `after`, within the next eight years (`None` for a
+    /// schedule that never fires, such as `0 0 31 2 *`).
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let start = after.with_second(0)?.with_nanosecond(0)? + Duration::minutes(1);
+        let mut date = start.date_naive();
+        for _ in 0..366 * 8 {
+            if self.day_matches(date) {
+                let first = if date == start.date_naive() { start.hour() * 60 + start.minute() } else { 0 };
+                for minute_of_day in first..24 * 60 {
+                    let (h, m) = (minute_of_day / 60, minute_of_day % 60);
+                    if self.hours & (1 << h) != 0 && self.minutes & (1 << m) != 0 {
+                        return Utc.from_utc_datetime(&date.and_hms_opt(h, m, 0)?).into();
+                    }
+                }
+            }
+            date = date.succ_opt()?;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next(cron: &str, after: &str) -> String {
+        cron.parse::<Cron>().unwrap().next_after(after.parse().unwrap()).map_or("never".into(), |t| t.to_rfc3339())
+    }
+
+    #[test]
+    fn fires_at_the_next_match() {
+        assert_eq!(next("* * * * *", "2024-01-01T10:07:30Z"), "2024-01-01T10:08:00+00:00");
+        assert_eq!(next("0 0 * * *", "2024-01-01T00:00:00Z"), "2024-01-02T00:00:00+00:00");
+        assert_eq!(next("30 9 1 * *", "2024-01-15T00:00:00Z"), "2024-02-01T09:30:00+00:00");
+        assert_eq!(next("0 0 29 feb *", "2024-03-01T00:00:00Z"), "2028-02-29T00:00:00+00:00");
+        assert_eq!(next("0 12 * * 7", "2024-01-01T00:00:00Z"), "2024-01-07T12:00:00+00:00");
+        assert_eq!(next("0 0 1 * mon", "2024-01-02T00:00:00Z"), "2024-01-08T00:00:00+00:00");
+        assert_eq!(next("5-10/5 1,2 * * *", "2024-01-01T01:06:00Z"), "2024-01-01T01:10:00+00:00");
+        assert_eq!(next("0 0 31 2 *", "2024-01-01T00:00:00Z"), "never");
+    }
+
+    #[test]
+    fn refuses_what_is_not_cron() {
+        for bad in ["", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "*/0 * * * *", "5-1 * * * *", "* * * foo *", "a b c d e"] {
+            let err = bad.parse::<Cron>().unwrap_err();
+            assert_eq!(err.code(), "KPI_OPTION", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Scheduled calculations (the seeds' batch mode): a cron schedule runs a set of queries, which
+//! refreshes the cache and publishes the results to the queries' subscribers.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use kpi_formula::Query;
+use tokio::sync::watch;
+
+use super::cron::Cron;
+use crate::{Engine, EngineError};
+
+/// A scheduled job, as [`Engine::jobs`] lists it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobInfo {
+    /// The id [`Engine::cancel_job`] takes.
+    pub id: u64,
+    /// The name it was given.
+    pub name: String,
+    /// Its schedule.
+    pub schedule: Cron,
+    /// The queries it runs.
+    pub queries: Vec<Query>,
+    /// When it runs next (`None` if its schedule never fires again).
+    pub next_run: Option<DateTime<Utc>>,
+    /// When it last ran.
+    pub last_run: Option<DateTime<Utc>>,
+    /// How many times it ran.
+    pub runs: u64,
+    /// The errors of its last run, one per failed query.
+    pub last_errors: Vec<String>,
+}
+
+/// The jobs of an engine.
+#[derive(Default)]
+pub(crate) struct Jobs {
+    next_id: u64,
+    running: std::collections::HashMap<u64, Arc<Job>>,
+}
+
+pub(crate) struct Job {
+    info: Mutex<JobInfo>,
+    stop: watch::Sender<bool>,
+}
+
+impl Job {
+    fn info(&self) -> std::sync::MutexGuard<'_, JobInfo> {
+        self.info.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Runs `job` at each firing time until it is cancelled.
+async fn run(engine: Engine, job: Arc<Job>) {
+    let mut stop = job.stop.subscribe();
+    let clock = engine.options().clock.clone();
+    loop {
+        // The first firing time was set when the job was scheduled, so a clock that moves
+        // before this task starts does not skip it.
+        let (next, queries) = {
+            let info = job.info();
+            (info.next_run, info.queries.clone())
+        };
+        let Some(at) = next else { return };
+        tokio::select! {
+            _ = clock.wait_until(at) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        let options = crate::CalculateOptions { bypass_cache: true, ..Default::default() };
+        let mut errors = Vec::new();
+        for query in &queries {
+            match engine.calculate_with(query, &options).await {
+                Ok(result) => engine.publish(query, &result),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        let mut info = job.info();
+        info.last_run = Some(at);
+        info.runs += 1;
+        info.last_errors = errors;
+        info.next_run = info.schedule.next_after(at.max(clock.now()));
+    }
+}
+
+impl Engine {
+    /// Runs `queries` on `schedule` (five-field cron, UTC) until the job is cancelled. Each run
+    /// recalculates every query (refreshing the cache) and publishes the result to that query's
+    /// subscribers, whatever their refresh. The queries are checked first, so a bad one is an
+    /// error here.
+    pub async fn schedule(&self, name: &str, schedule: &str, queries: Vec<Query>) -> Result<JobInfo, EngineError> {
+        let schedule: Cron = schedule.parse()?;
+        if queries.is_empty() {
+            return Err(EngineError::InvalidOption { option: "schedule", message: format!("job `{name}` has no queries to run") });
+        }
+        for query in &queries {
+            self.plan(query).await?;
+        }
+        let mut jobs = self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.next_id += 1;
+        let id = jobs.next_id;
+        let info = JobInfo {
+            id,
+            name: name.to_string(),
+            next_run: schedule.next_after(self.inner.options.clock.now()),
+            schedule,
+            queries,
+            last_run: None,
+            runs: 0,
+            last_errors: Vec::new(),
+        };
+        let job = Arc::new(Job { info: Mutex::new(info.clone()), stop: watch::Sender::new(false) });
+        jobs.running.insert(id, job.clone());
+        tokio::spawn(run(self.clone(), job));
+        Ok(info)
+    }
+
+    /// The scheduled jobs, by id.
+    pub fn jobs(&self) -> Vec<JobInfo> {
+        let jobs = self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<JobInfo> = jobs.running.values().map(|j| j.info().clone()).collect();
+        out.sort_by_key(|j| j.id);
+        out
+    }
+
+    /// Cancels a job; returns whether it existed.
+    pub fn cancel_job(&self, id: u64) -> bool {
+        let job = self.inner.jobs.lock().unwrap_or_else(|e| e.into_inner()).running.remove(&id);
+        if let Some(job) = &job {
+            job.stop.send_replace(true);
+        }
+        job.is_some()
+    }
+}
