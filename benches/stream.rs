@@ -99,7 +99,8 @@ fn append_to_update(c: &mut Criterion) {
     let mut subs: Vec<Subscription> = rt.block_on(async {
         let mut subs = Vec::new();
         for code in &codes {
-            let query = Query::kpi(code).with_grain(Grain::Minute).by(["events.region", "events.channel", "events.device"]).with_range(range.clone());
+            let query =
+                Query::kpi(code).with_grain(Grain::Minute).by(["events.region", "events.channel", "events.device"]).with_range(range);
             let mut sub = engine.subscribe(&query, Refresh::OnChange).await.expect("subscribe");
             sub.next().await;
             subs.push(sub);

@@ -213,27 +213,26 @@ impl Engine {
             return Err(EngineError::InvalidOption { option: "refresh", message: "a refresh interval must be longer than zero".into() });
         }
         let key = view_key(query, refresh);
-        let existing = self.inner.views.lock().unwrap_or_else(|e| e.into_inner()).get(&key).cloned();
-        let view = match existing {
-            Some(view) => view,
-            None => {
-                let changes = self.inner.changes.subscribe();
-                let result = self.calculate(query).await?;
-                let now = self.inner.options.clock.now();
-                let fresh = Arc::new(View::new(query.clone(), refresh, &result, now));
-                let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
-                match views.get(&key) {
-                    Some(raced) => raced.clone(),
-                    None => {
-                        views.insert(key, fresh.clone());
-                        tokio::spawn(view::maintain(self.clone(), fresh.clone(), changes, now));
-                        fresh
-                    }
-                }
-            }
+        // Joining a view happens under the registry lock, which the last unsubscriber also
+        // holds while it stops a view, so nobody joins a stopped view.
+        let join = |view: &Arc<View>| {
+            let (id, mailbox) = view.subscribe();
+            Subscription { id, mailbox, view: view.clone(), engine: self.clone() }
         };
-        let (id, mailbox) = view.subscribe();
-        Ok(Subscription { id, mailbox, view, engine: self.clone() })
+        if let Some(view) = self.inner.views.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(join(view));
+        }
+        let changes = self.inner.changes.subscribe();
+        let result = self.calculate(query).await?;
+        let now = self.inner.options.clock.now();
+        let fresh = Arc::new(View::new(query.clone(), refresh, &result, now));
+        let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(raced) = views.get(&key) {
+            return Ok(join(raced));
+        }
+        views.insert(key, fresh.clone());
+        tokio::spawn(view::maintain(self.clone(), fresh.clone(), changes, now));
+        Ok(join(&fresh))
     }
 
     /// Publishes `result` of `query` to the subscribers of that query, whatever their refresh.

@@ -326,3 +326,22 @@ async fn scheduled_jobs_run_queries_and_publish_to_subscribers() {
     assert_eq!(bad_query.code(), "KPI_FORMULA");
     assert!(engine.schedule("empty", "* * * * *", vec![]).await.is_err());
 }
+
+#[tokio::test]
+async fn subscriptions_move_across_tasks() {
+    let engine = engine(&[(10, None, None, Some(1.0))]);
+    // Servers subscribe and read in spawned tasks: the futures and the subscription are Send.
+    let task = tokio::spawn({
+        let engine = engine.clone();
+        async move {
+            let mut sub = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+            next(&mut sub).await;
+            sub
+        }
+    });
+    let sub = task.await.unwrap();
+    engine.append_batches("events", vec![batch(&[(15, None, None, Some(2.0))])]).unwrap();
+    let mut stream = Box::pin(sub.into_stream());
+    let updates = tokio::time::timeout(Duration::from_secs(20), futures::StreamExt::next(&mut stream)).await.unwrap().unwrap();
+    assert_eq!(updates.updates[0].value, Some(3.0));
+}
