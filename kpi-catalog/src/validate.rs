@@ -442,14 +442,12 @@ impl Validator<'_> {
 
     fn schedule(&mut self, k: &KpiDefinition, at: &At) {
         let Some(s) = &k.schedule else { return };
-        let fields: Vec<&str> = s.split_whitespace().collect();
-        let ok = fields.len() == 5 && fields.iter().all(|f| f.chars().all(|ch| ch.is_ascii_alphanumeric() || "*,/-".contains(ch)));
-        if !ok {
+        if let Err(e) = s.parse::<crate::Cron>() {
             self.push(
                 ProblemKind::Schedule,
                 at.locate(&["schedule"]),
-                format!("schedule `{s}` of KPI `{}` is not a cron expression", k.code),
-                Some("write five fields: minute hour day-of-month month day-of-week, e.g. `0 0 * * *`".into()),
+                format!("schedule `{s}` of KPI `{}` is not a cron expression: {}", k.code, e.reason),
+                Some("write five fields: minute hour day-of-month month day-of-week, e.g. `0 0 * * *`, or @daily".into()),
             );
         }
     }

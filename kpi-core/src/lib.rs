@@ -65,6 +65,7 @@ pub use dashboard::{Dashboard, DashboardItem};
 pub use engine::{Engine, RegisteredData};
 pub use error::EngineError;
 pub use isolation::Cancellation;
+pub use kpi_catalog::Cron;
 pub use metrics::Metrics;
 pub use options::{CalculateOptions, EngineOptions};
 pub use result::{
@@ -72,7 +73,7 @@ pub use result::{
     TrendDirection,
 };
 pub use sql::{Explain, SqlDialect};
-pub use stream::{Cron, JobInfo, Refresh, StreamInfo, Subscription, Update, UpdateKind, Updates};
+pub use stream::{JobInfo, Refresh, StreamInfo, Subscription, Update, UpdateKind, Updates};
 
 /// The Rust examples of the repository's README.md run as doctests of this crate (the lowest
 /// crate that sees the formula language, the catalog and the engine; pricing is a dev-dependency).

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use kpi_formula::Query;
 use tokio::sync::watch;
 
-use super::cron::Cron;
 use crate::{Engine, EngineError};
+use kpi_catalog::Cron;
 
 /// A scheduled job, as [`Engine::jobs`] lists it.
 #[derive(Clone, Debug, PartialEq)]
@@ -90,7 +90,9 @@ impl Engine {
     /// subscribers, whatever their refresh. The queries are checked first, so a bad one is an
     /// error here.
     pub async fn schedule(&self, name: &str, schedule: &str, queries: Vec<Query>) -> Result<JobInfo, EngineError> {
-        let schedule: Cron = schedule.parse()?;
+        let schedule: Cron = schedule
+            .parse()
+            .map_err(|e: kpi_catalog::CronError| EngineError::InvalidOption { option: "schedule", message: e.to_string() })?;
         if queries.is_empty() {
             return Err(EngineError::InvalidOption { option: "schedule", message: format!("job `{name}` has no queries to run") });
         }
@@ -114,6 +116,26 @@ impl Engine {
         jobs.running.insert(id, job.clone());
         tokio::spawn(run(self.clone(), job));
         Ok(info)
+    }
+
+    /// Schedules the catalog's KPIs that carry a `schedule`: one job per distinct schedule,
+    /// named after it, running each of its KPIs at the KPI's default grain.
+    pub async fn schedule_catalog(&self) -> Result<Vec<JobInfo>, EngineError> {
+        let mut by_schedule: std::collections::BTreeMap<String, Vec<Query>> = Default::default();
+        for kpi in self.inner.catalog.kpis() {
+            if let Some(schedule) = &kpi.schedule {
+                let mut query = Query::kpi(&kpi.code);
+                if let Some(grain) = kpi.default_grain {
+                    query = query.with_grain(grain);
+                }
+                by_schedule.entry(schedule.trim().to_string()).or_default().push(query);
+            }
+        }
+        let mut jobs = Vec::new();
+        for (schedule, queries) in by_schedule {
+            jobs.push(self.schedule(&format!("catalog: {schedule}"), &schedule, queries).await?);
+        }
+        Ok(jobs)
     }
 
     /// The scheduled jobs, by id.

@@ -16,7 +16,6 @@
 //! does not read costs nothing), so streamed values are always those an on-demand calculation
 //! over the same data gives.
 
-mod cron;
 mod jobs;
 mod mailbox;
 mod view;
@@ -31,7 +30,6 @@ use serde::Serialize;
 
 use crate::result::{DimensionValue, Status};
 use crate::{Engine, EngineError};
-pub use cron::Cron;
 pub use jobs::JobInfo;
 pub(crate) use jobs::Jobs;
 use mailbox::Mailbox;

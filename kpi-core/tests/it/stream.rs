@@ -29,12 +29,12 @@ object_models:
       - { name: user_id, type: int64 }
       - { name: amount, type: float64 }
 kpis:
-  - { code: total, name: Total, formula: sum(events.amount), unit: currency }
-  - { code: events, name: Events, formula: count(events) }
+  - { code: total, name: Total, formula: sum(events.amount), unit: currency, schedule: daily, default_grain: hour }
+  - { code: events, name: Events, formula: count(events), schedule: daily }
   - { code: average, name: Average, formula: avg(events.amount) }
   - { code: smallest, name: Smallest, formula: min(events.amount) }
   - { code: largest, name: Largest, formula: max(events.amount) }
-  - { code: users, name: Users, formula: count_distinct(events.user_id) }
+  - { code: users, name: Users, formula: count_distinct(events.user_id), schedule: "*/5 * * * *" }
   - { code: middle, name: Median, formula: median(events.amount) }
   - { code: p90, name: P90, formula: "percentile(events.amount, 0.9)" }
   - { code: per_user, name: Per user, formula: "sum(events.amount) / count_distinct(events.user_id)" }
@@ -325,6 +325,13 @@ async fn scheduled_jobs_run_queries_and_publish_to_subscribers() {
     let bad_query = engine.schedule("bad", "* * * * *", vec![by_minute("nope")]).await.unwrap_err();
     assert_eq!(bad_query.code(), "KPI_FORMULA");
     assert!(engine.schedule("empty", "* * * * *", vec![]).await.is_err());
+
+    // The catalog's own schedules: one job per schedule.
+    let jobs = engine.schedule_catalog().await.unwrap();
+    let summary: Vec<(String, usize)> = jobs.iter().map(|j| (j.schedule.to_string(), j.queries.len())).collect();
+    assert_eq!(summary, [("*/5 * * * *".to_string(), 1), ("0 0 * * *".to_string(), 2)]);
+    assert!(jobs[1].queries.contains(&Query::kpi("total").with_grain(Grain::Hour)));
+    assert_eq!(engine.jobs().len(), 2);
 }
 
 #[tokio::test]

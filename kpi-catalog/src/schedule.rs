@@ -1,5 +1,6 @@
-//! Five-field cron expressions (`minute hour day-of-month month day-of-week`) and their next
-//! firing time, in UTC.
+//! Schedules: five-field cron expressions (`minute hour day-of-month month day-of-week`) and
+//! their next firing time, in UTC. KPI definitions carry one for scheduled calculation; the
+//! engine runs jobs on them.
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,18 +8,19 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 
 /// A parsed cron schedule: `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`;
-/// month and weekday names (`jan`, `mon`); Sunday is 0 or 7. As in classic cron, when both the
+/// month and weekday names (`jan`, `mon`); Sunday is 0 or 7; the shorthands of [`ALIASES`]
+/// (`@daily` or `daily`, ...). As in classic cron, when both the
 /// day of month and the day of week are restricted, a day matching either fires.
 ///
 /// ```
-/// use kpi_core::Cron;
+/// use kpi_catalog::Cron;
 /// let every_15 = "*/15 * * * *".parse::<Cron>()?;
 /// let t = "2024-01-01T10:07:00Z".parse().unwrap();
 /// assert_eq!(every_15.next_after(t).unwrap().to_rfc3339(), "2024-01-01T10:15:00+00:00");
 /// let weekdays_at_6 = "0 6 * * mon-fri".parse::<Cron>()?;       // 2024-01-06 is a Saturday
 /// let sat = "2024-01-06T12:00:00Z".parse().unwrap();
 /// assert_eq!(weekdays_at_6.next_after(sat).unwrap().to_rfc3339(), "2024-01-08T06:00:00+00:00");
-/// # Ok::<(), kpi_core::EngineError>(())
+/// # Ok::<(), kpi_catalog::CronError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct Cron {
@@ -31,6 +33,15 @@ pub struct Cron {
     days_restricted: bool,
     weekdays_restricted: bool,
 }
+
+/// Shorthands, as cron and the seeds' batch mode (`"schedule": "daily"`) write them.
+pub const ALIASES: [(&[&str], &str); 5] = [
+    (&["@hourly", "hourly"], "0 * * * *"),
+    (&["@daily", "@midnight", "daily"], "0 0 * * *"),
+    (&["@weekly", "weekly"], "0 0 * * 0"),
+    (&["@monthly", "monthly"], "0 0 1 * *"),
+    (&["@yearly", "@annually", "yearly"], "0 0 1 1 *"),
+];
 
 const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 const WEEKDAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
@@ -66,17 +77,27 @@ fn field(text: &str, name: &str, min: u32, max: u32, names: &[&str]) -> Result<u
     Ok(mask)
 }
 
+/// Why a text is not a cron schedule.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "`{text}` is not a cron schedule: {reason} (write five fields: minute hour day-of-month month day-of-week, e.g. `0 6 * * mon-fri`, or @hourly, @daily, @weekly, @monthly, @yearly)"
+)]
+pub struct CronError {
+    /// The text.
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
 impl FromStr for Cron {
-    type Err = crate::EngineError;
+    type Err = CronError;
 
     fn from_str(text: &str) -> Result<Cron, Self::Err> {
-        let invalid = |message: String| crate::EngineError::InvalidOption {
-            option: "schedule",
-            message: format!("`{text}`: {message} (write five fields: minute hour day-of-month month day-of-week, e.g. `0 6 * * mon-fri`)"),
-        };
-        let fields: Vec<&str> = text.split_whitespace().collect();
+        let invalid = |reason: String| CronError { text: text.to_string(), reason };
+        let expanded = ALIASES.iter().find(|(names, _)| names.contains(&text.trim())).map(|(_, cron)| *cron);
+        let fields: Vec<&str> = expanded.unwrap_or(text).split_whitespace().collect();
         let [minute, hour, day, month, weekday] = fields[..] else {
-            return Err(invalid(format!("{} fields", fields.len())));
+            return Err(invalid(format!("it has {} fields", fields.len())));
         };
         let weekdays = field(weekday, "day-of-week", 0, 7, &WEEKDAYS).map_err(invalid)?;
         Ok(Cron {
@@ -160,13 +181,16 @@ mod tests {
         assert_eq!(next("0 0 1 * mon", "2024-01-02T00:00:00Z"), "2024-01-08T00:00:00+00:00");
         assert_eq!(next("5-10/5 1,2 * * *", "2024-01-01T01:06:00Z"), "2024-01-01T01:10:00+00:00");
         assert_eq!(next("0 0 31 2 *", "2024-01-01T00:00:00Z"), "never");
+        assert_eq!(next("daily", "2024-01-01T10:00:00Z"), "2024-01-02T00:00:00+00:00");
+        assert_eq!(next("@weekly", "2024-01-01T10:00:00Z"), "2024-01-07T00:00:00+00:00");
+        assert_eq!(next("@monthly", "2024-01-01T10:00:00Z"), "2024-02-01T00:00:00+00:00");
     }
 
     #[test]
     fn refuses_what_is_not_cron() {
         for bad in ["", "* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "*/0 * * * *", "5-1 * * * *", "* * * foo *", "a b c d e"] {
             let err = bad.parse::<Cron>().unwrap_err();
-            assert_eq!(err.code(), "KPI_OPTION", "{bad}");
+            assert!(err.to_string().contains("is not a cron schedule"), "{bad}: {err}");
         }
     }
 }
