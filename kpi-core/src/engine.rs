@@ -13,7 +13,7 @@ use kpi_catalog::{Catalog, DemoData, ObjectModel};
 use kpi_formula::diagnostic::did_you_mean;
 
 use crate::cache::ResultCache;
-use crate::data::{Layout, TableData, conform_batches, conform_provider};
+use crate::data::{AppendReport, Layout, TableData, check_lateness, conform_batches, conform_provider, latest_time};
 use crate::error::EngineError;
 use crate::isolation::Lanes;
 use crate::metrics::{Counters, Metrics};
@@ -125,28 +125,38 @@ impl Engine {
         let model = self.model(object_model)?;
         let batches = conform_batches(model, batches)?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let data = TableData::memory(model, batches, self.next_version(), self.inner.layout)?;
+        let watermark = latest_time(model, &batches);
+        let data = TableData::memory(model, batches, self.next_version(), self.inner.layout)?.with_watermark(watermark);
         self.install(object_model, data, rows);
         Ok(())
     }
 
     /// Appends record batches to the data of `object_model` (registering it if it has none).
-    pub fn append_batches(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<(), EngineError> {
+    /// Appended rows are visible to the next calculation and refresh subscriptions.
+    ///
+    /// The report counts rows older than the latest event time seen before (late rows, which
+    /// correct earlier periods) and those beyond [`EngineOptions::allowed_lateness`]; every row
+    /// is kept either way.
+    pub fn append_batches(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<AppendReport, EngineError> {
         let model = self.model(object_model)?;
         let batches = conform_batches(model, batches)?;
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         // Hold the write lock across read-modify-write so concurrent appends are not lost.
         let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
         let version = self.next_version();
+        let previous = tables.get(object_model).and_then(|d| d.watermark);
+        let (report, watermark) = check_lateness(model, &batches, previous, self.inner.options.allowed_lateness);
         let data = match tables.get(object_model) {
             Some(existing) => existing.append(&self.inner.ctx, model, batches, version, self.inner.layout)?,
             None => TableData::memory(model, batches, version, self.inner.layout)?,
         };
-        tables.insert(object_model.to_string(), data);
+        tables.insert(object_model.to_string(), data.with_watermark(watermark));
         drop(tables);
-        Counters::add(&self.inner.counters.rows_ingested, rows as u64);
+        let counters = &self.inner.counters;
+        Counters::add(&counters.rows_ingested, report.rows as u64);
+        Counters::add(&counters.late_rows, report.late_rows as u64);
+        Counters::add(&counters.rows_beyond_lateness, report.beyond_lateness as u64);
         self.inner.changes.send_replace(version);
-        Ok(())
+        Ok(report)
     }
 
     /// Registers a Parquet file, or a directory of Parquet files, as the data of `object_model`.

@@ -62,6 +62,7 @@ pub use cache::CachePolicy;
 pub use calculate::SMALL_INPUT_ROWS;
 pub use clock::{Clock, ManualClock, SystemClock, Wait};
 pub use dashboard::{Dashboard, DashboardItem};
+pub use data::AppendReport;
 pub use engine::{Engine, RegisteredData};
 pub use error::EngineError;
 pub use isolation::Cancellation;

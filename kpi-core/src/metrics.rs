@@ -23,6 +23,10 @@ pub struct Metrics {
     pub queued: u64,
     /// Rows registered or appended.
     pub rows_ingested: u64,
+    /// Appended rows older than the latest event time seen before them.
+    pub late_rows: u64,
+    /// Appended rows older than that time minus the allowed lateness (kept all the same).
+    pub rows_beyond_lateness: u64,
 }
 
 #[derive(Debug, Default)]
@@ -35,6 +39,8 @@ pub(crate) struct Counters {
     pub(crate) cache_misses: AtomicU64,
     pub(crate) queued: AtomicU64,
     pub(crate) rows_ingested: AtomicU64,
+    pub(crate) late_rows: AtomicU64,
+    pub(crate) rows_beyond_lateness: AtomicU64,
 }
 
 impl Counters {
@@ -53,6 +59,8 @@ impl Counters {
             cache_misses: get(&self.cache_misses),
             queued: get(&self.queued),
             rows_ingested: get(&self.rows_ingested),
+            late_rows: get(&self.late_rows),
+            rows_beyond_lateness: get(&self.rows_beyond_lateness),
         }
     }
 }

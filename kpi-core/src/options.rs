@@ -38,8 +38,11 @@ pub struct EngineOptions {
     pub target_partitions: Option<usize>,
     /// Result caching.
     pub cache: CachePolicy,
-    /// The clock of cache expiry.
+    /// The clock of cache expiry, refresh times and schedules.
     pub clock: Arc<dyn Clock>,
+    /// How far behind the latest event time an appended row may be before it is counted as
+    /// beyond lateness ([`crate::AppendReport::beyond_lateness`]); `None` for no limit.
+    pub allowed_lateness: Option<Duration>,
 }
 
 impl Default for EngineOptions {
@@ -54,6 +57,7 @@ impl Default for EngineOptions {
             target_partitions: None,
             cache: CachePolicy::default(),
             clock: Arc::new(SystemClock),
+            allowed_lateness: None,
         }
     }
 }
@@ -93,6 +97,12 @@ impl EngineOptions {
     /// Sets the cache policy.
     pub fn with_cache(mut self, cache: CachePolicy) -> Self {
         self.cache = cache;
+        self
+    }
+
+    /// Sets the allowed lateness of appended rows.
+    pub fn with_allowed_lateness(mut self, lateness: Duration) -> Self {
+        self.allowed_lateness = Some(lateness);
         self
     }
 

@@ -3,6 +3,7 @@
 
 mod bounds;
 mod conform;
+mod lateness;
 
 use std::sync::Arc;
 
@@ -18,6 +19,8 @@ use crate::error::EngineError;
 
 pub(crate) use bounds::TimeBounds;
 use conform::{ColumnSource, conform};
+pub use lateness::AppendReport;
+pub(crate) use lateness::{check as check_lateness, latest as latest_time};
 
 /// Where a registered table's rows come from.
 #[derive(Clone)]
@@ -41,9 +44,18 @@ pub(crate) struct TableData {
     pub(crate) memory_rows: usize,
     /// The time column's bounds, computed on first use.
     pub(crate) bounds: Arc<TimeBounds>,
+    /// The latest event time of rows given in memory (registered or appended); unknown for rows
+    /// behind a provider.
+    pub(crate) watermark: Option<i64>,
 }
 
 impl TableData {
+    /// The same data with its watermark set.
+    pub(crate) fn with_watermark(mut self, watermark: Option<i64>) -> TableData {
+        self.watermark = watermark;
+        self
+    }
+
     /// Whether all rows are in memory.
     pub(crate) fn in_memory(&self) -> bool {
         matches!(self.origin, Origin::Memory(_))
@@ -132,13 +144,13 @@ impl TableData {
     pub(crate) fn memory(model: &ObjectModel, batches: Vec<RecordBatch>, version: u64, layout: Layout) -> Result<TableData, EngineError> {
         let provider = mem_table(model.schema(), &batches, layout)?;
         let memory_rows = batches.iter().map(RecordBatch::num_rows).sum();
-        Ok(TableData { origin: Origin::Memory(batches), provider, version, memory_rows, bounds: Arc::default() })
+        Ok(TableData { origin: Origin::Memory(batches), provider, version, memory_rows, bounds: Arc::default(), watermark: None })
     }
 
     /// Data behind a provider (already conformed).
     pub(crate) fn provider(base: Arc<dyn TableProvider>, version: u64) -> TableData {
         let origin = Origin::Provider { base: base.clone(), appended: Vec::new() };
-        TableData { origin, provider: base, version, memory_rows: 0, bounds: Arc::default() }
+        TableData { origin, provider: base, version, memory_rows: 0, bounds: Arc::default(), watermark: None }
     }
 
     /// This data with `batches` (already conformed) appended, at `version`.
@@ -167,7 +179,7 @@ impl TableData {
                     .and_then(|(f, extra)| f.union(extra))
                     .map_err(EngineError::Execution)?;
                 let origin = Origin::Provider { base: base.clone(), appended: all };
-                Ok(TableData { origin, provider: frame.into_view(), version, memory_rows, bounds: Arc::default() })
+                Ok(TableData { origin, provider: frame.into_view(), version, memory_rows, bounds: Arc::default(), watermark: None })
             }
         }
     }

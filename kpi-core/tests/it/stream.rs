@@ -352,3 +352,26 @@ async fn subscriptions_move_across_tasks() {
     let updates = tokio::time::timeout(Duration::from_secs(20), futures::StreamExt::next(&mut stream)).await.unwrap().unwrap();
     assert_eq!(updates.updates[0].value, Some(3.0));
 }
+
+#[tokio::test]
+async fn late_rows_are_counted_reported_and_kept() {
+    let options = EngineOptions::default().with_allowed_lateness(Duration::from_secs(60));
+    let engine = Engine::with_options(catalog(), options).unwrap();
+    engine.register_batches("events", vec![batch(&[(600, None, None, Some(1.0))])]).unwrap();
+    let mut sub = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+    let mut seen = Seen::new();
+    apply(&mut seen, &next(&mut sub).await);
+    // On time, late within the allowance, and late beyond it.
+    let report = engine
+        .append_batches("events", vec![batch(&[(610, None, None, Some(2.0)), (590, None, None, Some(4.0)), (100, None, None, Some(8.0))])])
+        .unwrap();
+    assert_eq!((report.rows, report.late_rows, report.beyond_lateness), (3, 2, 1));
+    assert_eq!(report.watermark.unwrap().to_rfc3339(), "2024-01-01T00:10:10+00:00");
+    let metrics = engine.metrics();
+    assert_eq!((metrics.late_rows, metrics.rows_beyond_lateness), (2, 1));
+    // Every row is kept: the too-late one opens (and corrects) its early minute.
+    converge(&engine, &mut sub, &mut seen).await;
+    let total: f64 = seen.values().flatten().sum();
+    assert_eq!(total, 15.0);
+    assert_eq!(serde_json::to_value(report).unwrap()["beyond_lateness"], 1);
+}
