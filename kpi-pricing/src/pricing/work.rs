@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use crate::answers::{Answers, EnvironmentAnswer, IntegrationMethod, MAX_HOURS, complexity_label};
 use crate::error::{Problems, did_you_mean};
 use crate::money::{Money, Range};
-use crate::price_book::PriceBook;
+use crate::price_book::{FixedWork, PriceBook};
 use crate::proposal::{DataIntegrationItem, EnvironmentSetup, KpiImplementationItem, TimeAndMaterialsItem};
 
 /// The description that starts the time-and-materials line of integrations.
@@ -14,12 +14,42 @@ pub(super) const TM_INTEGRATION: &str = "API/Non-Architected Integration";
 /// The description that starts the time-and-materials line of KPIs.
 pub(super) const TM_KPIS: &str = "Dynamic RBAC KPIs";
 
-fn check_tm_hours(path: &str, hours: Range<Decimal>, p: &mut Problems) {
+/// Checks answered time-and-materials hours at `path`: none for fixed-price work (`fixed_price`
+/// says what it is, `fix` the other way out), else a bounded, ordered range.
+fn check_tm_hours(path: &str, fixed: bool, answered: Option<Range<Decimal>>, fixed_price: &str, fix: &str, p: &mut Problems) {
+    let Some(hours) = answered else { return };
     let limit = Decimal::from(MAX_HOURS);
-    if hours.min < Decimal::ZERO || hours.max > limit {
+    if fixed {
+        p.add_with_help(path, format!("{fixed_price}, so it has no time-and-materials hours"), Some(format!("remove tm_hours, or {fix}")));
+    } else if hours.min < Decimal::ZERO || hours.max > limit {
         p.add(path, format!("hours must be between 0 and {limit}"));
     } else if hours.min > hours.max {
         p.add(path, format!("the range {hours} runs backwards (min is above max)"));
+    }
+}
+
+/// The work of one step: the hours to schedule and the items billed as time and materials.
+#[derive(Default)]
+struct Tally {
+    hours: Decimal,
+    tm: Vec<(String, Range<Decimal>)>,
+}
+
+impl Tally {
+    /// The fixed price of `fixed` work, or zero for time and materials over `tm_hours`
+    /// (scheduled at its high end and listed for the T&M line).
+    fn cost(&mut self, name: &str, fixed: Option<&FixedWork>, tm_hours: Range<Decimal>) -> Money {
+        match fixed {
+            Some(work) => {
+                self.hours += work.hours;
+                work.charge
+            }
+            None => {
+                self.hours += tm_hours.max;
+                self.tm.push((name.to_string(), tm_hours));
+                Money::ZERO
+            }
+        }
     }
 }
 
@@ -63,8 +93,7 @@ pub(super) fn data_integration(
         }
     }
     let mut items = Vec::new();
-    let mut tm = Vec::new();
-    let mut hours = Decimal::ZERO;
+    let mut work = Tally::default();
     for model in required {
         let (path, answer) = match (answers.data_integration.get(model), &answers.default_integration) {
             (Some(a), _) => (format!("data_integration.{model}"), a),
@@ -87,27 +116,16 @@ pub(super) fn data_integration(
             IntegrationMethod::StreamingApiArchitected => Some(&prices.streaming_api_architected),
             IntegrationMethod::StreamingApiNonArchitected => None,
         };
-        match (fixed, answer.tm_hours) {
-            (Some(_), Some(_)) => p.add_with_help(
-                format!("{path}.tm_hours"),
-                format!("`{}` is fixed-price, so it has no time-and-materials hours", answer.method.code()),
-                Some("remove tm_hours, or choose streaming_api_non_architected".into()),
-            ),
-            (None, Some(h)) => check_tm_hours(&format!("{path}.tm_hours"), h, p),
-            _ => {}
-        }
-        let cost = match fixed {
-            Some(work) => {
-                hours += work.hours;
-                work.charge
-            }
-            None => {
-                let h = answer.tm_hours.unwrap_or(prices.streaming_api_non_architected.hours);
-                hours += h.max;
-                tm.push((model.clone(), h));
-                Money::ZERO
-            }
-        };
+        let fixed_price = format!("`{}` is fixed-price", answer.method.code());
+        check_tm_hours(
+            &format!("{path}.tm_hours"),
+            fixed.is_some(),
+            answer.tm_hours,
+            &fixed_price,
+            "choose streaming_api_non_architected",
+            p,
+        );
+        let cost = work.cost(model, fixed, answer.tm_hours.unwrap_or(prices.streaming_api_non_architected.hours));
         items.push(DataIntegrationItem {
             object_model: model.clone(),
             object_model_name: catalog.object_model(model).map_or(model.clone(), |m| m.name.clone()),
@@ -118,7 +136,7 @@ pub(super) fn data_integration(
             time_and_materials: fixed.is_none(),
         });
     }
-    (items, tm_item(TM_INTEGRATION, &tm, book.rates.integration_architect), hours)
+    (items, tm_item(TM_INTEGRATION, &work.tm, book.rates.integration_architect), work.hours)
 }
 
 /// Step 4: one line per selected KPI, the T&M line, and the hours to schedule.
@@ -140,8 +158,7 @@ pub(super) fn kpi_implementation(
         }
     }
     let mut items = Vec::new();
-    let mut tm = Vec::new();
-    let mut hours = Decimal::ZERO;
+    let mut work = Tally::default();
     let mut defaulted = 0;
     for code in selected {
         let Ok(kpi) = catalog.kpi(code) else { continue };
@@ -156,27 +173,9 @@ pub(super) fn kpi_implementation(
             Complexity::Rbac => Some(&prices.rbac),
             Complexity::DynamicRbac => None,
         };
-        match (fixed, answer.tm_hours) {
-            (Some(_), Some(_)) => p.add_with_help(
-                path,
-                format!("a {} KPI is fixed-price, so it has no time-and-materials hours", complexity_label(complexity)),
-                Some("remove tm_hours, or set complexity: dynamic_rbac".into()),
-            ),
-            (None, Some(h)) => check_tm_hours(&path, h, p),
-            _ => {}
-        }
-        let cost = match fixed {
-            Some(work) => {
-                hours += work.hours;
-                work.charge
-            }
-            None => {
-                let h = answer.tm_hours.unwrap_or(prices.dynamic_rbac.hours);
-                hours += h.max;
-                tm.push((code.clone(), h));
-                Money::ZERO
-            }
-        };
+        let fixed_price = format!("a {} KPI is fixed-price", complexity_label(complexity));
+        check_tm_hours(&path, fixed.is_some(), answer.tm_hours, &fixed_price, "set complexity: dynamic_rbac", p);
+        let cost = work.cost(code, fixed, answer.tm_hours.unwrap_or(prices.dynamic_rbac.hours));
         items.push(KpiImplementationItem {
             kpi_code: code.clone(),
             kpi_name: kpi.name.clone(),
@@ -188,7 +187,7 @@ pub(super) fn kpi_implementation(
     if defaulted > 0 {
         assumptions.push(format!("{defaulted} KPI(s) without an answer are priced at their catalog complexity."));
     }
-    (items, tm_item(TM_KPIS, &tm, book.rates.integration_architect), hours)
+    (items, tm_item(TM_KPIS, &work.tm, book.rates.integration_architect), work.hours)
 }
 
 /// Step 5.
