@@ -223,7 +223,8 @@ impl Engine {
         let changes = self.inner.changes.subscribe();
         let result = self.calculate(query).await?;
         let now = self.inner.options.clock.now();
-        let fresh = Arc::new(View::new(query.clone(), refresh, &result, now));
+        let tables = kpi_formula::compile(query, self.catalog()).map(|c| c.formula().tables.iter().cloned().collect()).unwrap_or_default();
+        let fresh = Arc::new(View::new(query.clone(), refresh, tables, &result, now));
         let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(raced) = views.get(&key) {
             return Ok(join(raced));
@@ -239,8 +240,15 @@ impl Engine {
             self.inner.views.lock().unwrap_or_else(|e| e.into_inner()).values().filter(|v| v.query == *query).cloned().collect();
         let now = self.inner.options.clock.now();
         for view in views {
-            view.apply(result, now);
+            view.apply(result, now, self.watermark(&view.tables));
         }
+    }
+
+    /// The latest event time among `tables`, as far as appends and registrations in memory
+    /// have shown it.
+    pub(crate) fn watermark(&self, tables: &[String]) -> Option<DateTime<Utc>> {
+        let registered = self.inner.tables.read().unwrap_or_else(|e| e.into_inner());
+        tables.iter().filter_map(|t| registered.get(t)?.watermark).max().and_then(DateTime::from_timestamp_micros)
     }
 
     /// The views being maintained for subscribers.

@@ -36,6 +36,8 @@ struct State {
 pub(crate) struct View {
     pub(crate) query: Query,
     pub(crate) refresh: Refresh,
+    /// The tables the query reads, whose watermark says which period is current.
+    pub(crate) tables: Vec<String>,
     label: String,
     state: Mutex<State>,
     stop: watch::Sender<bool>,
@@ -57,13 +59,13 @@ fn differs(a: Option<f64>, b: Option<f64>) -> bool {
 
 impl View {
     /// A view of `query` starting from `result`.
-    pub(crate) fn new(query: Query, refresh: Refresh, result: &KpiResult, now: DateTime<Utc>) -> View {
+    pub(crate) fn new(query: Query, refresh: Refresh, tables: Vec<String>, result: &KpiResult, now: DateTime<Utc>) -> View {
         let label = match &query.target {
             Target::Kpi(code) => code.clone(),
             Target::Formula(text) => text.clone(),
         };
-        let view = View { query, refresh, label, state: Mutex::default(), stop: watch::Sender::new(false) };
-        view.apply(result, now);
+        let view = View { query, refresh, tables, label, state: Mutex::default(), stop: watch::Sender::new(false) };
+        view.apply(result, now, None);
         view
     }
 
@@ -87,12 +89,14 @@ impl View {
     }
 
     /// Takes in a new result and publishes what changed to every subscriber. A change to a
-    /// period before the latest one is a correction.
-    pub(crate) fn apply(&self, result: &KpiResult, now: DateTime<Utc>) {
+    /// period before the current one is a correction; the current period is the one holding
+    /// `watermark` (the latest event time of the tables read), or else the result's last.
+    pub(crate) fn apply(&self, result: &KpiResult, now: DateTime<Utc>, watermark: Option<DateTime<Utc>>) {
         let info = &result.info;
         let mut state = self.lock();
         let rows = result.rows();
-        let latest = rows.iter().filter_map(|r| r.period).max();
+        let periods = || rows.iter().filter_map(|r| r.period);
+        let latest = watermark.and_then(|w| periods().filter(|p| *p <= w).max()).or_else(|| periods().max());
         let mut changed = Vec::new();
         for row in rows {
             let key = row_key(row.period, &row.dimensions);
@@ -223,7 +227,7 @@ pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch
             return;
         }
         match engine.calculate(&view.query).await {
-            Ok(result) => view.apply(&result, clock.now()),
+            Ok(result) => view.apply(&result, clock.now(), engine.watermark(&view.tables)),
             Err(e) => view.fail(e),
         }
     }

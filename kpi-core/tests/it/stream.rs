@@ -375,3 +375,19 @@ async fn late_rows_are_counted_reported_and_kept() {
     assert_eq!(total, 15.0);
     assert_eq!(serde_json::to_value(report).unwrap()["beyond_lateness"], 1);
 }
+
+#[tokio::test]
+async fn the_current_period_follows_the_data_not_the_range() {
+    // A dashboard's range reaches ahead of the data: the minute data is arriving in is current,
+    // so its changes are changes, and only earlier minutes get corrections.
+    let engine = engine(&[(10, None, None, Some(1.0)), (70, None, None, Some(1.0))]);
+    let hour = kpi_formula::TimeRange::parse("2024-01-01T00:00:00", "2024-01-01T01:00:00", &kpi_formula::Calendar::default()).unwrap();
+    let mut sub = engine.subscribe(&by_minute("total").with_range(hour), Refresh::OnChange).await.unwrap();
+    assert_eq!(next(&mut sub).await.updates.len(), 60);
+    engine.append_batches("events", vec![batch(&[(75, None, None, Some(2.0))])]).unwrap();
+    let now = next(&mut sub).await;
+    assert_eq!((now.updates.len(), now.updates[0].kind), (1, UpdateKind::Change));
+    engine.append_batches("events", vec![batch(&[(15, None, None, Some(2.0))])]).unwrap();
+    let late = next(&mut sub).await;
+    assert_eq!((late.updates.len(), late.updates[0].kind), (1, UpdateKind::Correction));
+}
