@@ -77,12 +77,18 @@ impl Engine {
 
     /// Calculates a query with its own timeout, cancellation or cache setting.
     pub async fn calculate_with(&self, query: &Query, options: &CalculateOptions) -> Result<KpiResult, EngineError> {
+        self.calculate_storing(query, options, true).await
+    }
+
+    /// [`Engine::calculate_with`], storing the result in the cache only if `store` (a view's
+    /// recalculation of a few periods is of no use to anyone else).
+    pub(crate) async fn calculate_storing(&self, query: &Query, options: &CalculateOptions, store: bool) -> Result<KpiResult, EngineError> {
         let counters = &self.inner.counters;
         Counters::add(&counters.calculations, 1);
         let what = describe(query);
         let span = tracing::info_span!("kpi.calculate", what = %what, grain = ?query.grain.map(|g| g.as_str()));
         let started = Instant::now();
-        let work = self.calculate_in_lane(query, options, started).instrument(span);
+        let work = self.calculate_in_lane(query, options, store, started).instrument(span);
         let timeout = options.timeout.or(self.inner.options.timeout);
         let cancelled = async {
             match &options.cancellation {
@@ -108,7 +114,13 @@ impl Engine {
         outcome
     }
 
-    async fn calculate_in_lane(&self, query: &Query, options: &CalculateOptions, started: Instant) -> Result<KpiResult, EngineError> {
+    async fn calculate_in_lane(
+        &self,
+        query: &Query,
+        options: &CalculateOptions,
+        store: bool,
+        started: Instant,
+    ) -> Result<KpiResult, EngineError> {
         // One catalog lookup for the KPI's display data, lane and cache TTL.
         let kpi = match &query.target {
             Target::Kpi(code) => self.inner.catalog.kpi(code).ok(),
@@ -168,7 +180,7 @@ impl Engine {
             timing: Timing { queued, planning, execution, total: started.elapsed() },
             from_cache: false,
         };
-        if ttl > Duration::ZERO {
+        if ttl > Duration::ZERO && store {
             let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
             let max = self.inner.options.cache.max_entries;
             self.inner.cache.put(key, Arc::new(result.clone()), planned.versions, expires, max, now);

@@ -144,9 +144,9 @@ impl Engine {
         let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
         let version = self.next_version();
         let previous = tables.get(object_model).and_then(|d| d.watermark);
-        let (report, watermark) = check_lateness(model, &batches, previous, self.inner.options.allowed_lateness);
+        let (report, watermark, span) = check_lateness(model, &batches, previous, self.inner.options.allowed_lateness);
         let data = match tables.get(object_model) {
-            Some(existing) => existing.append(&self.inner.ctx, model, batches, version, self.inner.layout)?,
+            Some(existing) => existing.append(&self.inner.ctx, model, batches, version, self.inner.layout)?.logging_append(existing, span),
             None => TableData::memory(model, batches, version, self.inner.layout)?,
         };
         tables.insert(object_model.to_string(), data.with_watermark(watermark));

@@ -40,18 +40,24 @@ pub(crate) fn latest(model: &ObjectModel, batches: &[RecordBatch]) -> Option<i64
     batches.iter().filter_map(|b| micros(model, b)).flat_map(|v| v.into_iter().flatten()).max()
 }
 
-/// Counts the late rows of `batches` against `watermark` and returns the new watermark.
+/// The event times an append covered: its earliest and latest row.
+pub(crate) type Span = (i64, i64);
+
+/// Counts the late rows of `batches` against `watermark`; returns the report, the new
+/// watermark and the span of event times the batches cover.
 pub(crate) fn check(
     model: &ObjectModel,
     batches: &[RecordBatch],
     watermark: Option<i64>,
     allowed: Option<Duration>,
-) -> (AppendReport, Option<i64>) {
+) -> (AppendReport, Option<i64>, Option<Span>) {
     let allowed = allowed.map_or(i64::MAX, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
     let mut report = AppendReport { rows: batches.iter().map(RecordBatch::num_rows).sum(), ..AppendReport::default() };
     let mut latest = watermark;
+    let mut span: Option<Span> = None;
     for times in batches.iter().filter_map(|b| micros(model, b)) {
         for t in times.into_iter().flatten() {
+            span = Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
             if let Some(w) = watermark
                 && t < w
             {
@@ -64,5 +70,5 @@ pub(crate) fn check(
         }
     }
     report.watermark = latest.and_then(DateTime::from_timestamp_micros);
-    (report, latest)
+    (report, latest, span)
 }

@@ -20,7 +20,10 @@ use crate::error::EngineError;
 pub(crate) use bounds::TimeBounds;
 use conform::{ColumnSource, conform};
 pub use lateness::AppendReport;
-pub(crate) use lateness::{check as check_lateness, latest as latest_time};
+pub(crate) use lateness::{Span, check as check_lateness, latest as latest_time};
+
+/// How many appends a table remembers the event-time span of.
+const APPEND_LOG: usize = 256;
 
 /// Where a registered table's rows come from.
 #[derive(Clone)]
@@ -47,6 +50,10 @@ pub(crate) struct TableData {
     /// The latest event time of rows given in memory (registered or appended); unknown for rows
     /// behind a provider.
     pub(crate) watermark: Option<i64>,
+    /// The event-time span of each recent append by version, covering every change after
+    /// version `log_since` (a registration, or forgetting the oldest append, restarts it).
+    pub(crate) log: Arc<Vec<(u64, Option<Span>)>>,
+    pub(crate) log_since: u64,
 }
 
 impl TableData {
@@ -54,6 +61,37 @@ impl TableData {
     pub(crate) fn with_watermark(mut self, watermark: Option<i64>) -> TableData {
         self.watermark = watermark;
         self
+    }
+
+    /// The same data remembering, after `before`'s log, that this version appended rows over
+    /// `span`.
+    pub(crate) fn logging_append(mut self, before: &TableData, span: Option<Span>) -> TableData {
+        let mut log = before.log.as_ref().clone();
+        let mut since = before.log_since;
+        log.push((self.version, span));
+        if log.len() > APPEND_LOG {
+            let forgotten = log.len() - APPEND_LOG;
+            since = log[forgotten - 1].0;
+            log.drain(..forgotten);
+        }
+        self.log = Arc::new(log);
+        self.log_since = since;
+        self
+    }
+
+    /// The event-time span of every change after `version`: `Some(None)` when nothing changed,
+    /// `None` when a change is not an in-memory append with a known span (a registration, or
+    /// an append the log has forgotten).
+    pub(crate) fn changes_since(&self, version: u64) -> Option<Option<Span>> {
+        if version < self.log_since {
+            return None;
+        }
+        let mut out: Option<Span> = None;
+        for (_, span) in self.log.iter().filter(|(v, _)| *v > version) {
+            let (a, b) = (*span)?;
+            out = Some(out.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+        }
+        Some(out)
     }
 
     /// Whether all rows are in memory.
@@ -144,13 +182,31 @@ impl TableData {
     pub(crate) fn memory(model: &ObjectModel, batches: Vec<RecordBatch>, version: u64, layout: Layout) -> Result<TableData, EngineError> {
         let provider = mem_table(model.schema(), &batches, layout)?;
         let memory_rows = batches.iter().map(RecordBatch::num_rows).sum();
-        Ok(TableData { origin: Origin::Memory(batches), provider, version, memory_rows, bounds: Arc::default(), watermark: None })
+        Ok(TableData {
+            origin: Origin::Memory(batches),
+            provider,
+            version,
+            memory_rows,
+            bounds: Arc::default(),
+            watermark: None,
+            log: Arc::default(),
+            log_since: version,
+        })
     }
 
     /// Data behind a provider (already conformed).
     pub(crate) fn provider(base: Arc<dyn TableProvider>, version: u64) -> TableData {
         let origin = Origin::Provider { base: base.clone(), appended: Vec::new() };
-        TableData { origin, provider: base, version, memory_rows: 0, bounds: Arc::default(), watermark: None }
+        TableData {
+            origin,
+            provider: base,
+            version,
+            memory_rows: 0,
+            bounds: Arc::default(),
+            watermark: None,
+            log: Arc::default(),
+            log_since: version,
+        }
     }
 
     /// This data with `batches` (already conformed) appended, at `version`.
@@ -179,7 +235,16 @@ impl TableData {
                     .and_then(|(f, extra)| f.union(extra))
                     .map_err(EngineError::Execution)?;
                 let origin = Origin::Provider { base: base.clone(), appended: all };
-                Ok(TableData { origin, provider: frame.into_view(), version, memory_rows, bounds: Arc::default(), watermark: None })
+                Ok(TableData {
+                    origin,
+                    provider: frame.into_view(),
+                    version,
+                    memory_rows,
+                    bounds: Arc::default(),
+                    watermark: None,
+                    log: Arc::default(),
+                    log_since: version,
+                })
             }
         }
     }

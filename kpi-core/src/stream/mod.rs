@@ -221,10 +221,20 @@ impl Engine {
             return Ok(join(view));
         }
         let changes = self.inner.changes.subscribe();
+        let formula = match &query.target {
+            kpi_formula::Target::Kpi(code) => kpi_formula::check_kpi(code, self.catalog()),
+            kpi_formula::Target::Formula(text) => kpi_formula::check_formula(text, self.catalog()),
+        };
+        // A formula that does not resolve fails in the calculation below, with its diagnostics.
+        let formula = formula.ok();
+        let span_table = formula.as_ref().and_then(|f| view::span_table(query, f, self.catalog()));
+        // The version before the first calculation: appends after it are refreshed again.
+        let seen = span_table.as_ref().and_then(|t| Some(self.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(t)?.version));
         let result = self.calculate(query).await?;
         let now = self.inner.options.clock.now();
-        let tables = kpi_formula::compile(query, self.catalog()).map(|c| c.formula().tables.iter().cloned().collect()).unwrap_or_default();
-        let fresh = Arc::new(View::new(query.clone(), refresh, tables, &result, now));
+        let tables = formula.map(|f| f.tables.into_iter().collect()).unwrap_or_default();
+        let scope = view::Scope { tables, span_table, seen: seen.unwrap_or(0) };
+        let fresh = Arc::new(View::new(query.clone(), refresh, scope, &result, now));
         let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(raced) = views.get(&key) {
             return Ok(join(raced));

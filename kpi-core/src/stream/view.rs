@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, DurationRound, Utc};
-use kpi_formula::{Query, Target};
+use kpi_formula::{Query, Target, TimeRange};
 use tokio::sync::watch;
 
 use super::mailbox::Mailbox;
@@ -38,9 +38,58 @@ pub(crate) struct View {
     pub(crate) refresh: Refresh,
     /// The tables the query reads, whose watermark says which period is current.
     pub(crate) tables: Vec<String>,
+    /// For a query whose periods depend only on their own rows of one table (see
+    /// [`span_table`]): that table, so a refresh recalculates only the periods appends touched.
+    span_table: Option<String>,
+    /// The version of `span_table` the view's values include.
+    seen: Mutex<u64>,
     label: String,
     state: Mutex<State>,
     stop: watch::Sender<bool>,
+}
+
+/// What a view reads: its tables, and the one table it can recalculate by span, with the
+/// version of it the first result includes.
+pub(crate) struct Scope {
+    pub(crate) tables: Vec<String>,
+    pub(crate) span_table: Option<String>,
+    pub(crate) seen: u64,
+}
+
+/// The one table whose appends a view of `query` can follow by recalculating only the periods
+/// they touch: the formula reads one table, which has a time column in UTC, and uses no time
+/// intelligence (each period depends on its own rows only); the dimensions are that table's
+/// own columns and there is no filter (either could reach other tables, whose changes touch
+/// any period); the calendar is UTC, the zone of event times.
+pub(crate) fn span_table(query: &Query, formula: &kpi_formula::ResolvedFormula, catalog: &kpi_catalog::Catalog) -> Option<String> {
+    if formula.tables.len() != 1
+        || formula.uses_time_intelligence()
+        || query.grain.is_none()
+        || query.filter.is_some()
+        || !query.security.filters.is_empty()
+        || query.calendar.time_zone.to_string() != "UTC"
+    {
+        return None;
+    }
+    let table = formula.tables.first()?;
+    let model = catalog.object_model(table).ok()?;
+    let time = model.schema().field_with_name(model.time_column.as_deref()?).ok()?.data_type().clone();
+    let utc = match time {
+        datafusion::arrow::datatypes::DataType::Timestamp(_, Some(zone)) => matches!(zone.as_ref(), "UTC" | "+00:00" | "Z"),
+        _ => true,
+    };
+    let own_column = |d: &String| d.strip_prefix(table.as_str()).and_then(|c| c.strip_prefix('.')).is_some_and(|c| !c.contains('.'));
+    (utc && query.dimensions.iter().all(own_column)).then(|| table.clone())
+}
+
+/// What a refresh has to recalculate.
+enum Work {
+    /// Nothing the view reads changed.
+    Nothing(u64),
+    /// Only the periods of this time range, for data up to this version.
+    Range(TimeRange, u64),
+    /// Everything.
+    All,
 }
 
 /// The identity of a period and group within a view.
@@ -59,12 +108,21 @@ fn differs(a: Option<f64>, b: Option<f64>) -> bool {
 
 impl View {
     /// A view of `query` starting from `result`.
-    pub(crate) fn new(query: Query, refresh: Refresh, tables: Vec<String>, result: &KpiResult, now: DateTime<Utc>) -> View {
+    pub(crate) fn new(query: Query, refresh: Refresh, scope: Scope, result: &KpiResult, now: DateTime<Utc>) -> View {
         let label = match &query.target {
             Target::Kpi(code) => code.clone(),
             Target::Formula(text) => text.clone(),
         };
-        let view = View { query, refresh, tables, label, state: Mutex::default(), stop: watch::Sender::new(false) };
+        let view = View {
+            query,
+            refresh,
+            tables: scope.tables,
+            span_table: scope.span_table,
+            seen: Mutex::new(scope.seen),
+            label,
+            state: Mutex::default(),
+            stop: watch::Sender::new(false),
+        };
         view.apply(result, now, None);
         view
     }
@@ -95,7 +153,8 @@ impl View {
         let info = &result.info;
         let mut state = self.lock();
         let rows = result.rows();
-        let periods = || rows.iter().filter_map(|r| r.period);
+        // The periods known: the view's and the result's (which may cover only a few).
+        let periods = || rows.iter().filter_map(|r| r.period).chain(state.rows.values().filter_map(|p| p.period));
         let latest = watermark.and_then(|w| periods().filter(|p| *p <= w).max()).or_else(|| periods().max());
         let mut changed = Vec::new();
         for row in rows {
@@ -135,6 +194,52 @@ impl View {
         for mailbox in state.subscribers.values() {
             mailbox.post(updates.iter().cloned());
         }
+    }
+
+    /// Whether the view has a value for every period and group of `result`.
+    fn knows_all(&self, result: &KpiResult) -> bool {
+        let state = self.lock();
+        result.rows().iter().all(|r| state.rows.contains_key(&row_key(r.period, &r.dimensions)))
+    }
+
+    /// What changed in the view's span table since the values it holds, read from the table's
+    /// log of appends.
+    fn work(&self, engine: &Engine) -> Work {
+        let Some(table) = &self.span_table else { return Work::All };
+        let seen = *self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
+        let Some(data) = tables.get(table) else { return Work::All };
+        if data.version == seen {
+            return Work::Nothing(seen);
+        }
+        let span = match data.changes_since(seen) {
+            None => return Work::All,
+            Some(None) => return Work::Nothing(data.version),
+            Some(Some(span)) => span,
+        };
+        let (Some(start), Some(end)) = (DateTime::from_timestamp_micros(span.0), DateTime::from_timestamp_micros(span.1.saturating_add(1)))
+        else {
+            return Work::All;
+        };
+        let (start, end) = match self.query.range {
+            Some(r) => (start.max(r.start), end.min(r.end)),
+            None => (start, end),
+        };
+        match TimeRange::new(start, end) {
+            Ok(range) => Work::Range(range, data.version),
+            // The appends fell outside the view's range.
+            Err(_) => Work::Nothing(data.version),
+        }
+    }
+
+    fn set_seen(&self, version: u64) {
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = version;
+    }
+
+    /// The version of the span table now, before a full recalculation reads it.
+    fn current_version(&self, engine: &Engine) -> Option<u64> {
+        let table = self.span_table.as_ref()?;
+        engine.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(table).map(|d| d.version)
     }
 
     /// Tells every subscriber that a refresh failed; the last values stay.
@@ -226,10 +331,38 @@ pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch
         if *stop.borrow() {
             return;
         }
-        match engine.calculate(&view.query).await {
-            Ok(result) => view.apply(&result, clock.now(), engine.watermark(&view.tables)),
-            Err(e) => view.fail(e),
+        refresh(&engine, &view).await;
+    }
+}
+
+/// Brings `view` up to date: by recalculating only the periods appends touched when it can
+/// (a new period or group among them means everything is recalculated), else everything.
+async fn refresh(engine: &Engine, view: &View) {
+    let clock = engine.options().clock.clone();
+    match view.work(engine) {
+        Work::Nothing(version) => return view.set_seen(version),
+        Work::Range(range, version) => {
+            let query = view.query.clone().with_range(range);
+            match engine.calculate_storing(&query, &crate::CalculateOptions::default(), false).await {
+                Ok(result) if view.knows_all(&result) => {
+                    view.apply(&result, clock.now(), engine.watermark(&view.tables));
+                    return view.set_seen(version);
+                }
+                Ok(_) => {}
+                Err(e) => return view.fail(e),
+            }
         }
+        Work::All => {}
+    }
+    let version = view.current_version(engine);
+    match engine.calculate(&view.query).await {
+        Ok(result) => {
+            view.apply(&result, clock.now(), engine.watermark(&view.tables));
+            if let Some(version) = version {
+                view.set_seen(version);
+            }
+        }
+        Err(e) => view.fail(e),
     }
 }
 
