@@ -56,6 +56,14 @@ impl TableSources for Snapshot {
 /// plan runnable: for them planning, not execution, is the cost.
 pub const SMALL_INPUT_ROWS: usize = 50_000;
 
+/// The periods a view recalculates: event times `[from, to)` (microseconds) of `table`, the
+/// one table it reads.
+pub(crate) struct Part {
+    pub(crate) table: String,
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+}
+
 /// A query compiled and lowered over a snapshot of the data.
 pub(crate) struct Planned {
     pub(crate) query: Query,
@@ -77,18 +85,24 @@ impl Engine {
 
     /// Calculates a query with its own timeout, cancellation or cache setting.
     pub async fn calculate_with(&self, query: &Query, options: &CalculateOptions) -> Result<KpiResult, EngineError> {
-        self.calculate_storing(query, options, true).await
+        self.calculate_part(query, options, None).await
     }
 
-    /// [`Engine::calculate_with`], storing the result in the cache only if `store` (a view's
-    /// recalculation of a few periods is of no use to anyone else).
-    pub(crate) async fn calculate_storing(&self, query: &Query, options: &CalculateOptions, store: bool) -> Result<KpiResult, EngineError> {
+    /// [`Engine::calculate_with`], or with `part` a view's recalculation of a few periods: it
+    /// scans only the in-memory batches of the table that may hold them, and its result is not
+    /// cached (it is of no use to anyone else).
+    pub(crate) async fn calculate_part(
+        &self,
+        query: &Query,
+        options: &CalculateOptions,
+        part: Option<&Part>,
+    ) -> Result<KpiResult, EngineError> {
         let counters = &self.inner.counters;
         Counters::add(&counters.calculations, 1);
         let what = describe(query);
         let span = tracing::info_span!("kpi.calculate", what = %what, grain = ?query.grain.map(|g| g.as_str()));
         let started = Instant::now();
-        let work = self.calculate_in_lane(query, options, store, started).instrument(span);
+        let work = self.calculate_in_lane(query, options, part, started).instrument(span);
         let timeout = options.timeout.or(self.inner.options.timeout);
         let cancelled = async {
             match &options.cancellation {
@@ -118,7 +132,7 @@ impl Engine {
         &self,
         query: &Query,
         options: &CalculateOptions,
-        store: bool,
+        part: Option<&Part>,
         started: Instant,
     ) -> Result<KpiResult, EngineError> {
         // One catalog lookup for the KPI's display data, lane and cache TTL.
@@ -133,7 +147,7 @@ impl Engine {
         let queued = started.elapsed();
 
         let planning = Instant::now();
-        let planned = self.plan(query).instrument(tracing::info_span!("kpi.plan")).await?;
+        let planned = self.plan_part(query, part).instrument(tracing::info_span!("kpi.plan")).await?;
         let ttl = self.inner.options.cache.ttl(info.code.as_deref(), kpi.and_then(|k| k.module.as_deref()), chain);
         let key = format!("{:?}", planned.query);
         let now = self.inner.options.clock.now();
@@ -180,7 +194,7 @@ impl Engine {
             timing: Timing { queued, planning, execution, total: started.elapsed() },
             from_cache: false,
         };
-        if ttl > Duration::ZERO && store {
+        if ttl > Duration::ZERO && part.is_none() {
             let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
             let max = self.inner.options.cache.max_entries;
             self.inner.cache.put(key, Arc::new(result.clone()), planned.versions, expires, max, now);
@@ -190,14 +204,21 @@ impl Engine {
 
     /// Compiles and lowers `query` over the data registered now, defaulting its range.
     pub(crate) async fn plan(&self, query: &Query) -> Result<Planned, EngineError> {
+        self.plan_part(query, None).await
+    }
+
+    /// [`Engine::plan`], with `part`'s table narrowed to the batches its range may need.
+    async fn plan_part(&self, query: &Query, part: Option<&Part>) -> Result<Planned, EngineError> {
         let query = self.with_default_range(query).await?;
         let catalog = self.inner.catalog.as_ref();
         let compiled = kpi_formula::compile(&query, catalog)?;
-        let snapshot = Snapshot {
-            tables: self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).clone(),
-            read: RefCell::default(),
-            missing: RefCell::default(),
-        };
+        let mut tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(part) = part
+            && let (Some(data), Ok(model)) = (tables.get_mut(&part.table), catalog.object_model(&part.table))
+        {
+            *data = data.narrowed(model, part.from, part.to, self.inner.layout)?;
+        }
+        let snapshot = Snapshot { tables, read: RefCell::default(), missing: RefCell::default() };
         let plan = match compiled.to_logical_plan(&snapshot) {
             Ok(plan) => plan,
             Err(e) => {

@@ -37,7 +37,7 @@ pub(crate) struct Inner {
     pub(crate) cache: ResultCache,
     pub(crate) lanes: Lanes,
     pub(crate) counters: Counters,
-    layout: Layout,
+    pub(crate) layout: Layout,
     /// The latest data version, sent on every registration, append and removal.
     pub(crate) changes: tokio::sync::watch::Sender<u64>,
     /// Maintained views by query and refresh, while anyone subscribes.

@@ -35,6 +35,14 @@ fn micros(model: &ObjectModel, batch: &RecordBatch) -> Option<Vec<Option<i64>>> 
     Some(as_micros.as_primitive::<TimestampMicrosecondType>().iter().collect())
 }
 
+/// The earliest and latest event time of `batch`.
+pub(crate) fn span_of(model: &ObjectModel, batch: &RecordBatch) -> Option<Span> {
+    let times = micros(model, batch)?;
+    let mut values = times.into_iter().flatten();
+    let first = values.next()?;
+    Some(values.fold((first, first), |(a, b), t| (a.min(t), b.max(t))))
+}
+
 /// The latest event time of `batches`.
 pub(crate) fn latest(model: &ObjectModel, batches: &[RecordBatch]) -> Option<i64> {
     batches.iter().filter_map(|b| micros(model, b)).flat_map(|v| v.into_iter().flatten()).max()

@@ -20,7 +20,7 @@ use crate::error::EngineError;
 pub(crate) use bounds::TimeBounds;
 use conform::{ColumnSource, conform};
 pub use lateness::AppendReport;
-pub(crate) use lateness::{Span, check as check_lateness, latest as latest_time};
+pub(crate) use lateness::{Span, check as check_lateness, latest as latest_time, span_of};
 
 /// How many appends a table remembers the event-time span of.
 const APPEND_LOG: usize = 256;
@@ -28,8 +28,9 @@ const APPEND_LOG: usize = 256;
 /// Where a registered table's rows come from.
 #[derive(Clone)]
 enum Origin {
-    /// Record batches held in memory, already in the model's schema.
-    Memory(Vec<RecordBatch>),
+    /// Record batches held in memory, already in the model's schema, with the span of event
+    /// times of each.
+    Memory { batches: Vec<RecordBatch>, spans: Vec<Option<Span>> },
     /// A table provider (Parquet, CSV, or the caller's), viewed through the model's schema,
     /// plus batches appended on top of it.
     Provider { base: Arc<dyn TableProvider>, appended: Vec<RecordBatch> },
@@ -57,6 +58,20 @@ pub(crate) struct TableData {
 }
 
 impl TableData {
+    /// For in-memory data, the same version with only the batches that may hold event times in
+    /// `[from, to)` (microseconds), so a calculation of that range scans only them.
+    pub(crate) fn narrowed(&self, model: &ObjectModel, from: i64, to: i64, layout: Layout) -> Result<TableData, EngineError> {
+        let Origin::Memory { batches, spans } = &self.origin else { return Ok(self.clone()) };
+        let (kept, kept_spans): (Vec<RecordBatch>, Vec<Option<Span>>) = batches
+            .iter()
+            .zip(spans)
+            .filter(|(_, span)| span.is_none_or(|(first, last)| last >= from && first < to))
+            .map(|(b, s)| (b.clone(), *s))
+            .unzip();
+        let narrowed = TableData::memory_spanned(model, kept, kept_spans, self.version, layout)?;
+        Ok(TableData { watermark: self.watermark, log: self.log.clone(), log_since: self.log_since, ..narrowed })
+    }
+
     /// The same data with its watermark set.
     pub(crate) fn with_watermark(mut self, watermark: Option<i64>) -> TableData {
         self.watermark = watermark;
@@ -96,7 +111,7 @@ impl TableData {
 
     /// Whether all rows are in memory.
     pub(crate) fn in_memory(&self) -> bool {
-        matches!(self.origin, Origin::Memory(_))
+        matches!(self.origin, Origin::Memory { .. })
     }
 }
 
@@ -180,10 +195,21 @@ pub(crate) fn conform_provider(
 impl TableData {
     /// In-memory data (already conformed).
     pub(crate) fn memory(model: &ObjectModel, batches: Vec<RecordBatch>, version: u64, layout: Layout) -> Result<TableData, EngineError> {
+        let spans = batches.iter().map(|b| span_of(model, b)).collect();
+        TableData::memory_spanned(model, batches, spans, version, layout)
+    }
+
+    fn memory_spanned(
+        model: &ObjectModel,
+        batches: Vec<RecordBatch>,
+        spans: Vec<Option<Span>>,
+        version: u64,
+        layout: Layout,
+    ) -> Result<TableData, EngineError> {
         let provider = mem_table(model.schema(), &batches, layout)?;
         let memory_rows = batches.iter().map(RecordBatch::num_rows).sum();
         Ok(TableData {
-            origin: Origin::Memory(batches),
+            origin: Origin::Memory { batches, spans },
             provider,
             version,
             memory_rows,
@@ -219,10 +245,12 @@ impl TableData {
         layout: Layout,
     ) -> Result<TableData, EngineError> {
         match &self.origin {
-            Origin::Memory(existing) => {
+            Origin::Memory { batches: existing, spans } => {
+                let mut spans = spans.clone();
+                spans.extend(batches.iter().map(|b| span_of(model, b)));
                 let mut all = existing.clone();
                 all.extend(batches);
-                TableData::memory(model, all, version, layout)
+                TableData::memory_spanned(model, all, spans, version, layout)
             }
             Origin::Provider { base, appended } => {
                 let mut all = appended.clone();
@@ -252,7 +280,7 @@ impl TableData {
     /// The in-memory batches, when all data is in memory.
     pub(crate) fn batches(&self) -> Option<&[RecordBatch]> {
         match &self.origin {
-            Origin::Memory(b) => Some(b),
+            Origin::Memory { batches, .. } => Some(batches),
             Origin::Provider { .. } => None,
         }
     }

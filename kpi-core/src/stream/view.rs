@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::mailbox::Mailbox;
 use super::{Refresh, Update, UpdateKind};
+use crate::calculate::Part;
 use crate::result::{DimensionValue, KpiResult, Status};
 use crate::{Engine, EngineError};
 
@@ -86,8 +87,9 @@ pub(crate) fn span_table(query: &Query, formula: &kpi_formula::ResolvedFormula, 
 enum Work {
     /// Nothing the view reads changed.
     Nothing(u64),
-    /// Only the periods of this time range, for data up to this version.
-    Range(TimeRange, u64),
+    /// Only the periods of this time range, whose event times (the range widened to whole
+    /// periods) are `part`, for data up to this version.
+    Range(TimeRange, Part, u64),
     /// Everything.
     All,
 }
@@ -225,11 +227,16 @@ impl View {
             Some(r) => (start.max(r.start), end.min(r.end)),
             None => (start, end),
         };
-        match TimeRange::new(start, end) {
-            Ok(range) => Work::Range(range, data.version),
+        let Ok(range) = TimeRange::new(start, end) else {
             // The appends fell outside the view's range.
-            Err(_) => Work::Nothing(data.version),
-        }
+            return Work::Nothing(data.version);
+        };
+        let (calendar, grain) = (&self.query.calendar, self.query.grain.unwrap_or(kpi_formula::Grain::Day));
+        let first = calendar.period_start(range.start, grain);
+        let last = calendar.period_start(range.end - chrono::Duration::microseconds(1), grain);
+        let part =
+            Part { table: table.clone(), from: first.timestamp_micros(), to: calendar.add_periods(last, grain, 1).timestamp_micros() };
+        Work::Range(range, part, data.version)
     }
 
     fn set_seen(&self, version: u64) {
@@ -341,9 +348,9 @@ async fn refresh(engine: &Engine, view: &View) {
     let clock = engine.options().clock.clone();
     match view.work(engine) {
         Work::Nothing(version) => return view.set_seen(version),
-        Work::Range(range, version) => {
+        Work::Range(range, part, version) => {
             let query = view.query.clone().with_range(range);
-            match engine.calculate_storing(&query, &crate::CalculateOptions::default(), false).await {
+            match engine.calculate_part(&query, &crate::CalculateOptions::default(), Some(&part)).await {
                 Ok(result) if view.knows_all(&result) => {
                     view.apply(&result, clock.now(), engine.watermark(&view.tables));
                     return view.set_seen(version);
