@@ -90,6 +90,18 @@ fn events(rows: usize, from: u64, seconds: u64, seed: u64) -> RecordBatch {
     .expect("batch")
 }
 
+/// Appends 1,000 events in the second `seed` picks after the history, and times it until every
+/// subscriber has its update.
+async fn append_and_wait(engine: &Engine, subs: &mut [Subscription], seed: u64) -> Duration {
+    let batch = events(1_000, 30 * 60 + seed % (30 * 60), 1, seed);
+    let start = Instant::now();
+    engine.append_batches("events", vec![batch]).expect("append");
+    for sub in subs.iter_mut() {
+        sub.next().await;
+    }
+    start.elapsed()
+}
+
 fn append_to_update(c: &mut Criterion) {
     let history = if measuring() { 100_000 } else { 2_000 };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -120,13 +132,7 @@ fn append_to_update(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iterations {
                     seed += 1;
-                    let batch = events(1_000, 30 * 60 + seed % (30 * 60), 1, seed);
-                    let start = Instant::now();
-                    engine.append_batches("events", vec![batch]).expect("append");
-                    for sub in subs.iter_mut() {
-                        sub.next().await;
-                    }
-                    total += start.elapsed();
+                    total += append_and_wait(&engine, &mut subs, seed).await;
                 }
                 total
             })
@@ -142,13 +148,7 @@ fn append_to_update(c: &mut Criterion) {
         let mut times = Vec::new();
         for _ in 0..200 {
             seed += 1;
-            let batch = events(1_000, 30 * 60 + seed % (30 * 60), 1, seed);
-            let start = Instant::now();
-            engine.append_batches("events", vec![batch]).expect("append");
-            for sub in subs.iter_mut() {
-                sub.next().await;
-            }
-            times.push(start.elapsed());
+            times.push(append_and_wait(&engine, &mut subs, seed).await);
         }
         times
     });

@@ -208,26 +208,22 @@ impl TableData {
     ) -> Result<TableData, EngineError> {
         let provider = mem_table(model.schema(), &batches, layout)?;
         let memory_rows = batches.iter().map(RecordBatch::num_rows).sum();
-        Ok(TableData {
-            origin: Origin::Memory { batches, spans },
-            provider,
-            version,
-            memory_rows,
-            bounds: Arc::default(),
-            watermark: None,
-            log: Arc::default(),
-            log_since: version,
-        })
+        Ok(TableData::fresh(Origin::Memory { batches, spans }, provider, version, memory_rows))
     }
 
     /// Data behind a provider (already conformed).
     pub(crate) fn provider(base: Arc<dyn TableProvider>, version: u64) -> TableData {
-        let origin = Origin::Provider { base: base.clone(), appended: Vec::new() };
+        TableData::fresh(Origin::Provider { base: base.clone(), appended: Vec::new() }, base, version, 0)
+    }
+
+    /// Data at `version` with nothing known yet: bounds computed on first use, no watermark,
+    /// an append log starting at this version.
+    fn fresh(origin: Origin, provider: Arc<dyn TableProvider>, version: u64, memory_rows: usize) -> TableData {
         TableData {
             origin,
-            provider: base,
+            provider,
             version,
-            memory_rows: 0,
+            memory_rows,
             bounds: Arc::default(),
             watermark: None,
             log: Arc::default(),
@@ -263,16 +259,7 @@ impl TableData {
                     .and_then(|(f, extra)| f.union(extra))
                     .map_err(EngineError::Execution)?;
                 let origin = Origin::Provider { base: base.clone(), appended: all };
-                Ok(TableData {
-                    origin,
-                    provider: frame.into_view(),
-                    version,
-                    memory_rows,
-                    bounds: Arc::default(),
-                    watermark: None,
-                    log: Arc::default(),
-                    log_since: version,
-                })
+                Ok(TableData::fresh(origin, frame.into_view(), version, memory_rows))
             }
         }
     }
