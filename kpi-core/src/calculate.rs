@@ -290,6 +290,15 @@ impl Engine {
         Ok(query)
     }
 
+    /// The catalog's information on the query's KPI (defaults for a formula or an unknown code).
+    pub(crate) fn info_of(&self, query: &Query) -> KpiInfo {
+        let kpi = match &query.target {
+            Target::Kpi(code) => self.inner.catalog.kpi(code).ok(),
+            Target::Formula(_) => None,
+        };
+        self.info(query, kpi)
+    }
+
     /// The catalog's information on the query's KPI `kpi` (defaults for a formula or an
     /// unknown code).
     fn info(&self, query: &Query, kpi: Option<&KpiDefinition>) -> KpiInfo {

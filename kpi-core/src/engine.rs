@@ -146,7 +146,9 @@ impl Engine {
         let previous = tables.get(object_model).and_then(|d| d.watermark);
         let (report, watermark, span) = check_lateness(model, &batches, previous, self.inner.options.allowed_lateness);
         let data = match tables.get(object_model) {
-            Some(existing) => existing.append(&self.inner.ctx, model, batches, version, self.inner.layout)?.logging_append(existing, span),
+            Some(existing) => {
+                existing.append(&self.inner.ctx, model, batches.clone(), version, self.inner.layout)?.logging_append(existing, span, batches)
+            }
             None => TableData::memory(model, batches, version, self.inner.layout)?,
         };
         tables.insert(object_model.to_string(), data.with_watermark(watermark));

@@ -68,7 +68,7 @@ pub use error::EngineError;
 pub use isolation::Cancellation;
 pub use kpi_catalog::Cron;
 pub use metrics::Metrics;
-pub use options::{CalculateOptions, EngineOptions};
+pub use options::{CalculateOptions, EngineOptions, Estimate};
 pub use result::{
     Comparison, ComparisonRow, DimensionValue, KpiInfo, KpiResult, ResultRow, STABLE_BAND_PCT, Series, Status, Summary, Timing, Trend,
     TrendDirection,

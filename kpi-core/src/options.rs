@@ -43,6 +43,39 @@ pub struct EngineOptions {
     /// How far behind the latest event time an appended row may be before it is counted as
     /// beyond lateness ([`crate::AppendReport::beyond_lateness`]); `None` for no limit.
     pub allowed_lateness: Option<Duration>,
+    /// How streaming views count distinct values: exactly (by default), or with a sketch once a
+    /// period and group has many ([`Estimate`]).
+    pub distinct_counts: Estimate,
+    /// How streaming views keep medians and percentiles: exactly, keeping every value (by
+    /// default), or with a sketch of bounded size ([`Estimate`]).
+    pub quantiles: Estimate,
+}
+
+/// Whether a streaming view may approximate an aggregate whose exact state grows with the rows:
+/// distinct counts and medians or percentiles. Calculations on demand are always exact.
+///
+/// - Distinct counts: exact state is the set of the values' 64-bit hashes per period and group.
+///   Approximately, a period and group switches to a HyperLogLog sketch of 4 KiB after
+///   [`Estimate::DISTINCT_EXACT_UP_TO`] distinct values: standard error 1.6%.
+/// - Medians and percentiles: exact state is every value. Approximately, a sketch of counts in
+///   logarithmic buckets, whose size grows with the logarithm of the values' range: each order
+///   statistic the percentile interpolates between is within
+///   [`Estimate::QUANTILE_ACCURACY`] (1%) of the exact one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Estimate {
+    /// Exact values; state grows with the distinct values or the rows.
+    #[default]
+    Exact,
+    /// Approximate values with the error bounds above; state bounded per period and group.
+    Approximate,
+}
+
+impl Estimate {
+    /// Distinct values a period and group counts exactly before an approximate distinct count
+    /// turns to a sketch.
+    pub const DISTINCT_EXACT_UP_TO: usize = 512;
+    /// The relative accuracy of each order statistic of an approximate median or percentile.
+    pub const QUANTILE_ACCURACY: f64 = 0.01;
 }
 
 impl Default for EngineOptions {
@@ -58,6 +91,8 @@ impl Default for EngineOptions {
             cache: CachePolicy::default(),
             clock: Arc::new(SystemClock),
             allowed_lateness: None,
+            distinct_counts: Estimate::Exact,
+            quantiles: Estimate::Exact,
         }
     }
 }
@@ -103,6 +138,18 @@ impl EngineOptions {
     /// Sets the allowed lateness of appended rows.
     pub fn with_allowed_lateness(mut self, lateness: Duration) -> Self {
         self.allowed_lateness = Some(lateness);
+        self
+    }
+
+    /// Sets how streaming views count distinct values.
+    pub fn with_distinct_counts(mut self, estimate: Estimate) -> Self {
+        self.distinct_counts = estimate;
+        self
+    }
+
+    /// Sets how streaming views keep medians and percentiles.
+    pub fn with_quantiles(mut self, estimate: Estimate) -> Self {
+        self.quantiles = estimate;
         self
     }
 

@@ -152,7 +152,7 @@ pub mod span;
 
 pub use diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 pub use error::{FormulaError, QueryError};
-pub use lower::{ModelSources, TableSources};
+pub use lower::{IncrementalAggregate, IncrementalPlan, ModelSources, TableSources};
 pub use model::{Cardinality, InMemoryModel, Relationship, SemanticModel, TableModel};
 pub use parser::parse;
 pub use period::{Calendar, CalendarSpan, Grain, TimeRange};

@@ -51,9 +51,9 @@ pub(crate) struct TableData {
     /// The latest event time of rows given in memory (registered or appended); unknown for rows
     /// behind a provider.
     pub(crate) watermark: Option<i64>,
-    /// The event-time span of each recent append by version, covering every change after
-    /// version `log_since` (a registration, or forgetting the oldest append, restarts it).
-    pub(crate) log: Arc<Vec<(u64, Option<Span>)>>,
+    /// The recent appends by version, covering every change after version `log_since` (a
+    /// registration, or forgetting the oldest append, restarts it).
+    pub(crate) log: Arc<Vec<Appended>>,
     pub(crate) log_since: u64,
 }
 
@@ -78,15 +78,15 @@ impl TableData {
         self
     }
 
-    /// The same data remembering, after `before`'s log, that this version appended rows over
-    /// `span`.
-    pub(crate) fn logging_append(mut self, before: &TableData, span: Option<Span>) -> TableData {
+    /// The same data remembering, after `before`'s log, that this version appended `batches`
+    /// over `span`.
+    pub(crate) fn logging_append(mut self, before: &TableData, span: Option<Span>, batches: Vec<RecordBatch>) -> TableData {
         let mut log = before.log.as_ref().clone();
         let mut since = before.log_since;
-        log.push((self.version, span));
+        log.push(Appended { version: self.version, span, batches });
         if log.len() > APPEND_LOG {
             let forgotten = log.len() - APPEND_LOG;
-            since = log[forgotten - 1].0;
+            since = log[forgotten - 1].version;
             log.drain(..forgotten);
         }
         self.log = Arc::new(log);
@@ -102,17 +102,35 @@ impl TableData {
             return None;
         }
         let mut out: Option<Span> = None;
-        for (_, span) in self.log.iter().filter(|(v, _)| *v > version) {
-            let (a, b) = (*span)?;
+        for appended in self.log.iter().filter(|a| a.version > version) {
+            let (a, b) = appended.span?;
             out = Some(out.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
         }
         Some(out)
+    }
+
+    /// The batches appended after `version`, in order; `None` when a change is not an append
+    /// the log remembers (a registration, or an append it has forgotten).
+    pub(crate) fn appended_since(&self, version: u64) -> Option<Vec<RecordBatch>> {
+        if version < self.log_since {
+            return None;
+        }
+        Some(self.log.iter().filter(|a| a.version > version).flat_map(|a| a.batches.iter().cloned()).collect())
     }
 
     /// Whether all rows are in memory.
     pub(crate) fn in_memory(&self) -> bool {
         matches!(self.origin, Origin::Memory { .. })
     }
+}
+
+/// One append remembered in a table's log: the rows the table holds anyway, so the log costs
+/// no memory of its own while the table keeps them.
+#[derive(Clone)]
+pub(crate) struct Appended {
+    version: u64,
+    span: Option<Span>,
+    batches: Vec<RecordBatch>,
 }
 
 /// How in-memory data is laid out for scans.

@@ -16,8 +16,10 @@
 //! does not read costs nothing), so streamed values are always those an on-demand calculation
 //! over the same data gives.
 
+mod incremental;
 mod jobs;
 mod mailbox;
+mod states;
 mod view;
 
 use std::sync::Arc;
@@ -195,6 +197,9 @@ pub struct StreamInfo {
     pub subscribers: usize,
     /// Periods × groups it holds.
     pub size: usize,
+    /// Whether it is maintained from partial states per period and group, so an append costs
+    /// in proportion to its rows; otherwise the periods appends touch are recalculated.
+    pub incremental: bool,
 }
 
 fn view_key(query: &Query, refresh: Refresh) -> String {
@@ -230,10 +235,14 @@ impl Engine {
         let span_table = formula.as_ref().and_then(|f| view::span_table(query, f, self.catalog()));
         // The version before the first calculation: appends after it are refreshed again.
         let seen = span_table.as_ref().and_then(|t| Some(self.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(t)?.version));
-        let result = self.calculate(query).await?;
+        let mut maintained = view::Maintained::start(self, query).await;
+        let result = match &mut maintained {
+            Some(m) => m.changes(self, query)?,
+            None => self.calculate(query).await?,
+        };
         let now = self.inner.options.clock.now();
         let tables = formula.map(|f| f.tables.into_iter().collect()).unwrap_or_default();
-        let scope = view::Scope { tables, span_table, seen: seen.unwrap_or(0) };
+        let scope = view::Scope { tables, span_table, seen: seen.unwrap_or(0), maintained };
         let fresh = Arc::new(View::new(query.clone(), refresh, scope, &result, now));
         let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(raced) = views.get(&key) {
@@ -266,7 +275,7 @@ impl Engine {
         let views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
         views
             .values()
-            .map(|v| StreamInfo { query: v.query.clone(), refresh: v.refresh, subscribers: v.subscribers(), size: v.size() })
+            .map(|v| StreamInfo { query: v.query.clone(), refresh: v.refresh, subscribers: v.subscribers(), size: v.size(), incremental: v.is_incremental() })
             .collect()
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, DurationRound, Utc};
 use kpi_formula::{Query, Target, TimeRange};
 use tokio::sync::watch;
 
+use super::incremental::Incremental;
 use super::mailbox::Mailbox;
 use super::{Refresh, Update, UpdateKind};
 use crate::calculate::Part;
@@ -44,6 +45,8 @@ pub(crate) struct View {
     span_table: Option<String>,
     /// The version of `span_table` the view's values include.
     seen: Mutex<u64>,
+    /// For a query maintained from partial states, those states.
+    maintained: Option<Mutex<Maintained>>,
     label: String,
     state: Mutex<State>,
     stop: watch::Sender<bool>,
@@ -55,8 +58,46 @@ pub(crate) struct Scope {
     pub(crate) tables: Vec<String>,
     pub(crate) span_table: Option<String>,
     pub(crate) seen: u64,
+    pub(crate) maintained: Option<Maintained>,
 }
 
+/// A view's partial states, with the version of its table they include (`None` after a failed
+/// update: they are rebuilt from the table).
+pub(crate) struct Maintained {
+    state: Incremental,
+    seen: Option<u64>,
+}
+
+impl Maintained {
+    /// The partial states of `query` over its table's rows now, when the query can be
+    /// maintained from them ([`kpi_formula::CompiledQuery::incremental`]).
+    pub(crate) async fn start(engine: &Engine, query: &Query) -> Option<Maintained> {
+        let catalog = engine.catalog();
+        let plan = kpi_formula::compile(query, catalog).ok()?.incremental()?;
+        let schema = catalog.object_model(&plan.table).ok()?.schema();
+        let data = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(&plan.table)?.clone();
+        let options = engine.options();
+        let ctx = &engine.inner.ctx;
+        let built = async {
+            let mut state = Incremental::new(ctx, plan, schema, options.distinct_counts, options.quantiles)?;
+            state.ingest_all(ctx, &data).await?;
+            Ok::<_, datafusion::error::DataFusionError>(state)
+        };
+        match built.await {
+            Ok(state) => Some(Maintained { state, seen: Some(data.version) }),
+            Err(e) => {
+                tracing::debug!(error = %e, "the view is recalculated instead of maintained");
+                None
+            }
+        }
+    }
+
+    /// The values changed since last asked, as a result of `query`.
+    pub(crate) fn changes(&mut self, engine: &Engine, query: &Query) -> Result<KpiResult, EngineError> {
+        let batches = self.state.changes().map_err(EngineError::Execution)?.into_iter().collect();
+        Ok(KpiResult::maintained(engine.info_of(query), query.clone(), self.state.range(), self.state.schema(), batches))
+    }
+}
 /// The one table whose appends a view of `query` can follow by recalculating only the periods
 /// they touch: the formula reads one table, which has a time column in UTC, and uses no time
 /// intelligence (each period depends on its own rows only); the dimensions are that table's
@@ -121,6 +162,7 @@ impl View {
             tables: scope.tables,
             span_table: scope.span_table,
             seen: Mutex::new(scope.seen),
+            maintained: scope.maintained.map(Mutex::new),
             label,
             state: Mutex::default(),
             stop: watch::Sender::new(false),
@@ -293,6 +335,11 @@ impl View {
         self.lock().rows.len()
     }
 
+    /// Whether the view is maintained from partial states.
+    pub(crate) fn is_incremental(&self) -> bool {
+        self.maintained.is_some()
+    }
+
     /// Stops the refresh task.
     pub(crate) fn stop(&self) {
         self.stop.send_replace(true);
@@ -342,9 +389,67 @@ pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch
     }
 }
 
-/// Brings `view` up to date: by recalculating only the periods appends touched when it can
-/// (a new period or group among them means everything is recalculated), else everything.
+/// What a maintained view has to take in.
+enum Intake {
+    /// Nothing new.
+    Nothing,
+    /// These appended batches, making the table this version.
+    Appended(Vec<datafusion::arrow::array::RecordBatch>, u64),
+    /// Everything again: the table was registered anew, or the states are out of step.
+    All,
+}
+
+/// Brings a maintained view up to date from the batches appended since its states' version,
+/// or rebuilds its states when that is not possible.
+async fn refresh_maintained(engine: &Engine, view: &View, maintained: &Mutex<Maintained>) {
+    let lock = || maintained.lock().unwrap_or_else(|e| e.into_inner());
+    let intake = {
+        let m = lock();
+        let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
+        match (tables.get(m.state.table()), m.seen) {
+            (None, _) => Intake::All,
+            (Some(data), Some(seen)) if data.version == seen => Intake::Nothing,
+            (Some(data), Some(seen)) => data.appended_since(seen).map_or(Intake::All, |b| Intake::Appended(b, data.version)),
+            (Some(_), None) => Intake::All,
+        }
+    };
+    let changes = match intake {
+        Intake::Nothing => return,
+        Intake::Appended(batches, version) => {
+            let mut m = lock();
+            match batches.iter().try_for_each(|b| m.state.ingest(b)) {
+                Ok(()) => {
+                    m.seen = Some(version);
+                    m.changes(engine, &view.query)
+                }
+                Err(e) => {
+                    m.seen = None;
+                    Err(EngineError::Execution(e))
+                }
+            }
+        }
+        Intake::All => match Maintained::start(engine, &view.query).await {
+            Some(mut fresh) => {
+                let changes = fresh.changes(engine, &view.query);
+                *lock() = fresh;
+                changes
+            }
+            None => engine.calculate(&view.query).await,
+        },
+    };
+    match changes {
+        Ok(result) => view.apply(&result, engine.options().clock.now(), engine.watermark(&view.tables)),
+        Err(e) => view.fail(e),
+    }
+}
+
+/// Brings `view` up to date: from its partial states when it has them; else by recalculating
+/// only the periods appends touched when it can (a new period or group among them means
+/// everything is recalculated), else everything.
 async fn refresh(engine: &Engine, view: &View) {
+    if let Some(maintained) = &view.maintained {
+        return refresh_maintained(engine, view, maintained).await;
+    }
     let clock = engine.options().clock.clone();
     match view.work(engine) {
         Work::Nothing(version) => return view.set_seen(version),

@@ -17,6 +17,7 @@
 //! 6. the formula as a projection to `Float64`, the lookback periods dropped, sorted.
 
 mod expr;
+mod incremental;
 mod known;
 mod rows;
 mod series;
@@ -40,6 +41,8 @@ use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, RowExpr, Scalar, Win
 use crate::model::SemanticModel;
 use crate::period::{Calendar, Grain, TimeRange};
 use crate::query::{CompiledQuery, EmptyPeriods};
+
+pub use incremental::{IncrementalAggregate, IncrementalPlan};
 
 use expr::{aggregate, scalar_to_df};
 use time::{bucket, has_fixed_offset, period_literal};
