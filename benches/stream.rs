@@ -94,6 +94,11 @@ fn events(rows: usize, from: u64, seconds: u64, seed: u64) -> RecordBatch {
 /// subscriber has its update.
 async fn append_and_wait(engine: &Engine, subs: &mut [Subscription], seed: u64) -> Duration {
     let batch = events(1_000, 30 * 60 + seed % (30 * 60), 1, seed);
+    append_batch_and_wait(engine, subs, batch).await
+}
+
+/// Appends `batch` and times it until every subscriber has its update.
+async fn append_batch_and_wait(engine: &Engine, subs: &mut [Subscription], batch: RecordBatch) -> Duration {
     let start = Instant::now();
     engine.append_batches("events", vec![batch]).expect("append");
     for sub in subs.iter_mut() {
@@ -102,16 +107,15 @@ async fn append_and_wait(engine: &Engine, subs: &mut [Subscription], seed: u64) 
     start.elapsed()
 }
 
-fn append_to_update(c: &mut Criterion) {
-    let history = if measuring() { 100_000 } else { 2_000 };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+/// An engine with `history` events in the hour's first half, and the ten KPIs subscribed by
+/// minute and three dimensions over the hour, each past its snapshot.
+fn subscribed(rt: &tokio::runtime::Runtime, history: usize) -> (Engine, Vec<Subscription>) {
     let catalog = Catalog::from_yaml(CATALOG).expect("catalog");
     let codes: Vec<String> = catalog.kpis().map(|k| k.code.clone()).collect();
     let engine = Engine::new(catalog).expect("engine");
-    // The hour's first half is history; appends follow second by second.
     engine.register_batches("events", vec![events(history, 0, 30 * 60, 1)]).expect("register");
     let range = TimeRange::parse("2024-01-01T00:00:00", "2024-01-01T01:00:00", &Calendar::default()).expect("range");
-    let mut subs: Vec<Subscription> = rt.block_on(async {
+    let subs = rt.block_on(async {
         let mut subs = Vec::new();
         for code in &codes {
             let query =
@@ -122,6 +126,41 @@ fn append_to_update(c: &mut Criterion) {
         }
         subs
     });
+    let recalculated: Vec<String> = engine.streams().into_iter().filter(|s| !s.incremental).map(|s| format!("{:?}", s.query.target)).collect();
+    assert!(recalculated.is_empty(), "views not maintained from partial states: {recalculated:?}");
+    (engine, subs)
+}
+
+/// Ingest throughput: appends of 100,000 events spread over the hour's second half, each timed
+/// until the ten subscribers have their updates.
+fn ingest(c: &mut Criterion) {
+    let rows = if measuring() { 100_000 } else { 1_000 };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let (engine, mut subs) = subscribed(&rt, rows);
+    let mut seed = 2;
+    let mut group = c.benchmark_group("stream");
+    group.throughput(Throughput::Elements(rows as u64));
+    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function(format!("ingest {rows} rows -> 10 subscribed KPIs updated"), |b| {
+        b.iter_custom(|iterations| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    seed += 1;
+                    total += append_batch_and_wait(&engine, &mut subs, events(rows, 30 * 60, 30 * 60, seed)).await;
+                }
+                total
+            })
+        })
+    });
+    group.finish();
+}
+
+fn append_to_update(c: &mut Criterion) {
+    let history = if measuring() { 100_000 } else { 2_000 };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    // The hour's first half is history; appends follow second by second.
+    let (engine, mut subs) = subscribed(&rt, history);
     let mut seed = 2;
     let mut group = c.benchmark_group("stream");
     group.throughput(Throughput::Elements(1_000));
@@ -157,5 +196,5 @@ fn append_to_update(c: &mut Criterion) {
     println!("stream/append-to-update over 200 appends: p50 {:?}, p99 {:?}, max {:?}", at(0.5), at(0.99), at(1.0));
 }
 
-criterion_group!(benches, append_to_update);
+criterion_group!(benches, append_to_update, ingest);
 criterion_main!(benches);

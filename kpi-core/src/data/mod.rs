@@ -8,7 +8,7 @@ mod lateness;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{cast, concat_batches};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::MemTable;
@@ -213,6 +213,7 @@ pub(crate) fn conform_provider(
 impl TableData {
     /// In-memory data (already conformed).
     pub(crate) fn memory(model: &ObjectModel, batches: Vec<RecordBatch>, version: u64, layout: Layout) -> Result<TableData, EngineError> {
+        let batches: Vec<RecordBatch> = batches.iter().flat_map(|b| pieces(b, layout.batch_rows)).collect();
         let spans = batches.iter().map(|b| span_of(model, b)).collect();
         TableData::memory_spanned(model, batches, spans, version, layout)
     }
@@ -261,9 +262,27 @@ impl TableData {
         match &self.origin {
             Origin::Memory { batches: existing, spans } => {
                 let mut spans = spans.clone();
-                spans.extend(batches.iter().map(|b| span_of(model, b)));
                 let mut all = existing.clone();
-                all.extend(batches);
+                for piece in batches.iter().flat_map(|b| pieces(b, layout.batch_rows)) {
+                    let span = span_of(model, &piece);
+                    // Small appends fill the last batch up to a scan batch, so a table of many
+                    // small appends is still a few batches to scan and to deal out.
+                    match (all.last(), spans.last()) {
+                        (Some(last), Some(last_span)) if last.num_rows() + piece.num_rows() <= layout.batch_rows => {
+                            let merged = concat_batches(&model.schema(), [last, &piece]).map_err(|e| EngineError::Execution(e.into()))?;
+                            let merged_span = match (*last_span, span) {
+                                (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+                                (a, b) => a.or(b),
+                            };
+                            *all.last_mut().expect("a last batch") = merged;
+                            *spans.last_mut().expect("a last span") = merged_span;
+                        }
+                        _ => {
+                            all.push(piece);
+                            spans.push(span);
+                        }
+                    }
+                }
                 TableData::memory_spanned(model, all, spans, version, layout)
             }
             Origin::Provider { base, appended } => {
@@ -291,20 +310,22 @@ impl TableData {
     }
 }
 
-/// A memory table whose batches are sliced to `batch_rows` and dealt round-robin over the
-/// partitions, so every core scans a share.
+/// `batch` sliced into batches of at most `batch_rows` rows (once, when data arrives, rather
+/// than on every new version).
+fn pieces(batch: &RecordBatch, batch_rows: usize) -> Vec<RecordBatch> {
+    if batch.num_rows() <= batch_rows {
+        return vec![batch.clone()];
+    }
+    (0..batch.num_rows()).step_by(batch_rows.max(1)).map(|offset| batch.slice(offset, batch_rows.min(batch.num_rows() - offset))).collect()
+}
+
+/// A memory table whose batches (already at most a scan batch each) are dealt round-robin over
+/// the partitions, so every core scans a share.
 fn mem_table(schema: SchemaRef, batches: &[RecordBatch], layout: Layout) -> Result<Arc<dyn TableProvider>, EngineError> {
     let partitions = layout.partitions.max(1);
     let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
-    let mut next = 0;
-    for batch in batches {
-        let mut offset = 0;
-        while offset < batch.num_rows() {
-            let len = layout.batch_rows.min(batch.num_rows() - offset);
-            parts[next % partitions].push(batch.slice(offset, len));
-            next += 1;
-            offset += len;
-        }
+    for (i, batch) in batches.iter().enumerate() {
+        parts[i % partitions].push(batch.clone());
     }
     let table = MemTable::try_new(schema, parts).map_err(EngineError::Execution)?;
     Ok(Arc::new(table))

@@ -8,7 +8,6 @@
 //! bounds) for every dimension group seen, or only cells with rows when empty periods are
 //! omitted.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
@@ -21,6 +20,8 @@ use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::prelude::SessionContext;
+use foldhash::HashMap;
+use foldhash::HashMapExt;
 use futures::StreamExt;
 use kpi_formula::{Calendar, EmptyPeriods, Grain, IncrementalPlan, TimeRange};
 

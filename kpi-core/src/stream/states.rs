@@ -6,7 +6,9 @@
 //! HyperLogLog sketch when approximation is allowed. Medians and percentiles keep the values, or
 //! a sketch with relative accuracy [`Estimate::QUANTILE_ACCURACY`] when approximation is allowed.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashSet, HashSetExt};
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array};
@@ -140,7 +142,7 @@ fn floats(array: &ArrayRef) -> Result<ArrayRef, DataFusionError> {
 }
 
 /// A fixed hasher, so a value hashes the same in every batch.
-type ValueHasher = std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+type ValueHasher = foldhash::quality::FixedState;
 
 /// The distinct values of one cell.
 pub(crate) enum Distinct {

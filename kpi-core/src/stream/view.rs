@@ -30,6 +30,8 @@ struct State {
     rows: HashMap<String, Published>,
     /// Keys in first-published order, so snapshots list periods and groups as results do.
     order: Vec<String>,
+    /// The periods published.
+    periods: std::collections::BTreeSet<DateTime<Utc>>,
     subscribers: HashMap<u64, Arc<Mailbox>>,
     next_subscriber: u64,
 }
@@ -198,8 +200,8 @@ impl View {
         let mut state = self.lock();
         let rows = result.rows();
         // The periods known: the view's and the result's (which may cover only a few).
-        let periods = || rows.iter().filter_map(|r| r.period).chain(state.rows.values().filter_map(|p| p.period));
-        let latest = watermark.and_then(|w| periods().filter(|p| *p <= w).max()).or_else(|| periods().max());
+        state.periods.extend(rows.iter().filter_map(|r| r.period));
+        let latest = watermark.and_then(|w| state.periods.range(..=w).next_back()).or_else(|| state.periods.last()).copied();
         let mut changed = Vec::new();
         for row in rows {
             let key = row_key(row.period, &row.dimensions);
