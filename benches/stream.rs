@@ -48,8 +48,8 @@ fn measuring() -> bool {
 }
 
 /// `rows` events over `seconds` seconds from second `from` after 2024-01-01T00:00 UTC,
-/// deterministic in `seed`.
-fn events(rows: usize, from: u64, seconds: u64, seed: u64) -> RecordBatch {
+/// deterministic in `seed`: at random times, or `ordered` in time as a stream delivers them.
+fn events(rows: usize, from: u64, seconds: u64, seed: u64, ordered: bool) -> RecordBatch {
     let schema = Arc::new(Schema::new(vec![
         Field::new("at", DataType::Timestamp(TimeUnit::Microsecond, None), false),
         Field::new("region", DataType::Utf8, true),
@@ -68,8 +68,10 @@ fn events(rows: usize, from: u64, seconds: u64, seed: u64) -> RecordBatch {
     let pick = |v: u64, of: &[&'static str]| of[(v % of.len() as u64) as usize];
     let mut at = Vec::with_capacity(rows);
     let (mut region, mut channel, mut device, mut user, mut amount) = (vec![], vec![], vec![], vec![], vec![]);
-    for _ in 0..rows {
-        at.push(1_704_067_200_000_000 + (from * 1_000_000 + next() % (seconds * 1_000_000)) as i64);
+    let step = seconds * 1_000_000 / rows.max(1) as u64;
+    for i in 0..rows as u64 {
+        let offset = if ordered { i * step + next() % step.max(1) } else { next() % (seconds * 1_000_000) };
+        at.push(1_704_067_200_000_000 + (from * 1_000_000 + offset) as i64);
         region.push(pick(next(), &["eu", "us", "apac", "latam"]));
         channel.push(pick(next(), &["web", "mobile", "store", "partner", "phone"]));
         device.push(pick(next(), &["desktop", "phone", "tablet"]));
@@ -93,7 +95,7 @@ fn events(rows: usize, from: u64, seconds: u64, seed: u64) -> RecordBatch {
 /// Appends 1,000 events in the second `seed` picks after the history, and times it until every
 /// subscriber has its update.
 async fn append_and_wait(engine: &Engine, subs: &mut [Subscription], seed: u64) -> Duration {
-    let batch = events(1_000, 30 * 60 + seed % (30 * 60), 1, seed);
+    let batch = events(1_000, 30 * 60 + seed % (30 * 60), 1, seed, false);
     append_batch_and_wait(engine, subs, batch).await
 }
 
@@ -113,7 +115,7 @@ fn subscribed(rt: &tokio::runtime::Runtime, history: usize) -> (Engine, Vec<Subs
     let catalog = Catalog::from_yaml(CATALOG).expect("catalog");
     let codes: Vec<String> = catalog.kpis().map(|k| k.code.clone()).collect();
     let engine = Engine::new(catalog).expect("engine");
-    engine.register_batches("events", vec![events(history, 0, 30 * 60, 1)]).expect("register");
+    engine.register_batches("events", vec![events(history, 0, 30 * 60, 1, false)]).expect("register");
     let range = TimeRange::parse("2024-01-01T00:00:00", "2024-01-01T01:00:00", &Calendar::default()).expect("range");
     let subs = rt.block_on(async {
         let mut subs = Vec::new();
@@ -131,11 +133,12 @@ fn subscribed(rt: &tokio::runtime::Runtime, history: usize) -> (Engine, Vec<Subs
     (engine, subs)
 }
 
-/// Ingest throughput: appends of 100,000 events spread over the hour's second half, each timed
-/// until the ten subscribers have their updates.
+/// Ingest throughput on one core (a single-threaded runtime): appends of 100,000 events in
+/// time order, each the next stretch of the hour's second half, each timed until the ten
+/// subscribers have their updates.
 fn ingest(c: &mut Criterion) {
     let rows = if measuring() { 100_000 } else { 1_000 };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let (engine, mut subs) = subscribed(&rt, rows);
     let mut seed = 2;
     let mut group = c.benchmark_group("stream");
@@ -147,7 +150,9 @@ fn ingest(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iterations {
                     seed += 1;
-                    total += append_batch_and_wait(&engine, &mut subs, events(rows, 30 * 60, 30 * 60, seed)).await;
+                    // 100,000 events per 30 seconds of event time, wrapping round the half hour.
+                    let from = 30 * 60 + (seed * 30) % (30 * 60);
+                    total += append_batch_and_wait(&engine, &mut subs, events(rows, from, 30, seed, true)).await;
                 }
                 total
             })

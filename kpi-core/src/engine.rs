@@ -44,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) views: std::sync::Mutex<HashMap<String, Arc<crate::stream::View>>>,
     /// Scheduled jobs.
     pub(crate) jobs: std::sync::Mutex<crate::stream::Jobs>,
+    /// The partial states of maintained views, fed by appends.
+    pub(crate) cubes: crate::stream::Cubes,
 }
 
 /// What is registered for one object model.
@@ -97,6 +99,7 @@ impl Engine {
                 changes: tokio::sync::watch::Sender::new(0),
                 views: std::sync::Mutex::default(),
                 jobs: std::sync::Mutex::default(),
+                cubes: crate::stream::Cubes::default(),
             }),
         })
     }
@@ -147,7 +150,10 @@ impl Engine {
         let (report, watermark, span) = check_lateness(model, &batches, previous, self.inner.options.allowed_lateness);
         let data = match tables.get(object_model) {
             Some(existing) => {
-                existing.append(&self.inner.ctx, model, batches.clone(), version, self.inner.layout)?.logging_append(existing, span, batches)
+                let appended = existing.append(&self.inner.ctx, model, batches.clone(), version, self.inner.layout)?;
+                // Views' partial states take the rows now, in the appender's time.
+                self.inner.cubes.feed(object_model, existing.version, &batches, version);
+                appended.logging_append(existing, span, batches)
             }
             None => TableData::memory(model, batches, version, self.inner.layout)?,
         };
@@ -239,7 +245,7 @@ impl Engine {
     /// The in-memory batches of `object_model`, when all its data is in memory.
     pub fn batches(&self, object_model: &str) -> Option<Vec<RecordBatch>> {
         let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
-        tables.get(object_model).and_then(|d| d.batches().map(<[RecordBatch]>::to_vec))
+        tables.get(object_model).and_then(|d| d.batches())
     }
 
     /// The table provider calculations scan for `object_model` (the registered data seen

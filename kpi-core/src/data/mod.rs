@@ -1,6 +1,7 @@
 //! The data registered per object model: conformed to the model's schema, versioned so that
 //! cached results know when they are stale, and with its time bounds for default ranges.
 
+mod batches;
 mod bounds;
 mod conform;
 mod lateness;
@@ -8,14 +9,14 @@ mod lateness;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
-use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
-use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionContext, col};
 use kpi_catalog::ObjectModel;
 
 use crate::error::EngineError;
+use batches::{Batches, LiveTable, Piece};
 
 pub(crate) use bounds::TimeBounds;
 use conform::{ColumnSource, conform};
@@ -30,10 +31,10 @@ const APPEND_LOG: usize = 256;
 enum Origin {
     /// Record batches held in memory, already in the model's schema, with the span of event
     /// times of each.
-    Memory { batches: Vec<RecordBatch>, spans: Vec<Option<Span>> },
+    Memory(Batches),
     /// A table provider (Parquet, CSV, or the caller's), viewed through the model's schema,
     /// plus batches appended on top of it.
-    Provider { base: Arc<dyn TableProvider>, appended: Vec<RecordBatch> },
+    Provider { base: Arc<dyn TableProvider>, appended: Batches },
 }
 
 /// The data of one object model at one version.
@@ -53,7 +54,7 @@ pub(crate) struct TableData {
     pub(crate) watermark: Option<i64>,
     /// The recent appends by version, covering every change after version `log_since` (a
     /// registration, or forgetting the oldest append, restarts it).
-    pub(crate) log: Arc<Vec<Appended>>,
+    pub(crate) log: Arc<Vec<Arc<Appended>>>,
     pub(crate) log_since: u64,
 }
 
@@ -61,14 +62,9 @@ impl TableData {
     /// For in-memory data, the same version with only the batches that may hold event times in
     /// `[from, to)` (microseconds), so a calculation of that range scans only them.
     pub(crate) fn narrowed(&self, model: &ObjectModel, from: i64, to: i64, layout: Layout) -> Result<TableData, EngineError> {
-        let Origin::Memory { batches, spans } = &self.origin else { return Ok(self.clone()) };
-        let (kept, kept_spans): (Vec<RecordBatch>, Vec<Option<Span>>) = batches
-            .iter()
-            .zip(spans)
-            .filter(|(_, span)| span.is_none_or(|(first, last)| last >= from && first < to))
-            .map(|(b, s)| (b.clone(), *s))
-            .unzip();
-        let narrowed = TableData::memory_spanned(model, kept, kept_spans, self.version, layout)?;
+        let Origin::Memory(batches) = &self.origin else { return Ok(self.clone()) };
+        let kept = batches.iter().filter(|p| p.span.is_none_or(|(first, last)| last >= from && first < to)).cloned();
+        let narrowed = TableData::memory_pieces(model, Batches::from_pieces(kept), self.version, layout);
         Ok(TableData { watermark: self.watermark, log: self.log.clone(), log_since: self.log_since, ..narrowed })
     }
 
@@ -83,7 +79,7 @@ impl TableData {
     pub(crate) fn logging_append(mut self, before: &TableData, span: Option<Span>, batches: Vec<RecordBatch>) -> TableData {
         let mut log = before.log.as_ref().clone();
         let mut since = before.log_since;
-        log.push(Appended { version: self.version, span, batches });
+        log.push(Arc::new(Appended { version: self.version, span, batches }));
         if log.len() > APPEND_LOG {
             let forgotten = log.len() - APPEND_LOG;
             since = log[forgotten - 1].version;
@@ -120,13 +116,12 @@ impl TableData {
 
     /// Whether all rows are in memory.
     pub(crate) fn in_memory(&self) -> bool {
-        matches!(self.origin, Origin::Memory { .. })
+        matches!(self.origin, Origin::Memory(_))
     }
 }
 
 /// One append remembered in a table's log: the rows the table holds anyway, so the log costs
 /// no memory of its own while the table keeps them.
-#[derive(Clone)]
 pub(crate) struct Appended {
     version: u64,
     span: Option<Span>,
@@ -213,26 +208,19 @@ pub(crate) fn conform_provider(
 impl TableData {
     /// In-memory data (already conformed).
     pub(crate) fn memory(model: &ObjectModel, batches: Vec<RecordBatch>, version: u64, layout: Layout) -> Result<TableData, EngineError> {
-        let batches: Vec<RecordBatch> = batches.iter().flat_map(|b| pieces(b, layout.batch_rows)).collect();
-        let spans = batches.iter().map(|b| span_of(model, b)).collect();
-        TableData::memory_spanned(model, batches, spans, version, layout)
+        let pieces = batches.iter().flat_map(|b| pieces(model, b, layout.batch_rows));
+        Ok(TableData::memory_pieces(model, Batches::from_pieces(pieces), version, layout))
     }
 
-    fn memory_spanned(
-        model: &ObjectModel,
-        batches: Vec<RecordBatch>,
-        spans: Vec<Option<Span>>,
-        version: u64,
-        layout: Layout,
-    ) -> Result<TableData, EngineError> {
-        let provider = mem_table(model.schema(), &batches, layout)?;
-        let memory_rows = batches.iter().map(RecordBatch::num_rows).sum();
-        Ok(TableData::fresh(Origin::Memory { batches, spans }, provider, version, memory_rows))
+    fn memory_pieces(model: &ObjectModel, batches: Batches, version: u64, layout: Layout) -> TableData {
+        let memory_rows = batches.rows();
+        let provider = Arc::new(LiveTable { schema: model.schema(), batches: batches.clone(), partitions: layout.partitions });
+        TableData::fresh(Origin::Memory(batches), provider, version, memory_rows)
     }
 
     /// Data behind a provider (already conformed).
     pub(crate) fn provider(base: Arc<dyn TableProvider>, version: u64) -> TableData {
-        TableData::fresh(Origin::Provider { base: base.clone(), appended: Vec::new() }, base, version, 0)
+        TableData::fresh(Origin::Provider { base: base.clone(), appended: Batches::default() }, base, version, 0)
     }
 
     /// Data at `version` with nothing known yet: bounds computed on first use, no watermark,
@@ -250,7 +238,9 @@ impl TableData {
         }
     }
 
-    /// This data with `batches` (already conformed) appended, at `version`.
+    /// This data with `batches` (already conformed) appended, at `version`. Only the appended
+    /// rows are copied (sliced into scan batches, or small ones merged into the last batch);
+    /// the batches before are shared with this version.
     pub(crate) fn append(
         &self,
         ctx: &SessionContext,
@@ -259,42 +249,24 @@ impl TableData {
         version: u64,
         layout: Layout,
     ) -> Result<TableData, EngineError> {
-        match &self.origin {
-            Origin::Memory { batches: existing, spans } => {
-                let mut spans = spans.clone();
-                let mut all = existing.clone();
-                for piece in batches.iter().flat_map(|b| pieces(b, layout.batch_rows)) {
-                    let span = span_of(model, &piece);
-                    // Small appends fill the last batch up to a scan batch, so a table of many
-                    // small appends is still a few batches to scan and to deal out.
-                    match (all.last(), spans.last()) {
-                        (Some(last), Some(last_span)) if last.num_rows() + piece.num_rows() <= layout.batch_rows => {
-                            let merged = concat_batches(&model.schema(), [last, &piece]).map_err(|e| EngineError::Execution(e.into()))?;
-                            let merged_span = match (*last_span, span) {
-                                (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
-                                (a, b) => a.or(b),
-                            };
-                            *all.last_mut().expect("a last batch") = merged;
-                            *spans.last_mut().expect("a last span") = merged_span;
-                        }
-                        _ => {
-                            all.push(piece);
-                            spans.push(span);
-                        }
-                    }
-                }
-                TableData::memory_spanned(model, all, spans, version, layout)
+        let extend = |existing: &Batches| -> Result<Batches, EngineError> {
+            let mut all = existing.clone();
+            for piece in batches.iter().flat_map(|b| pieces(model, b, layout.batch_rows)) {
+                all.push(piece, layout.batch_rows).map_err(EngineError::Execution)?;
             }
+            Ok(all)
+        };
+        match &self.origin {
+            Origin::Memory(existing) => Ok(TableData::memory_pieces(model, extend(existing)?, version, layout)),
             Origin::Provider { base, appended } => {
-                let mut all = appended.clone();
-                all.extend(batches);
-                let memory_rows = all.iter().map(RecordBatch::num_rows).sum();
-                let extra = mem_table(model.schema(), &all, layout)?;
+                let all = extend(appended)?;
+                let extra = Arc::new(LiveTable { schema: model.schema(), batches: all.clone(), partitions: layout.partitions });
                 let frame = ctx
                     .read_table(base.clone())
                     .and_then(|f| Ok((f, ctx.read_table(extra)?)))
                     .and_then(|(f, extra)| f.union(extra))
                     .map_err(EngineError::Execution)?;
+                let memory_rows = all.rows();
                 let origin = Origin::Provider { base: base.clone(), appended: all };
                 Ok(TableData::fresh(origin, frame.into_view(), version, memory_rows))
             }
@@ -302,31 +274,21 @@ impl TableData {
     }
 
     /// The in-memory batches, when all data is in memory.
-    pub(crate) fn batches(&self) -> Option<&[RecordBatch]> {
+    pub(crate) fn batches(&self) -> Option<Vec<RecordBatch>> {
         match &self.origin {
-            Origin::Memory { batches, .. } => Some(batches),
+            Origin::Memory(batches) => Some(batches.record_batches()),
             Origin::Provider { .. } => None,
         }
     }
 }
 
-/// `batch` sliced into batches of at most `batch_rows` rows (once, when data arrives, rather
-/// than on every new version).
-fn pieces(batch: &RecordBatch, batch_rows: usize) -> Vec<RecordBatch> {
-    if batch.num_rows() <= batch_rows {
-        return vec![batch.clone()];
-    }
-    (0..batch.num_rows()).step_by(batch_rows.max(1)).map(|offset| batch.slice(offset, batch_rows.min(batch.num_rows() - offset))).collect()
-}
-
-/// A memory table whose batches (already at most a scan batch each) are dealt round-robin over
-/// the partitions, so every core scans a share.
-fn mem_table(schema: SchemaRef, batches: &[RecordBatch], layout: Layout) -> Result<Arc<dyn TableProvider>, EngineError> {
-    let partitions = layout.partitions.max(1);
-    let mut parts: Vec<Vec<RecordBatch>> = vec![Vec::new(); partitions];
-    for (i, batch) in batches.iter().enumerate() {
-        parts[i % partitions].push(batch.clone());
-    }
-    let table = MemTable::try_new(schema, parts).map_err(EngineError::Execution)?;
-    Ok(Arc::new(table))
+/// `batch` sliced into batches of at most `batch_rows` rows, each with its event-time span
+/// (once, when data arrives, rather than on every new version).
+fn pieces(model: &ObjectModel, batch: &RecordBatch, batch_rows: usize) -> Vec<Piece> {
+    let slices = if batch.num_rows() <= batch_rows {
+        vec![batch.clone()]
+    } else {
+        (0..batch.num_rows()).step_by(batch_rows.max(1)).map(|offset| batch.slice(offset, batch_rows.min(batch.num_rows() - offset))).collect()
+    };
+    slices.into_iter().map(|batch| Piece { span: span_of(model, &batch), batch }).collect()
 }

@@ -3,7 +3,6 @@
 //! slow subscriber receives the latest values, marked as lagged, in memory bounded by the view's
 //! periods × groups.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -13,8 +12,9 @@ use crate::EngineError;
 
 #[derive(Default)]
 struct Pending {
-    order: Vec<String>,
-    updates: HashMap<String, Update>,
+    /// The view's rows (periods and groups) with an update, in order of first update.
+    order: Vec<usize>,
+    updates: foldhash::HashMap<usize, Update>,
     lagged: bool,
     error: Option<Arc<EngineError>>,
 }
@@ -27,8 +27,9 @@ pub(crate) struct Mailbox {
 }
 
 impl Mailbox {
-    /// Adds `updates`, each keyed by its period and group; never blocks on the reader.
-    pub(crate) fn post(&self, updates: impl IntoIterator<Item = (String, Update)>) {
+    /// Adds `updates`, each keyed by its row (period and group) in the view; never blocks on
+    /// the reader.
+    pub(crate) fn post(&self, updates: impl IntoIterator<Item = (usize, Update)>) {
         let mut p = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let mut any = false;
         for (key, mut update) in updates {
@@ -41,7 +42,7 @@ impl Mailbox {
                     p.updates.insert(key, update);
                 }
                 None => {
-                    p.order.push(key.clone());
+                    p.order.push(key);
                     p.updates.insert(key, update);
                 }
             }

@@ -16,7 +16,8 @@
 //! does not read costs nothing), so streamed values are always those an on-demand calculation
 //! over the same data gives.
 
-mod incremental;
+mod cube;
+mod cubes;
 mod jobs;
 mod mailbox;
 mod states;
@@ -33,6 +34,7 @@ use serde::Serialize;
 use crate::result::{DimensionValue, Status};
 use crate::{Engine, EngineError};
 pub use jobs::JobInfo;
+pub(crate) use cubes::Cubes;
 pub(crate) use jobs::Jobs;
 use mailbox::Mailbox;
 pub(crate) use view::View;
@@ -235,9 +237,9 @@ impl Engine {
         let span_table = formula.as_ref().and_then(|f| view::span_table(query, f, self.catalog()));
         // The version before the first calculation: appends after it are refreshed again.
         let seen = span_table.as_ref().and_then(|t| Some(self.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(t)?.version));
-        let mut maintained = view::Maintained::start(self, query).await;
-        let result = match &mut maintained {
-            Some(m) => m.changes(self, query)?,
+        let maintained = cubes::Maintained::start(self, query).await;
+        let result = match &maintained {
+            Some(m) => m.changes(self, query).await?,
             None => self.calculate(query).await?,
         };
         let now = self.inner.options.clock.now();

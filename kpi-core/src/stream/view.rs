@@ -8,17 +8,55 @@ use chrono::{DateTime, DurationRound, Utc};
 use kpi_formula::{Query, Target, TimeRange};
 use tokio::sync::watch;
 
-use super::incremental::Incremental;
+use super::cubes::Maintained;
 use super::mailbox::Mailbox;
 use super::{Refresh, Update, UpdateKind};
 use crate::calculate::Part;
 use crate::result::{DimensionValue, KpiResult, Status};
 use crate::{Engine, EngineError};
 
-/// What was last published for one period and group.
-struct Published {
+/// The identity of a period and group within a view (dimension values compared bit for bit, so
+/// every value, a NaN included, is one group).
+#[derive(Clone, Debug)]
+struct RowKey {
     period: Option<DateTime<Utc>>,
     dimensions: Vec<DimensionValue>,
+}
+
+impl PartialEq for RowKey {
+    fn eq(&self, other: &RowKey) -> bool {
+        self.period == other.period
+            && self.dimensions.len() == other.dimensions.len()
+            && self.dimensions.iter().zip(&other.dimensions).all(|(a, b)| match (a, b) {
+                (DimensionValue::Float(x), DimensionValue::Float(y)) => x.to_bits() == y.to_bits(),
+                _ => a == b,
+            })
+    }
+}
+
+impl Eq for RowKey {}
+
+impl std::hash::Hash for RowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.period.hash(state);
+        for d in &self.dimensions {
+            std::mem::discriminant(d).hash(state);
+            match d {
+                DimensionValue::Null => {}
+                DimensionValue::Bool(b) => b.hash(state),
+                DimensionValue::Int(i) => i.hash(state),
+                DimensionValue::Float(f) => f.to_bits().hash(state),
+                DimensionValue::Text(t) => t.hash(state),
+                DimensionValue::Date(d) => d.hash(state),
+                DimensionValue::Time(t) => t.hash(state),
+            }
+        }
+    }
+}
+
+/// What was last published for one period and group.
+struct Published {
+    key: RowKey,
     value: Option<f64>,
     status: Status,
     revision: u64,
@@ -27,9 +65,10 @@ struct Published {
 
 #[derive(Default)]
 struct State {
-    rows: HashMap<String, Published>,
-    /// Keys in first-published order, so snapshots list periods and groups as results do.
-    order: Vec<String>,
+    /// Where each period and group is in `rows`.
+    index: foldhash::HashMap<RowKey, usize>,
+    /// In first-published order, so snapshots list periods and groups as results do.
+    rows: Vec<Published>,
     /// The periods published.
     periods: std::collections::BTreeSet<DateTime<Utc>>,
     subscribers: HashMap<u64, Arc<Mailbox>>,
@@ -48,7 +87,7 @@ pub(crate) struct View {
     /// The version of `span_table` the view's values include.
     seen: Mutex<u64>,
     /// For a query maintained from partial states, those states.
-    maintained: Option<Mutex<Maintained>>,
+    maintained: Option<Maintained>,
     label: String,
     state: Mutex<State>,
     stop: watch::Sender<bool>,
@@ -63,43 +102,6 @@ pub(crate) struct Scope {
     pub(crate) maintained: Option<Maintained>,
 }
 
-/// A view's partial states, with the version of its table they include (`None` after a failed
-/// update: they are rebuilt from the table).
-pub(crate) struct Maintained {
-    state: Incremental,
-    seen: Option<u64>,
-}
-
-impl Maintained {
-    /// The partial states of `query` over its table's rows now, when the query can be
-    /// maintained from them ([`kpi_formula::CompiledQuery::incremental`]).
-    pub(crate) async fn start(engine: &Engine, query: &Query) -> Option<Maintained> {
-        let catalog = engine.catalog();
-        let plan = kpi_formula::compile(query, catalog).ok()?.incremental()?;
-        let schema = catalog.object_model(&plan.table).ok()?.schema();
-        let data = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(&plan.table)?.clone();
-        let options = engine.options();
-        let ctx = &engine.inner.ctx;
-        let built = async {
-            let mut state = Incremental::new(ctx, plan, schema, options.distinct_counts, options.quantiles)?;
-            state.ingest_all(ctx, &data).await?;
-            Ok::<_, datafusion::error::DataFusionError>(state)
-        };
-        match built.await {
-            Ok(state) => Some(Maintained { state, seen: Some(data.version) }),
-            Err(e) => {
-                tracing::debug!(error = %e, "the view is recalculated instead of maintained");
-                None
-            }
-        }
-    }
-
-    /// The values changed since last asked, as a result of `query`.
-    pub(crate) fn changes(&mut self, engine: &Engine, query: &Query) -> Result<KpiResult, EngineError> {
-        let batches = self.state.changes().map_err(EngineError::Execution)?.into_iter().collect();
-        Ok(KpiResult::maintained(engine.info_of(query), query.clone(), self.state.range(), self.state.schema(), batches))
-    }
-}
 /// The one table whose appends a view of `query` can follow by recalculating only the periods
 /// they touch: the formula reads one table, which has a time column in UTC, and uses no time
 /// intelligence (each period depends on its own rows only); the dimensions are that table's
@@ -137,11 +139,6 @@ enum Work {
     All,
 }
 
-/// The identity of a period and group within a view.
-fn row_key(period: Option<DateTime<Utc>>, dimensions: &[DimensionValue]) -> String {
-    format!("{period:?}{dimensions:?}")
-}
-
 /// Whether two values differ, counting two undefined values as equal.
 fn differs(a: Option<f64>, b: Option<f64>) -> bool {
     match (a, b) {
@@ -164,7 +161,7 @@ impl View {
             tables: scope.tables,
             span_table: scope.span_table,
             seen: Mutex::new(scope.seen),
-            maintained: scope.maintained.map(Mutex::new),
+            maintained: scope.maintained,
             label,
             state: Mutex::default(),
             stop: watch::Sender::new(false),
@@ -177,11 +174,11 @@ impl View {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn update(&self, key: &str, p: &Published, previous: Option<f64>, kind: UpdateKind) -> (String, Update) {
+    fn update(&self, at: usize, p: &Published, previous: Option<f64>, kind: UpdateKind) -> (usize, Update) {
         let update = Update {
             kpi: self.label.clone(),
-            period: p.period,
-            dimensions: p.dimensions.clone(),
+            period: p.key.period,
+            dimensions: p.key.dimensions.clone(),
             value: p.value,
             previous_value: previous,
             status: p.status,
@@ -189,7 +186,7 @@ impl View {
             computed_at: p.computed_at,
             kind,
         };
-        (key.to_string(), update)
+        (at, update)
     }
 
     /// Takes in a new result and publishes what changed to every subscriber. A change to a
@@ -204,39 +201,35 @@ impl View {
         let latest = watermark.and_then(|w| state.periods.range(..=w).next_back()).or_else(|| state.periods.last()).copied();
         let mut changed = Vec::new();
         for row in rows {
-            let key = row_key(row.period, &row.dimensions);
+            let key = RowKey { period: row.period, dimensions: row.dimensions };
             let status = Status::of(row.value, info.direction, &info.thresholds);
             let kind = if row.period.is_some() && row.period < latest { UpdateKind::Correction } else { UpdateKind::Change };
-            match state.rows.get_mut(&key) {
-                Some(p) if !differs(p.value, row.value) => continue,
-                Some(p) => {
+            match state.index.get(&key).copied() {
+                Some(at) => {
+                    let p = &mut state.rows[at];
+                    if !differs(p.value, row.value) {
+                        continue;
+                    }
                     let previous = p.value;
                     p.value = row.value;
                     p.status = status;
                     p.revision += 1;
                     p.computed_at = now;
-                    changed.push((key, previous, kind));
+                    changed.push((at, previous, kind));
                 }
                 None => {
-                    let p = Published {
-                        period: row.period,
-                        dimensions: row.dimensions,
-                        value: row.value,
-                        status,
-                        revision: 1,
-                        computed_at: now,
-                    };
-                    state.rows.insert(key.clone(), p);
-                    state.order.push(key.clone());
-                    changed.push((key, None, kind));
+                    let at = state.rows.len();
+                    state.index.insert(key.clone(), at);
+                    state.rows.push(Published { key, value: row.value, status, revision: 1, computed_at: now });
+                    changed.push((at, None, kind));
                 }
             }
         }
         if changed.is_empty() || state.subscribers.is_empty() {
             return;
         }
-        let updates: Vec<(String, Update)> =
-            changed.iter().map(|(key, previous, kind)| self.update(key, &state.rows[key], *previous, *kind)).collect();
+        let updates: Vec<(usize, Update)> =
+            changed.iter().map(|(at, previous, kind)| self.update(*at, &state.rows[*at], *previous, *kind)).collect();
         for mailbox in state.subscribers.values() {
             mailbox.post(updates.iter().cloned());
         }
@@ -245,7 +238,7 @@ impl View {
     /// Whether the view has a value for every period and group of `result`.
     fn knows_all(&self, result: &KpiResult) -> bool {
         let state = self.lock();
-        result.rows().iter().all(|r| state.rows.contains_key(&row_key(r.period, &r.dimensions)))
+        result.rows().into_iter().all(|r| state.index.contains_key(&RowKey { period: r.period, dimensions: r.dimensions }))
     }
 
     /// What changed in the view's span table since the values it holds, read from the table's
@@ -305,14 +298,8 @@ impl View {
     pub(crate) fn subscribe(&self) -> (u64, Arc<Mailbox>) {
         let mut state = self.lock();
         let mailbox = Arc::new(Mailbox::default());
-        let snapshot: Vec<(String, Update)> = state
-            .order
-            .iter()
-            .map(|key| {
-                let p = &state.rows[key];
-                self.update(key, p, None, UpdateKind::Snapshot)
-            })
-            .collect();
+        let snapshot: Vec<(usize, Update)> =
+            state.rows.iter().enumerate().map(|(at, p)| self.update(at, p, None, UpdateKind::Snapshot)).collect();
         mailbox.post(snapshot);
         let id = state.next_subscriber;
         state.next_subscriber += 1;
@@ -391,53 +378,15 @@ pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch
     }
 }
 
-/// What a maintained view has to take in.
-enum Intake {
-    /// Nothing new.
-    Nothing,
-    /// These appended batches, making the table this version.
-    Appended(Vec<datafusion::arrow::array::RecordBatch>, u64),
-    /// Everything again: the table was registered anew, or the states are out of step.
-    All,
-}
-
-/// Brings a maintained view up to date from the batches appended since its states' version,
-/// or rebuilds its states when that is not possible.
-async fn refresh_maintained(engine: &Engine, view: &View, maintained: &Mutex<Maintained>) {
-    let lock = || maintained.lock().unwrap_or_else(|e| e.into_inner());
-    let intake = {
-        let m = lock();
-        let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
-        match (tables.get(m.state.table()), m.seen) {
-            (None, _) => Intake::All,
-            (Some(data), Some(seen)) if data.version == seen => Intake::Nothing,
-            (Some(data), Some(seen)) => data.appended_since(seen).map_or(Intake::All, |b| Intake::Appended(b, data.version)),
-            (Some(_), None) => Intake::All,
+/// Brings a maintained view up to date from its cube (recalculating when the cube cannot be
+/// brought up to date).
+async fn refresh_maintained(engine: &Engine, view: &View, maintained: &Maintained) {
+    let changes = match maintained.changes(engine, &view.query).await {
+        Ok(changes) => Ok(changes),
+        Err(e) => {
+            tracing::debug!(error = %e, "a maintained view is recalculated");
+            engine.calculate(&view.query).await
         }
-    };
-    let changes = match intake {
-        Intake::Nothing => return,
-        Intake::Appended(batches, version) => {
-            let mut m = lock();
-            match batches.iter().try_for_each(|b| m.state.ingest(b)) {
-                Ok(()) => {
-                    m.seen = Some(version);
-                    m.changes(engine, &view.query)
-                }
-                Err(e) => {
-                    m.seen = None;
-                    Err(EngineError::Execution(e))
-                }
-            }
-        }
-        Intake::All => match Maintained::start(engine, &view.query).await {
-            Some(mut fresh) => {
-                let changes = fresh.changes(engine, &view.query);
-                *lock() = fresh;
-                changes
-            }
-            None => engine.calculate(&view.query).await,
-        },
     };
     match changes {
         Ok(result) => view.apply(&result, engine.options().clock.now(), engine.watermark(&view.tables)),

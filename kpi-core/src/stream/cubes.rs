@@ -1,0 +1,179 @@
+//! The cubes of maintained views, kept while a view uses them and shared by every view that
+//! groups a table the same way. Appends feed them as they happen (under the tables' lock, so a
+//! cube is always at the version of its table unless the table was registered anew); a cube
+//! behind its table is rebuilt from it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::error::DataFusionError;
+use kpi_formula::{IncrementalPlan, Query};
+
+use super::cube::{Cube, Measure, key_of};
+use crate::data::TableData;
+use crate::result::KpiResult;
+use crate::{Engine, EngineError};
+
+type SharedCube = Arc<Mutex<Cube>>;
+
+/// The live cubes by what makes their cells the same ([`key_of`]).
+#[derive(Default)]
+pub(crate) struct Cubes {
+    by_key: Mutex<HashMap<String, Weak<Mutex<Cube>>>>,
+    /// Held while a cube is built from data behind a provider (which takes awaiting), so two
+    /// builds never replace each other's aggregates.
+    building: tokio::sync::Mutex<()>,
+}
+
+fn lock(cube: &Mutex<Cube>) -> std::sync::MutexGuard<'_, Cube> {
+    cube.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Cubes {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Weak<Mutex<Cube>>>> {
+        self.by_key.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn live(&self, key: &str) -> Option<SharedCube> {
+        self.map().get(key).and_then(Weak::upgrade)
+    }
+
+    fn keep(&self, key: String, cube: &SharedCube) {
+        let mut map = self.map();
+        map.retain(|_, c| c.strong_count() > 0);
+        map.insert(key, Arc::downgrade(cube));
+    }
+
+    /// Feeds `batches`, appended to `table` at `version`, to its cubes that include the
+    /// version `before` it. Called under the tables' write lock.
+    pub(crate) fn feed(&self, table: &str, before: u64, batches: &[RecordBatch], version: u64) {
+        let cubes: Vec<SharedCube> = self.map().values().filter_map(Weak::upgrade).collect();
+        for cube in cubes {
+            let mut c = lock(&cube);
+            if c.table() == table
+                && c.seen == Some(before)
+                && let Err(e) = c.ingest(batches, version)
+            {
+                tracing::debug!(error = %e, "a cube failed to take in an append; it is rebuilt on the next refresh");
+            }
+        }
+    }
+}
+
+/// Brings `cube` to the version of its table when the table is in memory; `Ok(false)` when
+/// it is behind a provider and must be rebuilt by [`rebuild`].
+fn catch_up(tables: &HashMap<String, TableData>, cube: &mut Cube) -> Result<bool, DataFusionError> {
+    let data = tables.get(cube.table()).ok_or_else(|| DataFusionError::Plan(format!("no data for `{}`", cube.table())))?;
+    if cube.seen == Some(data.version) {
+        return Ok(true);
+    }
+    let Some(batches) = data.batches() else { return Ok(false) };
+    *cube = cube.empty_like()?;
+    cube.ingest(&batches, data.version)?;
+    Ok(true)
+}
+
+/// Rebuilds `cube` (adding `plan`'s aggregates, whose measure is returned) from data behind a
+/// provider: scanned without locks, then brought up to date from the appends since, under the
+/// tables' lock so no append slips between.
+async fn rebuild(engine: &Engine, cube: &SharedCube, plan: Option<&IncrementalPlan>) -> Result<Option<Measure>, DataFusionError> {
+    let _building = engine.inner.cubes.building.lock().await;
+    let mut fresh = lock(cube).empty_like()?;
+    let measure = plan.map(|p| fresh.measure(&engine.inner.ctx, p, &[])).transpose()?;
+    let data = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(fresh.table()).cloned();
+    let data = data.ok_or_else(|| DataFusionError::Plan(format!("no data for `{}`", fresh.table())))?;
+    fresh.ingest_all(&engine.inner.ctx, &data).await?;
+    let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
+    let now = tables.get(fresh.table()).ok_or_else(|| DataFusionError::Plan(format!("no data for `{}`", fresh.table())))?;
+    if now.version != data.version {
+        let appended = now.appended_since(data.version).ok_or_else(|| DataFusionError::Plan("the table changed while it was read".into()))?;
+        fresh.ingest(&appended, now.version)?;
+    }
+    *lock(cube) = fresh;
+    Ok(measure)
+}
+
+/// A view's share of a cube: its formula over the cube's aggregates.
+pub(crate) struct Maintained {
+    cube: SharedCube,
+    measure: Mutex<Measure>,
+}
+
+impl Maintained {
+    /// `query` maintained from a cube's partial states, when it can be
+    /// ([`kpi_formula::CompiledQuery::incremental`]): the live cube of its table, periods and
+    /// groups, given the aggregates it lacks, or a new one.
+    pub(crate) async fn start(engine: &Engine, query: &Query) -> Option<Maintained> {
+        let catalog = engine.catalog();
+        let plan = kpi_formula::compile(query, catalog).ok()?.incremental()?;
+        let started = match start_in_memory(engine, &plan) {
+            Ok(Some(m)) => Ok(m),
+            Ok(None) => start_behind_provider(engine, &plan).await,
+            Err(e) => Err(e),
+        };
+        started.map_err(|e| tracing::debug!(error = %e, "the view is recalculated instead of maintained")).ok()
+    }
+
+    /// The values changed since last asked, as a result of `query`: from the cube as it is
+    /// when its table is in memory (rebuilding it if it fell behind), else after a rebuild.
+    pub(crate) async fn changes(&self, engine: &Engine, query: &Query) -> Result<KpiResult, EngineError> {
+        let ready = {
+            let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
+            catch_up(&tables, &mut lock(&self.cube)).map_err(EngineError::Execution)?
+        };
+        if !ready {
+            rebuild(engine, &self.cube, None).await.map_err(EngineError::Execution)?;
+        }
+        let mut cube = lock(&self.cube);
+        let mut measure = self.measure.lock().unwrap_or_else(|e| e.into_inner());
+        let batches = cube.changes(&mut measure).map_err(EngineError::Execution)?.into_iter().collect();
+        Ok(KpiResult::maintained(engine.info_of(query), query.clone(), cube.range(), measure.schema(), batches))
+    }
+}
+
+/// Joins or builds the cube of `plan` when its table is in memory, all under the tables'
+/// lock; `None` when the table is behind a provider.
+fn start_in_memory(engine: &Engine, plan: &IncrementalPlan) -> Result<Option<Maintained>, DataFusionError> {
+    let ctx = &engine.inner.ctx;
+    let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
+    let data = tables.get(&plan.table).ok_or_else(|| DataFusionError::Plan(format!("no data for `{}`", plan.table)))?;
+    let Some(rows) = data.batches() else { return Ok(None) };
+    let key = key_of(plan);
+    let (cube, measure) = match engine.inner.cubes.live(&key) {
+        Some(cube) => {
+            let measure = {
+                let mut c = lock(&cube);
+                catch_up(&tables, &mut c)?;
+                c.measure(ctx, plan, &rows)?
+            };
+            (cube, measure)
+        }
+        None => {
+            let mut c = new_cube(engine, plan)?;
+            let measure = c.measure(ctx, plan, &[])?;
+            c.ingest(&rows, data.version)?;
+            (Arc::new(Mutex::new(c)), measure)
+        }
+    };
+    engine.inner.cubes.keep(key, &cube);
+    Ok(Some(Maintained { cube, measure: Mutex::new(measure) }))
+}
+
+/// Builds (or rebuilds, joining) the cube of `plan` over data behind a provider.
+async fn start_behind_provider(engine: &Engine, plan: &IncrementalPlan) -> Result<Maintained, DataFusionError> {
+    let key = key_of(plan);
+    let cube = match engine.inner.cubes.live(&key) {
+        Some(cube) => cube,
+        None => Arc::new(Mutex::new(new_cube(engine, plan)?)),
+    };
+    let measure = rebuild(engine, &cube, Some(plan)).await?.ok_or_else(|| DataFusionError::Internal("no measure".into()))?;
+    engine.inner.cubes.keep(key, &cube);
+    Ok(Maintained { cube, measure: Mutex::new(measure) })
+}
+
+fn new_cube(engine: &Engine, plan: &IncrementalPlan) -> Result<Cube, DataFusionError> {
+    let schema = engine.catalog().object_model(&plan.table).map_err(|e| DataFusionError::Plan(e.to_string()))?.schema();
+    let options = engine.options();
+    Cube::new(&engine.inner.ctx, plan, schema, options.distinct_counts, options.quantiles)
+}
