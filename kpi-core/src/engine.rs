@@ -150,7 +150,11 @@ impl Engine {
         let (report, watermark, span) = check_lateness(model, &batches, previous, self.inner.options.allowed_lateness);
         let data = match tables.get(object_model) {
             Some(existing) => {
-                let appended = existing.append(&self.inner.ctx, model, batches.clone(), version, self.inner.layout)?;
+                let retention = self.inner.options.retention.and_then(|r| i64::try_from(r.as_micros()).ok());
+                let release_before = watermark.zip(retention).map(|(w, r)| w.saturating_sub(r));
+                let (appended, released) =
+                    existing.append(&self.inner.ctx, model, batches.clone(), version, self.inner.layout, release_before)?;
+                Counters::add(&self.inner.counters.rows_released, released as u64);
                 // Views' partial states take the rows now, in the appender's time.
                 self.inner.cubes.feed(object_model, existing.version, &batches, version);
                 appended.logging_append(existing, span, batches)

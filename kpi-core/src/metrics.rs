@@ -27,6 +27,9 @@ pub struct Metrics {
     pub late_rows: u64,
     /// Appended rows older than that time minus the allowed lateness (kept all the same).
     pub rows_beyond_lateness: u64,
+    /// In-memory rows released because they fell out of the retention window
+    /// ([`crate::EngineOptions::retention`]).
+    pub rows_released: u64,
 }
 
 #[derive(Debug, Default)]
@@ -41,6 +44,7 @@ pub(crate) struct Counters {
     pub(crate) rows_ingested: AtomicU64,
     pub(crate) late_rows: AtomicU64,
     pub(crate) rows_beyond_lateness: AtomicU64,
+    pub(crate) rows_released: AtomicU64,
 }
 
 impl Counters {
@@ -61,6 +65,7 @@ impl Counters {
             rows_ingested: get(&self.rows_ingested),
             late_rows: get(&self.late_rows),
             rows_beyond_lateness: get(&self.rows_beyond_lateness),
+            rows_released: get(&self.rows_released),
         }
     }
 }

@@ -43,6 +43,12 @@ pub struct EngineOptions {
     /// How far behind the latest event time an appended row may be before it is counted as
     /// beyond lateness ([`crate::AppendReport::beyond_lateness`]); `None` for no limit.
     pub allowed_lateness: Option<Duration>,
+    /// How long in-memory rows are kept, in event time behind the latest event time of their
+    /// table: appends release the oldest batches that fell out of this window, so memory holds
+    /// a window of rows rather than all of them. On-demand calculations (and views started
+    /// afterwards) see only the rows kept; maintained views keep the values of released rows
+    /// while they live. `None` (the default) keeps every row.
+    pub retention: Option<Duration>,
     /// How streaming views count distinct values: exactly (by default), or with a sketch once a
     /// period and group has many ([`Estimate`]).
     pub distinct_counts: Estimate,
@@ -91,6 +97,7 @@ impl Default for EngineOptions {
             cache: CachePolicy::default(),
             clock: Arc::new(SystemClock),
             allowed_lateness: None,
+            retention: None,
             distinct_counts: Estimate::Exact,
             quantiles: Estimate::Exact,
         }
@@ -138,6 +145,12 @@ impl EngineOptions {
     /// Sets the allowed lateness of appended rows.
     pub fn with_allowed_lateness(mut self, lateness: Duration) -> Self {
         self.allowed_lateness = Some(lateness);
+        self
+    }
+
+    /// Sets how long in-memory rows are kept ([`EngineOptions::retention`]).
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
         self
     }
 

@@ -71,6 +71,29 @@ impl Batches {
         Ok(())
     }
 
+    /// Drops the oldest pieces whose event times all fall before `before` (microseconds):
+    /// whole chunks from the front, then the old pieces of the first chunk that has any left.
+    /// Returns how many rows were dropped.
+    pub(crate) fn release_before(&mut self, before: i64) -> usize {
+        let old = |p: &Piece| p.span.is_some_and(|(_, last)| last < before);
+        let rows = |pieces: &[Piece]| pieces.iter().map(|p| p.batch.num_rows()).sum::<usize>();
+        let whole = self.sealed.iter().take_while(|c| c.iter().all(old)).count();
+        let mut released: usize = self.sealed.drain(..whole).map(|c| rows(&c)).sum();
+        if let Some(first) = self.sealed.first_mut() {
+            if first.iter().any(old) {
+                let (gone, kept): (Vec<Piece>, Vec<Piece>) = first.iter().cloned().partition(old);
+                released += rows(&gone);
+                *first = kept.into();
+            }
+        } else {
+            let (gone, kept): (Vec<Piece>, Vec<Piece>) = std::mem::take(&mut self.tail).into_iter().partition(old);
+            released += rows(&gone);
+            self.tail = kept;
+        }
+        self.rows -= released;
+        released
+    }
+
     /// The pieces, in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Piece> {
         self.sealed.iter().flat_map(|c| c.iter()).chain(&self.tail)

@@ -26,6 +26,11 @@ pub(crate) use lateness::{Span, check as check_lateness, latest as latest_time, 
 /// How many appends a table remembers the event-time span of.
 const APPEND_LOG: usize = 256;
 
+/// How many of the latest appended rows the log keeps the batches of (for views over data
+/// behind a provider to catch up from); older entries keep only their span, so the log never
+/// holds rows that retention released for long.
+const APPEND_LOG_ROWS: usize = 1 << 20;
+
 /// Where a registered table's rows come from.
 #[derive(Clone)]
 enum Origin {
@@ -56,6 +61,9 @@ pub(crate) struct TableData {
     /// registration, or forgetting the oldest append, restarts it).
     pub(crate) log: Arc<Vec<Arc<Appended>>>,
     pub(crate) log_since: u64,
+    /// Whether rows were released from memory ([`crate::EngineOptions::retention`]) since the
+    /// table was registered.
+    pub(crate) released: bool,
 }
 
 impl TableData {
@@ -65,7 +73,7 @@ impl TableData {
         let Origin::Memory(batches) = &self.origin else { return Ok(self.clone()) };
         let kept = batches.iter().filter(|p| p.span.is_none_or(|(first, last)| last >= from && first < to)).cloned();
         let narrowed = TableData::memory_pieces(model, Batches::from_pieces(kept), self.version, layout);
-        Ok(TableData { watermark: self.watermark, log: self.log.clone(), log_since: self.log_since, ..narrowed })
+        Ok(TableData { watermark: self.watermark, log: self.log.clone(), log_since: self.log_since, released: self.released, ..narrowed })
     }
 
     /// The same data with its watermark set.
@@ -79,7 +87,15 @@ impl TableData {
     pub(crate) fn logging_append(mut self, before: &TableData, span: Option<Span>, batches: Vec<RecordBatch>) -> TableData {
         let mut log = before.log.as_ref().clone();
         let mut since = before.log_since;
-        log.push(Arc::new(Appended { version: self.version, span, batches }));
+        log.push(Arc::new(Appended { version: self.version, span, batches: Some(batches) }));
+        let mut held = 0;
+        for entry in log.iter_mut().rev() {
+            let Some(batches) = &entry.batches else { break };
+            held += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
+            if held > APPEND_LOG_ROWS {
+                *entry = Arc::new(Appended { version: entry.version, span: entry.span, batches: None });
+            }
+        }
         if log.len() > APPEND_LOG {
             let forgotten = log.len() - APPEND_LOG;
             since = log[forgotten - 1].version;
@@ -106,12 +122,16 @@ impl TableData {
     }
 
     /// The batches appended after `version`, in order; `None` when a change is not an append
-    /// the log remembers (a registration, or an append it has forgotten).
+    /// the log remembers with its rows (a registration, or an append it has forgotten or whose rows it let go).
     pub(crate) fn appended_since(&self, version: u64) -> Option<Vec<RecordBatch>> {
         if version < self.log_since {
             return None;
         }
-        Some(self.log.iter().filter(|a| a.version > version).flat_map(|a| a.batches.iter().cloned()).collect())
+        let mut out = Vec::new();
+        for appended in self.log.iter().filter(|a| a.version > version) {
+            out.extend(appended.batches.as_ref()?.iter().cloned());
+        }
+        Some(out)
     }
 
     /// Whether all rows are in memory.
@@ -121,11 +141,13 @@ impl TableData {
 }
 
 /// One append remembered in a table's log: the rows the table holds anyway, so the log costs
-/// no memory of its own while the table keeps them.
+/// no memory of its own while the table keeps them (and at most its length in appends once the
+/// table releases them).
 pub(crate) struct Appended {
     version: u64,
     span: Option<Span>,
-    batches: Vec<RecordBatch>,
+    /// `None` once the append is older than the latest [`APPEND_LOG_ROWS`] rows.
+    batches: Option<Vec<RecordBatch>>,
 }
 
 /// How in-memory data is laid out for scans.
@@ -235,12 +257,14 @@ impl TableData {
             watermark: None,
             log: Arc::default(),
             log_since: version,
+            released: false,
         }
     }
 
-    /// This data with `batches` (already conformed) appended, at `version`. Only the appended
-    /// rows are copied (sliced into scan batches, or small ones merged into the last batch);
-    /// the batches before are shared with this version.
+    /// This data with `batches` (already conformed) appended, at `version`, and for in-memory
+    /// data the oldest batches of event times before `release_before` released; with the rows
+    /// released. Only the appended rows are copied (sliced into scan batches, or small ones
+    /// merged into the last batch); the batches before are shared with this version.
     pub(crate) fn append(
         &self,
         ctx: &SessionContext,
@@ -248,7 +272,8 @@ impl TableData {
         batches: Vec<RecordBatch>,
         version: u64,
         layout: Layout,
-    ) -> Result<TableData, EngineError> {
+        release_before: Option<i64>,
+    ) -> Result<(TableData, usize), EngineError> {
         let extend = |existing: &Batches| -> Result<Batches, EngineError> {
             let mut all = existing.clone();
             for piece in batches.iter().flat_map(|b| pieces(model, b, layout.batch_rows)) {
@@ -257,7 +282,13 @@ impl TableData {
             Ok(all)
         };
         match &self.origin {
-            Origin::Memory(existing) => Ok(TableData::memory_pieces(model, extend(existing)?, version, layout)),
+            Origin::Memory(existing) => {
+                let mut all = extend(existing)?;
+                let released = release_before.map_or(0, |before| all.release_before(before));
+                let mut data = TableData::memory_pieces(model, all, version, layout);
+                data.released = self.released || released > 0;
+                Ok((data, released))
+            }
             Origin::Provider { base, appended } => {
                 let all = extend(appended)?;
                 let extra = Arc::new(LiveTable { schema: model.schema(), batches: all.clone(), partitions: layout.partitions });
@@ -268,7 +299,7 @@ impl TableData {
                     .map_err(EngineError::Execution)?;
                 let memory_rows = all.rows();
                 let origin = Origin::Provider { base: base.clone(), appended: all };
-                Ok(TableData::fresh(origin, frame.into_view(), version, memory_rows))
+                Ok((TableData::fresh(origin, frame.into_view(), version, memory_rows), 0))
             }
         }
     }
@@ -288,7 +319,10 @@ fn pieces(model: &ObjectModel, batch: &RecordBatch, batch_rows: usize) -> Vec<Pi
     let slices = if batch.num_rows() <= batch_rows {
         vec![batch.clone()]
     } else {
-        (0..batch.num_rows()).step_by(batch_rows.max(1)).map(|offset| batch.slice(offset, batch_rows.min(batch.num_rows() - offset))).collect()
+        (0..batch.num_rows())
+            .step_by(batch_rows.max(1))
+            .map(|offset| batch.slice(offset, batch_rows.min(batch.num_rows() - offset)))
+            .collect()
     };
     slices.into_iter().map(|batch| Piece { span: span_of(model, &batch), batch }).collect()
 }

@@ -123,7 +123,13 @@ pub struct KpiResult {
 
 impl KpiResult {
     /// The values a streaming view maintains, in a calculation's shape.
-    pub(crate) fn maintained(info: KpiInfo, query: Query, range: Option<TimeRange>, schema: SchemaRef, batches: Vec<RecordBatch>) -> KpiResult {
+    pub(crate) fn maintained(
+        info: KpiInfo,
+        query: Query,
+        range: Option<TimeRange>,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+    ) -> KpiResult {
         KpiResult { info, query, range, schema, batches, timing: Timing::default(), from_cache: false }
     }
 

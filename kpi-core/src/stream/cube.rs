@@ -133,10 +133,8 @@ pub(crate) struct Measure {
 /// physical planner expects e.g. `coalesce` rewritten).
 fn physical(ctx: &SessionContext, expr: datafusion::prelude::Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>, DataFusionError> {
     let state = ctx.state();
-    let context = SimplifyContext::builder()
-        .with_schema(Arc::new(schema.clone()))
-        .with_config_options(state.config_options().clone())
-        .build();
+    let context =
+        SimplifyContext::builder().with_schema(Arc::new(schema.clone())).with_config_options(state.config_options().clone()).build();
     let simplifier = ExprSimplifier::new(context);
     let expr = simplifier.simplify(simplifier.coerce(expr, schema)?)?;
     ctx.create_physical_expr(expr, schema)
@@ -260,9 +258,22 @@ impl Cube {
         self.keying.range
     }
 
+    /// Whether the cube has every aggregate of `plan`.
+    pub(crate) fn has_all(&self, plan: &IncrementalPlan) -> bool {
+        plan.aggregates.iter().all(|a| {
+            let key = aggregate_key(a);
+            self.aggregates.iter().any(|x| x.key == key)
+        })
+    }
+
     /// `plan`'s formula over this cube (which must have `plan`'s key), adding the aggregates it
     /// needs that the cube lacks; those are filled from `rows`, the table's rows so far.
-    pub(crate) fn measure(&mut self, ctx: &SessionContext, plan: &IncrementalPlan, rows: &[RecordBatch]) -> Result<Measure, DataFusionError> {
+    pub(crate) fn measure(
+        &mut self,
+        ctx: &SessionContext,
+        plan: &IncrementalPlan,
+        rows: &[RecordBatch],
+    ) -> Result<Measure, DataFusionError> {
         let schema = self.keying.schema.clone();
         let input = DFSchema::try_from_qualified_schema(plan.table.as_str(), &schema)?;
         let first_new = self.aggregates.len();

@@ -17,10 +17,10 @@ use crate::{Engine, EngineError};
 
 type SharedCube = Arc<Mutex<Cube>>;
 
-/// The live cubes by what makes their cells the same ([`key_of`]).
+/// The live cubes, each with what makes its cells the same ([`key_of`]).
 #[derive(Default)]
 pub(crate) struct Cubes {
-    by_key: Mutex<HashMap<String, Weak<Mutex<Cube>>>>,
+    live: Mutex<Vec<(String, Weak<Mutex<Cube>>)>>,
     /// Held while a cube is built from data behind a provider (which takes awaiting), so two
     /// builds never replace each other's aggregates.
     building: tokio::sync::Mutex<()>,
@@ -31,24 +31,27 @@ fn lock(cube: &Mutex<Cube>) -> std::sync::MutexGuard<'_, Cube> {
 }
 
 impl Cubes {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Weak<Mutex<Cube>>>> {
-        self.by_key.lock().unwrap_or_else(|e| e.into_inner())
+    fn list(&self) -> std::sync::MutexGuard<'_, Vec<(String, Weak<Mutex<Cube>>)>> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn live(&self, key: &str) -> Option<SharedCube> {
-        self.map().get(key).and_then(Weak::upgrade)
+    /// A live cube of `key` that `fits`.
+    fn find(&self, key: &str, fits: impl Fn(&Cube) -> bool) -> Option<SharedCube> {
+        self.list().iter().filter(|(k, _)| k == key).filter_map(|(_, c)| c.upgrade()).find(|c| fits(&lock(c)))
     }
 
     fn keep(&self, key: String, cube: &SharedCube) {
-        let mut map = self.map();
-        map.retain(|_, c| c.strong_count() > 0);
-        map.insert(key, Arc::downgrade(cube));
+        let mut list = self.list();
+        list.retain(|(_, c)| c.strong_count() > 0);
+        if !list.iter().any(|(_, c)| c.as_ptr() == Arc::as_ptr(cube)) {
+            list.push((key, Arc::downgrade(cube)));
+        }
     }
 
     /// Feeds `batches`, appended to `table` at `version`, to its cubes that include the
     /// version `before` it. Called under the tables' write lock.
     pub(crate) fn feed(&self, table: &str, before: u64, batches: &[RecordBatch], version: u64) {
-        let cubes: Vec<SharedCube> = self.map().values().filter_map(Weak::upgrade).collect();
+        let cubes: Vec<SharedCube> = self.list().iter().filter_map(|(_, c)| c.upgrade()).collect();
         for cube in cubes {
             let mut c = lock(&cube);
             if c.table() == table
@@ -87,7 +90,8 @@ async fn rebuild(engine: &Engine, cube: &SharedCube, plan: Option<&IncrementalPl
     let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
     let now = tables.get(fresh.table()).ok_or_else(|| DataFusionError::Plan(format!("no data for `{}`", fresh.table())))?;
     if now.version != data.version {
-        let appended = now.appended_since(data.version).ok_or_else(|| DataFusionError::Plan("the table changed while it was read".into()))?;
+        let appended =
+            now.appended_since(data.version).ok_or_else(|| DataFusionError::Plan("the table changed while it was read".into()))?;
         fresh.ingest(&appended, now.version)?;
     }
     *lock(cube) = fresh;
@@ -140,7 +144,10 @@ fn start_in_memory(engine: &Engine, plan: &IncrementalPlan) -> Result<Option<Mai
     let data = tables.get(&plan.table).ok_or_else(|| DataFusionError::Plan(format!("no data for `{}`", plan.table)))?;
     let Some(rows) = data.batches() else { return Ok(None) };
     let key = key_of(plan);
-    let (cube, measure) = match engine.inner.cubes.live(&key) {
+    // Aggregates new to a cube are filled from the rows in memory: once rows were released,
+    // only a cube that has them all already is joined.
+    let fits = |c: &Cube| !data.released || c.has_all(plan);
+    let (cube, measure) = match engine.inner.cubes.find(&key, fits) {
         Some(cube) => {
             let measure = {
                 let mut c = lock(&cube);
@@ -163,7 +170,7 @@ fn start_in_memory(engine: &Engine, plan: &IncrementalPlan) -> Result<Option<Mai
 /// Builds (or rebuilds, joining) the cube of `plan` over data behind a provider.
 async fn start_behind_provider(engine: &Engine, plan: &IncrementalPlan) -> Result<Maintained, DataFusionError> {
     let key = key_of(plan);
-    let cube = match engine.inner.cubes.live(&key) {
+    let cube = match engine.inner.cubes.find(&key, |_| true) {
         Some(cube) => cube,
         None => Arc::new(Mutex::new(new_cube(engine, plan)?)),
     };

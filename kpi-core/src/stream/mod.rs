@@ -12,9 +12,13 @@
 //! by newer ones of the same period and group, so a slow subscriber gets the latest values with
 //! [`Updates::lagged`] set, and holds at most one update per period and group.
 //!
-//! A refresh recalculates the query (through the result cache, so a change to data the query
-//! does not read costs nothing), so streamed values are always those an on-demand calculation
-//! over the same data gives.
+//! A query over one table with a grain and no time intelligence is maintained from partial
+//! states per period and dimension group, shared by every view that groups that table the same
+//! way and fed by each append in time proportional to its rows (see
+//! [`crate::EngineOptions::distinct_counts`] for the accuracy of distinct counts and
+//! percentiles). Other queries are recalculated on refresh (through the result cache, so a
+//! change to data the query does not read costs nothing). Either way streamed values are those
+//! an on-demand calculation over the same data gives.
 
 mod cube;
 mod cubes;
@@ -33,8 +37,8 @@ use serde::Serialize;
 
 use crate::result::{DimensionValue, Status};
 use crate::{Engine, EngineError};
-pub use jobs::JobInfo;
 pub(crate) use cubes::Cubes;
+pub use jobs::JobInfo;
 pub(crate) use jobs::Jobs;
 use mailbox::Mailbox;
 pub(crate) use view::View;
@@ -277,7 +281,13 @@ impl Engine {
         let views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
         views
             .values()
-            .map(|v| StreamInfo { query: v.query.clone(), refresh: v.refresh, subscribers: v.subscribers(), size: v.size(), incremental: v.is_incremental() })
+            .map(|v| StreamInfo {
+                query: v.query.clone(),
+                refresh: v.refresh,
+                subscribers: v.subscribers(),
+                size: v.size(),
+                incremental: v.is_incremental(),
+            })
             .collect()
     }
 }

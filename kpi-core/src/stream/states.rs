@@ -80,7 +80,12 @@ impl States {
 
     /// Adds the rows of a batch: row `r` goes to cell `cells[r]` unless that is `None` or
     /// `filter` (the aggregate's own `where`) is not true for it; `arg` is `None` for rows.
-    pub(crate) fn update(&mut self, cells: &[Option<u32>], arg: Option<&ArrayRef>, filter: Option<&BooleanArray>) -> Result<(), DataFusionError> {
+    pub(crate) fn update(
+        &mut self,
+        cells: &[Option<u32>],
+        arg: Option<&ArrayRef>,
+        filter: Option<&BooleanArray>,
+    ) -> Result<(), DataFusionError> {
         let counted = |r: usize| filter.is_none_or(|f| f.is_valid(r) && f.value(r));
         let rows = cells.iter().enumerate().filter_map(|(r, c)| Some((r, (*c)? as usize))).filter(|(r, _)| counted(*r));
         match self {
@@ -125,9 +130,7 @@ impl States {
         };
         match self {
             States::Count(counts) => Arc::new(cells.iter().map(|&c| counts[c as usize]).collect::<Int64Array>()),
-            States::Distinct { cells: states, .. } => {
-                Arc::new(cells.iter().map(|&c| states[c as usize].count()).collect::<Int64Array>())
-            }
+            States::Distinct { cells: states, .. } => Arc::new(cells.iter().map(|&c| states[c as usize].count()).collect::<Int64Array>()),
             States::Sum { sum, n } => floats(&mut |c| (n[c] > 0).then(|| sum[c])),
             States::Avg { sum, n } => floats(&mut |c| (n[c] > 0).then(|| sum[c] / n[c] as f64)),
             States::Min(m) | States::Max(m) => floats(&mut |c| m[c]),

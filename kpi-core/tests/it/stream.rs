@@ -424,3 +424,32 @@ async fn the_current_period_follows_the_data_not_the_range() {
     let late = next(&mut sub).await;
     assert_eq!((late.updates.len(), late.updates[0].kind), (1, UpdateKind::Correction));
 }
+
+#[tokio::test]
+async fn retention_releases_old_rows_while_views_keep_their_values() {
+    let engine = Engine::with_options(catalog(), EngineOptions::default().with_retention(Duration::from_secs(60))).unwrap();
+    // Events of a minute each, far more than a scan batch, so whole batches can be released.
+    let minute = |from: i64| batch(&(0..10_000).map(|i| (from + i * 60 / 10_000, Some("eu"), Some(i % 7), Some(1.0))).collect::<Vec<_>>());
+    engine.register_batches("events", vec![minute(0)]).unwrap();
+    let mut total = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap();
+    assert_eq!(next(&mut total).await.updates[0].value, Some(10_000.0));
+
+    let report = engine.append_batches("events", vec![minute(240)]).unwrap();
+    assert_eq!(report.rows, 10_000);
+    assert_eq!(engine.metrics().rows_released, 10_000, "the first minute is more than 60 s behind the latest event");
+    assert_eq!(engine.registered()[0].memory_rows, 10_000);
+    let mut seen = Seen::new();
+    apply(&mut seen, &next(&mut total).await);
+    // On demand, only the rows kept count; the view keeps the first minute's value.
+    let calculated = on_demand(&engine, &by_minute("total")).await;
+    assert_eq!(calculated.len(), 1, "{calculated:?}");
+    let first = key(Some("2024-01-01T00:00:00Z".parse().unwrap()), &[]);
+    assert!(!seen.contains_key(&first), "no update for the released minute: {seen:?}");
+    let snapshot = engine.subscribe(&by_minute("total"), Refresh::OnChange).await.unwrap().next().await;
+    assert_eq!(snapshot.updates[0].value, Some(10_000.0), "a new subscriber of the view gets its values");
+
+    // A view started now sees the rows kept, as a calculation does.
+    let mut users = engine.subscribe(&by_minute("per_user"), Refresh::OnChange).await.unwrap();
+    let mut seen = Seen::new();
+    converge(&engine, &mut users, &mut seen).await;
+}
