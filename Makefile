@@ -14,8 +14,8 @@ demo: setup
 	$(CARGO) run --release -q -p kpi-examples --bin quickstart
 
 ## Every test: each criterion benchmark once as a test (so they cannot rot), the doctests
-## (README included), then unit and integration tests of all crates, whose summary closes the
-## output. One dev profile and target dir for all.
+## (README included), unit and integration tests of all crates, then the Python package's
+## pytest suite in a fresh virtual environment. One dev profile and target dir for all.
 test: setup
 	$(CARGO) test -p kpi-benches --benches
 	$(CARGO) test --workspace --doc
@@ -24,6 +24,7 @@ ifeq ($(NEXTEST),yes)
 else
 	$(CARGO) test --workspace --lib --bins --tests --no-fail-fast
 endif
+	bash scripts/python-test.sh
 
 ## Criterion benchmarks (release build; numbers in target/criterion).
 bench: setup

@@ -1,7 +1,25 @@
 //! # kpi-engine-python
 //!
-//! The Python package `kpi_engine` (pyo3 + maturin): a thin layer that converts types and errors
-//! and holds no business logic.
-//!
-//! This crate is the workspace's place for the bindings (see `../shared/DESIGN.md`); they arrive
-//! with the Python package issue. It has no public items yet.
+//! The native module `kpi_engine._native` of the Python package `kpi_engine` (pyo3): a thin
+//! layer that converts types and errors and holds no business logic. Data crosses the boundary
+//! through the Arrow C stream interface; structured values (catalog entries, plans) as JSON
+//! that the pure-Python layer turns into dictionaries.
+
+mod arrow;
+mod catalog;
+mod engine;
+mod errors;
+
+use pyo3::prelude::*;
+
+/// The native module.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::register(m)?;
+    m.add_class::<catalog::Catalog>()?;
+    m.add_class::<engine::Engine>()?;
+    m.add_class::<engine::CalcResult>()?;
+    m.add_class::<arrow::Table>()?;
+    m.add_function(wrap_pyfunction!(catalog::generate_demo, m)?)?;
+    Ok(())
+}

@@ -2,7 +2,8 @@
 //!
 //! Data from pandas, polars or Parquet writers rarely carries exactly the declared Arrow types:
 //! nanosecond timestamps, `Int32` ids, string views, dictionary-encoded strings. Those are
-//! accepted and cast to the declared type (widening, never narrowing a value's meaning); anything
+//! accepted and cast to the declared type (widening, never narrowing a value's meaning, except
+//! floats into decimal columns, rounded to their scale, as data frames hold money); anything
 //! else is a [`EngineError::SchemaMismatch`] naming the column and both types.
 
 use datafusion::arrow::datatypes::{DataType, Schema, TimeUnit};
@@ -67,6 +68,9 @@ fn castable(from: &DataType, to: &DataType) -> Result<(), Option<String>> {
         (Int8 | Int16 | Int32 | UInt8 | UInt16 | UInt32, Int64) => true,
         (Float16 | Float32 | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64, Float64) => true,
         (Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | Decimal128(..) | Decimal256(..), Decimal128(..)) => true,
+        // Money from pandas and polars arrives as floats; the cast rounds to the declared
+        // scale (and fails, naming the column, on a value the precision cannot hold).
+        (Float16 | Float32 | Float64, Decimal128(..)) => true,
         (Date64, Date32) => true,
         (Timestamp(_, None), Timestamp(TimeUnit::Microsecond, None)) => true,
         (Timestamp(_, Some(_)), Timestamp(TimeUnit::Microsecond, Some(_))) => true,

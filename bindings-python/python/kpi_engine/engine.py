@@ -1,0 +1,191 @@
+"""The engine: register Arrow data, calculate KPIs and formulas, explain and export them."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+
+from . import _native
+from .catalog import Catalog
+
+if TYPE_CHECKING:
+    import pandas
+    import polars
+    import pyarrow
+
+When = Union[str, _dt.date, _dt.datetime]
+
+
+@dataclass(frozen=True)
+class AppendReport:
+    """What an append took in: its rows, how many were late (older than the latest event
+    time seen before), and how many of those were beyond the allowed lateness. Every row is
+    kept and calculated."""
+
+    rows: int
+    late_rows: int
+    beyond_lateness: int
+
+
+class Result:
+    """A calculated result: one row per period and dimension group (``period``, the
+    dimensions, ``value``). Implements ``__arrow_c_stream__``."""
+
+    def __init__(self, native: _native.CalcResult) -> None:
+        self._native = native
+        self._table = native.table()
+
+    def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
+        """The rows as an Arrow C stream (the Arrow PyCapsule protocol)."""
+        return self._table.__arrow_c_stream__(requested_schema)
+
+    def to_pyarrow(self) -> "pyarrow.Table":
+        """The rows as a pyarrow Table (no copy)."""
+        import pyarrow
+
+        return pyarrow.table(self._table)
+
+    def to_polars(self) -> "polars.DataFrame":
+        """The rows as a polars DataFrame."""
+        import polars
+
+        return polars.from_arrow(self.to_pyarrow())
+
+    def to_pandas(self) -> "pandas.DataFrame":
+        """The rows as a pandas DataFrame."""
+        return self.to_pyarrow().to_pandas()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain Python: rows, summaries (latest value, status, trend) and timing."""
+        return json.loads(self._native.to_json())
+
+    @property
+    def column_names(self) -> list[str]:
+        """The column names: ``period``, the dimensions as written, ``value``."""
+        return self._table.column_names
+
+    def __len__(self) -> int:
+        return self._table.num_rows
+
+    def __repr__(self) -> str:
+        return f"<Result: {len(self)} rows, columns {self.column_names}>"
+
+
+class Engine:
+    """Calculates the KPIs of a catalog over registered Arrow data.
+
+    Calculations run in Rust with the GIL released.
+    """
+
+    def __init__(self, catalog: Catalog, timezone: str = "UTC") -> None:
+        if not isinstance(catalog, Catalog):
+            raise TypeError(f"expected a kpi_engine.Catalog, got {type(catalog).__name__}")
+        self.catalog = catalog
+        self._native = _native.Engine(catalog._native, timezone)
+
+    def register(self, object_model: str, data: Any) -> None:
+        """Registers ``data`` as the rows of ``object_model``, replacing any before.
+
+        ``data``: a pyarrow Table or RecordBatchReader, a polars or pandas DataFrame, a list of
+        dicts, or any object with ``__arrow_c_stream__``. Columns are matched by name and cast
+        to the object model's types where compatible; extra columns are ignored.
+        """
+        self._native.register(object_model, _arrow(data))
+
+    def append(self, object_model: str, data: Any) -> AppendReport:
+        """Appends rows to ``object_model`` (as :meth:`register` takes them); subscriptions and
+        later calculations see them."""
+        rows, late, beyond = self._native.append(object_model, _arrow(data))
+        return AppendReport(rows, late, beyond)
+
+    def calculate(
+        self,
+        kpi: str,
+        grain: Optional[str] = None,
+        by: Optional[Sequence[str]] = None,
+        start: Optional[When] = None,
+        end: Optional[When] = None,
+        where: Optional[str] = None,
+    ) -> Result:
+        """Calculates the catalog's KPI ``kpi``.
+
+        ``grain``: minute, hour, day, week, month, quarter or year; ``by``: dimensions such as
+        ``orders.region`` or ``orders.customer.segment``; ``start``/``end``: the time range
+        (both or neither; by default the data's bounds); ``where``: a filter in the formula
+        language, e.g. ``"orders.channel = 'web'"``.
+        """
+        return Result(self._native.calculate(kpi, grain, list(by or []), _text(start), _text(end), where))
+
+    def calculate_formula(
+        self,
+        formula: str,
+        grain: Optional[str] = None,
+        by: Optional[Sequence[str]] = None,
+        start: Optional[When] = None,
+        end: Optional[When] = None,
+        where: Optional[str] = None,
+    ) -> Result:
+        """Calculates an ad-hoc formula, e.g. ``"sum(orders.order_value) / count(orders)"``."""
+        return Result(self._native.calculate_formula(formula, grain, list(by or []), _text(start), _text(end), where))
+
+    def explain(
+        self,
+        kpi: str,
+        grain: Optional[str] = None,
+        by: Optional[Sequence[str]] = None,
+        start: Optional[When] = None,
+        end: Optional[When] = None,
+        where: Optional[str] = None,
+    ) -> dict[str, str]:
+        """The logical, optimized and physical plans of a KPI's calculation."""
+        logical, optimized, physical = self._native.explain(kpi, grain, list(by or []), _text(start), _text(end), where)
+        return {"logical": logical, "optimized": optimized, "physical": physical}
+
+    def to_sql(
+        self,
+        kpi: str,
+        dialect: str = "postgres",
+        grain: Optional[str] = None,
+        by: Optional[Sequence[str]] = None,
+        start: Optional[When] = None,
+        end: Optional[When] = None,
+        where: Optional[str] = None,
+    ) -> str:
+        """A KPI's calculation as SQL for another database (postgres, mysql, sqlite, bigquery,
+        timescale, ...)."""
+        return self._native.to_sql(kpi, dialect, grain, list(by or []), _text(start), _text(end), where)
+
+    def registered(self) -> list[dict[str, Any]]:
+        """The object models with data: name, data version, rows in memory, whether all in memory."""
+        return [
+            {"object_model": name, "version": version, "memory_rows": rows, "in_memory": in_memory}
+            for name, version, rows, in_memory in self._native.registered()
+        ]
+
+
+def _arrow(data: Any) -> Any:
+    """``data`` as something with ``__arrow_c_stream__``."""
+    if type(data).__module__.startswith("polars") and hasattr(data, "to_arrow"):
+        # Polars exports all-null (Null dtype) columns in a form Arrow's Rust reader refuses;
+        # through pyarrow they arrive as plain null arrays.
+        if any(str(dtype) == "Null" for dtype in getattr(data, "dtypes", [])):
+            return data.to_arrow()
+    if hasattr(data, "__arrow_c_stream__"):
+        return data
+    if isinstance(data, list):
+        import pyarrow
+
+        return pyarrow.Table.from_pylist(data)
+    if type(data).__module__.startswith("pandas"):
+        import pyarrow
+
+        return pyarrow.Table.from_pandas(data, preserve_index=False)
+    return data
+
+
+def _text(value: Optional[When]) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()

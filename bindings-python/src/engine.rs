@@ -1,0 +1,195 @@
+//! The engine: data registration and calculation. Calculations run on a shared tokio runtime
+//! with the GIL released.
+
+use std::sync::{Arc, OnceLock};
+
+use kpi_core::{EngineOptions, KpiResult, SqlDialect};
+use kpi_formula::{Grain, Query, TimeRange};
+use pyo3::prelude::*;
+use tokio::runtime::Runtime;
+
+use crate::arrow::{Table, read_stream};
+use crate::catalog::Catalog;
+use crate::errors::{CalculationError, engine_error, formula_error};
+
+fn runtime() -> PyResult<&'static Runtime> {
+    static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| CalculationError::new_err(format!("could not start the engine's runtime: {e}")))
+}
+
+/// A query from the arguments Python passes.
+pub(crate) struct QueryArgs {
+    grain: Option<String>,
+    by: Vec<String>,
+    start: Option<String>,
+    end: Option<String>,
+    filter: Option<String>,
+}
+
+impl QueryArgs {
+    fn apply(&self, mut query: Query, engine: &kpi_core::Engine) -> PyResult<Query> {
+        let invalid = |e: kpi_formula::QueryError| formula_error(&kpi_formula::FormulaError::from(e), "KPI_QUERY");
+        if let Some(grain) = &self.grain {
+            query = query.with_grain(Grain::parse(grain).map_err(invalid)?);
+        }
+        if !self.by.is_empty() {
+            query = query.by(self.by.iter().cloned());
+        }
+        match (&self.start, &self.end) {
+            (Some(start), Some(end)) => {
+                let range = TimeRange::parse(start, end, &engine.options().calendar).map_err(invalid)?;
+                query = query.with_range(range);
+            }
+            (None, None) => {}
+            _ => return Err(crate::errors::QueryError::new_err("give both start and end, or neither")),
+        }
+        if let Some(filter) = &self.filter {
+            query = query.with_filter(filter.clone());
+        }
+        Ok(query)
+    }
+}
+
+/// A KPI engine over a catalog.
+#[pyclass(module = "kpi_engine._native", frozen)]
+pub(crate) struct Engine {
+    inner: kpi_core::Engine,
+}
+
+/// A calculated result: Arrow rows plus what was calculated.
+#[pyclass(module = "kpi_engine._native", frozen)]
+pub(crate) struct CalcResult {
+    inner: Arc<KpiResult>,
+}
+
+#[pymethods]
+impl CalcResult {
+    /// The rows as an Arrow table.
+    fn table(&self) -> Table {
+        Table { schema: self.inner.schema(), batches: self.inner.batches().to_vec() }
+    }
+
+    /// The whole result (rows, summaries, timing) as JSON.
+    fn to_json(&self) -> String {
+        self.inner.to_json().to_string()
+    }
+}
+
+impl Engine {
+    fn query(&self, target: Query, args: QueryArgs) -> PyResult<Query> {
+        args.apply(target, &self.inner)
+    }
+
+    fn run<T: Send>(&self, py: Python<'_>, work: impl std::future::Future<Output = T> + Send) -> PyResult<T> {
+        let runtime = runtime()?;
+        Ok(py.detach(|| runtime.block_on(work)))
+    }
+}
+
+#[pymethods]
+impl Engine {
+    /// An engine over `catalog`, with its calendar in `timezone`.
+    #[new]
+    #[pyo3(signature = (catalog, timezone="UTC"))]
+    fn new(catalog: &Catalog, timezone: &str) -> PyResult<Engine> {
+        let options = EngineOptions::default().with_time_zone(timezone).map_err(engine_error)?;
+        // The engine spawns maintenance tasks, so it is created inside the runtime.
+        let _guard = runtime()?.enter();
+        let inner = kpi_core::Engine::with_options(catalog.inner.clone(), options).map_err(engine_error)?;
+        Ok(Engine { inner })
+    }
+
+    /// Registers Arrow data as the rows of `object_model`, replacing any before.
+    fn register(&self, object_model: &str, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let (_, batches) = read_stream(data)?;
+        self.inner.register_batches(object_model, batches).map_err(engine_error)
+    }
+
+    /// Appends Arrow data to the rows of `object_model`; returns the append's report as JSON.
+    fn append(&self, object_model: &str, data: &Bound<'_, PyAny>) -> PyResult<(usize, usize, usize)> {
+        let (_, batches) = read_stream(data)?;
+        let report = self.inner.append_batches(object_model, batches).map_err(engine_error)?;
+        Ok((report.rows, report.late_rows, report.beyond_lateness))
+    }
+
+    /// Calculates a KPI.
+    #[pyo3(signature = (kpi, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn calculate(
+        &self,
+        py: Python<'_>,
+        kpi: &str,
+        grain: Option<String>,
+        by: Vec<String>,
+        start: Option<String>,
+        end: Option<String>,
+        filter: Option<String>,
+    ) -> PyResult<CalcResult> {
+        let query = self.query(Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })?;
+        let result = self.run(py, self.inner.calculate(&query))?.map_err(engine_error)?;
+        Ok(CalcResult { inner: Arc::new(result) })
+    }
+
+    /// Calculates an ad-hoc formula.
+    #[pyo3(signature = (formula, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn calculate_formula(
+        &self,
+        py: Python<'_>,
+        formula: &str,
+        grain: Option<String>,
+        by: Vec<String>,
+        start: Option<String>,
+        end: Option<String>,
+        filter: Option<String>,
+    ) -> PyResult<CalcResult> {
+        let query = self.query(Query::formula(formula), QueryArgs { grain, by, start, end, filter })?;
+        let result = self.run(py, self.inner.calculate(&query))?.map_err(engine_error)?;
+        Ok(CalcResult { inner: Arc::new(result) })
+    }
+
+    /// The logical, optimised and physical plans of a KPI's calculation.
+    #[pyo3(signature = (kpi, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn explain(
+        &self,
+        py: Python<'_>,
+        kpi: &str,
+        grain: Option<String>,
+        by: Vec<String>,
+        start: Option<String>,
+        end: Option<String>,
+        filter: Option<String>,
+    ) -> PyResult<(String, String, String)> {
+        let query = self.query(Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })?;
+        let explain = self.run(py, self.inner.explain(&query))?.map_err(engine_error)?;
+        Ok((explain.logical, explain.optimized, explain.physical))
+    }
+
+    /// A KPI's calculation as SQL of `dialect` (postgres, mysql, sqlite, bigquery, timescale, ...).
+    #[pyo3(signature = (kpi, dialect="postgres", grain=None, by=Vec::new(), start=None, end=None, filter=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn to_sql(
+        &self,
+        py: Python<'_>,
+        kpi: &str,
+        dialect: &str,
+        grain: Option<String>,
+        by: Vec<String>,
+        start: Option<String>,
+        end: Option<String>,
+        filter: Option<String>,
+    ) -> PyResult<String> {
+        let dialect = SqlDialect::parse(dialect).map_err(engine_error)?;
+        let query = self.query(Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })?;
+        self.run(py, self.inner.to_sql(&query, dialect))?.map_err(engine_error)
+    }
+
+    /// The object models with data, as (name, version, rows in memory, all in memory).
+    fn registered(&self) -> Vec<(String, u64, usize, bool)> {
+        self.inner.registered().into_iter().map(|r| (r.object_model, r.version, r.memory_rows, r.in_memory)).collect()
+    }
+}

@@ -1,0 +1,153 @@
+"""The engine through the public API: demo data, calculations, Arrow round trips with pyarrow,
+polars and pandas, appends, explain, SQL export, and every error class."""
+
+import datetime as dt
+
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401 (pa.compute)
+import pytest
+
+import kpi_engine as ke
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return ke.Catalog.standard()
+
+
+@pytest.fixture(scope="module")
+def data(cat):
+    return ke.demo.generate(cat, rows=5_000, seed=42, start="2024-01-01", end="2025-01-01")
+
+
+@pytest.fixture()
+def eng(cat, data):
+    eng = ke.Engine(cat, timezone="UTC")
+    for name, table in data.items():
+        eng.register(name, table)
+    return eng
+
+
+def test_demo_tables_are_arrow(data):
+    orders = pa.table(data["orders"])
+    assert orders.num_rows == len(data["orders"]) > 0
+    assert "order_value" in orders.column_names
+
+
+def test_calculate_by_month_and_region_with_a_filter(eng):
+    res = eng.calculate(
+        "perfect_order_rate",
+        grain="month",
+        by=["orders.region"],
+        start="2024-01-01",
+        end="2025-01-01",
+        where="orders.channel = 'web'",
+    )
+    table = res.to_pyarrow()
+    assert table.column_names == ["period", "orders.region", "value"]
+    assert table.num_rows == len(res) > 0
+    values = [v for v in table.column("value").to_pylist() if v is not None]
+    assert values and all(0 <= v <= 100 for v in values)
+
+
+def test_results_convert_to_polars_and_pandas_alike(eng):
+    res = eng.calculate("revenue", grain="quarter", by=["orders.region"], start=dt.date(2024, 1, 1), end=dt.date(2025, 1, 1))
+    frame = res.to_polars()
+    assert isinstance(frame, pl.DataFrame)
+    pandas = res.to_pandas()
+    assert isinstance(pandas, pd.DataFrame)
+    assert frame["value"].sum() == pytest.approx(pandas["value"].sum())
+    assert pa.table(res).equals(res.to_pyarrow())
+    assert res.to_dict()["rows"]
+
+
+def test_a_formula_equals_the_same_sum_in_pyarrow(eng, data):
+    res = eng.calculate_formula("sum(orders.order_value)")
+    orders = pa.table(data["orders"])
+    expected = float(pa.compute.sum(orders.column("order_value")).as_py())
+    assert res.to_pyarrow().column("value")[0].as_py() == pytest.approx(expected)
+
+
+def order(cat, order_id, at, value):
+    """An order row with every column of the model; those not given are null."""
+    model = next(m for m in cat.object_models() if m["code"] == "orders")
+    row = {c["name"]: None for c in model["columns"]}
+    row.update(order_id=order_id, customer_id=1, ordered_at=at, order_value=value)
+    return row
+
+
+def test_polars_and_pandas_frames_register_and_append(cat):
+    eng = ke.Engine(cat)
+    rows = [order(cat, 1, dt.datetime(2024, 1, 5), 10.0), order(cat, 2, dt.datetime(2024, 2, 5), 20.0)]
+    eng.register("orders", pl.DataFrame(rows))
+    assert eng.calculate_formula("sum(orders.order_value)").to_pyarrow().column("value")[0].as_py() == 30.0
+    report = eng.append("orders", pd.DataFrame([order(cat, 3, dt.datetime(2024, 1, 9), 5.0)]))
+    assert report == ke.AppendReport(rows=1, late_rows=1, beyond_lateness=0)
+    eng.append("orders", [order(cat, 4, dt.datetime(2024, 3, 1), 1.5)])
+    res = eng.calculate_formula("sum(orders.order_value)", grain="month")
+    assert res.to_pyarrow().column("value").to_pylist() == [15.0, 20.0, 1.5]
+    assert eng.registered()[0]["memory_rows"] == 4
+
+
+def test_explain_and_sql(eng):
+    plans = eng.explain("revenue", grain="month")
+    assert set(plans) == {"logical", "optimized", "physical"}
+    assert "Aggregate" in plans["logical"]
+    sql = eng.to_sql("revenue", dialect="postgres", grain="month")
+    assert "SELECT" in sql.upper() and "date_trunc" in sql.lower()
+
+
+def test_formula_errors_carry_line_column_and_span(eng):
+    with pytest.raises(ke.FormulaError) as err:
+        eng.calculate_formula("sum(orders.ordr_value)")
+    e = err.value
+    assert isinstance(e, ke.KpiError)
+    assert e.code == "KPI_FORMULA"
+    assert (e.line, e.column) == (1, 12)
+    assert (e.start, e.end) == (11, 21)
+    assert "order_value" in str(e)
+    with pytest.raises(ke.FormulaError):
+        eng.calculate("revenue", where="orders.channel = ")
+
+
+def test_query_errors(eng):
+    with pytest.raises(ke.QueryError) as err:
+        eng.calculate("revenue", grain="fortnight")
+    assert err.value.code == "KPI_QUERY"
+    with pytest.raises(ke.QueryError):
+        eng.calculate("revenue", start="2024-01-01")
+    with pytest.raises(ke.QueryError):
+        eng.calculate("revenue", start="2025-01-01", end="2024-01-01")
+    with pytest.raises(ke.KpiError):
+        eng.to_sql("revenue", dialect="cobol")
+    with pytest.raises(ke.QueryError):
+        ke.Engine(ke.Catalog.standard(), timezone="Mars/Olympus")
+
+
+def test_data_errors(cat):
+    eng = ke.Engine(cat)
+    with pytest.raises(ke.DataError) as err:
+        eng.calculate("revenue")
+    assert err.value.code == "KPI_DATA"
+    with pytest.raises(ke.DataError):
+        eng.register("no_such_model", pa.table({"x": [1]}))
+    with pytest.raises(ke.DataError) as err:
+        eng.register("orders", pa.Table.from_pylist([dict(order(cat, 1, dt.datetime(2024, 1, 1), None), order_value="x")]))
+    assert err.value.code == "KPI_SCHEMA"
+    with pytest.raises(TypeError):
+        eng.register("orders", 42)
+
+
+def test_an_empty_table_gives_an_empty_result(cat):
+    eng = ke.Engine(cat)
+    empty = pa.Table.from_pylist([order(cat, 1, dt.datetime(2024, 1, 1), 1.0)]).slice(0, 0)
+    eng.register("orders", empty)
+    assert len(eng.calculate_formula("sum(orders.order_value)", grain="month")) == 0
+
+
+def test_errors_form_one_hierarchy():
+    for cls in (ke.FormulaError, ke.QueryError, ke.CatalogError, ke.DataError, ke.CalculationError):
+        assert issubclass(cls, ke.KpiError)
+    assert issubclass(ke.KpiError, Exception)
