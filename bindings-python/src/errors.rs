@@ -13,6 +13,7 @@ create_exception!(kpi_engine, FormulaError, KpiError, "A formula, filter or dime
 create_exception!(kpi_engine, QueryError, KpiError, "The query's settings are invalid (grain, range, time zone, options).");
 create_exception!(kpi_engine, CatalogError, KpiError, "The catalog is invalid, or names something it does not hold.");
 create_exception!(kpi_engine, DataError, KpiError, "Registered data is missing or does not fit its object model.");
+create_exception!(kpi_engine, PricingError, KpiError, "A proposal's answers or price book are invalid.");
 create_exception!(kpi_engine, CalculationError, KpiError, "A calculation failed, timed out, was cancelled or ran out of memory.");
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -23,6 +24,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CatalogError", py.get_type::<CatalogError>())?;
     m.add("DataError", py.get_type::<DataError>())?;
     m.add("CalculationError", py.get_type::<CalculationError>())?;
+    m.add("PricingError", py.get_type::<PricingError>())?;
     Ok(())
 }
 
@@ -69,4 +71,8 @@ pub(crate) fn engine_error(e: EngineError) -> PyErr {
         _ if matches!(code, "KPI_DATA" | "KPI_SCHEMA" | "KPI_READ") => with_code(DataError::new_err(e.to_string()), code, &[]),
         _ => with_code(CalculationError::new_err(e.to_string()), code, &[]),
     }
+}
+
+pub(crate) fn pricing_error(e: &kpi_pricing::PricingError) -> PyErr {
+    with_code(PricingError::new_err(e.to_string()), e.code(), &[])
 }

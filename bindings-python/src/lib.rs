@@ -9,6 +9,7 @@ mod arrow;
 mod catalog;
 mod engine;
 mod errors;
+mod pricing;
 
 use pyo3::prelude::*;
 
@@ -21,5 +22,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::CalcResult>()?;
     m.add_class::<arrow::Table>()?;
     m.add_function(wrap_pyfunction!(catalog::generate_demo, m)?)?;
+    m.add_class::<pricing::Proposal>()?;
+    m.add_function(wrap_pyfunction!(pricing::questionnaire_json, m)?)?;
+    m.add_function(wrap_pyfunction!(pricing::price, m)?)?;
     Ok(())
 }

@@ -22,9 +22,10 @@ from ._native import (
     DataError,
     FormulaError,
     KpiError,
+    PricingError,
     QueryError,
 )
-from . import demo
+from . import demo, pricing
 from .catalog import Catalog
 from .engine import AppendReport, Engine, Result
 
@@ -37,7 +38,9 @@ __all__ = [
     "Engine",
     "FormulaError",
     "KpiError",
+    "PricingError",
     "QueryError",
     "Result",
     "demo",
+    "pricing",
 ]
