@@ -20,6 +20,21 @@ fn runtime() -> PyResult<&'static Runtime> {
         .map_err(|e| CalculationError::new_err(format!("could not start the engine's runtime: {e}")))
 }
 
+/// Runs `work` to completion with the GIL released, checking for signals every 100 ms so
+/// Ctrl-C interrupts it (dropping `work` stops the calculation's DataFusion streams).
+pub(crate) fn run<T: Send>(py: Python<'_>, work: impl std::future::Future<Output = T> + Send) -> PyResult<T> {
+    let runtime = runtime()?;
+    let mut work = Box::pin(work);
+    loop {
+        // The timer is made inside the runtime, which it needs.
+        let step = py.detach(|| runtime.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(100), &mut work).await }));
+        match step {
+            Ok(done) => return Ok(done),
+            Err(_) => py.check_signals()?,
+        }
+    }
+}
+
 /// A query from the arguments Python passes.
 pub(crate) struct QueryArgs {
     grain: Option<String>,
@@ -84,8 +99,7 @@ impl Engine {
     }
 
     fn run<T: Send>(&self, py: Python<'_>, work: impl std::future::Future<Output = T> + Send) -> PyResult<T> {
-        let runtime = runtime()?;
-        Ok(py.detach(|| runtime.block_on(work)))
+        run(py, work)
     }
 }
 
@@ -186,6 +200,49 @@ impl Engine {
         let dialect = SqlDialect::parse(dialect).map_err(engine_error)?;
         let query = self.query(Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })?;
         self.run(py, self.inner.to_sql(&query, dialect))?.map_err(engine_error)
+    }
+
+    /// Calculates KPIs concurrently; the dashboard as JSON (per KPI its result or its error's
+    /// code and message) and the results of those that succeeded.
+    #[pyo3(signature = (kpis, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn dashboard(
+        &self,
+        py: Python<'_>,
+        kpis: Vec<String>,
+        grain: Option<String>,
+        by: Vec<String>,
+        start: Option<String>,
+        end: Option<String>,
+        filter: Option<String>,
+    ) -> PyResult<(String, Vec<Option<CalcResult>>)> {
+        let args = QueryArgs { grain, by, start, end, filter };
+        let queries = kpis.iter().map(|k| args.apply(Query::kpi(k), &self.inner)).collect::<PyResult<Vec<_>>>()?;
+        let dashboard = self.run(py, self.inner.dashboard(&queries))?;
+        let json = dashboard.to_json().to_string();
+        let results = dashboard.items.into_iter().map(|i| i.outcome.ok().map(|r| CalcResult { inner: Arc::new(r) })).collect();
+        Ok((json, results))
+    }
+
+    /// Subscribes to a KPI's values, refreshed on every change (`"change"`), each `"minute"`,
+    /// `"hour"` or `"day"`, or every given number of seconds.
+    #[pyo3(signature = (kpi, refresh, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        kpi: &str,
+        refresh: &Bound<'_, PyAny>,
+        grain: Option<String>,
+        by: Vec<String>,
+        start: Option<String>,
+        end: Option<String>,
+        filter: Option<String>,
+    ) -> PyResult<crate::stream::Subscription> {
+        let refresh = crate::stream::refresh(refresh)?;
+        let query = self.query(Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })?;
+        let subscription = self.run(py, self.inner.subscribe(&query, refresh))?.map_err(engine_error)?;
+        Ok(crate::stream::Subscription::new(subscription))
     }
 
     /// The object models with data, as (name, version, rows in memory, all in memory).

@@ -10,6 +10,7 @@ mod catalog;
 mod engine;
 mod errors;
 mod pricing;
+mod stream;
 
 use pyo3::prelude::*;
 
@@ -20,6 +21,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<catalog::Catalog>()?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<engine::CalcResult>()?;
+    m.add_class::<stream::Subscription>()?;
     m.add_class::<arrow::Table>()?;
     m.add_function(wrap_pyfunction!(catalog::generate_demo, m)?)?;
     m.add_class::<pricing::Proposal>()?;

@@ -74,7 +74,7 @@ def order(cat, order_id, at, value):
     """An order row with every column of the model; those not given are null."""
     model = next(m for m in cat.object_models() if m["code"] == "orders")
     row = {c["name"]: None for c in model["columns"]}
-    row.update(order_id=order_id, customer_id=1, ordered_at=at, order_value=value)
+    row.update(order_id=order_id, customer_id=1, ordered_at=at, order_value=value, status="completed")
     return row
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+import threading
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Optional, Sequence, Union
 
 from . import _native
 from .catalog import Catalog
@@ -71,6 +72,97 @@ class Result:
 
     def __repr__(self) -> str:
         return f"<Result: {len(self)} rows, columns {self.column_names}>"
+
+
+class Dashboard:
+    """The outcome of :meth:`Engine.dashboard`: per KPI its result or its error."""
+
+    def __init__(self, kpis: list[str], document: dict[str, Any], results: list[Optional[Result]]) -> None:
+        self.kpis = kpis
+        self._document = document
+        self.results: dict[str, Result] = {k: r for k, r in zip(kpis, results) if r is not None}
+        self.errors: dict[str, dict[str, str]] = {
+            k: item["error"] for k, item in zip(kpis, document["items"]) if not item["ok"]
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain Python: per KPI the result with summaries, or the error's code
+        and message; each item's and the whole dashboard's elapsed milliseconds."""
+        return self._document
+
+    def __repr__(self) -> str:
+        return f"<Dashboard: {len(self.results)} results, {len(self.errors)} errors>"
+
+
+class Subscription:
+    """Updates of a subscribed KPI. Each update is a dict: ``kpi``, ``period``,
+    ``dimensions``, ``value``, ``previous_value``, ``status``, ``revision``, ``computed_at``,
+    ``kind`` (``snapshot``, ``change`` or ``correction``) and ``lagged`` (newer values replaced
+    some this reader had not read yet). A slow reader never holds up the engine."""
+
+    def __init__(self, native: _native.Subscription, callback: Optional[Callable[[dict[str, Any]], None]] = None) -> None:
+        self._native = native
+        self._pending: list[dict[str, Any]] = []
+        self._closed = False
+        self._thread: Optional[threading.Thread] = None
+        if callback is not None:
+            self._thread = threading.Thread(target=self._deliver, args=(callback,), daemon=True)
+            self._thread.start()
+
+    def next(self, timeout: Optional[float] = None) -> Optional[dict[str, Any]]:
+        """The next update, waiting at most ``timeout`` seconds (``None``: until one comes);
+        ``None`` when the time passed or the subscription is closed. A failed refresh raises
+        :class:`KpiError` (the values before it stay)."""
+        while not self._pending:
+            if self._closed:
+                return None
+            text = self._native.next_json(timeout)
+            if text is None:
+                return None
+            batch = json.loads(text)
+            if batch.get("error"):
+                raise _native.CalculationError(batch["error"])
+            self._pending = [dict(u, lagged=batch["lagged"]) for u in batch["updates"]]
+        return self._pending.pop(0)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        while True:
+            update = self.next()
+            if update is None:
+                return
+            yield update
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self._async_updates()
+
+    async def _async_updates(self) -> AsyncIterator[dict[str, Any]]:
+        import asyncio
+
+        while True:
+            update = await asyncio.to_thread(self.next, 0.5)
+            if update is not None:
+                yield update
+            elif self._closed:
+                return
+
+    def _deliver(self, callback: Callable[[dict[str, Any]], None]) -> None:
+        while not self._closed:
+            update = self.next(0.5)
+            if update is not None:
+                callback(update)
+
+    def close(self) -> None:
+        """Unsubscribes; iteration ends."""
+        self._closed = True
+        self._native.close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> "Subscription":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
 class Engine:
@@ -156,6 +248,41 @@ class Engine:
         """A KPI's calculation as SQL for another database (postgres, mysql, sqlite, bigquery,
         timescale, ...)."""
         return self._native.to_sql(kpi, dialect, grain, list(by or []), _text(start), _text(end), where)
+
+    def dashboard(
+        self,
+        kpis: Sequence[str],
+        grain: Optional[str] = None,
+        by: Optional[Sequence[str]] = None,
+        start: Optional[When] = None,
+        end: Optional[When] = None,
+        where: Optional[str] = None,
+    ) -> "Dashboard":
+        """Calculates several KPIs concurrently with the same settings; a failing KPI does not
+        stop the others."""
+        text, results = self._native.dashboard(list(kpis), grain, list(by or []), _text(start), _text(end), where)
+        return Dashboard(list(kpis), json.loads(text), [Result(r) if r is not None else None for r in results])
+
+    def subscribe(
+        self,
+        kpi: str,
+        grain: Optional[str] = None,
+        by: Optional[Sequence[str]] = None,
+        start: Optional[When] = None,
+        end: Optional[When] = None,
+        where: Optional[str] = None,
+        refresh: Union[str, float] = "change",
+        callback: Optional[Callable[[dict[str, Any]], None]] = None,
+    ) -> "Subscription":
+        """Subscribes to a KPI's values: a snapshot of every period and group first, then the
+        ones that change, as appends arrive (``refresh="change"``), or each ``"minute"``,
+        ``"hour"``, ``"day"`` or number of seconds.
+
+        Iterate the subscription (``for update in sub`` or ``async for update in sub``), or
+        pass ``callback``, called from a background thread with each update.
+        """
+        native = self._native.subscribe(kpi, refresh, grain, list(by or []), _text(start), _text(end), where)
+        return Subscription(native, callback)
 
     def registered(self) -> list[dict[str, Any]]:
         """The object models with data: name, data version, rows in memory, whether all in memory."""
