@@ -105,11 +105,21 @@ impl Engine {
 
 #[pymethods]
 impl Engine {
-    /// An engine over `catalog`, with its calendar in `timezone`.
+    /// An engine over `catalog`, with its calendar in `timezone`, and optionally a timeout
+    /// (seconds) and a memory limit (bytes) per calculation.
     #[new]
-    #[pyo3(signature = (catalog, timezone="UTC"))]
-    fn new(catalog: &Catalog, timezone: &str) -> PyResult<Engine> {
-        let options = EngineOptions::default().with_time_zone(timezone).map_err(engine_error)?;
+    #[pyo3(signature = (catalog, timezone="UTC", timeout=None, memory_limit=None))]
+    fn new(catalog: &Catalog, timezone: &str, timeout: Option<f64>, memory_limit: Option<usize>) -> PyResult<Engine> {
+        let mut options = EngineOptions::default().with_time_zone(timezone).map_err(engine_error)?;
+        if let Some(seconds) = timeout {
+            if !(seconds.is_finite() && seconds > 0.0) {
+                return Err(crate::errors::QueryError::new_err("timeout must be a positive number of seconds"));
+            }
+            options = options.with_timeout(std::time::Duration::from_secs_f64(seconds));
+        }
+        if let Some(bytes) = memory_limit {
+            options = options.with_memory_limit(bytes);
+        }
         // The engine spawns maintenance tasks, so it is created inside the runtime.
         let _guard = runtime()?.enter();
         let inner = kpi_core::Engine::with_options(catalog.inner.clone(), options).map_err(engine_error)?;

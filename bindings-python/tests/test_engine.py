@@ -147,6 +147,40 @@ def test_an_empty_table_gives_an_empty_result(cat):
     assert len(eng.calculate_formula("sum(orders.order_value)", grain="month")) == 0
 
 
+def test_a_calculation_over_its_memory_limit_is_a_calculation_error(cat, data):
+    eng = ke.Engine(cat, memory_limit=16 * 1024)
+    for name, table in data.items():
+        eng.register(name, table)
+    with pytest.raises(ke.CalculationError) as err:
+        eng.calculate_formula(
+            "count_distinct(order_lines.product_id) / count_distinct(order_lines.order_id)",
+            grain="day",
+            by=["order_lines.order.region", "order_lines.order.channel"],
+        )
+    assert err.value.code == "KPI_MEMORY"
+    with pytest.raises(ke.QueryError):
+        ke.Engine(cat, timeout=0)
+
+
+def test_ctrl_c_interrupts_a_long_calculation(cat):
+    import _thread
+    import threading
+
+    eng = ke.Engine(cat)
+    for name, table in ke.demo.generate(cat, rows=100_000, seed=1).items():
+        eng.register(name, table)
+    # Signals the main thread as Ctrl-C does, well before the calculation could end.
+    threading.Timer(0.2, _thread.interrupt_main).start()
+    with pytest.raises(KeyboardInterrupt):
+        eng.calculate_formula(
+            "count_distinct(order_lines.product_id) / count_distinct(order_lines.order_id)",
+            grain="hour",
+            by=["order_lines.order.region", "order_lines.order.channel"],
+        )
+    # The engine stays usable.
+    assert len(eng.calculate("revenue", grain="year")) >= 1
+
+
 def test_errors_form_one_hierarchy():
     for cls in (ke.FormulaError, ke.QueryError, ke.CatalogError, ke.DataError, ke.CalculationError):
         assert issubclass(cls, ke.KpiError)

@@ -171,11 +171,20 @@ class Engine:
     Calculations run in Rust with the GIL released.
     """
 
-    def __init__(self, catalog: Catalog, timezone: str = "UTC") -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        timezone: str = "UTC",
+        timeout: Optional[float] = None,
+        memory_limit: Optional[int] = None,
+    ) -> None:
+        """An engine over ``catalog``: periods follow ``timezone`` (IANA name); ``timeout``
+        (seconds) and ``memory_limit`` (bytes) bound each calculation, which otherwise fails
+        with :class:`CalculationError`."""
         if not isinstance(catalog, Catalog):
             raise TypeError(f"expected a kpi_engine.Catalog, got {type(catalog).__name__}")
         self.catalog = catalog
-        self._native = _native.Engine(catalog._native, timezone)
+        self._native = _native.Engine(catalog._native, timezone, timeout, memory_limit)
 
     def register(self, object_model: str, data: Any) -> None:
         """Registers ``data`` as the rows of ``object_model``, replacing any before.
