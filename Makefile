@@ -15,7 +15,8 @@ demo: setup
 
 ## Every test: each criterion benchmark once as a test (so they cannot rot), the doctests
 ## (README included), unit and integration tests of all crates, then the Python package's
-## pytest suite in a fresh virtual environment. One dev profile and target dir for all.
+## pytest suite in a fresh virtual environment and the Node package's node:test suite. One dev
+## profile and target dir for all.
 test: setup
 	$(CARGO) test -p kpi-benches --benches
 	$(CARGO) test --workspace --doc
@@ -25,6 +26,7 @@ else
 	$(CARGO) test --workspace --lib --bins --tests --no-fail-fast
 endif
 	bash scripts/python-test.sh
+	bash scripts/node-test.sh
 
 ## Criterion benchmarks (release build; numbers in target/criterion).
 bench: setup

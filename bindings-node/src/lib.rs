@@ -1,7 +1,14 @@
 //! # kpi-engine-node
 //!
-//! The npm package `kpi-engine` (napi-rs): a thin layer that converts types and errors and holds
-//! no business logic.
-//!
-//! This crate is the workspace's place for the bindings (see `../shared/DESIGN.md`); they arrive
-//! with the Node package issue. It has no public items yet.
+//! The addon of the npm package `kpi-engine` (napi-rs): a thin layer that converts types and
+//! errors and holds no business logic. The JavaScript layer (`index.js`) wraps it: it turns the
+//! errors' JSON reasons into `KpiError` subclasses with a `code`, and builds callbacks and async
+//! iterators on the subscription's `next`.
+
+// napi registers exports only outside test builds, so there the items look unused.
+#![cfg_attr(test, allow(dead_code))]
+
+mod catalog;
+mod engine;
+mod errors;
+mod pricing;

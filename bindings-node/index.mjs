@@ -1,0 +1,29 @@
+// ESM entry: the same API as the CommonJS one.
+import { createRequire } from 'node:module'
+
+const require = createRequire(import.meta.url)
+const api = require('./index.js')
+try {
+  // Tables made by the ES module build of apache-arrow are written by it (see index.js).
+  api._addArrowModule(await import('apache-arrow'))
+} catch {
+  // apache-arrow is optional.
+}
+
+export const {
+  Catalog,
+  Engine,
+  Result,
+  Subscription,
+  Proposal,
+  demo,
+  pricing,
+  KpiError,
+  FormulaError,
+  QueryError,
+  CatalogError,
+  DataError,
+  CalculationError,
+  PricingError,
+} = api
+export default api
