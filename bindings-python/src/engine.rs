@@ -101,6 +101,12 @@ impl Engine {
     fn run<T: Send>(&self, py: Python<'_>, work: impl std::future::Future<Output = T> + Send) -> PyResult<T> {
         run(py, work)
     }
+
+    fn calculated(&self, py: Python<'_>, target: Query, args: QueryArgs) -> PyResult<CalcResult> {
+        let query = self.query(target, args)?;
+        let result = self.run(py, self.inner.calculate(&query))?.map_err(engine_error)?;
+        Ok(CalcResult { inner: Arc::new(result) })
+    }
 }
 
 #[pymethods]
@@ -152,9 +158,7 @@ impl Engine {
         end: Option<String>,
         filter: Option<String>,
     ) -> PyResult<CalcResult> {
-        let query = self.query(Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })?;
-        let result = self.run(py, self.inner.calculate(&query))?.map_err(engine_error)?;
-        Ok(CalcResult { inner: Arc::new(result) })
+        self.calculated(py, Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })
     }
 
     /// Calculates an ad-hoc formula.
@@ -170,9 +174,7 @@ impl Engine {
         end: Option<String>,
         filter: Option<String>,
     ) -> PyResult<CalcResult> {
-        let query = self.query(Query::formula(formula), QueryArgs { grain, by, start, end, filter })?;
-        let result = self.run(py, self.inner.calculate(&query))?.map_err(engine_error)?;
-        Ok(CalcResult { inner: Arc::new(result) })
+        self.calculated(py, Query::formula(formula), QueryArgs { grain, by, start, end, filter })
     }
 
     /// The logical, optimised and physical plans of a KPI's calculation.

@@ -217,7 +217,7 @@ class Engine:
         (both or neither; by default the data's bounds); ``where``: a filter in the formula
         language, e.g. ``"orders.channel = 'web'"``.
         """
-        return Result(self._native.calculate(kpi, grain, list(by or []), _text(start), _text(end), where))
+        return Result(self._native.calculate(kpi, *_args(grain, by, start, end, where)))
 
     def calculate_formula(
         self,
@@ -229,7 +229,7 @@ class Engine:
         where: Optional[str] = None,
     ) -> Result:
         """Calculates an ad-hoc formula, e.g. ``"sum(orders.order_value) / count(orders)"``."""
-        return Result(self._native.calculate_formula(formula, grain, list(by or []), _text(start), _text(end), where))
+        return Result(self._native.calculate_formula(formula, *_args(grain, by, start, end, where)))
 
     def explain(
         self,
@@ -241,7 +241,7 @@ class Engine:
         where: Optional[str] = None,
     ) -> dict[str, str]:
         """The logical, optimized and physical plans of a KPI's calculation."""
-        logical, optimized, physical = self._native.explain(kpi, grain, list(by or []), _text(start), _text(end), where)
+        logical, optimized, physical = self._native.explain(kpi, *_args(grain, by, start, end, where))
         return {"logical": logical, "optimized": optimized, "physical": physical}
 
     def to_sql(
@@ -256,7 +256,7 @@ class Engine:
     ) -> str:
         """A KPI's calculation as SQL for another database (postgres, mysql, sqlite, bigquery,
         timescale, ...)."""
-        return self._native.to_sql(kpi, dialect, grain, list(by or []), _text(start), _text(end), where)
+        return self._native.to_sql(kpi, dialect, *_args(grain, by, start, end, where))
 
     def dashboard(
         self,
@@ -269,7 +269,7 @@ class Engine:
     ) -> "Dashboard":
         """Calculates several KPIs concurrently with the same settings; a failing KPI does not
         stop the others."""
-        text, results = self._native.dashboard(list(kpis), grain, list(by or []), _text(start), _text(end), where)
+        text, results = self._native.dashboard(list(kpis), *_args(grain, by, start, end, where))
         return Dashboard(list(kpis), json.loads(text), [Result(r) if r is not None else None for r in results])
 
     def subscribe(
@@ -290,7 +290,7 @@ class Engine:
         Iterate the subscription (``for update in sub`` or ``async for update in sub``), or
         pass ``callback``, called from a background thread with each update.
         """
-        native = self._native.subscribe(kpi, refresh, grain, list(by or []), _text(start), _text(end), where)
+        native = self._native.subscribe(kpi, refresh, *_args(grain, by, start, end, where))
         return Subscription(native, callback)
 
     def registered(self) -> list[dict[str, Any]]:
@@ -319,6 +319,11 @@ def _arrow(data: Any) -> Any:
 
         return pyarrow.Table.from_pandas(data, preserve_index=False)
     return data
+
+
+def _args(grain: Optional[str], by: Optional[Sequence[str]], start: Optional[When], end: Optional[When], where: Optional[str]) -> tuple:
+    """A query's settings as the native module takes them."""
+    return grain, list(by or []), _text(start), _text(end), where
 
 
 def _text(value: Optional[When]) -> Optional[str]:

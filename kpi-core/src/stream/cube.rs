@@ -274,13 +274,37 @@ impl Cube {
         plan: &IncrementalPlan,
         rows: &[RecordBatch],
     ) -> Result<Measure, DataFusionError> {
+        let first_new = self.aggregates.len();
+        // All or nothing: an aggregate left half-filled would give a later view wrong values.
+        let indices = self.add_aggregates(ctx, plan, rows).inspect_err(|_| self.aggregates.truncate(first_new))?;
+        let value_fields: Vec<Field> = plan
+            .aggregates
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Field::new(format!("__a{i}"), IncrementalPlan::input_type(a.func), true))
+            .collect();
+        let value_schema = Arc::new(Schema::new(value_fields));
+        let value = physical(ctx, plan.value.clone(), &DFSchema::try_from(value_schema.as_ref().clone())?)?;
+        let mut fields = vec![Field::new("period", plan.period_type.clone(), true)];
+        for (t, label) in self.keying.dimension_types.iter().zip(&plan.dimension_labels) {
+            fields.push(Field::new(label, t.clone(), true));
+        }
+        fields.push(Field::new("value", DataType::Float64, true));
+        Ok(Measure { aggregates: indices, value, value_schema, output: Arc::new(Schema::new(fields)), cursor: None })
+    }
+
+    /// The cube's aggregate for each of `plan`'s, adding those it lacks, filled from `rows`.
+    fn add_aggregates(
+        &mut self,
+        ctx: &SessionContext,
+        plan: &IncrementalPlan,
+        rows: &[RecordBatch],
+    ) -> Result<Vec<usize>, DataFusionError> {
         let schema = self.keying.schema.clone();
         let input = DFSchema::try_from_qualified_schema(plan.table.as_str(), &schema)?;
         let first_new = self.aggregates.len();
         let mut indices = Vec::new();
-        let mut value_fields = Vec::new();
         for (i, a) in plan.aggregates.iter().enumerate() {
-            value_fields.push(Field::new(format!("__a{i}"), IncrementalPlan::input_type(a.func), true));
             let key = aggregate_key(a);
             if let Some(found) = self.aggregates.iter().position(|x| x.key == key) {
                 indices.push(found);
@@ -309,14 +333,7 @@ impl Cube {
             self.densify()?;
             self.commit();
         }
-        let value_schema = Arc::new(Schema::new(value_fields));
-        let value = physical(ctx, plan.value.clone(), &DFSchema::try_from(value_schema.as_ref().clone())?)?;
-        let mut fields = vec![Field::new("period", plan.period_type.clone(), true)];
-        for (t, label) in self.keying.dimension_types.iter().zip(&plan.dimension_labels) {
-            fields.push(Field::new(label, t.clone(), true));
-        }
-        fields.push(Field::new("value", DataType::Float64, true));
-        Ok(Measure { aggregates: indices, value, value_schema, output: Arc::new(Schema::new(fields)), cursor: None })
+        Ok(indices)
     }
 
     /// Takes in `batches` of the table's rows (in its schema), which make it `version`. On an
