@@ -97,7 +97,7 @@ export interface SubscribeOptions {
 }
 
 export class Engine {
-  constructor(catalog: Catalog, options?: { timezone?: string; timeoutMs?: number })
+  constructor(catalog: Catalog, options?: { timezone?: string; timeoutMs?: number; memoryLimit?: number })
   readonly catalog: Catalog
   register(objectModel: string, data: Data): void
   append(objectModel: string, data: Data): AppendReport

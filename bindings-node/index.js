@@ -189,7 +189,9 @@ class Engine {
   constructor(catalog, options = {}) {
     if (!(catalog instanceof Catalog)) throw new TypeError('expected a Catalog')
     this.catalog = catalog
-    this._inner = call(() => new native.Engine(catalog._inner, { timezone: options.timezone, timeoutMs: options.timeoutMs }))
+    this._inner = call(
+      () => new native.Engine(catalog._inner, { timezone: options.timezone, timeoutMs: options.timeoutMs, memoryLimit: options.memoryLimit }),
+    )
   }
   /** Registers rows, an Arrow IPC buffer or an apache-arrow Table as the data of `objectModel`. */
   register(objectModel, data) {

@@ -77,6 +77,8 @@ pub struct EngineInput {
     pub timezone: Option<String>,
     /// Timeout per calculation, in milliseconds.
     pub timeout_ms: Option<u32>,
+    /// Memory limit per calculation, in bytes.
+    pub memory_limit: Option<u32>,
 }
 
 /// What an append took in.
@@ -209,6 +211,9 @@ impl Engine {
             }
             if let Some(ms) = options.timeout_ms {
                 engine_options = engine_options.with_timeout(Duration::from_millis(u64::from(ms)));
+            }
+            if let Some(bytes) = options.memory_limit {
+                engine_options = engine_options.with_memory_limit(bytes as usize);
             }
         }
         let inner = kpi_core::Engine::with_options(catalog.inner.clone(), engine_options).map_err(errors::engine)?;

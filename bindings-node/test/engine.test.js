@@ -100,6 +100,20 @@ test('every error code arrives as a typed Error', async () => {
   assert.throws(() => ke.pricing.price(cat, { kpis: ['revenue'], answers: { license_term: 4 } }), { name: 'PricingError' })
 })
 
+test('limits: memory and time', async () => {
+  const heavy = {
+    formula: 'count_distinct(order_lines.product_id) / count_distinct(order_lines.order_id)',
+    grain: 'day',
+    by: ['order_lines.order.region', 'order_lines.order.channel'],
+  }
+  const small = new ke.Engine(cat, { memoryLimit: 16 * 1024 })
+  for (const [name, table] of Object.entries(data)) small.register(name, table)
+  await assert.rejects(small.calculate(heavy), { code: 'KPI_MEMORY', name: 'CalculationError' })
+  const hurried = new ke.Engine(cat, { timeoutMs: 1 })
+  for (const [name, table] of Object.entries(data)) hurried.register(name, table)
+  await assert.rejects(hurried.calculate(heavy), { code: 'KPI_TIMEOUT', name: 'CalculationError' })
+})
+
 test('subscriptions: a snapshot, then changes, by callback and async iterator', async () => {
   const engine1 = new ke.Engine(cat)
   engine1.register('orders', [order(1, '2024-01-01T10:00:05Z', 10)])
