@@ -31,7 +31,7 @@ function errorClass(code) {
   if (code === 'KPI_QUERY' || code === 'KPI_OPTION') return QueryError
   if (code === 'KPI_CATALOG') return CatalogError
   if (code === 'KPI_DATA' || code === 'KPI_SCHEMA' || code === 'KPI_READ') return DataError
-  if (code.startsWith('PRICING') || code === 'KPI_PRICING') return PricingError
+  if (code === 'KPI_PRICING') return PricingError
   return CalculationError
 }
 

@@ -11,3 +11,8 @@ cp "$target/debug/libkpi_engine_node.so" bindings-node/kpi-engine.node
 cd bindings-node
 npm ci --no-audit --no-fund --silent
 node --test test/
+
+# The reference dashboard server, which embeds the package.
+cd ../examples/dashboard-server
+npm ci --no-audit --no-fund --silent
+node --test test/

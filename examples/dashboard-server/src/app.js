@@ -1,0 +1,151 @@
+'use strict'
+// The dashboard server: the seeds' catalog, calculation and configuration endpoints over an
+// embedded kpi-engine, WebSocket streaming, health, metrics and an OpenAPI document.
+
+const http = require('node:http')
+const { demo, pricing } = require('kpi-engine')
+const { HttpError, send, readJson, need } = require('./http')
+const { Clients } = require('./clients')
+const { Metrics } = require('./metrics')
+const { openapi } = require('./openapi')
+const stream = require('./stream')
+
+/** HTTP status of an engine error code: bad input is the caller's (4xx). */
+function statusOf(code) {
+  if (['KPI_FORMULA', 'KPI_QUERY', 'KPI_OPTION', 'KPI_SCHEMA'].includes(code)) return 400
+  if (code === 'KPI_CATALOG' || code === 'KPI_DATA') return 404
+  if (code === 'KPI_TIMEOUT') return 504
+  if (code === 'KPI_PRICING') return 400
+  return 500
+}
+
+/** A query from a request body. */
+function queryOf(body) {
+  const query = { kpi: need(body, 'kpi', 'string') }
+  for (const field of ['grain', 'start', 'end', 'where']) {
+    const v = need(body, field, 'string', true)
+    if (v !== undefined) query[field] = v
+  }
+  const by = need(body, 'by', 'array', true)
+  if (by) query.by = by
+  return query
+}
+
+function resultJson(res) {
+  return res.toJSON()
+}
+
+/**
+ * The server (not yet listening). Options: `catalog`, `engine`, `clientsFile` (where client
+ * configurations persist), `token` (bearer token required when set), `rateLimit` (requests per
+ * second per client, default 200), `bodyLimit` (bytes, default 1 MiB).
+ */
+function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bodyLimit = 1 << 20 }) {
+  const clients = new Clients(clientsFile)
+  const metrics = new Metrics()
+  const buckets = new Map()
+
+  const authorize = (req, url) => !token || req.headers.authorization === `Bearer ${token}` || (url && url.searchParams.get('token') === token)
+
+  const limited = (req) => {
+    const who = req.headers.authorization || req.socket.remoteAddress || 'unknown'
+    const now = Date.now()
+    const b = buckets.get(who) || { tokens: rateLimit, at: now }
+    b.tokens = Math.min(rateLimit, b.tokens + ((now - b.at) / 1000) * rateLimit)
+    b.at = now
+    buckets.set(who, b)
+    if (b.tokens < 1) return true
+    b.tokens -= 1
+    return false
+  }
+
+  const routes = [
+    ['GET', /^\/health$/, async () => ({ status: 'ok' })],
+    ['GET', /^\/openapi\.json$/, async () => openapi],
+    ['GET', /^\/kpis$/, async () => catalog.kpis()],
+    ['GET', /^\/kpis\/module\/([\w-]+)$/, async (m) => catalog.kpis({ module: m[1] })],
+    ['GET', /^\/kpis\/([\w-]+)$/, async (m) => catalog.kpi(m[1])],
+    ['GET', /^\/object-models$/, async () => catalog.objectModels()],
+    ['GET', /^\/object-models\/([\w-]+)$/, async (m) => {
+      const model = catalog.objectModels().find((o) => o.code === m[1])
+      if (!model) throw new HttpError(404, 'NOT_FOUND', `no object model \`${m[1]}\``)
+      return { ...model, diagram: catalog.diagram([m[1]]) }
+    }],
+    ['GET', /^\/modules$/, async () => catalog.modules()],
+    ['GET', /^\/value-chains$/, async () => catalog.valueChains()],
+    ['POST', /^\/calculate$/, async (m, body) => resultJson(await engine.calculate(queryOf(body)))],
+    ['POST', /^\/calculate\/batch$/, async (m, body) => {
+      const queries = need(body, 'queries', 'array').map(queryOf)
+      return { items: (await engine.dashboard(queries)).items }
+    }],
+    ['POST', /^\/calculate\/dashboard$/, async (m, body) => {
+      const kpis = need(body, 'kpis', 'array')
+      const shared = { grain: body.grain, by: body.by, start: body.start, end: body.end, where: body.where }
+      return engine.dashboard(kpis.map((kpi) => queryOf({ ...shared, kpi })))
+    }],
+    ['GET', /^\/clients$/, async () => clients.list()],
+    ['POST', /^\/clients$/, async (m, body) => [201, clients.create(body, catalog)]],
+    ['GET', /^\/clients\/([\w-]+)$/, async (m) => clients.get(m[1])],
+    ['PUT', /^\/clients\/([\w-]+)$/, async (m, body) => clients.update(m[1], body, catalog)],
+    ['POST', /^\/analysis\/required-objects$/, async (m, body) => catalog.requiredObjects(need(body, 'kpis', 'array'))],
+    ['GET', /^\/proposals\/questionnaire$/, async () => pricing.questionnaire()],
+    ['POST', /^\/proposals\/questionnaire$/, async (m, body) => pricing.questionnaire(catalog, need(body, 'kpis', 'array'))],
+    ['POST', /^\/proposals$/, async (m, body) => {
+      const proposal = pricing.price(catalog, { kpis: need(body, 'kpis', 'array'), answers: need(body, 'answers', 'object') })
+      return { proposal: proposal.toJSON(), markdown: proposal.toMarkdown() }
+    }],
+    ['POST', /^\/demo\/generate$/, async (m, body) => {
+      const rows = need(body, 'rows', 'number', true) ?? 10000
+      if (!Number.isInteger(rows) || rows < 1 || rows > 1000000) throw new HttpError(400, 'BAD_REQUEST', '`rows` must be an integer from 1 to 1,000,000')
+      const data = demo.generate(catalog, { rows, seed: body.seed ?? 42, start: body.start, end: body.end })
+      for (const [name, ipc] of Object.entries(data)) engine.register(name, ipc)
+      return { registered: Object.keys(data) }
+    }],
+  ]
+
+  const server = http.createServer(async (req, res) => {
+    const started = process.hrtime.bigint()
+    const url = new URL(req.url, 'http://localhost')
+    let route = 'unknown'
+    let status = 500
+    try {
+      if (url.pathname === '/metrics' && req.method === 'GET') {
+        route = '/metrics'
+        status = 200
+        return send(res, 200, metrics.text(), { 'content-type': 'text/plain; version=0.0.4' })
+      }
+      const found = routes.find(([method, pattern]) => pattern.test(url.pathname) && method === req.method)
+      if (!found) {
+        const any = routes.some(([, pattern]) => pattern.test(url.pathname))
+        throw any ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`) : new HttpError(404, 'NOT_FOUND', `no route ${url.pathname}`)
+      }
+      route = found[1].source
+      if (url.pathname !== '/health' && !authorize(req, null)) throw new HttpError(401, 'UNAUTHORIZED', 'a valid bearer token is required')
+      if (limited(req)) throw new HttpError(429, 'RATE_LIMITED', `more than ${rateLimit} requests per second`)
+      const body = req.method === 'GET' ? {} : await readJson(req, bodyLimit)
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'BAD_REQUEST', 'the body must be a JSON object')
+      const out = await found[2](found[1].exec(url.pathname), body)
+      const [code, payload] = Array.isArray(out) && out.length === 2 && typeof out[0] === 'number' ? out : [200, out]
+      status = code
+      send(res, code, payload)
+    } catch (e) {
+      status = e.status || statusOf(e.code)
+      send(res, status, { error: { code: e.code || 'INTERNAL', message: e.message } }, status === 413 ? { connection: 'close' } : {})
+    } finally {
+      metrics.observe(route, status, Number(process.hrtime.bigint() - started) / 1e9)
+    }
+  })
+  const wss = stream.attach(server, { engine, authorize, metrics })
+
+  /** Stops accepting, closes WebSockets, and resolves when every request has been answered. */
+  server.shutdown = () =>
+    new Promise((resolve) => {
+      for (const ws of wss.clients) ws.close(1001, 'server shutting down')
+      server.close(() => resolve())
+      server.closeIdleConnections()
+    })
+  server.metrics = metrics
+  return server
+}
+
+module.exports = { createServer, statusOf }

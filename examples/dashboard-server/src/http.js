@@ -1,0 +1,56 @@
+'use strict'
+// Small HTTP helpers: JSON responses, bounded JSON bodies, and request errors with a status.
+
+/** An error answered with `status` and `{ error: { code, message } }`. */
+class HttpError extends Error {
+  constructor(status, code, message) {
+    super(message)
+    this.status = status
+    this.code = code
+  }
+}
+
+function send(res, status, body, headers = {}) {
+  const text = typeof body === 'string' ? body : JSON.stringify(body)
+  const type = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json'
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+/** The request's JSON body, refusing more than `limit` bytes (413) and bad JSON (400). */
+function readJson(req, limit) {
+  return new Promise((resolve, reject) => {
+    let size = 0
+    const chunks = []
+    req.on('data', (chunk) => {
+      size += chunk.length
+      // Past the limit the rest is read and dropped, so the 413 reaches the client.
+      if (size > limit) reject(new HttpError(413, 'BODY_TOO_LARGE', `the request body is over ${limit} bytes`))
+      else chunks.push(chunk)
+    })
+    req.on('end', () => {
+      if (size > limit) return
+      if (size === 0) return resolve({})
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+      } catch (e) {
+        reject(new HttpError(400, 'BAD_JSON', `the request body is not JSON: ${e.message}`))
+      }
+    })
+    req.on('error', reject)
+  })
+}
+
+/** Checks that `body[field]` has `type` ('string', 'array', 'object', 'number'); 400 otherwise. */
+function need(body, field, type, optional = false) {
+  const v = body[field]
+  if (v === undefined || v === null) {
+    if (optional) return undefined
+    throw new HttpError(400, 'BAD_REQUEST', `\`${field}\` is required`)
+  }
+  const ok = type === 'array' ? Array.isArray(v) : type === 'object' ? typeof v === 'object' && !Array.isArray(v) : typeof v === type
+  if (!ok) throw new HttpError(400, 'BAD_REQUEST', `\`${field}\` must be ${type === 'array' ? 'an array' : `a ${type}`}`)
+  return v
+}
+
+module.exports = { HttpError, send, readJson, need }

@@ -1,0 +1,171 @@
+'use strict'
+// The server over HTTP and WebSocket on loopback: catalog, calculation and configuration
+// endpoints, validation and limits, persistence across restarts, streaming and shutdown.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const WebSocket = require('ws')
+const { Catalog, Engine, demo } = require('kpi-engine')
+const { createServer } = require('../src/app')
+
+const catalog = Catalog.standard()
+const data = demo.generate(catalog, { rows: 2000, seed: 42, start: '2024-01-01', end: '2025-01-01' })
+
+async function start(options = {}) {
+  const engine = new Engine(catalog)
+  for (const [name, ipc] of Object.entries(data)) engine.register(name, ipc)
+  const dir = options.dir || fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-server-'))
+  const server = createServer({ catalog, engine, clientsFile: path.join(dir, 'clients.json'), ...options })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const base = `http://127.0.0.1:${server.address().port}`
+  const call = async (method, url, body, headers = {}) => {
+    const res = await fetch(base + url, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) })
+    const text = await res.text()
+    let json
+    try { json = JSON.parse(text) } catch { json = text }
+    return { status: res.status, body: json }
+  }
+  return { server, engine, base, call, dir }
+}
+
+test('catalog endpoints', async () => {
+  const { server, call } = await start()
+  try {
+    assert.equal((await call('GET', '/health')).body.status, 'ok')
+    const kpis = await call('GET', '/kpis')
+    assert.ok(kpis.body.length > 50)
+    assert.equal((await call('GET', '/kpis/perfect_order_rate')).body.code, 'perfect_order_rate')
+    const module = (await call('GET', '/modules')).body[0].code
+    assert.ok((await call('GET', `/kpis/module/${module}`)).body.length > 0)
+    assert.ok((await call('GET', '/value-chains')).body.length > 0)
+    const orders = await call('GET', '/object-models/orders')
+    assert.match(orders.body.diagram, /orders/)
+    assert.equal((await call('GET', '/kpis/nope')).status, 404)
+    assert.equal((await call('GET', '/object-models/nope')).status, 404)
+    assert.equal((await call('GET', '/openapi.json')).body.openapi, '3.1.0')
+    assert.equal((await call('GET', '/nowhere')).status, 404)
+    assert.equal((await call('DELETE', '/kpis')).status, 405)
+  } finally {
+    await server.shutdown()
+  }
+})
+
+test('calculation endpoints and their validation', async () => {
+  const { server, call } = await start()
+  try {
+    const one = await call('POST', '/calculate', { kpi: 'revenue', grain: 'month', by: ['orders.region'], start: '2024-01-01', end: '2025-01-01' })
+    assert.equal(one.status, 200)
+    assert.equal(one.body.rows.length, 12 * 4)
+    const batch = await call('POST', '/calculate/batch', { queries: [{ kpi: 'revenue', grain: 'month' }, { kpi: 'nope' }] })
+    assert.equal(batch.body.items[0].ok, true)
+    assert.equal(batch.body.items[1].error.code, 'KPI_FORMULA')
+    const board = await call('POST', '/calculate/dashboard', { kpis: ['revenue', 'perfect_order_rate'], grain: 'quarter' })
+    assert.equal(board.body.items.length, 2)
+    assert.equal((await call('POST', '/calculate', {})).status, 400)
+    assert.equal((await call('POST', '/calculate', { kpi: 7 })).status, 400)
+    assert.equal((await call('POST', '/calculate', '{bad json')).body.error.code, 'BAD_JSON')
+    const bad = await call('POST', '/calculate', { kpi: 'revenue', where: 'orders.chanel = 1' })
+    assert.equal(bad.status, 400)
+    assert.equal(bad.body.error.code, 'KPI_FORMULA')
+    assert.equal((await call('POST', '/calculate', { kpi: 'revenue', grain: 'fortnight' })).status, 400)
+  } finally {
+    await server.shutdown()
+  }
+})
+
+test('clients persist across restarts; analysis, proposals and demo data', async () => {
+  const first = await start()
+  const created = await first.call('POST', '/clients', { name: 'Acme', kpis: ['perfect_order_rate'] })
+  assert.equal(created.status, 201)
+  assert.equal((await first.call('POST', '/clients', { name: 'X', kpis: ['nope'] })).status, 400)
+  assert.equal((await first.call('POST', '/clients', { kpis: [] })).status, 400)
+  const updated = await first.call('PUT', `/clients/${created.body.id}`, { name: 'Acme Retail' })
+  assert.equal(updated.body.name, 'Acme Retail')
+  await first.server.shutdown()
+
+  const second = await start({ dir: first.dir })
+  try {
+    const again = await second.call('GET', `/clients/${created.body.id}`)
+    assert.deepEqual([again.body.name, again.body.kpis], ['Acme Retail', ['perfect_order_rate']])
+    assert.equal((await second.call('GET', '/clients')).body.length, 1)
+    assert.equal((await second.call('GET', '/clients/nope')).status, 404)
+    const needed = await second.call('POST', '/analysis/required-objects', { kpis: ['perfect_order_rate'] })
+    assert.match(JSON.stringify(needed.body), /orders/)
+    assert.ok((await second.call('GET', '/proposals/questionnaire')).body.steps.length > 0)
+    const answers = {
+      license_term: 1,
+      default_integration: { method: 'batch_conformed' },
+      environment: { platform: 'none' },
+      infrastructure: { daily_gb: 1, concurrent_users: 10, refresh: 'hour' },
+      managed_services: { retainer: false },
+    }
+    const proposal = await second.call('POST', '/proposals', { kpis: ['revenue'], answers })
+    assert.equal(proposal.status, 200)
+    assert.match(proposal.body.markdown, /^#/)
+    assert.equal((await second.call('POST', '/proposals', { kpis: ['revenue'], answers: { license_term: 4 } })).status, 400)
+    assert.equal((await second.call('POST', '/demo/generate', { rows: 0 })).status, 400)
+    const generated = await second.call('POST', '/demo/generate', { rows: 100, seed: 3 })
+    assert.ok(generated.body.registered.includes('orders'))
+  } finally {
+    await second.server.shutdown()
+  }
+})
+
+test('bearer token, body size limit, rate limit and metrics', async () => {
+  const { server, call } = await start({ token: 'secret', rateLimit: 5, bodyLimit: 1024 })
+  try {
+    assert.equal((await call('GET', '/kpis')).status, 401)
+    assert.equal((await call('GET', '/health')).status, 200)
+    const auth = { authorization: 'Bearer secret' }
+    assert.equal((await call('POST', '/calculate', { kpi: 'x'.repeat(2000) }, auth)).status, 413)
+    const statuses = []
+    for (let i = 0; i < 10; i++) statuses.push((await call('GET', '/modules', undefined, auth)).status)
+    assert.ok(statuses.includes(429), statuses.join(','))
+    const metrics = await call('GET', '/metrics')
+    assert.match(metrics.body, /kpi_http_requests_total\{route=".*",status="429"\} \d+/)
+  } finally {
+    await server.shutdown()
+  }
+})
+
+test('a WebSocket subscriber gets a snapshot, then live updates', async () => {
+  const { server, engine, base } = await start()
+  try {
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/ws/kpi/revenue?period=day`)
+    const messages = []
+    let wake = () => {}
+    ws.on('message', (m) => {
+      messages.push(JSON.parse(m))
+      wake()
+    })
+    const waitFor = (pred) => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out: ${JSON.stringify(messages).slice(0, 300)}`)), 10000)
+      wake = () => {
+        if (pred()) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }
+      wake()
+    })
+    await waitFor(() => messages.length > 0)
+    assert.equal(messages[0].type, 'updates')
+    assert.ok(messages[0].updates.every((u) => u.kind === 'snapshot'))
+    const more = demo.generate(catalog, { rows: 50, seed: 9, start: '2024-12-31', end: '2025-01-01' })
+    engine.append('orders', more.orders)
+    await waitFor(() => messages.some((m) => m.updates && m.updates.some((u) => u.kind !== 'snapshot')))
+    const closed = new Promise((r) => ws.on('close', r))
+    await server.shutdown()
+    await closed
+  } finally {
+    server.close()
+  }
+  await new Promise((resolve, reject) => {
+    const bad = new WebSocket(`${base.replace('http', 'ws')}/ws/kpi/revenue?period=fortnight`)
+    bad.on('error', () => resolve())
+    bad.on('open', () => reject(new Error('opened')))
+  }).catch(() => {})
+})
