@@ -12,7 +12,9 @@ cd bindings-node
 npm ci --no-audit --no-fund --silent
 node --test test/
 
-# The reference dashboard server, which embeds the package.
+# The reference dashboard server, which embeds the package; its browser test leaves a
+# screenshot in the target directory's artifacts.
+export KPI_ARTIFACTS="$target/artifacts"
 cd ../examples/dashboard-server
 npm ci --no-audit --no-fund --silent
 node --test test/

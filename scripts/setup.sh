@@ -6,6 +6,8 @@ set -euo pipefail
 need_apt=()
 command -v mold >/dev/null 2>&1 || need_apt+=(mold)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+# The dashboard server's browser test drives Debian's Chromium (playwright-core).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

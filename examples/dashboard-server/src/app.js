@@ -2,13 +2,24 @@
 // The dashboard server: the seeds' catalog, calculation and configuration endpoints over an
 // embedded kpi-engine, WebSocket streaming, health, metrics and an OpenAPI document.
 
+const fs = require('node:fs')
 const http = require('node:http')
+const path = require('node:path')
 const { demo, pricing } = require('kpi-engine')
 const { HttpError, send, readJson, need } = require('./http')
 const { Clients } = require('./clients')
 const { Metrics } = require('./metrics')
 const { openapi } = require('./openapi')
 const stream = require('./stream')
+
+const PUBLIC = path.join(__dirname, '..', 'public')
+/** The page's files, by URL path: served without a token (the page sends it to the API). */
+const ASSETS = {
+  '/': [path.join(PUBLIC, 'index.html'), 'text/html; charset=utf-8'],
+  '/static/app.js': [path.join(PUBLIC, 'app.js'), 'text/javascript; charset=utf-8'],
+  '/static/style.css': [path.join(PUBLIC, 'style.css'), 'text/css; charset=utf-8'],
+  '/vendor/mermaid.min.js': [require.resolve('mermaid/dist/mermaid.min.js'), 'text/javascript; charset=utf-8'],
+}
 
 /** HTTP status of an engine error code: bad input is the caller's (4xx). */
 function statusOf(code) {
@@ -109,6 +120,13 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
     let route = 'unknown'
     let status = 500
     try {
+      const asset = req.method === 'GET' && ASSETS[url.pathname]
+      if (asset) {
+        route = url.pathname
+        status = 200
+        res.writeHead(200, { 'content-type': asset[1], 'cache-control': 'no-cache' })
+        return fs.createReadStream(asset[0]).pipe(res)
+      }
       if (url.pathname === '/metrics' && req.method === 'GET') {
         route = '/metrics'
         status = 200

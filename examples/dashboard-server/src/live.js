@@ -4,6 +4,11 @@
 
 const { demo } = require('kpi-engine')
 
+/** `date` as demo data takes times: `YYYY-MM-DD HH:MM:SS` (UTC). */
+function demoTime(date) {
+  return date.toISOString().slice(0, 19).replace('T', ' ')
+}
+
 function startLive(catalog, engine, { everyMs = 1000, rows = 20 } = {}) {
   let seed = 1000
   const tick = () => {
@@ -11,7 +16,7 @@ function startLive(catalog, engine, { everyMs = 1000, rows = 20 } = {}) {
     const start = new Date(end.getTime() - everyMs)
     seed += 1
     // Demo ranges are whole seconds at least; a tick's rows fall within its interval.
-    const data = demo.generate(catalog, { rows, seed, start: start.toISOString(), end: end.toISOString() })
+    const data = demo.generate(catalog, { rows, seed, start: demoTime(start), end: demoTime(end) })
     engine.append('orders', data.orders)
   }
   const timer = setInterval(() => {
@@ -25,4 +30,4 @@ function startLive(catalog, engine, { everyMs = 1000, rows = 20 } = {}) {
   return () => clearInterval(timer)
 }
 
-module.exports = { startLive }
+module.exports = { startLive, demoTime }

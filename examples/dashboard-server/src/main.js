@@ -7,13 +7,13 @@
 const path = require('node:path')
 const { Catalog, Engine, demo } = require('kpi-engine')
 const { createServer } = require('./app')
-const { startLive } = require('./live')
+const { startLive, demoTime } = require('./live')
 
 const catalog = Catalog.standard()
 const engine = new Engine(catalog, { timezone: 'UTC' })
 const now = new Date()
 const yearAgo = new Date(now.getTime() - 365 * 86400e3)
-const data = demo.generate(catalog, { rows: Number(process.env.KPI_DEMO_ROWS || 50000), seed: 42, start: yearAgo.toISOString(), end: now.toISOString() })
+const data = demo.generate(catalog, { rows: Number(process.env.KPI_DEMO_ROWS || 50000), seed: 42, start: demoTime(yearAgo), end: demoTime(now) })
 for (const [name, ipc] of Object.entries(data)) engine.register(name, ipc)
 
 const server = createServer({

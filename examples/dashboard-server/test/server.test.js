@@ -163,9 +163,20 @@ test('a WebSocket subscriber gets a snapshot, then live updates', async () => {
   } finally {
     server.close()
   }
-  await new Promise((resolve, reject) => {
-    const bad = new WebSocket(`${base.replace('http', 'ws')}/ws/kpi/revenue?period=fortnight`)
-    bad.on('error', () => resolve())
-    bad.on('open', () => reject(new Error('opened')))
-  }).catch(() => {})
+  // The server is gone; a fresh one refuses a bad period and an unknown path before upgrading.
+  const again = await start()
+  try {
+    const wsBase = again.base.replace('http', 'ws')
+    for (const [url, want] of [[`${wsBase}/ws/kpi/revenue?period=fortnight`, 400], [`${wsBase}/ws/other`, 404]]) {
+      const status = await new Promise((resolve, reject) => {
+        const bad = new WebSocket(url)
+        bad.on('unexpected-response', (req, res) => resolve(res.statusCode))
+        bad.on('open', () => reject(new Error(`${url} opened`)))
+        bad.on('error', () => {})
+      })
+      assert.equal(status, want)
+    }
+  } finally {
+    await again.server.shutdown()
+  }
 })
