@@ -77,7 +77,11 @@ function svg(kind, points, width = 320, height = 120) {
 }
 
 function renderCard(card) {
-  const points = [...card.periods.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([period, u]) => ({ period, value: u.value, status: u.status }))
+  // Periods without a value (not yet reached, or without rows) are left out of the charts.
+  const points = [...card.periods.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([period, u]) => ({ period, value: u.value, status: u.status }))
+    .filter((p) => p.value !== null && p.value !== undefined)
   const last = points[points.length - 1]
   card.value.textContent = format(last?.value, card.unit)
   card.value.className = `value status-${last?.status ?? 'unknown'}`

@@ -6,6 +6,15 @@ const { WebSocketServer } = require('ws')
 
 const PERIODS = new Set(['minute', 'hour', 'day'])
 
+/** The time window a stream of `period` covers: recent minutes or hours around now (a year of
+ *  minutes would be half a million periods); days cover all the data. */
+function windowOf(period, now = new Date()) {
+  const span = { minute: [2 * 3600e3, 2 * 3600e3], hour: [3 * 86400e3, 86400e3] }[period]
+  if (!span) return {}
+  const at = (ms) => new Date(now.getTime() + ms).toISOString().slice(0, 19)
+  return { start: at(-span[0]), end: at(span[1]) }
+}
+
 function attach(server, { engine, authorize, metrics }) {
   const wss = new WebSocketServer({ noServer: true })
   server.on('upgrade', (req, socket, head) => {
@@ -31,7 +40,7 @@ async function serve(ws, engine, kpi, period, metrics) {
     if (sub) sub.close()
   })
   try {
-    sub = await engine.open({ kpi, grain: period })
+    sub = await engine.open({ kpi, grain: period, ...windowOf(period) })
     if (ws.readyState !== ws.OPEN) return sub.close()
     for (;;) {
       const batch = await sub.next(1000)
@@ -48,4 +57,4 @@ async function serve(ws, engine, kpi, period, metrics) {
   }
 }
 
-module.exports = { attach }
+module.exports = { attach, windowOf }
