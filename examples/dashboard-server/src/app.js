@@ -53,6 +53,18 @@ function resultJson(res) {
  */
 function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bodyLimit = 1 << 20 }) {
   const clients = new Clients(clientsFile)
+  // Identical calculations in flight share one: after an append invalidates the engine's cache,
+  // a burst of the same dashboard query recalculates once, not once per request.
+  const inflight = new Map()
+  const calculate = (query) => {
+    const key = JSON.stringify(query)
+    let pending = inflight.get(key)
+    if (!pending) {
+      pending = engine.calculate(query).then(resultJson).finally(() => inflight.delete(key))
+      inflight.set(key, pending)
+    }
+    return pending
+  }
   const metrics = new Metrics()
   const buckets = new Map()
 
@@ -84,7 +96,7 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
     }],
     ['GET', /^\/modules$/, async () => catalog.modules()],
     ['GET', /^\/value-chains$/, async () => catalog.valueChains()],
-    ['POST', /^\/calculate$/, async (m, body) => resultJson(await engine.calculate(queryOf(body)))],
+    ['POST', /^\/calculate$/, async (m, body) => calculate(queryOf(body))],
     ['POST', /^\/calculate\/batch$/, async (m, body) => {
       const queries = need(body, 'queries', 'array').map(queryOf)
       return { items: (await engine.dashboard(queries)).items }

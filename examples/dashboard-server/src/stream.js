@@ -32,24 +32,88 @@ function attach(server, { engine, authorize, metrics }) {
   return wss
 }
 
+/**
+ * One engine subscription per KPI and period, fanned out to every socket: each update batch is
+ * serialized once and sent to all, and the hub keeps the latest value of every period and
+ * group so a socket that joins later gets a snapshot at once.
+ */
+class Hub {
+  constructor(engine, kpi, period, metrics, onEmpty) {
+    this.kpi = kpi
+    this.period = period
+    this.metrics = metrics
+    this.sockets = new Set()
+    this.latest = new Map()
+    this.onEmpty = onEmpty
+    this.ready = engine.open({ kpi, grain: period, ...windowOf(period) }).then((sub) => {
+      this.sub = sub
+      this.pump()
+      return sub
+    })
+  }
+
+  message(updates, lagged) {
+    return JSON.stringify({ type: 'updates', kpi: this.kpi, period: this.period, updates, lagged, sent_at: new Date().toISOString() })
+  }
+
+  async join(ws) {
+    this.sockets.add(ws)
+    ws.on('close', () => this.leave(ws))
+    await this.ready
+    if (this.latest.size > 0 && ws.readyState === ws.OPEN) {
+      const snapshot = [...this.latest.values()].map((u) => ({ ...u, kind: 'snapshot', previous_value: null }))
+      ws.send(this.message(snapshot, false))
+      this.metrics.pushed += snapshot.length
+    }
+  }
+
+  leave(ws) {
+    this.sockets.delete(ws)
+    if (this.sockets.size === 0) {
+      this.closed = true
+      this.sub?.close()
+      this.onEmpty()
+    }
+  }
+
+  async pump() {
+    while (!this.closed) {
+      const batch = await this.sub.next(1000)
+      if (batch === null) continue
+      if (batch.error) {
+        const text = JSON.stringify({ type: 'error', error: { code: 'KPI_EXECUTION', message: batch.error } })
+        for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(text)
+        continue
+      }
+      for (const u of batch.updates) this.latest.set(JSON.stringify([u.period, u.dimensions]), u)
+      const text = this.message(batch.updates, batch.lagged)
+      for (const ws of this.sockets) {
+        if (ws.readyState !== ws.OPEN) continue
+        // A socket that cannot keep up (over 1 MiB unsent) skips pushes; it gets the latest
+        // values with the next one it takes.
+        if (ws.bufferedAmount > 1 << 20) continue
+        ws.send(text)
+        this.metrics.pushed += batch.updates.length
+      }
+    }
+  }
+}
+
+const hubs = new Map()
+
 async function serve(ws, engine, kpi, period, metrics) {
   metrics.sockets += 1
-  let sub = null
-  ws.on('close', () => {
-    metrics.sockets -= 1
-    if (sub) sub.close()
-  })
+  ws.on('close', () => (metrics.sockets -= 1))
+  const key = `${kpi}|${period}`
+  let hub = hubs.get(key)
+  if (!hub || hub.closed) {
+    hub = new Hub(engine, kpi, period, metrics, () => hubs.get(key) === hub && hubs.delete(key))
+    hubs.set(key, hub)
+  }
   try {
-    sub = await engine.open({ kpi, grain: period, ...windowOf(period) })
-    if (ws.readyState !== ws.OPEN) return sub.close()
-    for (;;) {
-      const batch = await sub.next(1000)
-      if (ws.readyState !== ws.OPEN) break
-      if (batch === null) continue
-      metrics.pushed += batch.updates.length
-      ws.send(JSON.stringify({ type: 'updates', kpi, period, ...batch, sent_at: new Date().toISOString() }))
-    }
+    await hub.join(ws)
   } catch (e) {
+    hubs.delete(key)
     if (ws.readyState === ws.OPEN) {
       ws.send(JSON.stringify({ type: 'error', error: { code: e.code || 'ERROR', message: e.message } }))
       ws.close(1011)
