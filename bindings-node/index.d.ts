@@ -96,6 +96,23 @@ export interface SubscribeOptions {
   onError?: (error: Error) => void
 }
 
+/** What the engine did since it was created. */
+export interface Metrics {
+  calculations: number
+  errors: number
+  timeouts: number
+  cancellations: number
+  cache_hits: number
+  cache_misses: number
+  /** Calculations that took the result of an identical one in flight. */
+  shared: number
+  queued: number
+  rows_ingested: number
+  late_rows: number
+  rows_beyond_lateness: number
+  rows_released: number
+}
+
 export class Engine {
   constructor(catalog: Catalog, options?: { timezone?: string; timeoutMs?: number; memoryLimit?: number })
   readonly catalog: Catalog
@@ -103,6 +120,8 @@ export class Engine {
   append(objectModel: string, data: Data): AppendReport
   calculate(query: Query): Promise<Result>
   dashboard(queries: Query[]): Promise<{ items: Record<string, unknown>[]; wall_ms: number }>
+  /** The engine's counters since it was created. */
+  metrics(): Metrics
   explain(query: Query): Promise<{ logical: string; optimized: string; physical: string }>
   toSql(query: Query, dialect?: string): Promise<string>
   /** Calls `onUpdate` for each update; returns a function that stops. */

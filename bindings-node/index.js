@@ -209,6 +209,10 @@ class Engine {
   async dashboard(queries) {
     return callAsync(() => this._inner.dashboard(queries))
   }
+  /** The engine's counters since it was created: `{ calculations, cache_hits, shared, rows_ingested, ... }`. */
+  metrics() {
+    return call(() => this._inner.metrics())
+  }
   async explain(query) {
     return callAsync(() => this._inner.explain(query))
   }

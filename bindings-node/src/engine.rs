@@ -251,6 +251,13 @@ impl Engine {
         Ok(self.inner.dashboard(&queries).await.to_json())
     }
 
+    /// The engine's counters since it was created (calculations, cache hits, shared
+    /// calculations, rows ingested, ...), by their snake_case names.
+    #[napi]
+    pub fn metrics(&self) -> napi::Result<Value> {
+        serde_json::to_value(self.inner.metrics()).map_err(|e| errors::coded("KPI_EXECUTION", e))
+    }
+
     /// The logical, optimized and physical plans.
     #[napi]
     pub async fn explain(&self, query: QueryInput) -> napi::Result<Value> {

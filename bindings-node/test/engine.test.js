@@ -47,6 +47,17 @@ test('calculate by month and region with a filter', async () => {
   assert.deepEqual(table.schema.fields.map((f) => f.name), ['period', 'orders.region', 'value'])
 })
 
+test('identical calculations at once run once, and metrics count it', async () => {
+  const e = engine()
+  const query = { kpi: 'revenue', grain: 'day', by: ['orders.region'] }
+  const results = await Promise.all(Array.from({ length: 6 }, () => e.calculate(query)))
+  for (const r of results) assert.deepEqual(r.rows, results[0].rows)
+  const m = e.metrics()
+  assert.equal(m.calculations, 6)
+  assert.equal(m.cache_hits + m.shared, 5, JSON.stringify(m))
+  assert.ok(m.rows_ingested > 0)
+})
+
 test('demo tables are Arrow IPC and formulas agree with apache-arrow', async () => {
   const orders = tableFromIPC(data.orders)
   let sum = 0

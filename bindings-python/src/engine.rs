@@ -257,6 +257,12 @@ impl Engine {
         Ok(crate::stream::Subscription::new(subscription))
     }
 
+    /// The engine's counters, as (name, count) pairs in declaration order.
+    fn metrics(&self) -> Vec<(String, u64)> {
+        let counters = serde_json::to_value(self.inner.metrics()).unwrap_or_default();
+        counters.as_object().into_iter().flatten().map(|(name, n)| (name.clone(), n.as_u64().unwrap_or(0))).collect()
+    }
+
     /// The object models with data, as (name, version, rows in memory, all in memory).
     fn registered(&self) -> Vec<(String, u64, usize, bool)> {
         self.inner.registered().into_iter().map(|r| (r.object_model, r.version, r.memory_rows, r.in_memory)).collect()

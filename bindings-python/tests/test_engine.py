@@ -52,6 +52,16 @@ def test_calculate_by_month_and_region_with_a_filter(eng):
     assert values and all(0 <= v <= 100 for v in values)
 
 
+def test_metrics_count_calculations_and_cache_hits(eng):
+    before = eng.metrics()
+    eng.calculate("revenue", grain="month")
+    eng.calculate("revenue", grain="month")
+    after = eng.metrics()
+    assert after["calculations"] == before["calculations"] + 2
+    assert after["cache_hits"] == before["cache_hits"] + 1
+    assert after["rows_ingested"] > 0 and "shared" in after
+
+
 def test_results_convert_to_polars_and_pandas_alike(eng):
     res = eng.calculate("revenue", grain="quarter", by=["orders.region"], start=dt.date(2024, 1, 1), end=dt.date(2025, 1, 1))
     frame = res.to_polars()

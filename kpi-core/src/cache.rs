@@ -6,12 +6,17 @@
 //! never served, whatever its TTL. The TTL bounds how stale a result over data the engine cannot
 //! see change (a Parquet directory another process writes to) may get, and how long a result
 //! occupies memory.
+//!
+//! Identical calculations over the same data versions asked for while one of them runs share
+//! its result ([`Flights`]): after an append invalidates a popular dashboard's results, a burst
+//! of requests for it recalculates once, not once per request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::OnceCell;
 
 use crate::result::KpiResult;
 
@@ -158,5 +163,72 @@ impl ResultCache {
     /// How many results are held.
     pub(crate) fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).0.len()
+    }
+}
+
+/// The result cell of one calculation in flight.
+pub(crate) type FlightCell = Arc<OnceCell<Arc<KpiResult>>>;
+
+/// Calculations in flight, by cache key and data versions.
+#[derive(Default)]
+pub(crate) struct Flights {
+    cells: Mutex<HashMap<(String, Versions), FlightCell>>,
+}
+
+impl Flights {
+    /// Joins the calculation of `key` over `versions`, starting one if none is in flight. The
+    /// first to call [`OnceCell::get_or_try_init`] on the cell runs it; if that caller is
+    /// dropped (timeout, cancellation) or fails, the next one waiting runs it instead.
+    pub(crate) fn join(&self, key: &str, versions: &Versions) -> Flight<'_> {
+        let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
+        let id = (key.to_string(), versions.clone());
+        let cell = cells.entry(id.clone()).or_default().clone();
+        Flight { flights: self, id, cell }
+    }
+
+    /// How many calculations are in flight.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.cells.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// A part in a calculation in flight; the last part to leave removes it.
+pub(crate) struct Flight<'a> {
+    flights: &'a Flights,
+    id: (String, Versions),
+    /// The shared result, set by whichever part ran the calculation.
+    pub(crate) cell: FlightCell,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        let mut cells = self.flights.cells.lock().unwrap_or_else(|p| p.into_inner());
+        // The map's reference and this one: nobody else waits for the result.
+        if Arc::strong_count(&self.cell) <= 2 && cells.get(&self.id).is_some_and(|c| Arc::ptr_eq(c, &self.cell)) {
+            cells.remove(&self.id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flight_is_removed_when_its_last_part_leaves() {
+        let flights = Flights::default();
+        let versions = vec![("orders".to_string(), 1)];
+        let a = flights.join("q", &versions);
+        let b = flights.join("q", &versions);
+        assert!(Arc::ptr_eq(&a.cell, &b.cell));
+        let other = flights.join("q", &vec![("orders".to_string(), 2)]);
+        assert!(!Arc::ptr_eq(&a.cell, &other.cell), "other data versions are another calculation");
+        assert_eq!(flights.len(), 2);
+        drop(a);
+        assert_eq!(flights.len(), 2);
+        drop(b);
+        drop(other);
+        assert_eq!(flights.len(), 0);
     }
 }

@@ -1,5 +1,5 @@
-//! Calculating one query: default range, compile, cache, plan, execute, under the lane, timeout
-//! and cancellation of its value chain.
+//! Calculating one query: default range, compile, cache (joining an identical calculation in
+//! flight), plan, execute, under the lane, timeout and cancellation of its value chain.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -62,6 +62,17 @@ pub(crate) struct Part {
     pub(crate) table: String,
     pub(crate) from: i64,
     pub(crate) to: i64,
+}
+
+/// A planned query ready to run, with what its result reports of how it got there.
+struct Execute<'a> {
+    query: &'a Query,
+    info: KpiInfo,
+    planned: Planned,
+    lane: &'a str,
+    started: Instant,
+    planning: Duration,
+    queued: Duration,
 }
 
 /// A query compiled and lowered over a snapshot of the data.
@@ -142,34 +153,86 @@ impl Engine {
         };
         let info = self.info(query, kpi);
         let chain = kpi.and_then(|k| self.inner.catalog.value_chain_of(k));
-        let lane = chain.unwrap_or(AD_HOC_LANE).to_string();
-        let _permit = self.inner.lanes.enter(&lane, || Counters::add(&self.inner.counters.queued, 1)).await;
-        let queued = started.elapsed();
-
+        let lane = chain.unwrap_or(AD_HOC_LANE);
+        // Planning may scan (a default range needs the data's time bounds), so it takes a slot
+        // of the lane too, but only while it plans: a calculation waiting for an identical one
+        // in flight, or served from the cache, holds no slot.
+        let (permit, queued) = self.lane_slot(lane).await;
         let planning = Instant::now();
         let planned = self.plan_part(query, part).instrument(tracing::info_span!("kpi.plan")).await?;
+        let planning = planning.elapsed();
+        drop(permit);
         let ttl = self.inner.options.cache.ttl(info.code.as_deref(), kpi.and_then(|k| k.module.as_deref()), chain);
-        let key = format!("{:?}", planned.query);
-        let now = self.inner.options.clock.now();
-        if ttl > Duration::ZERO && !options.bypass_cache {
-            if let Some(hit) = self.inner.cache.get(&key, &planned.versions, now) {
-                Counters::add(&self.inner.counters.cache_hits, 1);
-                let mut result = KpiResult::clone(&hit);
-                result.from_cache = true;
-                result.query = query.clone();
-                result.timing.total = started.elapsed();
-                return Ok(result);
-            }
-            Counters::add(&self.inner.counters.cache_misses, 1);
+        let execute = Execute { query, info, planned, lane, started, planning, queued };
+        if ttl == Duration::ZERO || part.is_some() {
+            return self.execute(execute).await;
         }
 
+        let key = format!("{:?}", execute.planned.query);
+        let now = self.inner.options.clock.now();
+        let store = |key: String, result: Arc<KpiResult>, versions: Versions| {
+            let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+            self.inner.cache.put(key, result, versions, expires, self.inner.options.cache.max_entries, now);
+        };
+        if options.bypass_cache {
+            let versions = execute.planned.versions.clone();
+            let result = self.execute(execute).await?;
+            store(key, Arc::new(result.clone()), versions);
+            return Ok(result);
+        }
+        let cached = |result: &KpiResult| {
+            let mut result = result.clone();
+            result.from_cache = true;
+            result.query = query.clone();
+            result.timing.total = started.elapsed();
+            result
+        };
+        if let Some(hit) = self.inner.cache.get(&key, &execute.planned.versions, now) {
+            Counters::add(&self.inner.counters.cache_hits, 1);
+            return Ok(cached(&hit));
+        }
+        Counters::add(&self.inner.counters.cache_misses, 1);
+
+        let flight = self.inner.flights.join(&key, &execute.planned.versions);
+        let versions = execute.planned.versions.clone();
+        let mut ran = false;
+        let shared = flight
+            .cell
+            .get_or_try_init(|| async {
+                ran = true;
+                let result = Arc::new(self.execute(execute).await?);
+                store(key, result.clone(), versions);
+                Ok::<_, EngineError>(result)
+            })
+            .await?;
+        if ran {
+            return Ok(KpiResult::clone(shared));
+        }
+        Counters::add(&self.inner.counters.shared, 1);
+        Ok(cached(shared))
+    }
+
+    /// A slot of `lane`, and how long it took to get.
+    async fn lane_slot(&self, lane: &str) -> (tokio::sync::OwnedSemaphorePermit, Duration) {
+        let waiting = Instant::now();
+        let permit = self.inner.lanes.enter(lane, || Counters::add(&self.inner.counters.queued, 1)).await;
+        (permit, waiting.elapsed())
+    }
+
+    /// Runs a planned query in its lane: physical planning and execution.
+    async fn execute(&self, run: Execute<'_>) -> Result<KpiResult, EngineError> {
+        let Execute { query, info, planned, lane, started, planning, queued } = run;
+        let (_permit, waited) = self.lane_slot(lane).await;
+        let queued = queued + waited;
+
+        let physical_planning = Instant::now();
         let ctx = if planned.small { &self.inner.small_ctx } else { &self.inner.ctx };
         let physical = self
             .physical_plan(ctx, planned.plan, planned.small)
             .instrument(tracing::info_span!("kpi.physical_plan"))
             .await
             .map_err(|e| self.execution_error(e, query))?;
-        let planning = planning.elapsed();
+        let planning = planning + physical_planning.elapsed();
         tracing::debug!(planning_ms = planning.as_secs_f64() * 1e3, "planned");
 
         let execution = Instant::now();
@@ -185,7 +248,7 @@ impl Engine {
             "executed"
         );
 
-        let result = KpiResult {
+        Ok(KpiResult {
             info,
             query: query.clone(),
             range: planned.range,
@@ -193,13 +256,7 @@ impl Engine {
             batches,
             timing: Timing { queued, planning, execution, total: started.elapsed() },
             from_cache: false,
-        };
-        if ttl > Duration::ZERO && part.is_none() {
-            let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-            let max = self.inner.options.cache.max_entries;
-            self.inner.cache.put(key, Arc::new(result.clone()), planned.versions, expires, max, now);
-        }
-        Ok(result)
+        })
     }
 
     /// Compiles and lowers `query` over the data registered now, defaulting its range.

@@ -12,7 +12,7 @@ use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, Ses
 use kpi_catalog::{Catalog, DemoData, ObjectModel};
 use kpi_formula::diagnostic::did_you_mean;
 
-use crate::cache::ResultCache;
+use crate::cache::{Flights, ResultCache};
 use crate::data::{AppendReport, Layout, TableData, check_lateness, conform_batches, conform_provider, latest_time};
 use crate::error::EngineError;
 use crate::isolation::Lanes;
@@ -35,6 +35,8 @@ pub(crate) struct Inner {
     pub(crate) tables: RwLock<HashMap<String, TableData>>,
     versions: AtomicU64,
     pub(crate) cache: ResultCache,
+    /// Cacheable calculations running now, which identical ones join.
+    pub(crate) flights: Flights,
     pub(crate) lanes: Lanes,
     pub(crate) counters: Counters,
     pub(crate) layout: Layout,
@@ -93,6 +95,7 @@ impl Engine {
                 tables: RwLock::default(),
                 versions: AtomicU64::new(1),
                 cache: ResultCache::default(),
+                flights: Flights::default(),
                 lanes,
                 counters: Counters::default(),
                 layout: Layout { partitions, batch_rows },

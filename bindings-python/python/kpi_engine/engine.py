@@ -293,6 +293,17 @@ class Engine:
         native = self._native.subscribe(kpi, refresh, *_args(grain, by, start, end, where))
         return Subscription(native, callback)
 
+    def metrics(self) -> dict[str, int]:
+        """The engine's counters since it was created: ``calculations``, ``errors``,
+        ``cache_hits``, ``cache_misses``, ``shared`` (calculations that took the result of an
+        identical one in flight), ``queued``, ``rows_ingested``, ``late_rows``, ...
+
+        >>> from kpi_engine import Catalog, Engine
+        >>> Engine(Catalog.standard()).metrics()["calculations"]
+        0
+        """
+        return dict(self._native.metrics())
+
     def registered(self) -> list[dict[str, Any]]:
         """The object models with data: name, data version, rows in memory, whether all in memory."""
         return [

@@ -42,10 +42,6 @@ function queryOf(body) {
   return query
 }
 
-function resultJson(res) {
-  return res.toJSON()
-}
-
 /**
  * The server (not yet listening). Options: `catalog`, `engine`, `clientsFile` (where client
  * configurations persist), `token` (bearer token required when set), `rateLimit` (requests per
@@ -53,23 +49,12 @@ function resultJson(res) {
  */
 function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bodyLimit = 1 << 20 }) {
   const clients = new Clients(clientsFile)
-  // Identical calculations in flight share one: after an append invalidates the engine's cache,
-  // a burst of the same dashboard query recalculates once, not once per request.
-  const inflight = new Map()
-  const calculate = (query) => {
-    const key = JSON.stringify(query)
-    let pending = inflight.get(key)
-    if (!pending) {
-      pending = engine.calculate(query).then(resultJson).finally(() => inflight.delete(key))
-      inflight.set(key, pending)
-    }
-    return pending
-  }
-  const metrics = new Metrics()
+  const metrics = new Metrics(engine)
   const buckets = new Map()
 
   const authorize = (req, url) => !token || req.headers.authorization === `Bearer ${token}` || (url && url.searchParams.get('token') === token)
 
+  // A token bucket per client (bearer token, else address) holding a second's requests.
   const limited = (req) => {
     const who = req.headers.authorization || req.socket.remoteAddress || 'unknown'
     const now = Date.now()
@@ -81,6 +66,13 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
     b.tokens -= 1
     return false
   }
+  // A bucket idle for a second is full again, the same as no bucket: drop those, so clients
+  // that come and go do not grow the map.
+  const pruning = setInterval(() => {
+    const now = Date.now()
+    for (const [who, b] of buckets) if (now - b.at > 1000) buckets.delete(who)
+  }, 10000)
+  pruning.unref()
 
   const routes = [
     ['GET', /^\/health$/, async () => ({ status: 'ok' })],
@@ -96,7 +88,8 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
     }],
     ['GET', /^\/modules$/, async () => catalog.modules()],
     ['GET', /^\/value-chains$/, async () => catalog.valueChains()],
-    ['POST', /^\/calculate$/, async (m, body) => calculate(queryOf(body))],
+    // Identical calculations at once run once: the engine shares one in flight.
+    ['POST', /^\/calculate$/, async (m, body) => (await engine.calculate(queryOf(body))).toJSON()],
     ['POST', /^\/calculate\/batch$/, async (m, body) => {
       const queries = need(body, 'queries', 'array').map(queryOf)
       return { items: (await engine.dashboard(queries)).items }
@@ -170,6 +163,7 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
   /** Stops accepting, closes WebSockets, and resolves when every request has been answered. */
   server.shutdown = () =>
     new Promise((resolve) => {
+      clearInterval(pruning)
       for (const ws of wss.clients) ws.close(1001, 'server shutting down')
       server.close(() => resolve())
       server.closeIdleConnections()

@@ -2,12 +2,13 @@
 // Counters for GET /metrics, in the Prometheus text format.
 
 class Metrics {
-  constructor(engineMetrics) {
+  /** `engine`: the embedded engine, whose own counters are exported next to the server's. */
+  constructor(engine) {
     this.requests = new Map()
     this.seconds = new Map()
     this.sockets = 0
     this.pushed = 0
-    this.engineMetrics = engineMetrics
+    this.engine = engine
   }
 
   observe(route, status, seconds) {
@@ -30,6 +31,11 @@ class Metrics {
       '# HELP kpi_websocket_updates_total Updates pushed to WebSocket subscribers.',
       '# TYPE kpi_websocket_updates_total counter',
       `kpi_websocket_updates_total ${this.pushed}`,
+      ...Object.entries(this.engine ? this.engine.metrics() : {}).flatMap(([name, n]) => [
+        `# HELP kpi_engine_${name}_total The engine's ${name.replace(/_/g, ' ')} counter.`,
+        `# TYPE kpi_engine_${name}_total counter`,
+        `kpi_engine_${name}_total ${n}`,
+      ]),
     ]
     return `${lines.join('\n')}\n`
   }

@@ -126,6 +126,7 @@ test('bearer token, body size limit, rate limit and metrics', async () => {
     assert.ok(statuses.includes(429), statuses.join(','))
     const metrics = await call('GET', '/metrics')
     assert.match(metrics.body, /kpi_http_requests_total\{route=".*",status="429"\} \d+/)
+    assert.match(metrics.body, /^kpi_engine_rows_ingested_total [1-9]\d*$/m)
   } finally {
     await server.shutdown()
   }

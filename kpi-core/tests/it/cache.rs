@@ -63,6 +63,23 @@ async fn bypassing_and_disabling_the_cache() {
     assert_eq!(engine.cached_results(), 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_calculations_at_once_run_once() {
+    let engine = engine_with(EngineOptions::default());
+    let q = Query::kpi("revenue").with_grain(Grain::Day).by(["orders.region"]);
+    let results: Vec<_> = futures::future::join_all((0..8).map(|_| engine.calculate(&q))).await.into_iter().map(Result::unwrap).collect();
+    assert!(results.iter().all(|r| r.rows() == results[0].rows()));
+    assert_eq!(results.iter().filter(|r| !r.from_cache()).count(), 1, "one ran, the others took its result");
+    let m = engine.metrics();
+    assert_eq!((m.cache_misses, m.cache_hits + m.shared), (8, 7), "{m:?}");
+
+    // After an append the next burst runs once more, over the new data.
+    engine.append_batches("orders", vec![demo().batches("orders").unwrap()[0].slice(0, 10)]).unwrap();
+    let again: Vec<_> = futures::future::join_all((0..8).map(|_| engine.calculate(&q))).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(again.iter().filter(|r| !r.from_cache()).count(), 1);
+    assert_ne!(again[0].rows(), results[0].rows());
+}
+
 #[test]
 fn the_seed_ttls_are_the_defaults() {
     let p = CachePolicy::default();

@@ -85,26 +85,30 @@ async fn a_calculation_can_be_cancelled() {
 #[tokio::test]
 async fn a_blocked_value_chain_does_not_hold_up_another() {
     let (engine, gate) = gated(EngineOptions::default().with_lane_concurrency(1));
-    let slow: Vec<_> = (0..2)
-        .map(|_| {
+    // Two support KPIs, and the first once more: that one joins the first in flight.
+    let slow: Vec<_> = [tickets(), tickets().with_grain(Grain::Week), tickets()]
+        .into_iter()
+        .map(|q| {
             let engine = engine.clone();
-            tokio::spawn(async move { engine.calculate(&tickets()).await })
+            tokio::spawn(async move { engine.calculate(&q).await })
         })
         .collect();
     // Support's single slot is held by a calculation waiting on the gate; sales is free.
     let revenue = tokio::time::timeout(Duration::from_secs(20), engine.calculate(&Query::kpi("revenue").with_grain(Grain::Month))).await;
     assert!(revenue.expect("revenue was held up").is_ok());
     for _ in 0..200 {
-        if engine.metrics().queued == 1 {
+        if engine.metrics().queued >= 1 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(engine.metrics().queued, 1, "the second support KPI waits for the lane");
+    assert!(engine.metrics().queued >= 1, "the other support KPIs wait for the lane");
     gate.add_permits(Semaphore::MAX_PERMITS / 2);
     for task in slow {
         assert!(task.await.unwrap().is_ok());
     }
+    // The third took the first's result, in flight or from the cache.
+    assert_eq!(engine.metrics().shared + engine.metrics().cache_hits, 1, "{:?}", engine.metrics());
 }
 
 #[tokio::test]
