@@ -4,13 +4,18 @@
 CARGO ?= cargo
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: demo test setup bench check
+.PHONY: demo quickstart test setup bench check
 
 setup:
 	@bash scripts/setup.sh
 
-## The main job: the quickstart on embedded demo data, built for speed (release).
+## The main job: the reference dashboard server on embedded demo data with live appends, its
+## engine built for speed (release). Prints the URL; runs until Ctrl-C (or KPI_DEMO_SECONDS).
 demo: setup
+	bash scripts/demo.sh
+
+## The Rust quickstart: a 20-KPI dashboard printed to the terminal (release).
+quickstart: setup
 	$(CARGO) run --release -q -p kpi-examples --bin quickstart
 
 ## Every test: each criterion benchmark once as a test (so they cannot rot), the doctests

@@ -24,3 +24,8 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: cargo not found; install Rust (https://rustup.rs) first" >&2
     exit 1
 fi
+# The Node package, the dashboard server (`make demo`) and their tests.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "setup: node and npm not found; install Node.js 18 or newer first" >&2
+    exit 1
+fi

@@ -4,7 +4,7 @@
 // appends every second): SOCKETS WebSocket subscribers of one KPI, timing each pushed update
 // from the moment the engine computed it (`computed_at`) to its arrival; then RATE requests/s on
 // POST /calculate for SECONDS seconds, timing each. Prints p50/p99/max of both.
-// `node load/load.js` (env: SOCKETS=1000, RATE=200, SECONDS=10).
+// `node load/load.js` (env: SOCKETS=1000, RATE=200, SECONDS=10, ROWS=20000 demo orders).
 
 const { fork } = require('node:child_process')
 const fs = require('node:fs')
@@ -34,7 +34,7 @@ async function main() {
   const port = await freePort()
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-load-'))
   const server = fork(path.join(__dirname, '..', 'src', 'main.js'), [], {
-    env: { ...process.env, PORT: String(port), KPI_DATA_DIR: dataDir, KPI_DEMO_ROWS: '20000' },
+    env: { ...process.env, PORT: String(port), KPI_DATA_DIR: dataDir, KPI_DEMO_ROWS: process.env.ROWS || '20000' },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   })
   await new Promise((resolve) => server.stdout.on('data', (d) => String(d).includes('KPI dashboard server on') && resolve()))

@@ -181,3 +181,25 @@ test('a WebSocket subscriber gets a snapshot, then live updates', async () => {
     await again.server.shutdown()
   }
 })
+
+test('the demo (`make demo`) prints its URL and a summary, serves the page, and stops after KPI_DEMO_SECONDS', async () => {
+  const { spawn } = require('node:child_process')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-demo-'))
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'main.js')], {
+    env: { ...process.env, PORT: '0', KPI_DATA_DIR: dir, KPI_DEMO_ROWS: '3000', KPI_DEMO_SECONDS: '3' },
+  })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  child.stderr.on('data', (d) => (out += d))
+  const exited = new Promise((resolve) => child.on('exit', resolve))
+  const deadline = Date.now() + 20000
+  while (!/on (http:\S+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  const url = /on (http:\S+)/.exec(out)?.[1]
+  assert.ok(url, out)
+  const page = await fetch(url)
+  assert.equal(page.status, 200)
+  assert.match(await page.text(), /<html/i)
+  assert.equal(await exited, 0, out)
+  assert.match(out, /Revenue\s+\$[\d,.]+/)
+  assert.match(out, /3,000 demo orders/)
+})
