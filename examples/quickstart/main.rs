@@ -1,5 +1,5 @@
-//! The main job (`make demo`): loads the standard catalog, generates a year of demo data for all
-//! its object models, and prints a monthly dashboard of twenty KPIs across the value chains —
+//! The Rust quickstart (`make quickstart`): loads the standard catalog, generates a year of
+//! demo data for all its object models, and prints a monthly dashboard of twenty KPIs across the value chains —
 //! latest value, status against the thresholds, trend against the previous month, and how long
 //! each took — calculated concurrently by the engine. A second run shows the result cache.
 

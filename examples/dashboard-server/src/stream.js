@@ -5,6 +5,11 @@
 const { WebSocketServer } = require('ws')
 
 const PERIODS = new Set(['minute', 'hour', 'day'])
+/** Unsent bytes past which a socket counts as slow and its pushes are held back and merged. */
+const SLOW_BYTES = 1 << 20
+
+/** The period and dimension group an update is of. */
+const cellOf = (u) => JSON.stringify([u.period, u.dimensions])
 
 /** The time window a stream of `period` covers: recent minutes or hours around now (a year of
  *  minutes would be half a million periods); days cover all the data. */
@@ -17,6 +22,8 @@ function windowOf(period, now = new Date()) {
 
 function attach(server, { engine, authorize, metrics }) {
   const wss = new WebSocketServer({ noServer: true })
+  // The hubs of this server's engine, by KPI and period.
+  const hubs = new Map()
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url, 'http://localhost')
     const match = /^\/ws\/kpi\/([A-Za-z0-9_]+)$/.exec(url.pathname)
@@ -27,7 +34,7 @@ function attach(server, { engine, authorize, metrics }) {
     if (!match) return refuse(404, 'Not Found')
     if (!PERIODS.has(period)) return refuse(400, 'Bad Request')
     if (!authorize(req, url)) return refuse(401, 'Unauthorized')
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, engine, match[1], period, metrics))
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, { engine, hubs, metrics }, match[1], period))
   })
   return wss
 }
@@ -35,7 +42,10 @@ function attach(server, { engine, authorize, metrics }) {
 /**
  * One engine subscription per KPI and period, fanned out to every socket: each update batch is
  * serialized once and sent to all, and the hub keeps the latest value of every period and
- * group so a socket that joins later gets a snapshot at once.
+ * group so a socket that joins later gets a snapshot at once. A slow socket (over
+ * `SLOW_BYTES` unsent) is sent nothing meanwhile: the latest update of each period and group it
+ * missed is kept, and sent in one message flagged `lagged` once it has room again, so it never
+ * loses a value and holds at most one update per period and group.
  */
 class Hub {
   constructor(engine, kpi, period, metrics, onEmpty) {
@@ -85,13 +95,20 @@ class Hub {
         for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(text)
         continue
       }
-      for (const u of batch.updates) this.latest.set(JSON.stringify([u.period, u.dimensions]), u)
+      for (const u of batch.updates) this.latest.set(cellOf(u), u)
       const text = this.message(batch.updates, batch.lagged)
       for (const ws of this.sockets) {
         if (ws.readyState !== ws.OPEN) continue
-        // A socket that cannot keep up (over 1 MiB unsent) skips pushes; it gets the latest
-        // values with the next one it takes.
-        if (ws.bufferedAmount > 1 << 20) continue
+        if (ws.bufferedAmount > SLOW_BYTES || ws.missed) {
+          ws.missed ||= new Map()
+          for (const u of batch.updates) ws.missed.set(cellOf(u), u)
+          if (ws.bufferedAmount > SLOW_BYTES) continue
+          const updates = [...ws.missed.values()]
+          ws.missed = null
+          ws.send(this.message(updates, true))
+          this.metrics.pushed += updates.length
+          continue
+        }
         ws.send(text)
         this.metrics.pushed += batch.updates.length
       }
@@ -99,9 +116,7 @@ class Hub {
   }
 }
 
-const hubs = new Map()
-
-async function serve(ws, engine, kpi, period, metrics) {
+async function serve(ws, { engine, hubs, metrics }, kpi, period) {
   metrics.sockets += 1
   ws.on('close', () => (metrics.sockets -= 1))
   const key = `${kpi}|${period}`
