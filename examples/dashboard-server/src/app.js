@@ -2,6 +2,7 @@
 // The dashboard server: the seeds' catalog, calculation and configuration endpoints over an
 // embedded kpi-engine, WebSocket streaming, health, metrics and an OpenAPI document.
 
+const { randomUUID } = require('node:crypto')
 const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
@@ -121,6 +122,10 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
 
   const server = http.createServer(async (req, res) => {
     const started = process.hrtime.bigint()
+    // A correlation id: the caller's, or a new one; answered in the header and in errors.
+    const given = req.headers['x-request-id']
+    const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
+    res.setHeader('x-request-id', requestId)
     const url = new URL(req.url, 'http://localhost')
     let route = 'unknown'
     let status = 500
@@ -153,7 +158,8 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
       send(res, code, payload)
     } catch (e) {
       status = e.status || statusOf(e.code)
-      send(res, status, { error: { code: e.code || 'INTERNAL', message: e.message } }, status === 413 ? { connection: 'close' } : {})
+      if (status >= 500) console.error(`${requestId} ${req.method} ${url.pathname}: ${e.stack || e.message}`)
+      send(res, status, { error: { code: e.code || 'INTERNAL', message: e.message, request_id: requestId } }, status === 413 ? { connection: 'close' } : {})
     } finally {
       metrics.observe(route, status, Number(process.hrtime.bigint() - started) / 1e9)
     }

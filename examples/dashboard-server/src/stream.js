@@ -24,6 +24,7 @@ function attach(server, { engine, authorize, metrics }) {
   const wss = new WebSocketServer({ noServer: true })
   // The hubs of this server's engine, by KPI and period.
   const hubs = new Map()
+  metrics.subscribers = () => [...hubs.values()].map((h) => ({ kpi: h.kpi, period: h.period, sockets: h.sockets.size }))
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url, 'http://localhost')
     const match = /^\/ws\/kpi\/([A-Za-z0-9_]+)$/.exec(url.pathname)

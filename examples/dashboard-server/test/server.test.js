@@ -127,6 +127,10 @@ test('bearer token, body size limit, rate limit and metrics', async () => {
     const metrics = await call('GET', '/metrics')
     assert.match(metrics.body, /kpi_http_requests_total\{route=".*",status="429"\} \d+/)
     assert.match(metrics.body, /^kpi_engine_rows_ingested_total [1-9]\d*$/m)
+    assert.match(metrics.body, /^kpi_http_request_duration_seconds_bucket\{route=".*modules.*",le="\+Inf"\} \d+$/m)
+    // Errors carry a correlation id, the caller's when it sent a usable one.
+    const traced = await call('GET', '/nowhere', undefined, { ...auth, 'x-request-id': 'trace-42' })
+    assert.equal(traced.body.error.request_id, 'trace-42')
   } finally {
     await server.shutdown()
   }
@@ -158,6 +162,8 @@ test('a WebSocket subscriber gets a snapshot, then live updates', async () => {
     const more = demo.generate(catalog, { rows: 50, seed: 9, start: '2024-12-31', end: '2025-01-01' })
     engine.append('orders', more.orders)
     await waitFor(() => messages.some((m) => m.updates && m.updates.some((u) => u.kind !== 'snapshot')))
+    const metrics = await (await fetch(`${base}/metrics`)).text()
+    assert.match(metrics, /^kpi_websocket_subscribers\{kpi="revenue",period="day"\} 1$/m)
     const closed = new Promise((r) => ws.on('close', r))
     await server.shutdown()
     await closed
