@@ -5,7 +5,12 @@
 const params = new URLSearchParams(location.search)
 const token = params.get('token')
 const DASHBOARD_KPIS = ['revenue', 'perfect_order_rate', 'on_time_delivery_rate', 'average_order_value', 'new_customers']
-const VIEWS = ['line', 'bar', 'gauge', 'sparkline', 'table']
+const VIEWS = ['line', 'bar', 'gauge', 'sparkline', 'table', 'breakdown']
+/** Seconds in each streamed period, for the end of a breakdown's period. */
+const PERIOD_SECONDS = { minute: 60, hour: 3600, day: 86400 }
+/** Units whose values add up across groups, so a breakdown is a pie; others get bars. */
+const ADDITIVE = new Set(['currency', 'count'])
+const PALETTE = ['#4ea1ff', '#f4a259', '#5bba6f', '#e15b64', '#a97fd8', '#3fc1c9', '#c9a227', '#8d99ae']
 
 async function api(path, body) {
   const headers = { 'content-type': 'application/json' }
@@ -29,6 +34,7 @@ function el(tag, attrs = {}, ...children) {
 
 function format(value, unit) {
   if (value === null || value === undefined) return '—'
+  if (unit === 'ratio') return `${(value * 100).toLocaleString(undefined, { maximumFractionDigits: 1 })} %`
   const n = Math.abs(value) >= 1000 ? value.toLocaleString(undefined, { maximumFractionDigits: 0 }) : value.toLocaleString(undefined, { maximumFractionDigits: 2 })
   return unit === 'percent' ? `${n} %` : unit === 'currency' ? `$${n}` : n
 }
@@ -46,32 +52,63 @@ for (const button of document.querySelectorAll('nav button')) {
 
 const cards = new Map()
 
-function svg(kind, points, width = 320, height = 120) {
+/**
+ * A chart of `points` (`{ value, period?, color? }`) in `unit`: line, bar, gauge, sparkline or
+ * pie. Line and bar charts of periods are labelled with their largest value and their first
+ * and last periods; sparklines are bare.
+ */
+function svg(kind, points, unit, width = 320, height = 120) {
   const ns = 'http://www.w3.org/2000/svg'
   const root = document.createElementNS(ns, 'svg')
   root.setAttribute('viewBox', `0 0 ${width} ${height}`)
   const values = points.map((p) => p.value ?? 0)
   const max = Math.max(1e-9, ...values)
+  const labelled = (kind === 'line' || kind === 'bar') && points.length > 0 && points[0].period !== undefined
+  const [top, bottom] = labelled ? [14, 16] : [10, 5]
   const x = (i) => (points.length <= 1 ? width / 2 : (i / (points.length - 1)) * (width - 10) + 5)
-  const y = (v) => height - 5 - (v / max) * (height - 15)
-  const add = (tag, attrs) => {
+  const y = (v) => height - bottom - (v / max) * (height - top - bottom)
+  const add = (tag, attrs, text) => {
     const node = document.createElementNS(ns, tag)
     for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v)
+    if (text !== undefined) node.textContent = text
     root.append(node)
+  }
+  if (labelled) {
+    const when = (p) => p.period.slice(5, 16).replace('T', ' ')
+    add('text', { x: 4, y: 10, class: 'axis' }, format(max, unit))
+    add('text', { x: 4, y: height - 2, class: 'axis' }, when(points[0]))
+    if (points.length > 1) add('text', { x: width - 4, y: height - 2, class: 'axis', 'text-anchor': 'end' }, when(points[points.length - 1]))
+  }
+  if (kind === 'pie') {
+    const total = values.reduce((a, v) => a + Math.max(0, v), 0) || 1
+    root.setAttribute('viewBox', `0 0 ${height} ${height}`)
+    const [cx, cy, r] = [height / 2, height / 2, height / 2 - 5]
+    let angle = -Math.PI / 2
+    values.forEach((v, i) => {
+      const sweep = (Math.max(0, v) / total) * 2 * Math.PI
+      const [x0, y0] = [cx + r * Math.cos(angle), cy + r * Math.sin(angle)]
+      angle += sweep
+      const [x1, y1] = [cx + r * Math.cos(angle), cy + r * Math.sin(angle)]
+      const fill = PALETTE[i % PALETTE.length]
+      if (sweep >= 2 * Math.PI - 1e-9) add('circle', { cx, cy, r, fill })
+      else add('path', { d: `M ${cx} ${cy} L ${x0} ${y0} A ${r} ${r} 0 ${sweep > Math.PI ? 1 : 0} 1 ${x1} ${y1} Z`, fill })
+    })
+    return root
   }
   if (kind === 'bar') {
     const w = Math.max(1, (width - 10) / Math.max(1, points.length) - 2)
-    values.forEach((v, i) => add('rect', { x: 5 + i * (w + 2), y: y(v), width: w, height: height - 5 - y(v), fill: '#4ea1ff' }))
+    values.forEach((v, i) => add('rect', { x: 5 + i * (w + 2), y: y(v), width: w, height: height - bottom - y(v), fill: points[i].color || '#4ea1ff' }))
   } else if (kind === 'gauge') {
     const last = values[values.length - 1] ?? 0
     const angle = Math.PI * Math.min(1, last / max)
     const [cx, cy, r] = [width / 2, height - 10, height - 25]
     add('path', { d: `M ${cx - r} ${cy} A ${r} ${r} 0 0 1 ${cx + r} ${cy}`, stroke: '#e3e7ee', 'stroke-width': 14, fill: 'none' })
     add('path', { d: `M ${cx - r} ${cy} A ${r} ${r} 0 0 1 ${cx - r * Math.cos(angle)} ${cy - r * Math.sin(angle)}`, stroke: '#4ea1ff', 'stroke-width': 14, fill: 'none' })
+    add('text', { x: cx - r, y: height - 1, class: 'axis', 'text-anchor': 'middle' }, format(0, unit))
+    add('text', { x: cx + r, y: height - 1, class: 'axis', 'text-anchor': 'middle' }, format(max, unit))
   } else {
     const line = values.map((v, i) => `${x(i)},${y(v)}`).join(' ')
     add('polyline', { points: line, fill: 'none', stroke: '#4ea1ff', 'stroke-width': kind === 'sparkline' ? 1.5 : 2.5 })
-    if (kind === 'sparkline') root.setAttribute('viewBox', `0 0 ${width} ${height}`) // same shape, thinner line
   }
   return root
 }
@@ -83,16 +120,52 @@ function renderCard(card) {
     .map(([period, u]) => ({ period, value: u.value, status: u.status }))
     .filter((p) => p.value !== null && p.value !== undefined)
   const last = points[points.length - 1]
+  card.latest = last
   card.value.textContent = format(last?.value, card.unit)
   card.value.className = `value status-${last?.status ?? 'unknown'}`
   card.value.dataset.kpiValue = last?.value ?? ''
+  if (card.view === 'breakdown') return renderBreakdown(card)
   card.chart.replaceChildren()
   if (card.view === 'table') {
     const rows = points.slice(-10).reverse().map((p) => el('tr', {}, el('td', {}, p.period.slice(0, 16).replace('T', ' ')), el('td', {}, format(p.value, card.unit))))
     card.chart.append(el('table', {}, el('tr', {}, el('th', {}, 'period'), el('th', {}, 'value')), ...rows))
   } else {
-    card.chart.append(svg(card.view, card.view === 'sparkline' ? points.slice(-20) : points.slice(-60)))
+    card.chart.append(svg(card.view, card.view === 'sparkline' ? points.slice(-20) : points.slice(-60), card.unit))
   }
+}
+
+/**
+ * Drill-down: the KPI's latest period split by one of its dimensions, as a pie for additive
+ * units and bars otherwise. Recalculated at most every five seconds while values stream in.
+ */
+function renderBreakdown(card) {
+  const by = card.dimension || card.dimensions[0]
+  if (!by) {
+    card.chart.replaceChildren(el('p', { class: 'note' }, 'This KPI has no dimensions to break down by.'))
+    return
+  }
+  const period = document.getElementById('period').value
+  const key = `${by}|${period}|${card.latest?.period}`
+  if (card.breakdown?.key === key && Date.now() - card.breakdown.at < 5000) return
+  if (card.breakdown?.key !== key) card.chart.replaceChildren(el('p', { class: 'note' }, 'loading…'))
+  card.breakdown = { key, at: Date.now() }
+  if (!card.latest?.period) return
+  const start = new Date(card.latest.period)
+  const end = new Date(start.getTime() + PERIOD_SECONDS[period] * 1000)
+  const iso = (d) => d.toISOString().slice(0, 19)
+  api('/calculate', { kpi: card.code, grain: period, by: [by], start: iso(start), end: iso(end) })
+    .then((result) => {
+      if (card.view !== 'breakdown') return
+      const groups = result.rows.filter((r) => r.value !== null).map((r, i) => ({ label: String(r[by] ?? '(none)'), value: r.value, color: PALETTE[i % PALETTE.length] }))
+      const select = el('select', { class: 'dimension', onchange: (e) => { card.dimension = e.target.value; card.breakdown = null; renderCard(card) } },
+        ...card.dimensions.map((d) => el('option', d === by ? { value: d, selected: '' } : { value: d }, d)))
+      const legend = el('ul', { class: 'legend' }, ...groups.map((g) => el('li', {}, el('span', { class: 'swatch', style: `background:${g.color}` }), `${g.label}: ${format(g.value, card.unit)}`)))
+      if (groups.length === 0) return card.chart.replaceChildren(select, el('p', { class: 'note' }, 'No values in this period yet.'))
+      const chart = svg(ADDITIVE.has(card.unit) ? 'pie' : 'bar', groups, card.unit)
+      chart.classList.add('breakdown')
+      card.chart.replaceChildren(select, el('div', { class: 'split' }, chart, legend))
+    })
+    .catch((e) => card.chart.replaceChildren(el('p', { class: 'error' }, e.message)))
 }
 
 function setConnection() {
@@ -114,13 +187,27 @@ function connect(card) {
   }
   socket.onmessage = (event) => {
     const message = JSON.parse(event.data)
+    if (message.type === 'error') {
+      card.error.textContent = message.error.message
+      card.error.hidden = false
+      return
+    }
     if (message.type !== 'updates') return
+    card.error.hidden = true
+    let changed = false
     for (const u of message.updates) {
       if (u.kind === 'snapshot' || u.period) card.periods.set(u.period ?? '', u)
-      if (u.kind !== 'snapshot') card.element.dataset.live = String(Number(card.element.dataset.live || 0) + 1)
+      if (u.kind !== 'snapshot') changed = true
+    }
+    if (changed) {
+      card.element.dataset.live = String(Number(card.element.dataset.live || 0) + 1)
+      // A brief highlight of the value, restarted on every update.
+      card.value.classList.remove('updated')
+      void card.value.offsetWidth
     }
     document.getElementById('last-update').textContent = new Date().toLocaleTimeString()
     renderCard(card)
+    if (changed) card.value.classList.add('updated')
   }
   socket.onclose = () => {
     setConnection()
@@ -131,14 +218,27 @@ function connect(card) {
   }
 }
 
+/** The period chosen last time on this browser, if any. */
+function rememberedPeriod() {
+  try {
+    return localStorage.getItem('kpi-engine.period')
+  } catch {
+    return null
+  }
+}
+
 async function startDashboard() {
+  const select = document.getElementById('period')
+  const remembered = rememberedPeriod()
+  if (remembered && PERIOD_SECONDS[remembered]) select.value = remembered
   const known = new Map((await api('/kpis')).map((k) => [k.code, k]))
   const container = document.getElementById('cards')
   for (const code of DASHBOARD_KPIS.filter((c) => known.has(c))) {
     const kpi = known.get(code)
-    const value = el('div', { class: 'value' }, '—')
+    const value = el('div', { class: 'value loading' }, 'loading…')
     const chart = el('div', { class: 'chart' })
-    const card = { code, unit: kpi.unit, periods: new Map(), view: 'line', retry: 500, value, chart }
+    const error = el('p', { class: 'error', hidden: '' })
+    const card = { code, unit: kpi.unit, dimensions: kpi.dimensions || [], periods: new Map(), view: 'line', retry: 500, value, chart, error }
     const views = el('div', { class: 'views' }, ...VIEWS.map((v) => el('button', {
       class: v === 'line' ? 'active' : '',
       onclick: (e) => {
@@ -147,17 +247,25 @@ async function startDashboard() {
         renderCard(card)
       },
     }, v)))
-    card.element = el('div', { class: 'card', 'data-kpi': code }, el('h2', {}, kpi.name), value, views, chart)
+    card.element = el('div', { class: 'card', 'data-kpi': code }, el('h2', {}, kpi.name), value, error, views, chart)
     container.append(card.element)
     cards.set(code, card)
     connect(card)
   }
-  document.getElementById('period').addEventListener('change', () => {
+  select.addEventListener('change', () => {
+    try {
+      localStorage.setItem('kpi-engine.period', select.value)
+    } catch {
+      // Storage may be off (private windows); the choice then lasts for this page only.
+    }
     for (const card of cards.values()) {
       const old = card.socket
       card.socket = null
       old?.close()
       card.periods.clear()
+      card.breakdown = null
+      card.value.textContent = 'loading…'
+      card.value.classList.add('loading')
       connect(card)
     }
   })
@@ -171,7 +279,19 @@ async function showKpi(kpi) {
   const detail = document.getElementById('kpi-detail')
   detail.replaceChildren(el('h2', {}, kpi.name), el('p', {}, kpi.description || ''), el('p', {}, 'Formula: ', el('code', {}, kpi.formula)),
     el('p', {}, `Unit: ${kpi.unit ?? '—'} · grain: ${kpi.default_grain ?? '—'} · direction: ${kpi.direction ?? '—'}`))
+  if (kpi.dimensions?.length) detail.append(el('p', {}, `Dimensions: ${kpi.dimensions.join(', ')}`))
+  const checkbox = document.querySelector(`input[name="kpi"][value="${kpi.code}"]`)
+  const add = el('button', {
+    class: 'add-to-proposal',
+    onclick: () => {
+      if (checkbox) checkbox.checked = true
+      add.textContent = 'In the proposal ✓'
+      updateProposalCount()
+    },
+  }, checkbox?.checked ? 'In the proposal ✓' : 'Add to proposal')
+  detail.append(add)
   const needed = await api('/analysis/required-objects', { kpis: [kpi.code] })
+  detail.append(el('p', {}, `Required object models: ${needed.object_models.join(', ')}`))
   for (const model of needed.object_models) {
     const info = await api(`/object-models/${model}`)
     const box = el('div', { class: 'mermaid-diagram' })
@@ -230,12 +350,19 @@ function markdown(text) {
     : part).join('\n')
 }
 
+/** Shows how many KPIs the proposal has (the catalog's "Add to proposal" adds to it). */
+function updateProposalCount() {
+  const n = document.querySelectorAll('input[name="kpi"]:checked').length
+  document.getElementById('proposal-count').textContent = n === 1 ? '1 KPI' : `${n} KPIs`
+}
+
 async function startProposal() {
   const kpis = await api('/kpis')
   const box = document.getElementById('proposal-kpis')
   for (const kpi of kpis) {
     box.append(el('label', {}, el('input', { type: 'checkbox', name: 'kpi', value: kpi.code }), ` ${kpi.name}`))
   }
+  box.addEventListener('change', updateProposalCount)
   const select = (name, options) => el('select', { name }, ...options.map(([v, t]) => el('option', { value: v }, t)))
   document.getElementById('questions').append(
     el('label', {}, 'Client name ', el('input', { name: 'client_name', value: 'Acme Retail' })),

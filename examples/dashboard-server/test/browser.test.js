@@ -48,6 +48,27 @@ test('the page shows live KPIs, the catalog and a proposal', { timeout: 120000 }
     for (const view of ['bar', 'gauge', 'sparkline', 'table', 'line']) {
       await page.click(`[data-kpi="revenue"] .views button:text("${view}")`)
     }
+    assert.match(await page.textContent('[data-kpi="perfect_order_rate"] .value'), /^[\d.]+ %$/, 'ratios show as percentages')
+
+    // Drill-down: revenue of the latest day by region as a pie, then by channel; a ratio as bars.
+    await page.click('[data-kpi="revenue"] .views button:text("breakdown")')
+    await page.waitForSelector('[data-kpi="revenue"] svg.breakdown path, [data-kpi="revenue"] svg.breakdown circle', { timeout: 30000 })
+    assert.match(await page.textContent('[data-kpi="revenue"] .legend'), /\$/)
+    await page.selectOption('[data-kpi="revenue"] select.dimension', 'orders.channel')
+    await page.waitForFunction(() => /web|store|mobile|marketplace/i.test(document.querySelector('[data-kpi="revenue"] .legend')?.textContent || ''), null, { timeout: 30000 })
+    await page.click('[data-kpi="perfect_order_rate"] .views button:text("breakdown")')
+    await page.waitForSelector('[data-kpi="perfect_order_rate"] svg.breakdown rect', { timeout: 30000 })
+    await page.click('[data-kpi="average_order_value"] .views button:text("bar")')
+    await page.click('[data-kpi="on_time_delivery_rate"] .views button:text("gauge")')
+    await page.click('[data-kpi="new_customers"] .views button:text("table")')
+    fs.mkdirSync(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-views.png'), fullPage: true })
+
+    // The period choice survives a reload.
+    await page.selectOption('#period', 'hour')
+    await page.reload()
+    await page.waitForSelector('[data-kpi="revenue"] .value[data-kpi-value]:not([data-kpi-value=""])', { timeout: 30000 })
+    assert.equal(await page.inputValue('#period'), 'hour')
 
     // The catalog: a KPI with its formula and a rendered Mermaid diagram.
     await page.click('nav button[data-tab="catalog"]')
@@ -55,10 +76,12 @@ test('the page shows live KPIs, the catalog and a proposal', { timeout: 120000 }
     await page.click('#tree a[data-kpi="perfect_order_rate"]')
     await page.waitForSelector('#kpi-detail code')
     await page.waitForSelector('#kpi-detail .mermaid-diagram svg', { timeout: 30000 })
+    await page.click('#kpi-detail button.add-to-proposal')
 
     // The proposal builder renders a proposal.
     await page.click('nav button[data-tab="proposal"]')
-    await page.check('input[name="kpi"][value="perfect_order_rate"]')
+    assert.ok(await page.isChecked('input[name="kpi"][value="perfect_order_rate"]'), 'added from the catalog')
+    assert.equal(await page.textContent('#proposal-count'), '1 KPI')
     await page.click('#proposal-form button[type="submit"]')
     await page.waitForSelector('#proposal-output h1, #proposal-output h2', { timeout: 30000 })
     assert.match(await page.textContent('#proposal-output'), /Acme Retail/)
