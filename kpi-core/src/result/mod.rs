@@ -175,8 +175,8 @@ impl KpiResult {
         self.timing
     }
 
-    /// Whether the result came from the cache (its timing is then the original calculation's,
-    /// except `total`).
+    /// Whether the result came from the cache or from an identical calculation in flight that
+    /// this one joined (its timing is then the original calculation's, except `total`).
     pub fn from_cache(&self) -> bool {
         self.from_cache
     }
