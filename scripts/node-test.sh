@@ -11,6 +11,8 @@ cp "$target/debug/libkpi_engine_node.so" bindings-node/kpi-engine.node
 cd bindings-node
 npm ci --no-audit --no-fund --silent
 node --test test/
+# index.d.ts is hand-written: its documented uses must type-check and misuses must not.
+npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --types node test-d/index.ts
 
 # The reference dashboard server, which embeds the package; its browser test leaves a
 # screenshot in the target directory's artifacts.
@@ -18,3 +20,5 @@ export KPI_ARTIFACTS="$target/artifacts"
 cd ../examples/dashboard-server
 npm ci --no-audit --no-fund --silent
 node --test test/
+# index.d.ts is hand-written: its documented uses must type-check and misuses must not.
+npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --types node test-d/index.ts

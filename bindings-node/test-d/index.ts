@@ -1,0 +1,50 @@
+// Compile-only check of index.d.ts (`tsc --noEmit`, run by scripts/node-test.sh): the package's
+// documented uses type-check, and misuses are type errors.
+import { Catalog, Engine, FormulaError, KpiError, Metrics, Query, Result, Update, demo, pricing } from '..'
+
+async function documentedUses(): Promise<void> {
+  const catalog: Catalog = Catalog.standard()
+  const engine = new Engine(catalog, { timezone: 'UTC', timeoutMs: 30_000 })
+  for (const [name, ipc] of Object.entries(demo.generate(catalog, { rows: 100, seed: 1 }))) engine.register(name, ipc)
+  engine.append('orders', [{ order_id: 'x' }])
+  const query: Query = { kpi: 'revenue', grain: 'month', by: ['orders.region'], start: '2024-01-01', end: '2025-01-01' }
+  const result: Result = await engine.calculate(query)
+  const value: number | null = result.rows[0].value
+  const ipc: Buffer = result.toArrowIPC()
+  const metrics: Metrics = engine.metrics()
+  const shared: number = metrics.shared
+  const plans = await engine.explain({ formula: 'sum(orders.order_value)' })
+  const sql: string = await engine.toSql(query, 'postgres')
+  const stop = engine.subscribe(query, (u: Update) => u.value, { refresh: 'minute' })
+  stop()
+  for await (const update of engine.updates(query)) {
+    const kind: 'snapshot' | 'change' | 'correction' = update.kind
+    void kind
+    break
+  }
+  const proposal = pricing.price(catalog, { kpis: ['revenue'], answers: { license_term: 1 } })
+  const markdown: string = proposal.toMarkdown()
+  try {
+    await engine.calculate({ formula: 'sum(' })
+  } catch (e) {
+    if (e instanceof FormulaError) {
+      const where: [number, number] = [e.line, e.column]
+      void where
+    }
+    if (e instanceof KpiError) void e.code
+  }
+  void [value, ipc, shared, plans.physical, sql, markdown]
+}
+
+function misuses(engine: Engine): void {
+  // @ts-expect-error: grains are a fixed set
+  void engine.calculate({ kpi: 'revenue', grain: 'fortnight' })
+  // @ts-expect-error: refresh is a period name or milliseconds
+  engine.subscribe({ kpi: 'revenue' }, () => {}, { refresh: 'weekly' })
+  // @ts-expect-error: metrics are counts
+  const wrong: string = engine.metrics().calculations
+  void wrong
+}
+
+void documentedUses
+void misuses
