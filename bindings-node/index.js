@@ -137,14 +137,26 @@ class Result {
   constructor(inner) {
     this._inner = inner
     this._json = undefined
+    this._rows = undefined
   }
   get json() {
     if (this._json === undefined) this._json = this._inner.toJson()
     return this._json
   }
-  /** One object per period and dimension group: `period`, the dimensions by label, `value`. */
+  /** One object per period and dimension group: `period`, the dimensions by label, `value`,
+   *  with keys in that (the result's column) order. */
   get rows() {
-    return this.json.rows
+    if (this._rows === undefined) {
+      const { rows, dimensions } = this.json
+      // The engine's JSON objects keep keys sorted; JavaScript keeps insertion order.
+      this._rows = rows.map((r) => {
+        const row = 'period' in r ? { period: r.period } : {}
+        for (const d of dimensions) row[d] = r[d]
+        row.value = r.value
+        return row
+      })
+    }
+    return this._rows
   }
   /** The latest value, previous value, status and trend per dimension group. */
   get summaries() {

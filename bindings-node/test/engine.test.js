@@ -41,7 +41,7 @@ test('calculate by month and region with a filter', async () => {
     start: '2024-01-01', end: '2025-01-01', where: "orders.channel = 'web'",
   })
   assert.ok(res.rows.length > 0)
-  assert.deepEqual(Object.keys(res.rows[0]).sort(), ['orders.region', 'period', 'value'])
+  assert.deepEqual(Object.keys(res.rows[0]), ['period', 'orders.region', 'value'], 'keys in column order')
   const table = tableFromIPC(res.toArrowIPC())
   assert.equal(table.numRows, res.rows.length)
   assert.deepEqual(table.schema.fields.map((f) => f.name), ['period', 'orders.region', 'value'])
