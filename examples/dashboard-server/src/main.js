@@ -71,15 +71,23 @@ async function main() {
     clientsFile: path.join(process.env.KPI_DATA_DIR || path.join(process.cwd(), 'data'), 'clients.json'),
     token: process.env.KPI_TOKEN || undefined,
   })
-  // PORT=0 takes any free port; the URL printed says which.
+  // PORT=0 takes any free port; the URL printed says which. Without PORT, a busy 8080 falls
+  // back to a free port too; a PORT asked for is that port or an error.
   const port = envInteger('PORT', 8080, 0)
   const host = process.env.HOST || '127.0.0.1'
-  server.on('error', (e) => {
-    const hint = e.code === 'EADDRINUSE' ? ` (port ${port} is in use: set PORT to another one)` : ''
-    console.error(`the server cannot listen on ${host}:${port}: ${e.message}${hint}`)
-    process.exit(1)
+  await new Promise((resolve) => {
+    server.once('listening', resolve)
+    server.on('error', (e) => {
+      if (e.code === 'EADDRINUSE' && !process.env.PORT) {
+        console.log(`port ${port} is in use; taking a free one`)
+        return server.listen(0, host)
+      }
+      const hint = e.code === 'EADDRINUSE' ? ` (port ${port} is in use: set PORT to another one)` : ''
+      console.error(`the server cannot listen on ${host}:${port}: ${e.message}${hint}`)
+      process.exit(1)
+    })
+    server.listen(port, host)
   })
-  await new Promise((resolve) => server.listen(port, host, resolve))
   const stopLive = startLive(catalog, engine)
   console.log(`KPI dashboard server on http://${host}:${server.address().port}/ (OpenAPI: /openapi.json)`)
   console.log(`standard catalog, ${rows.toLocaleString('en')} demo orders over the last year, new orders every second; ready in ${Date.now() - started} ms\n`)
