@@ -174,19 +174,26 @@ def test_a_calculation_over_its_memory_limit_is_a_calculation_error(cat, data):
 
 def test_ctrl_c_interrupts_a_long_calculation(cat):
     import _thread
+    import signal
     import threading
 
     eng = ke.Engine(cat)
     for name, table in ke.demo.generate(cat, rows=100_000, seed=1).items():
         eng.register(name, table)
-    # Signals the main thread as Ctrl-C does, well before the calculation could end.
-    threading.Timer(0.2, _thread.interrupt_main).start()
-    with pytest.raises(KeyboardInterrupt):
-        eng.calculate_formula(
-            "count_distinct(order_lines.product_id) / count_distinct(order_lines.order_id)",
-            grain="hour",
-            by=["order_lines.order.region", "order_lines.order.channel"],
-        )
+    # A process started in the background by a non-interactive shell ignores SIGINT, and then
+    # `interrupt_main` does nothing: give SIGINT Python's own handler, as in a terminal.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        # Signals the main thread as Ctrl-C does, well before the calculation could end.
+        threading.Timer(0.2, _thread.interrupt_main).start()
+        with pytest.raises(KeyboardInterrupt):
+            eng.calculate_formula(
+                "count_distinct(order_lines.product_id) / count_distinct(order_lines.order_id)",
+                grain="hour",
+                by=["order_lines.order.region", "order_lines.order.channel"],
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
     # The engine stays usable.
     assert len(eng.calculate("revenue", grain="year")) >= 1
 
