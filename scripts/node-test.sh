@@ -12,7 +12,7 @@ cd bindings-node
 npm ci --no-audit --no-fund --silent
 node --test test/
 # index.d.ts is hand-written: its documented uses must type-check and misuses must not.
-npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --types node test-d/index.ts
+npx --no-install tsc --noEmit --strict --module nodenext --moduleResolution nodenext --types node test-d/index.ts
 
 # The reference dashboard server, which embeds the package; its browser test leaves a
 # screenshot in the target directory's artifacts.
@@ -20,5 +20,3 @@ export KPI_ARTIFACTS="$target/artifacts"
 cd ../examples/dashboard-server
 npm ci --no-audit --no-fund --silent
 node --test test/
-# index.d.ts is hand-written: its documented uses must type-check and misuses must not.
-npx tsc --noEmit --strict --module nodenext --moduleResolution nodenext --types node test-d/index.ts
