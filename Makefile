@@ -22,7 +22,8 @@ quickstart: setup
 ## (README included), unit and integration tests of all crates, then the Python package's
 ## pytest suite in a fresh virtual environment and the Node package's node:test suite. One dev
 ## profile and target dir for all.
-test: setup
+test:
+	@bash scripts/setup.sh --tests
 	$(CARGO) test -p kpi-benches --benches
 	$(CARGO) test --workspace --doc
 ifeq ($(NEXTEST),yes)

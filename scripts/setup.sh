@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian machine. Idempotent and quiet when
-# everything is already there; safe to run before every `make` target.
+# everything is already there; safe to run before every `make` target. `--tests` adds what
+# only the tests need (Chromium), so `make demo` does not wait for a browser download.
 set -euo pipefail
+
+for_tests=no
+[ "${1:-}" = --tests ] && for_tests=yes
 
 need_apt=()
 command -v mold >/dev/null 2>&1 || need_apt+=(mold)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 # The dashboard server's browser test drives Debian's Chromium (playwright-core).
-[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ $for_tests = yes ] && ! [ -x /usr/bin/chromium ] && need_apt+=(chromium)
 
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
