@@ -209,9 +209,11 @@ function connect(card) {
     renderCard(card)
     if (changed) card.value.classList.add('updated')
   }
-  socket.onclose = () => {
+  socket.onclose = (event) => {
     setConnection()
     if (card.socket !== socket) return
+    // 4400-4499: the server refused this subscription for good (its error is on the card).
+    if (event.code >= 4400 && event.code < 4500) return
     // Auto-reconnect with backoff, up to 10 s.
     setTimeout(() => card.socket === socket && connect(card), card.retry)
     card.retry = Math.min(10000, card.retry * 2)

@@ -7,7 +7,7 @@ const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
 const { demo, pricing } = require('kpi-engine')
-const { HttpError, send, readJson, need } = require('./http')
+const { HttpError, send, readJson, need, statusOf } = require('./http')
 const { Clients } = require('./clients')
 const { Metrics } = require('./metrics')
 const { openapi } = require('./openapi')
@@ -20,15 +20,6 @@ const ASSETS = {
   '/static/app.js': [path.join(PUBLIC, 'app.js'), 'text/javascript; charset=utf-8'],
   '/static/style.css': [path.join(PUBLIC, 'style.css'), 'text/css; charset=utf-8'],
   '/vendor/mermaid.min.js': [require.resolve('mermaid/dist/mermaid.min.js'), 'text/javascript; charset=utf-8'],
-}
-
-/** HTTP status of an engine error code: bad input is the caller's (4xx). */
-function statusOf(code) {
-  if (['KPI_FORMULA', 'KPI_QUERY', 'KPI_OPTION', 'KPI_SCHEMA'].includes(code)) return 400
-  if (code === 'KPI_CATALOG' || code === 'KPI_DATA') return 404
-  if (code === 'KPI_TIMEOUT') return 504
-  if (code === 'KPI_PRICING') return 400
-  return 500
 }
 
 /** A query from a request body. */
@@ -46,9 +37,10 @@ function queryOf(body) {
 /**
  * The server (not yet listening). Options: `catalog`, `engine`, `clientsFile` (where client
  * configurations persist), `token` (bearer token required when set), `rateLimit` (requests per
- * second per client, default 200), `bodyLimit` (bytes, default 1 MiB).
+ * second per client, default 200; WebSocket upgrades count as requests), `bodyLimit` (bytes,
+ * default 1 MiB), `slowBytes` (unsent bytes past which a WebSocket counts as slow, default 1 MiB).
  */
-function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bodyLimit = 1 << 20 }) {
+function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bodyLimit = 1 << 20, slowBytes }) {
   const clients = new Clients(clientsFile)
   const metrics = new Metrics(engine)
   const buckets = new Map()
@@ -164,7 +156,7 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
       metrics.observe(route, status, Number(process.hrtime.bigint() - started) / 1e9)
     }
   })
-  const wss = stream.attach(server, { engine, authorize, metrics })
+  const wss = stream.attach(server, { engine, authorize, limited, metrics, slowBytes })
 
   /** Stops accepting, closes WebSockets, and resolves when every request has been answered. */
   server.shutdown = () =>
@@ -178,4 +170,4 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
   return server
 }
 
-module.exports = { createServer, statusOf }
+module.exports = { createServer }

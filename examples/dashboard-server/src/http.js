@@ -1,5 +1,6 @@
 'use strict'
-// Small HTTP helpers: JSON responses, bounded JSON bodies, and request errors with a status.
+// Small HTTP helpers: JSON responses, bounded JSON bodies, request errors with a status, and
+// the status of an engine error.
 
 /** An error answered with `status` and `{ error: { code, message } }`. */
 class HttpError extends Error {
@@ -53,4 +54,13 @@ function need(body, field, type, optional = false) {
   return v
 }
 
-module.exports = { HttpError, send, readJson, need }
+/** HTTP status of an engine error code: bad input is the caller's (4xx). */
+function statusOf(code) {
+  if (['KPI_FORMULA', 'KPI_QUERY', 'KPI_OPTION', 'KPI_SCHEMA'].includes(code)) return 400
+  if (code === 'KPI_CATALOG' || code === 'KPI_DATA') return 404
+  if (code === 'KPI_TIMEOUT') return 504
+  if (code === 'KPI_PRICING') return 400
+  return 500
+}
+
+module.exports = { HttpError, send, readJson, need, statusOf }

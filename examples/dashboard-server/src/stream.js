@@ -3,10 +3,13 @@
 // of the same KPI and period share one view in the engine.
 
 const { WebSocketServer } = require('ws')
+const { statusOf } = require('./http')
 
 const PERIODS = new Set(['minute', 'hour', 'day'])
 /** Unsent bytes past which a socket counts as slow and its pushes are held back and merged. */
 const SLOW_BYTES = 1 << 20
+/** The route WebSocket upgrades are counted under in the request metrics. */
+const ROUTE = '/ws/kpi/{code}'
 
 /** The period and dimension group an update is of. */
 const cellOf = (u) => JSON.stringify([u.period, u.dimensions])
@@ -20,22 +23,34 @@ function windowOf(period, now = new Date()) {
   return { start: at(-span[0]), end: at(span[1]) }
 }
 
-function attach(server, { engine, authorize, metrics }) {
+/**
+ * Serves WebSocket upgrades of `server`. An upgrade is checked like a request (path, period,
+ * token, the caller's rate limit: refused with 404/400/401/429 before upgrading) and counted in
+ * the request metrics with status 101 or the refusal's.
+ */
+function attach(server, { engine, authorize, limited, metrics, slowBytes = SLOW_BYTES }) {
   const wss = new WebSocketServer({ noServer: true })
   // The hubs of this server's engine, by KPI and period.
   const hubs = new Map()
   metrics.subscribers = () => [...hubs.values()].map((h) => ({ kpi: h.kpi, period: h.period, sockets: h.sockets.size }))
   server.on('upgrade', (req, socket, head) => {
+    const started = process.hrtime.bigint()
+    const observe = (status) => metrics.observe(ROUTE, status, Number(process.hrtime.bigint() - started) / 1e9)
     const url = new URL(req.url, 'http://localhost')
     const match = /^\/ws\/kpi\/([A-Za-z0-9_]+)$/.exec(url.pathname)
     const period = url.searchParams.get('period') || 'minute'
     const refuse = (status, text) => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+      observe(status)
     }
     if (!match) return refuse(404, 'Not Found')
     if (!PERIODS.has(period)) return refuse(400, 'Bad Request')
     if (!authorize(req, url)) return refuse(401, 'Unauthorized')
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, { engine, hubs, metrics }, match[1], period))
+    if (limited(req)) return refuse(429, 'Too Many Requests')
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      observe(101)
+      serve(ws, { engine, hubs, metrics, slowBytes }, match[1], period)
+    })
   })
   return wss
 }
@@ -43,14 +58,15 @@ function attach(server, { engine, authorize, metrics }) {
 /**
  * One engine subscription per KPI and period, fanned out to every socket: each update batch is
  * serialized once and sent to all, and the hub keeps the latest value of every period and
- * group so a socket that joins later gets a snapshot at once. A slow socket (over
- * `SLOW_BYTES` unsent) is sent nothing meanwhile: the latest update of each period and group it
+ * group so a socket that joins later gets a snapshot at once. A slow socket (over `slowBytes`
+ * unsent) is sent nothing meanwhile: the latest update of each period and group it
  * missed is kept, and sent in one message flagged `lagged` once it has room again, so it never
  * loses a value and holds at most one update per period and group.
  */
 class Hub {
-  constructor(engine, kpi, period, metrics, onEmpty) {
+  constructor(engine, kpi, period, metrics, onEmpty, slowBytes = SLOW_BYTES) {
     this.kpi = kpi
+    this.slowBytes = slowBytes
     this.period = period
     this.metrics = metrics
     this.sockets = new Set()
@@ -100,10 +116,10 @@ class Hub {
       const text = this.message(batch.updates, batch.lagged)
       for (const ws of this.sockets) {
         if (ws.readyState !== ws.OPEN) continue
-        if (ws.bufferedAmount > SLOW_BYTES || ws.missed) {
+        if (ws.bufferedAmount > this.slowBytes || ws.missed) {
           ws.missed ||= new Map()
           for (const u of batch.updates) ws.missed.set(cellOf(u), u)
-          if (ws.bufferedAmount > SLOW_BYTES) continue
+          if (ws.bufferedAmount > this.slowBytes) continue
           const updates = [...ws.missed.values()]
           ws.missed = null
           ws.send(this.message(updates, true))
@@ -117,13 +133,16 @@ class Hub {
   }
 }
 
-async function serve(ws, { engine, hubs, metrics }, kpi, period) {
+/** Joins `ws` to the hub of `kpi` and `period`. A subscription the engine refuses is answered
+ *  with an `error` message and close code 4000 + its HTTP status (4400 for an unknown KPI, so
+ *  clients know not to reconnect; 4500 for a server fault). */
+async function serve(ws, { engine, hubs, metrics, slowBytes }, kpi, period) {
   metrics.sockets += 1
   ws.on('close', () => (metrics.sockets -= 1))
   const key = `${kpi}|${period}`
   let hub = hubs.get(key)
   if (!hub || hub.closed) {
-    hub = new Hub(engine, kpi, period, metrics, () => hubs.get(key) === hub && hubs.delete(key))
+    hub = new Hub(engine, kpi, period, metrics, () => hubs.get(key) === hub && hubs.delete(key), slowBytes)
     hubs.set(key, hub)
   }
   try {
@@ -132,9 +151,9 @@ async function serve(ws, { engine, hubs, metrics }, kpi, period) {
     hubs.delete(key)
     if (ws.readyState === ws.OPEN) {
       ws.send(JSON.stringify({ type: 'error', error: { code: e.code || 'ERROR', message: e.message } }))
-      ws.close(1011)
+      ws.close(4000 + statusOf(e.code), e.code || 'ERROR')
     }
   }
 }
 
-module.exports = { attach, windowOf }
+module.exports = { attach, windowOf, Hub }

@@ -10,6 +10,8 @@ const path = require('node:path')
 const WebSocket = require('ws')
 const { Catalog, Engine, demo } = require('kpi-engine')
 const { createServer } = require('../src/app')
+const { Hub } = require('../src/stream')
+const { Metrics } = require('../src/metrics')
 
 const catalog = Catalog.standard()
 const data = demo.generate(catalog, { rows: 2000, seed: 42, start: '2024-01-01', end: '2025-01-01' })
@@ -170,21 +172,99 @@ test('a WebSocket subscriber gets a snapshot, then live updates', async () => {
   } finally {
     server.close()
   }
-  // The server is gone; a fresh one refuses a bad period and an unknown path before upgrading.
-  const again = await start()
+  // The server is gone; a fresh one refuses a bad period, an unknown path, a missing token and,
+  // past the caller's rate limit, an upgrade before upgrading, and an unknown KPI after it.
+  const again = await start({ token: 't', rateLimit: 3 })
   try {
     const wsBase = again.base.replace('http', 'ws')
-    for (const [url, want] of [[`${wsBase}/ws/kpi/revenue?period=fortnight`, 400], [`${wsBase}/ws/other`, 404]]) {
-      const status = await new Promise((resolve, reject) => {
-        const bad = new WebSocket(url)
-        bad.on('unexpected-response', (req, res) => resolve(res.statusCode))
-        bad.on('open', () => reject(new Error(`${url} opened`)))
-        bad.on('error', () => {})
+    const unknown = new WebSocket(`${wsBase}/ws/kpi/no_such_kpi?period=day&token=t`)
+    const [closeCode, error] = await new Promise((resolve) => {
+      let error
+      unknown.on('message', (m) => (error = JSON.parse(m).error))
+      unknown.on('close', (code) => resolve([code, error]))
+    })
+    assert.equal(closeCode, 4400)
+    assert.equal(error.code, 'KPI_FORMULA')
+    assert.match(error.message, /no_such_kpi/)
+    const cases = [
+      [`${wsBase}/ws/kpi/revenue?period=fortnight&token=t`, 400],
+      [`${wsBase}/ws/other?token=t`, 404],
+      [`${wsBase}/ws/kpi/revenue?period=day`, 401],
+    ]
+    // The HTTP status of an upgrade: 101 when it opens (closed at once), else the refusal's.
+    const upgrade = (url) => new Promise((resolve) => {
+      const ws = new WebSocket(url)
+      ws.on('unexpected-response', (req, res) => resolve(res.statusCode))
+      ws.on('open', () => {
+        ws.close()
+        resolve(101)
       })
-      assert.equal(status, want)
-    }
+      ws.on('error', () => {})
+    })
+    for (const [url, want] of cases) assert.equal(await upgrade(url), want, url)
+    const statuses = []
+    for (let i = 0; i < 6; i++) statuses.push(await upgrade(`${wsBase}/ws/kpi/revenue?period=day&token=t`))
+    assert.ok(statuses.includes(101) && statuses.includes(429), statuses.join(','))
+    const metrics = await (await fetch(`${again.base}/metrics`)).text()
+    const counted = (status) => Number(new RegExp(`^kpi_http_requests_total\\{route="/ws/kpi/\\{code\\}",status="${status}"\\} (\\d+)$`, 'm').exec(metrics)?.[1])
+    assert.equal(counted(101), 1 + statuses.filter((s) => s === 101).length)
+    assert.equal(counted(429), statuses.filter((s) => s === 429).length)
   } finally {
     await again.server.shutdown()
+  }
+})
+
+/** A stand-in for a `ws` socket whose unsent bytes the test sets; keeps what it is sent. */
+function socketWithBuffer() {
+  const received = []
+  return { OPEN: 1, readyState: 1, bufferedAmount: 0, received, send: (text) => received.push(JSON.parse(text)), on() {} }
+}
+
+test('a slow WebSocket subscriber is sent nothing meanwhile, then one lagged message with the latest of each period it missed', async () => {
+  const engine = new Engine(catalog)
+  for (const [name, ipc] of Object.entries(data)) engine.register(name, ipc)
+  const hub = new Hub(engine, 'revenue', 'day', new Metrics(engine), () => {})
+  const fast = socketWithBuffer()
+  const slow = socketWithBuffer()
+  const until = async (pred) => {
+    const deadline = Date.now() + 10000
+    while (!pred()) {
+      if (Date.now() > deadline) throw new Error('timed out')
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+  const live = (socket) => socket.received.filter((m) => m.updates.some((u) => u.kind !== 'snapshot'))
+  const append = async (seed, start, end) => {
+    const seen = live(fast).length
+    engine.append('orders', demo.generate(catalog, { rows: 20, seed, start, end }).orders)
+    await until(() => live(fast).length > seen)
+  }
+  try {
+    await hub.join(fast)
+    await hub.join(slow)
+    await until(() => fast.received.length > 0 && slow.received.length > 0)
+    slow.bufferedAmount = 2 << 20
+    await append(1, '2024-12-29', '2024-12-30')
+    await append(2, '2024-12-29', '2024-12-31')
+    assert.equal(live(slow).length, 0)
+    slow.bufferedAmount = 0
+    await append(3, '2024-12-31', '2025-01-01')
+    await until(() => live(slow).length > 0)
+    await new Promise((r) => setTimeout(r, 100))
+    // One message for the three appends, flagged lagged, with the latest value of every day
+    // they touched: the same values the fast socket has.
+    assert.equal(live(slow).length, 1)
+    const [caughtUp] = live(slow)
+    assert.equal(caughtUp.lagged, true)
+    const latest = new Map()
+    for (const m of live(fast)) for (const u of m.updates) latest.set(u.period, u.value)
+    const days = caughtUp.updates.map((u) => u.period).sort()
+    assert.deepEqual(days, [...latest.keys()].sort())
+    assert.ok(days.length >= 3, days.join(','))
+    for (const u of caughtUp.updates) assert.equal(u.value, latest.get(u.period))
+  } finally {
+    hub.leave(fast)
+    hub.leave(slow)
   }
 })
 
