@@ -104,6 +104,9 @@ export interface Metrics {
   cancellations: number
   cache_hits: number
   cache_misses: number
+  /** Cache misses answered by bringing a cached result of older data up to date: only the
+   *  periods appends touched were recalculated. */
+  cache_patches: number
   /** Calculations that took the result of an identical one in flight. */
   shared: number
   queued: number

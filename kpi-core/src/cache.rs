@@ -3,7 +3,9 @@
 //!
 //! A cached result remembers the version of every object model its plan read. Registering,
 //! replacing or appending data gives that model a new version, so a result over changed data is
-//! never served, whatever its TTL. The TTL bounds how stale a result over data the engine cannot
+//! never served, whatever its TTL. It is kept until then all the same: after appends, a result
+//! whose periods depend only on their own rows is brought up to date by recalculating just the
+//! periods the appends touched (`crate::patch`). The TTL bounds how stale a result over data the engine cannot
 //! see change (a Parquet directory another process writes to) may get, and how long a result
 //! occupies memory.
 //!
@@ -120,16 +122,30 @@ pub(crate) struct ResultCache {
     entries: Mutex<(HashMap<String, Entry>, u64)>,
 }
 
+/// What the cache holds for a key.
+pub(crate) enum Lookup {
+    /// A result over the data versions asked for.
+    Fresh(Arc<KpiResult>),
+    /// A result over other data versions, within its TTL, and when it expires.
+    Stale { result: Arc<KpiResult>, versions: Versions, expires: DateTime<Utc> },
+    /// Nothing usable.
+    Missing,
+}
+
 impl ResultCache {
-    /// The cached result of `key` if it is fresh at `now` and read exactly `versions`.
-    pub(crate) fn get(&self, key: &str, versions: &Versions, now: DateTime<Utc>) -> Option<Arc<KpiResult>> {
+    /// The result of `key` if it is within its TTL at `now`: fresh if it read exactly
+    /// `versions`, else stale. An expired result is dropped.
+    pub(crate) fn get(&self, key: &str, versions: &Versions, now: DateTime<Utc>) -> Lookup {
         let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = guard.0.get(key)?;
-        if entry.expires > now && entry.versions == *versions {
-            return Some(entry.result.clone());
+        let Some(entry) = guard.0.get(key) else { return Lookup::Missing };
+        if entry.expires <= now {
+            guard.0.remove(key);
+            return Lookup::Missing;
         }
-        guard.0.remove(key);
-        None
+        if entry.versions == *versions {
+            return Lookup::Fresh(entry.result.clone());
+        }
+        Lookup::Stale { result: entry.result.clone(), versions: entry.versions.clone(), expires: entry.expires }
     }
 
     /// Stores a result until `expires`, evicting the oldest entries beyond `max_entries`.

@@ -19,7 +19,7 @@ use kpi_catalog::KpiDefinition;
 use kpi_formula::{EmptyPeriods, Query, TableSources, Target, TimeRange};
 use tracing::Instrument;
 
-use crate::cache::Versions;
+use crate::cache::{Lookup, Versions};
 use crate::data::TableData;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -139,7 +139,7 @@ impl Engine {
         outcome
     }
 
-    async fn calculate_in_lane(
+    pub(crate) async fn calculate_in_lane(
         &self,
         query: &Query,
         options: &CalculateOptions,
@@ -170,14 +170,14 @@ impl Engine {
 
         let key = format!("{:?}", execute.planned.query);
         let now = self.inner.options.clock.now();
-        let store = |key: String, result: Arc<KpiResult>, versions: Versions| {
-            let expires = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let fresh_until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let store = |key: String, result: Arc<KpiResult>, versions: Versions, expires: DateTime<Utc>| {
             self.inner.cache.put(key, result, versions, expires, self.inner.options.cache.max_entries, now);
         };
         if options.bypass_cache {
             let versions = execute.planned.versions.clone();
             let result = self.execute(execute).await?;
-            store(key, Arc::new(result.clone()), versions);
+            store(key, Arc::new(result.clone()), versions, fresh_until);
             return Ok(result);
         }
         let cached = |result: &KpiResult| {
@@ -187,10 +187,14 @@ impl Engine {
             result.timing.total = started.elapsed();
             result
         };
-        if let Some(hit) = self.inner.cache.get(&key, &execute.planned.versions, now) {
-            Counters::add(&self.inner.counters.cache_hits, 1);
-            return Ok(cached(&hit));
-        }
+        let stale = match self.inner.cache.get(&key, &execute.planned.versions, now) {
+            Lookup::Fresh(hit) => {
+                Counters::add(&self.inner.counters.cache_hits, 1);
+                return Ok(cached(&hit));
+            }
+            Lookup::Stale { result, versions, expires } => Some((result, versions, expires)),
+            Lookup::Missing => None,
+        };
         Counters::add(&self.inner.counters.cache_misses, 1);
 
         let flight = self.inner.flights.join(&key, &execute.planned.versions);
@@ -200,8 +204,18 @@ impl Engine {
             .cell
             .get_or_try_init(|| async {
                 ran = true;
+                // A stale result brought up to date keeps its expiry: the TTL still bounds the
+                // time since a full calculation.
+                if let Some((stale, old, expires)) = stale
+                    && let Some(result) = self.patched(query, &execute.planned, &stale, &old).await
+                {
+                    Counters::add(&self.inner.counters.cache_patches, 1);
+                    let result = Arc::new(result);
+                    store(key, result.clone(), versions, expires);
+                    return Ok(result);
+                }
                 let result = Arc::new(self.execute(execute).await?);
-                store(key, result.clone(), versions);
+                store(key, result.clone(), versions, fresh_until);
                 Ok::<_, EngineError>(result)
             })
             .await?;

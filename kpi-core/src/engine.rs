@@ -160,7 +160,7 @@ impl Engine {
                 Counters::add(&self.inner.counters.rows_released, released as u64);
                 // Views' partial states take the rows now, in the appender's time.
                 self.inner.cubes.feed(object_model, existing.version, &batches, version);
-                appended.logging_append(existing, span, batches)
+                appended.logging_append(existing, span, batches, released > 0)
             }
             None => TableData::memory(model, batches, version, self.inner.layout)?,
         };

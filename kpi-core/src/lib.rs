@@ -54,6 +54,7 @@ mod error;
 mod isolation;
 mod metrics;
 mod options;
+mod patch;
 mod result;
 mod sql;
 mod stream;

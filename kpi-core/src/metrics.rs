@@ -19,6 +19,9 @@ pub struct Metrics {
     pub cache_hits: u64,
     /// Cacheable calculations that found no fresh result in the cache.
     pub cache_misses: u64,
+    /// Cache misses answered by bringing the cached result of older data up to date: only the
+    /// periods appends touched were recalculated.
+    pub cache_patches: u64,
     /// Calculations that joined an identical one in flight (same query, same data) and took its
     /// result rather than running again.
     pub shared: u64,
@@ -43,6 +46,7 @@ pub(crate) struct Counters {
     pub(crate) cancellations: AtomicU64,
     pub(crate) cache_hits: AtomicU64,
     pub(crate) cache_misses: AtomicU64,
+    pub(crate) cache_patches: AtomicU64,
     pub(crate) shared: AtomicU64,
     pub(crate) queued: AtomicU64,
     pub(crate) rows_ingested: AtomicU64,
@@ -65,6 +69,7 @@ impl Counters {
             cancellations: get(&self.cancellations),
             cache_hits: get(&self.cache_hits),
             cache_misses: get(&self.cache_misses),
+            cache_patches: get(&self.cache_patches),
             shared: get(&self.shared),
             queued: get(&self.queued),
             rows_ingested: get(&self.rows_ingested),

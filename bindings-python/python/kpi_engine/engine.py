@@ -295,8 +295,10 @@ class Engine:
 
     def metrics(self) -> dict[str, int]:
         """The engine's counters since it was created: ``calculations``, ``errors``,
-        ``cache_hits``, ``cache_misses``, ``shared`` (calculations that took the result of an
-        identical one in flight), ``queued``, ``rows_ingested``, ``late_rows``, ...
+        ``cache_hits``, ``cache_misses``, ``cache_patches`` (misses answered by recalculating
+        only the periods appends touched in a cached result), ``shared`` (calculations that
+        took the result of an identical one in flight), ``queued``, ``rows_ingested``,
+        ``late_rows``, ...
 
         >>> from kpi_engine import Catalog, Engine
         >>> Engine(Catalog.standard()).metrics()["calculations"]

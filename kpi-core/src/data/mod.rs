@@ -83,17 +83,17 @@ impl TableData {
     }
 
     /// The same data remembering, after `before`'s log, that this version appended `batches`
-    /// over `span`.
-    pub(crate) fn logging_append(mut self, before: &TableData, span: Option<Span>, batches: Vec<RecordBatch>) -> TableData {
+    /// over `span`, and whether it released rows.
+    pub(crate) fn logging_append(mut self, before: &TableData, span: Option<Span>, batches: Vec<RecordBatch>, released: bool) -> TableData {
         let mut log = before.log.as_ref().clone();
         let mut since = before.log_since;
-        log.push(Arc::new(Appended { version: self.version, span, batches: Some(batches) }));
+        log.push(Arc::new(Appended { version: self.version, span, batches: Some(batches), released }));
         let mut held = 0;
         for entry in log.iter_mut().rev() {
             let Some(batches) = &entry.batches else { break };
             held += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
             if held > APPEND_LOG_ROWS {
-                *entry = Arc::new(Appended { version: entry.version, span: entry.span, batches: None });
+                *entry = Arc::new(Appended { batches: None, ..**entry });
             }
         }
         if log.len() > APPEND_LOG {
@@ -119,6 +119,12 @@ impl TableData {
             out = Some(out.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
         }
         Some(out)
+    }
+
+    /// Whether an append after `version` released rows (retention): the periods of the rows
+    /// released changed too, wherever they are.
+    pub(crate) fn released_since(&self, version: u64) -> bool {
+        self.log.iter().any(|a| a.version > version && a.released)
     }
 
     /// The batches appended after `version`, in order; `None` when a change is not an append
@@ -148,6 +154,8 @@ pub(crate) struct Appended {
     span: Option<Span>,
     /// `None` once the append is older than the latest [`APPEND_LOG_ROWS`] rows.
     batches: Option<Vec<RecordBatch>>,
+    /// Whether this append released rows from memory ([`crate::EngineOptions::retention`]).
+    released: bool,
 }
 
 /// How in-memory data is laid out for scans.

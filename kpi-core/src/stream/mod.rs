@@ -238,7 +238,7 @@ impl Engine {
         };
         // A formula that does not resolve fails in the calculation below, with its diagnostics.
         let formula = formula.ok();
-        let span_table = formula.as_ref().and_then(|f| view::span_table(query, f, self.catalog()));
+        let span_table = formula.as_ref().and_then(|f| crate::patch::span_table(query, f, self.catalog()));
         // The version before the first calculation: appends after it are refreshed again.
         let seen = span_table.as_ref().and_then(|t| Some(self.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(t)?.version));
         let maintained = cubes::Maintained::start(self, query).await;

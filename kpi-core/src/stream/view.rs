@@ -12,6 +12,7 @@ use super::cubes::Maintained;
 use super::mailbox::Mailbox;
 use super::{Refresh, Update, UpdateKind};
 use crate::calculate::Part;
+use crate::patch::touched;
 use crate::result::{DimensionValue, KpiResult, Status};
 use crate::{Engine, EngineError};
 
@@ -100,32 +101,6 @@ pub(crate) struct Scope {
     pub(crate) span_table: Option<String>,
     pub(crate) seen: u64,
     pub(crate) maintained: Option<Maintained>,
-}
-
-/// The one table whose appends a view of `query` can follow by recalculating only the periods
-/// they touch: the formula reads one table, which has a time column in UTC, and uses no time
-/// intelligence (each period depends on its own rows only); the dimensions are that table's
-/// own columns and there is no filter (either could reach other tables, whose changes touch
-/// any period); the calendar is UTC, the zone of event times.
-pub(crate) fn span_table(query: &Query, formula: &kpi_formula::ResolvedFormula, catalog: &kpi_catalog::Catalog) -> Option<String> {
-    if formula.tables.len() != 1
-        || formula.uses_time_intelligence()
-        || query.grain.is_none()
-        || query.filter.is_some()
-        || !query.security.filters.is_empty()
-        || query.calendar.time_zone.to_string() != "UTC"
-    {
-        return None;
-    }
-    let table = formula.tables.first()?;
-    let model = catalog.object_model(table).ok()?;
-    let time = model.schema().field_with_name(model.time_column.as_deref()?).ok()?.data_type().clone();
-    let utc = match time {
-        datafusion::arrow::datatypes::DataType::Timestamp(_, Some(zone)) => matches!(zone.as_ref(), "UTC" | "+00:00" | "Z"),
-        _ => true,
-    };
-    let own_column = |d: &String| d.strip_prefix(table.as_str()).and_then(|c| c.strip_prefix('.')).is_some_and(|c| !c.contains('.'));
-    (utc && query.dimensions.iter().all(own_column)).then(|| table.clone())
 }
 
 /// What a refresh has to recalculate.
@@ -256,24 +231,12 @@ impl View {
             Some(None) => return Work::Nothing(data.version),
             Some(Some(span)) => span,
         };
-        let (Some(start), Some(end)) = (DateTime::from_timestamp_micros(span.0), DateTime::from_timestamp_micros(span.1.saturating_add(1)))
-        else {
-            return Work::All;
-        };
-        let (start, end) = match self.query.range {
-            Some(r) => (start.max(r.start), end.min(r.end)),
-            None => (start, end),
-        };
-        let Ok(range) = TimeRange::new(start, end) else {
+        match touched(&self.query, table, span) {
+            None => Work::All,
             // The appends fell outside the view's range.
-            return Work::Nothing(data.version);
-        };
-        let (calendar, grain) = (&self.query.calendar, self.query.grain.unwrap_or(kpi_formula::Grain::Day));
-        let first = calendar.period_start(range.start, grain);
-        let last = calendar.period_start(range.end - chrono::Duration::microseconds(1), grain);
-        let part =
-            Part { table: table.clone(), from: first.timestamp_micros(), to: calendar.add_periods(last, grain, 1).timestamp_micros() };
-        Work::Range(range, part, data.version)
+            Some(None) => Work::Nothing(data.version),
+            Some(Some((range, part))) => Work::Range(range, part, data.version),
+        }
     }
 
     fn set_seen(&self, version: u64) {

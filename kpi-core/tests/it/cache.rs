@@ -1,11 +1,14 @@
-//! The result cache: hits and misses, TTL per value chain and KPI, invalidation by data change.
+//! The result cache: hits and misses, TTL per value chain and KPI, invalidation by data change,
+//! and cached results brought up to date after appends equal to a calculation from scratch.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use kpi_core::{CachePolicy, EngineOptions, ManualClock};
+use kpi_core::{CachePolicy, Engine, EngineOptions, KpiResult, ManualClock};
 use kpi_formula::{Grain, Query};
+use proptest::prelude::*;
 
+use crate::stream::{Event, KPIS, batch, by_minute, catalog, event};
 use crate::support::{demo, engine_with, range};
 
 #[tokio::test]
@@ -87,4 +90,118 @@ fn the_seed_ttls_are_the_defaults() {
     assert_eq!(p.ttl(Some("new_customers"), Some("acquisition"), Some("crm")), Duration::from_secs(300));
     let p = p.with_module("deliver", Duration::from_secs(60));
     assert_eq!(p.ttl(Some("perfect_order_rate"), Some("deliver"), Some("scor")), Duration::from_secs(60));
+}
+
+/// Asserts two results have the same rows in the same order, values within a relative 1e-9
+/// (a recalculation over fewer batches may add in another order).
+fn assert_same_rows(patched: &KpiResult, scratch: &KpiResult) {
+    let (a, b) = (patched.rows(), scratch.rows());
+    assert_eq!(a.len(), b.len(), "row counts differ:\n{a:?}\n{b:?}");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.period, &x.dimensions), (y.period, &y.dimensions));
+        match (x.value, y.value) {
+            (Some(p), Some(q)) => assert!((p - q).abs() <= 1e-9 * p.abs().max(1.0) || (p.is_nan() && q.is_nan()), "{x:?} vs {y:?}"),
+            (p, q) => assert_eq!(p, q, "{x:?} vs {y:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn after_appends_a_cached_result_recalculates_only_the_periods_they_touched() {
+    let cached = engine_with(EngineOptions::default());
+    let scratch = engine_with(EngineOptions::default().with_cache(CachePolicy::disabled()));
+    let q = Query::kpi("revenue").with_grain(Grain::Day).by(["orders.region"]).with_range(range("2024-01-01", "2024-07-01"));
+    cached.calculate(&q).await.unwrap();
+
+    // Orders of a few days in the range: the cached result takes their days' new values.
+    let orders = demo().batches("orders").unwrap()[0].slice(0, 40);
+    for engine in [&cached, &scratch] {
+        engine.append_batches("orders", vec![orders.clone()]).unwrap();
+    }
+    let patched = cached.calculate(&q).await.unwrap();
+    assert!(!patched.from_cache());
+    assert_eq!(cached.metrics().cache_patches, 1);
+    assert_same_rows(&patched, &scratch.calculate(&q).await.unwrap());
+    assert!(cached.calculate(&q).await.unwrap().from_cache(), "the result brought up to date is cached");
+
+    // A dimension of another table: the periods of an append are not all it changes.
+    let by_segment = Query::kpi("revenue").with_grain(Grain::Month).by(["orders.customer.segment"]);
+    cached.calculate(&by_segment).await.unwrap();
+    for engine in [&cached, &scratch] {
+        engine.append_batches("orders", vec![orders.clone()]).unwrap();
+    }
+    assert_same_rows(&cached.calculate(&by_segment).await.unwrap(), &scratch.calculate(&by_segment).await.unwrap());
+    assert_eq!(cached.metrics().cache_patches, 1, "recalculated in full");
+}
+
+#[tokio::test]
+async fn rows_released_by_retention_make_a_cached_result_recalculate_in_full() {
+    let minute =
+        |from: i64| batch(&(0..10_000).map(|i| (from + i * 60 / 10_000, Some("eu"), Some(i % 7), Some(1.0))).collect::<Vec<Event>>());
+    let engines: Vec<Engine> = [CachePolicy::default(), CachePolicy::disabled()]
+        .into_iter()
+        .map(|policy| {
+            let options = EngineOptions::default().with_cache(policy).with_retention(Duration::from_secs(60));
+            let engine = Engine::with_options(catalog(), options).unwrap();
+            engine.register_batches("events", vec![minute(0)]).unwrap();
+            engine
+        })
+        .collect();
+    let calendar = kpi_formula::Calendar::default();
+    let query = by_minute("middle").with_range(kpi_formula::TimeRange::parse("2024-01-01", "2024-01-02", &calendar).unwrap());
+    engines[0].calculate(&query).await.unwrap();
+    for engine in &engines {
+        engine.append_batches("events", vec![minute(240)]).unwrap();
+        assert_eq!(engine.metrics().rows_released, 10_000);
+    }
+    let cached = engines[0].calculate(&query).await.unwrap();
+    assert_same_rows(&cached, &engines[1].calculate(&query).await.unwrap());
+    assert_eq!(cached.rows().iter().filter(|r| r.value.is_some()).count(), 1, "only the minute kept has a median");
+    assert_eq!(engines[0].metrics().cache_patches, 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// For random appends (late and out-of-order times, nulls, new regions), a cached result
+    /// asked for again after each append equals the same query over the same data with no
+    /// cache: row for row, in the same order.
+    #[test]
+    fn cached_results_after_appends_equal_a_calculation_from_scratch(
+        first in proptest::collection::vec(event(), 1..20),
+        appends in proptest::collection::vec(proptest::collection::vec(event(), 1..15), 1..6),
+        kpi in proptest::sample::select(KPIS.to_vec()),
+        by_region in any::<bool>(),
+        ranged in any::<bool>(),
+    ) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        runtime.block_on(async {
+            let engines: Vec<Engine> = [CachePolicy::default(), CachePolicy::disabled()]
+                .into_iter()
+                .map(|policy| {
+                    let engine = Engine::with_options(catalog(), EngineOptions::default().with_cache(policy)).unwrap();
+                    engine.register_batches("events", vec![batch(&first)]).unwrap();
+                    engine
+                })
+                .collect();
+            let mut query = by_minute(kpi);
+            if by_region {
+                query = query.by(["events.region"]);
+            }
+            if ranged {
+                let calendar = kpi_formula::Calendar::default();
+                query = query.with_range(kpi_formula::TimeRange::parse("2024-01-01T00:02:00Z", "2024-01-01T00:07:30Z", &calendar).unwrap());
+            }
+            engines[0].calculate(&query).await.unwrap();
+            for events in &appends {
+                let events: Vec<Event> = events.clone();
+                for engine in &engines {
+                    engine.append_batches("events", vec![batch(&events)]).unwrap();
+                }
+                let cached = engines[0].calculate(&query).await.unwrap();
+                assert!(!cached.from_cache());
+                assert_same_rows(&cached, &engines[1].calculate(&query).await.unwrap());
+            }
+        });
+    }
 }

@@ -16,7 +16,7 @@ use proptest::prelude::*;
 
 /// A small catalog: events with a time, a region, a user and an amount, and KPIs over every
 /// aggregate and time function.
-fn catalog() -> Catalog {
+pub(crate) fn catalog() -> Catalog {
     Catalog::from_yaml(
         r#"
 object_models:
@@ -58,9 +58,9 @@ fn schema() -> Arc<Schema> {
 }
 
 /// An event: seconds after 2024-01-01T00:00, region, user, amount.
-type Event = (i64, Option<&'static str>, Option<i64>, Option<f64>);
+pub(crate) type Event = (i64, Option<&'static str>, Option<i64>, Option<f64>);
 
-fn batch(events: &[Event]) -> RecordBatch {
+pub(crate) fn batch(events: &[Event]) -> RecordBatch {
     let base = 1_704_067_200_000_000i64;
     RecordBatch::try_new(
         schema(),
@@ -74,13 +74,13 @@ fn batch(events: &[Event]) -> RecordBatch {
     .unwrap()
 }
 
-fn engine(events: &[Event]) -> Engine {
+pub(crate) fn engine(events: &[Event]) -> Engine {
     let engine = Engine::new(catalog()).unwrap();
     engine.register_batches("events", vec![batch(events)]).unwrap();
     engine
 }
 
-fn by_minute(kpi: &str) -> Query {
+pub(crate) fn by_minute(kpi: &str) -> Query {
     Query::kpi(kpi).with_grain(Grain::Minute)
 }
 
@@ -248,12 +248,12 @@ async fn bad_queries_fail_at_subscribe_and_failed_refreshes_are_reported() {
     assert_eq!(back.updates[0].value, Some(4.0));
 }
 
-const KPIS: [&str; 14] = [
+pub(crate) const KPIS: [&str; 14] = [
     "total", "events", "average", "smallest", "largest", "users", "middle", "p90", "per_user", "before", "change", "recent", "today",
     "running",
 ];
 
-fn event() -> impl Strategy<Value = Event> {
+pub(crate) fn event() -> impl Strategy<Value = Event> {
     (
         0i64..600,
         proptest::option::weighted(0.9, proptest::sample::select(vec!["eu", "us", "apac"])),

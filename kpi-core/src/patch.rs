@@ -1,0 +1,191 @@
+//! Bringing a cached result up to date after appends by recalculating only the periods they
+//! touched.
+//!
+//! The rule is the one views follow too ([`span_table`]): when a query's periods each depend only
+//! on their own rows of one table, appends to that table change only the periods their event
+//! times fall in. The cached rows of the other periods stand; the periods touched are
+//! recalculated over the in-memory batches that may hold them, and their rows take the new
+//! values. Whatever the rule cannot vouch for — another table changed, a registration, an
+//! append the log has forgotten or one that released rows, a new period or group — is
+//! recalculated in full.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::DateTime;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use datafusion::arrow::compute::{concat_batches, interleave};
+use datafusion::arrow::datatypes::TimestampMicrosecondType;
+use datafusion::arrow::row::{RowConverter, SortField};
+use kpi_formula::{Query, Target, TimeRange};
+
+use crate::cache::Versions;
+use crate::calculate::{Part, Planned};
+use crate::data::Span;
+use crate::engine::Engine;
+use crate::options::CalculateOptions;
+use crate::result::{KpiResult, Timing};
+
+/// The one table whose appends a cached result or a view of `query` can follow by recalculating
+/// only the periods they touch: the formula reads one table, which has a time column in UTC, and uses no time
+/// intelligence (each period depends on its own rows only); the dimensions are that table's
+/// own columns and there is no filter (either could reach other tables, whose changes touch
+/// any period); the calendar is UTC, the zone of event times.
+pub(crate) fn span_table(query: &Query, formula: &kpi_formula::ResolvedFormula, catalog: &kpi_catalog::Catalog) -> Option<String> {
+    if formula.tables.len() != 1
+        || formula.uses_time_intelligence()
+        || query.grain.is_none()
+        || query.filter.is_some()
+        || !query.security.filters.is_empty()
+        || query.calendar.time_zone.to_string() != "UTC"
+    {
+        return None;
+    }
+    let table = formula.tables.first()?;
+    let model = catalog.object_model(table).ok()?;
+    let time = model.schema().field_with_name(model.time_column.as_deref()?).ok()?.data_type().clone();
+    let utc = match time {
+        datafusion::arrow::datatypes::DataType::Timestamp(_, Some(zone)) => matches!(zone.as_ref(), "UTC" | "+00:00" | "Z"),
+        _ => true,
+    };
+    let own_column = |d: &String| d.strip_prefix(table.as_str()).and_then(|c| c.strip_prefix('.')).is_some_and(|c| !c.contains('.'));
+    (utc && query.dimensions.iter().all(own_column)).then(|| table.clone())
+}
+
+/// The periods of `query` that changes of `table` over event times `span` (microseconds,
+/// inclusive) touched: the part of the query's range they fall in, and its event times widened
+/// to whole periods. `Some(None)` when they fall outside the range; `None` when the span is not
+/// a time at all.
+pub(crate) fn touched(query: &Query, table: &str, span: Span) -> Option<Option<(TimeRange, Part)>> {
+    let start = DateTime::from_timestamp_micros(span.0)?;
+    let end = DateTime::from_timestamp_micros(span.1.saturating_add(1))?;
+    let (start, end) = match query.range {
+        Some(r) => (start.max(r.start), end.min(r.end)),
+        None => (start, end),
+    };
+    let Ok(range) = TimeRange::new(start, end) else { return Some(None) };
+    let (calendar, grain) = (&query.calendar, query.grain.unwrap_or(kpi_formula::Grain::Day));
+    let first = calendar.period_start(range.start, grain);
+    let last = calendar.period_start(range.end - chrono::Duration::microseconds(1), grain);
+    let to = calendar.add_periods(last, grain, 1);
+    Some(Some((range, Part { table: table.to_string(), from: first.timestamp_micros(), to: to.timestamp_micros() })))
+}
+
+impl Engine {
+    /// `stale`, a cached result of `planned`'s query over the older data versions `old`,
+    /// brought up to `planned.versions` by recalculating only the periods appends touched;
+    /// `None` when it has to be recalculated in full.
+    pub(crate) async fn patched(&self, asked: &Query, planned: &Planned, stale: &KpiResult, old: &Versions) -> Option<KpiResult> {
+        let started = Instant::now();
+        let query = &planned.query;
+        let (table, old_version, new_version) = only_change(old, &planned.versions)?;
+        let catalog = self.inner.catalog.as_ref();
+        let formula = match &query.target {
+            Target::Kpi(code) => kpi_formula::check_kpi(code, catalog),
+            Target::Formula(text) => kpi_formula::check_formula(text, catalog),
+        }
+        .ok()?;
+        if span_table(query, &formula, catalog).as_deref() != Some(table) {
+            return None;
+        }
+        let changes = {
+            let tables = self.inner.tables.read().unwrap_or_else(|e| e.into_inner());
+            let data = tables.get(table)?;
+            // Appended to again since this calculation was planned: the full path reads the
+            // planned snapshot, which the periods recalculated below would not match.
+            // Released rows change their periods too, wherever they are.
+            if data.version != new_version || data.released_since(old_version) {
+                return None;
+            }
+            data.changes_since(old_version)?
+        };
+        let unchanged = |timing: Timing| KpiResult { query: asked.clone(), timing, from_cache: false, ..stale.clone() };
+        let Some(span) = changes else { return Some(unchanged(Timing { total: started.elapsed(), ..Timing::default() })) };
+        let Some((range, part)) = touched(query, table, span)? else {
+            return Some(unchanged(Timing { total: started.elapsed(), ..Timing::default() }));
+        };
+        let fresh = Box::pin(self.calculate_in_lane(&query.clone().with_range(range), &CalculateOptions::default(), Some(&part), started))
+            .await
+            .ok()?;
+        let batch = splice(stale, &fresh, part.from, part.to)?;
+        Some(KpiResult {
+            info: fresh.info,
+            query: asked.clone(),
+            range: planned.range,
+            schema: batch.schema(),
+            batches: vec![batch],
+            timing: Timing { total: started.elapsed(), ..fresh.timing },
+            from_cache: false,
+        })
+    }
+}
+
+/// The one table whose version differs between `old` and `new` (the same tables otherwise),
+/// with both versions.
+fn only_change<'a>(old: &Versions, new: &'a Versions) -> Option<(&'a str, u64, u64)> {
+    if old.len() != new.len() || old.iter().zip(new).any(|((a, _), (b, _))| a != b) {
+        return None;
+    }
+    let mut changed = old.iter().zip(new).filter(|((_, a), (_, b))| a != b);
+    let ((_, before), (table, after)) = changed.next()?;
+    changed.next().is_none().then_some((table.as_str(), *before, *after))
+}
+
+/// `stale`'s rows with the values of `fresh`, the recalculation of the periods in `[from, to)`
+/// (microseconds): every row of `fresh` must be a period and group `stale` has in that range
+/// (else `None`). A row of `stale` in the range that `fresh` lacks is a group with no rows in
+/// that period before or after, whose value stands.
+fn splice(stale: &KpiResult, fresh: &KpiResult, from: i64, to: i64) -> Option<RecordBatch> {
+    let fields = |r: &KpiResult| r.schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect::<Vec<_>>();
+    if fields(stale) != fields(fresh) || stale.schema.index_of("period").ok() != Some(0) {
+        return None;
+    }
+    let old = concat_batches(&stale.schema, &stale.batches).ok()?;
+    let new = concat_batches(&stale.schema, &fresh.batches).ok()?;
+    let value = old.schema().index_of("value").ok()?;
+    let keys: Vec<usize> = (0..old.num_columns()).filter(|&i| i != value).collect();
+    let converter = RowConverter::new(keys.iter().map(|&i| SortField::new(old.schema().field(i).data_type().clone())).collect()).ok()?;
+    let columns = |b: &RecordBatch| keys.iter().map(|&i| b.column(i).clone()).collect::<Vec<ArrayRef>>();
+    let (old_keys, new_keys) = (converter.convert_columns(&columns(&old)).ok()?, converter.convert_columns(&columns(&new)).ok()?);
+    let periods = old.column(0).as_primitive_opt::<TimestampMicrosecondType>()?;
+    let in_range: HashMap<&[u8], usize> = (0..old.num_rows())
+        .filter(|&i| periods.is_valid(i) && (from..to).contains(&periods.value(i)))
+        .map(|i| (old_keys.row(i).data(), i))
+        .collect();
+    let mut take: Vec<(usize, usize)> = (0..old.num_rows()).map(|i| (0, i)).collect();
+    for j in 0..new.num_rows() {
+        take[*in_range.get(new_keys.row(j).data())?] = (1, j);
+    }
+    let values = interleave(&[old.column(value).as_ref(), new.column(value).as_ref()], &take).ok()?;
+    let mut columns: Vec<ArrayRef> = old.columns().to_vec();
+    columns[value] = values;
+    RecordBatch::try_new(old.schema(), columns).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_one_changed_table_is_a_change_to_follow() {
+        let v = |pairs: &[(&str, u64)]| pairs.iter().map(|(t, n)| (t.to_string(), *n)).collect::<Versions>();
+        assert_eq!(only_change(&v(&[("a", 1), ("b", 2)]), &v(&[("a", 1), ("b", 3)])), Some(("b", 2, 3)));
+        assert_eq!(only_change(&v(&[("a", 1), ("b", 2)]), &v(&[("a", 2), ("b", 3)])), None);
+        assert_eq!(only_change(&v(&[("a", 1)]), &v(&[("a", 1)])), None);
+        assert_eq!(only_change(&v(&[("a", 1)]), &v(&[("b", 2)])), None);
+        assert_eq!(only_change(&v(&[("a", 1)]), &v(&[("a", 1), ("b", 2)])), None);
+    }
+
+    #[test]
+    fn periods_touched_are_widened_to_whole_periods_within_the_range() {
+        let calendar = kpi_formula::Calendar::default();
+        let query = Query::kpi("x")
+            .with_grain(kpi_formula::Grain::Day)
+            .with_range(TimeRange::parse("2024-01-02", "2024-01-10", &calendar).unwrap());
+        let at = |s: &str| s.parse::<DateTime<chrono::Utc>>().unwrap().timestamp_micros();
+        let (range, part) = touched(&query, "t", (at("2024-01-01T05:00:00Z"), at("2024-01-03T10:00:00Z"))).unwrap().unwrap();
+        assert_eq!(range.start.timestamp_micros(), at("2024-01-02T00:00:00Z"));
+        assert_eq!((part.from, part.to), (at("2024-01-02T00:00:00Z"), at("2024-01-04T00:00:00Z")));
+        assert!(touched(&query, "t", (at("2024-02-01T00:00:00Z"), at("2024-02-02T00:00:00Z"))).unwrap().is_none());
+    }
+}
