@@ -58,6 +58,19 @@ test('identical calculations at once run once, and metrics count it', async () =
   assert.ok(m.rows_ingested > 0)
 })
 
+test('after an append, a cached result recalculates only the days it touched', async () => {
+  const e = engine()
+  const query = { kpi: 'revenue', grain: 'day', start: '2024-01-01', end: '2025-01-01' }
+  const before = (await e.calculate(query)).rows
+  const day = ke.demo.generate(cat, { rows: 50, seed: 7, start: '2024-06-03', end: '2024-06-04' })
+  e.append('orders', day.orders)
+  const after = (await e.calculate(query)).rows
+  assert.equal(e.metrics().cache_patches, 1)
+  assert.equal(after.length, before.length)
+  const changed = after.filter((r, i) => r.value !== before[i].value).map((r) => r.period)
+  assert.deepEqual(changed.map((p) => new Date(p).toISOString().slice(0, 10)), ['2024-06-03'])
+})
+
 test('demo tables are Arrow IPC and formulas agree with apache-arrow', async () => {
   const orders = tableFromIPC(data.orders)
   let sum = 0

@@ -62,6 +62,18 @@ def test_metrics_count_calculations_and_cache_hits(eng):
     assert after["rows_ingested"] > 0 and "shared" in after
 
 
+def test_after_an_append_a_cached_result_recalculates_only_the_days_touched(eng, cat):
+    query = dict(grain="day", start=dt.date(2024, 1, 1), end=dt.date(2025, 1, 1))
+    before = eng.calculate("revenue", **query).to_pyarrow().to_pylist()
+    day = ke.demo.generate(cat, rows=50, seed=7, start="2024-06-03", end="2024-06-04")
+    eng.append("orders", day["orders"])
+    after = eng.calculate("revenue", **query).to_pyarrow().to_pylist()
+    assert eng.metrics()["cache_patches"] == 1
+    changed = [b["period"] for b, a in zip(before, after) if a["value"] != b["value"]]
+    assert [p.date() for p in changed] == [dt.date(2024, 6, 3)]
+    assert len(after) == len(before)
+
+
 def test_results_convert_to_polars_and_pandas_alike(eng):
     res = eng.calculate("revenue", grain="quarter", by=["orders.region"], start=dt.date(2024, 1, 1), end=dt.date(2025, 1, 1))
     frame = res.to_polars()
