@@ -45,7 +45,17 @@ const openapi = {
     '/proposals/questionnaire': { get: { summary: 'The questionnaire', responses: ok('questionnaire') }, post: { summary: 'The questionnaire for KPIs', requestBody: body(codes), responses: ok('questionnaire') } },
     '/proposals': { post: { summary: 'Price a proposal', requestBody: body({ type: 'object', required: ['kpis', 'answers'], properties: { kpis: codes.properties.kpis, answers: { type: 'object' } } }), responses: ok('proposal') } },
     '/demo/generate': { post: { summary: 'Generate and register demo data', responses: ok('registered tables') } },
-    '/ws/kpi/{code}': { get: { summary: 'WebSocket: a KPI\'s updates (?period=minute|hour|day)', responses: { 101: { description: 'switching protocols' } } } },
+    '/ws/kpi/{code}': {
+      get: {
+        summary: 'WebSocket: a KPI\'s updates (?period=minute|hour|day); a refused subscription closes with 4000 + its HTTP status',
+        responses: {
+          101: { description: 'switching protocols' },
+          400: { description: 'unknown period' },
+          401: { description: 'missing or wrong token' },
+          429: { description: 'over the rate limit' },
+        },
+      },
+    },
   },
 }
 
