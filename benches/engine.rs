@@ -3,7 +3,9 @@
 //! * (a) revenue by month and region over 10M orders, against the same question hand-written
 //!   in DataFusion SQL over the same in-memory data, in the same run: within 1.5x;
 //! * (b) a 100-KPI dashboard over demo data with 10M orders (every object model): under 1 s;
-//! * (c) one KPI over 1,000 orders, planning and execution included: median under 2 ms.
+//! * (c) one KPI over 1,000 orders, planning and execution included: median under 2 ms;
+//! * (d) a cached query asked for again after each append of a day's orders: brought up to date
+//!   by recalculating the day (against a full recalculation in the same run).
 //!
 //! `cargo bench -p kpi-benches --bench engine`. Run as a test (`cargo test --benches`) the
 //! data is small, so the benchmarks only prove they work.
@@ -28,15 +30,15 @@ fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime")
 }
 
-/// An engine without cache over the standard catalog's demo data for `orders` orders.
-fn engine(orders: usize, only: Option<&[&str]>) -> Engine {
+/// An engine with `cache` over the standard catalog's demo data for `orders` orders.
+fn engine(orders: usize, only: Option<&[&str]>, cache: CachePolicy) -> Engine {
     let catalog = Catalog::standard();
     let mut options = DemoOptions::new(orders).with_seed(1).with_range("2024-01-01", "2025-01-01").expect("range");
     if let Some(models) = only {
         options = options.only(models.iter().copied());
     }
     let data = catalog.demo_data(&options).expect("demo data");
-    let engine = Engine::with_options(catalog.clone(), EngineOptions::default().with_cache(CachePolicy::disabled())).expect("engine");
+    let engine = Engine::with_options(catalog.clone(), EngineOptions::default().with_cache(cache)).expect("engine");
     engine.register_demo(data).expect("register");
     engine
 }
@@ -48,7 +50,7 @@ fn one_kpi_vs_sql(c: &mut Criterion) {
     let setup = OnceLock::new();
     let setup = || {
         setup.get_or_init(|| {
-            let engine = engine(orders, Some(&["orders", "customers"]));
+            let engine = engine(orders, Some(&["orders", "customers"]), CachePolicy::disabled());
             // The very table the engine scans, in a plain DataFusion session.
             let ctx = SessionContext::new();
             ctx.register_table("orders", engine.table_provider("orders").expect("registered")).expect("register");
@@ -82,7 +84,7 @@ fn dashboard_of_100(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("dashboard of 100 KPIs, {orders} orders"));
     group.sample_size(10).measurement_time(Duration::from_secs(20));
     group.bench_function("engine.dashboard", |b| {
-        let engine = engine(orders, None);
+        let engine = engine(orders, None, CachePolicy::disabled());
         // Every standard KPI at its default grain, then by its first dimensions, up to 100.
         let kpis: Vec<_> = engine.catalog().kpis().cloned().collect();
         let mut queries: Vec<Query> = Vec::new();
@@ -109,11 +111,41 @@ fn small_kpi(c: &mut Criterion) {
     let options = CalculateOptions::default();
     let mut group = c.benchmark_group("one KPI, 1,000 orders");
     group.bench_function("plan + execute", |b| {
-        let engine = engine(1_000, Some(&["orders", "customers"]));
+        let engine = engine(1_000, Some(&["orders", "customers"]), CachePolicy::disabled());
         b.iter(|| rt.block_on(async { black_box(engine.calculate_with(&query, &options).await.expect("result")) }))
     });
     group.finish();
 }
 
-criterion_group!(benches, small_kpi, one_kpi_vs_sql, dashboard_of_100);
+/// Appends 100 orders of one day, then asks for revenue by day and region over the year: with
+/// the cache, only that day is recalculated; without, everything.
+fn cached_after_append(c: &mut Criterion) {
+    let orders = if measuring() { 1_000_000 } else { 5_000 };
+    let rt = runtime();
+    let catalog = Catalog::standard();
+    let day = DemoOptions::new(100).with_seed(2).with_range("2024-12-30", "2024-12-31").expect("range").only(["orders"]);
+    let appended = catalog.demo_data(&day).expect("demo data").batches("orders").expect("orders").to_vec();
+    let range = kpi_formula::TimeRange::parse("2024-01-01", "2025-01-01", &kpi_formula::Calendar::default()).expect("range");
+    let query = Query::kpi("revenue").with_grain(Grain::Day).by(["orders.region"]).with_range(range);
+    let mut group = c.benchmark_group(format!("append 100 orders, then revenue by day and region, {orders} orders"));
+    group.sample_size(20).measurement_time(Duration::from_secs(15));
+    for cached in [false, true] {
+        let name = if cached { "cached: the day recalculated" } else { "no cache: everything recalculated" };
+        group.bench_function(name, |b| {
+            let policy = if cached { CachePolicy::default() } else { CachePolicy::disabled() };
+            let engine = engine(orders, Some(&["orders", "customers"]), policy);
+            rt.block_on(engine.calculate(&query)).expect("result");
+            b.iter(|| {
+                engine.append_batches("orders", appended.clone()).expect("append");
+                rt.block_on(async { black_box(engine.calculate(&query).await.expect("result")) })
+            });
+            if cached {
+                assert!(engine.metrics().cache_patches > 0, "{:?}", engine.metrics());
+            }
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, small_kpi, one_kpi_vs_sql, dashboard_of_100, cached_after_append);
 criterion_main!(benches);
