@@ -160,7 +160,13 @@ impl Engine {
                 Counters::add(&self.inner.counters.rows_released, released as u64);
                 // Views' partial states take the rows now, in the appender's time.
                 self.inner.cubes.feed(object_model, existing.version, &batches, version);
-                appended.logging_append(existing, span, batches, released > 0)
+                let mut data = appended.logging_append(existing, span, batches, released > 0);
+                if released == 0
+                    && let Some(time) = model.time_column.as_deref().and_then(|c| model.schema().field_with_name(c).ok().cloned())
+                {
+                    data.bounds = Arc::new(existing.bounds.extended(span, time.data_type()));
+                }
+                data
             }
             None => TableData::memory(model, batches, version, self.inner.layout)?,
         };

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::catalog::TableProvider;
 use datafusion::common::ScalarValue;
 use datafusion::functions_aggregate::expr_fn::{max, min};
@@ -10,6 +11,7 @@ use datafusion::prelude::{SessionContext, col};
 use kpi_formula::Calendar;
 use tokio::sync::OnceCell;
 
+use super::Span;
 use crate::error::EngineError;
 
 /// A time as stored: wall-clock (dates, timestamps without zone) or an instant.
@@ -42,11 +44,49 @@ impl Stored {
     }
 }
 
+/// The earlier (or with `later` the later) of two times of one column; `None` for times of
+/// different kinds.
+fn pick(x: Stored, y: Stored, later: bool) -> Option<Stored> {
+    match (x, y) {
+        (Stored::Local(p), Stored::Local(q)) => Some(Stored::Local(if later { p.max(q) } else { p.min(q) })),
+        (Stored::Instant(p), Stored::Instant(q)) => Some(Stored::Instant(if later { p.max(q) } else { p.min(q) })),
+        _ => None,
+    }
+}
+
 /// The bounds of a table's time column, computed once per data version.
 #[derive(Debug, Default)]
 pub(crate) struct TimeBounds(OnceCell<Option<(Stored, Stored)>>);
 
 impl TimeBounds {
+    /// The bounds after appending rows whose times span `span` (microseconds, as the append
+    /// log has them) to a column of `time_type`: known at once when these bounds are, so a
+    /// default range after an append costs no scan of the whole table; else computed on first
+    /// use. Zoned times other than UTC are left to that computation.
+    pub(crate) fn extended(&self, span: Option<Span>, time_type: &DataType) -> TimeBounds {
+        let Some(known) = self.0.get() else { return TimeBounds::default() };
+        let Some((first, last)) = span else { return TimeBounds(OnceCell::new_with(Some(*known))) };
+        let stored = |us: i64| {
+            let t = DateTime::from_timestamp_micros(us)?;
+            match time_type {
+                DataType::Timestamp(TimeUnit::Microsecond, None) | DataType::Date32 => Some(Stored::Local(t.naive_utc())),
+                DataType::Timestamp(TimeUnit::Microsecond, Some(zone)) if matches!(zone.as_ref(), "UTC" | "+00:00" | "Z") => {
+                    Some(Stored::Instant(t))
+                }
+                _ => None,
+            }
+        };
+        let (Some(lo), Some(hi)) = (stored(first), stored(last)) else { return TimeBounds::default() };
+        let merged = match *known {
+            None => Some((lo, hi)),
+            Some((a, b)) => match (pick(a, lo, false), pick(b, hi, true)) {
+                (Some(lo), Some(hi)) => Some((lo, hi)),
+                _ => return TimeBounds::default(),
+            },
+        };
+        TimeBounds(OnceCell::new_with(Some(merged)))
+    }
+
     /// The earliest and latest time in `column`, or `None` when the table has no rows with a time.
     pub(crate) async fn get(
         &self,
@@ -67,5 +107,34 @@ impl TimeBounds {
             .await
             .copied()
             .map_err(EngineError::Execution)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(s: &str) -> Stored {
+        Stored::Local(s.parse().unwrap())
+    }
+
+    fn micros(s: &str) -> i64 {
+        s.parse::<chrono::NaiveDateTime>().unwrap().and_utc().timestamp_micros()
+    }
+
+    #[test]
+    fn appended_times_extend_known_bounds_without_a_scan() {
+        let naive = DataType::Timestamp(TimeUnit::Microsecond, None);
+        let known = TimeBounds(OnceCell::new_with(Some(Some((local("2024-01-02T00:00:00"), local("2024-01-05T00:00:00"))))));
+        let later = known.extended(Some((micros("2024-01-03T00:00:00"), micros("2024-01-09T12:00:00"))), &naive);
+        assert_eq!(*later.0.get().unwrap(), Some((local("2024-01-02T00:00:00"), local("2024-01-09T12:00:00"))));
+        let earlier = later.extended(Some((micros("2023-12-31T00:00:00"), micros("2024-01-01T00:00:00"))), &naive);
+        assert_eq!(*earlier.0.get().unwrap(), Some((local("2023-12-31T00:00:00"), local("2024-01-09T12:00:00"))));
+        // Rows without a time leave the bounds as they were.
+        assert_eq!(known.extended(None, &naive).0.get(), known.0.get());
+        // Unknown bounds, and zones other than UTC, are computed on first use.
+        assert!(TimeBounds::default().extended(Some((0, 1)), &naive).0.get().is_none());
+        let berlin = DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Berlin".into()));
+        assert!(known.extended(Some((0, 1)), &berlin).0.get().is_none());
     }
 }
