@@ -168,7 +168,9 @@ impl Engine {
             return self.execute(execute).await;
         }
 
-        let key = format!("{:?}", execute.planned.query);
+        // The query as asked: a default range moves with the data, and a result over older
+        // data is still the one to bring up to date.
+        let key = format!("{query:?}");
         let now = self.inner.options.clock.now();
         let fresh_until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         let store = |key: String, result: Arc<KpiResult>, versions: Versions, expires: DateTime<Utc>| {

@@ -9,12 +9,12 @@
 //! append the log has forgotten or one that released rows, a new period or group — is
 //! recalculated in full.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::DateTime;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use datafusion::arrow::compute::{concat_batches, interleave};
+use datafusion::arrow::compute::{concat_batches, interleave_record_batch};
 use datafusion::arrow::datatypes::TimestampMicrosecondType;
 use datafusion::arrow::row::{RowConverter, SortField};
 use kpi_formula::{Query, Target, TimeRange};
@@ -99,15 +99,23 @@ impl Engine {
             }
             data.changes_since(old_version)?
         };
+        let growth = growth(asked, stale.range, planned.range)?;
         let unchanged = |timing: Timing| KpiResult { query: asked.clone(), timing, from_cache: false, ..stale.clone() };
-        let Some(span) = changes else { return Some(unchanged(Timing { total: started.elapsed(), ..Timing::default() })) };
+        let Some(mut span) = changes else {
+            return growth.is_none().then(|| unchanged(Timing { total: started.elapsed(), ..Timing::default() }));
+        };
+        if let Some(g) = &growth {
+            // The new periods are recalculated too, those between the old end and the appends
+            // included.
+            span.0 = span.0.min(g.from);
+        }
         let Some((range, part)) = touched(query, table, span)? else {
-            return Some(unchanged(Timing { total: started.elapsed(), ..Timing::default() }));
+            return growth.is_none().then(|| unchanged(Timing { total: started.elapsed(), ..Timing::default() }));
         };
         let fresh = Box::pin(self.calculate_in_lane(&query.clone().with_range(range), &CalculateOptions::default(), Some(&part), started))
             .await
             .ok()?;
-        let batch = splice(stale, &fresh, part.from, part.to)?;
+        let batch = splice(stale, &fresh, part.from, part.to, growth.as_ref())?;
         Some(KpiResult {
             info: fresh.info,
             query: asked.clone(),
@@ -118,6 +126,42 @@ impl Engine {
             from_cache: false,
         })
     }
+}
+
+/// How a default range grew: the periods from `from` (microseconds, the old range's end) on are
+/// new.
+struct Growth {
+    from: i64,
+    /// How many new periods there are.
+    periods: usize,
+    /// Whether the query fills periods without rows, so each new period has a row per group.
+    filled: bool,
+}
+
+/// How the covered range went from `old` to `new`: `Some(None)` when it did not change;
+/// `None` when it changed in a way a patch cannot follow. Only a default range (`asked` has
+/// none) changes between versions of the same cache key, and appends only widen it; a patch
+/// follows it growing later.
+fn growth(asked: &Query, old: Option<TimeRange>, new: Option<TimeRange>) -> Option<Option<Growth>> {
+    if old == new {
+        return Some(None);
+    }
+    let (Some(old), Some(new), None, Some(grain)) = (old, new, asked.range, asked.grain) else { return None };
+    if old.start != new.start || new.end <= old.end {
+        return None;
+    }
+    let mut periods = 0;
+    let mut at = old.end;
+    while at < new.end {
+        at = asked.calendar.add_periods(at, grain, 1);
+        periods += 1;
+        // More new periods than a result would hold: recalculate in full.
+        if periods > 200_000 {
+            return None;
+        }
+    }
+    let filled = asked.empty_periods != kpi_formula::EmptyPeriods::Omit;
+    Some(Some(Growth { from: old.end.timestamp_micros(), periods, filled }))
 }
 
 /// The one table whose version differs between `old` and `new` (the same tables otherwise),
@@ -134,8 +178,10 @@ fn only_change<'a>(old: &Versions, new: &'a Versions) -> Option<(&'a str, u64, u
 /// `stale`'s rows with the values of `fresh`, the recalculation of the periods in `[from, to)`
 /// (microseconds): every row of `fresh` must be a period and group `stale` has in that range
 /// (else `None`). A row of `stale` in the range that `fresh` lacks is a group with no rows in
-/// that period before or after, whose value stands.
-fn splice(stale: &KpiResult, fresh: &KpiResult, from: i64, to: i64) -> Option<RecordBatch> {
+/// that period before or after, whose value stands. With `growth`, the rows of `fresh` in new
+/// periods follow; where periods are filled they must be a row for every group of `stale` in
+/// every new period (a new group would need rows in the old periods too).
+fn splice(stale: &KpiResult, fresh: &KpiResult, from: i64, to: i64, growth: Option<&Growth>) -> Option<RecordBatch> {
     let fields = |r: &KpiResult| r.schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect::<Vec<_>>();
     if fields(stale) != fields(fresh) || stale.schema.index_of("period").ok() != Some(0) {
         return None;
@@ -148,18 +194,47 @@ fn splice(stale: &KpiResult, fresh: &KpiResult, from: i64, to: i64) -> Option<Re
     let columns = |b: &RecordBatch| keys.iter().map(|&i| b.column(i).clone()).collect::<Vec<ArrayRef>>();
     let (old_keys, new_keys) = (converter.convert_columns(&columns(&old)).ok()?, converter.convert_columns(&columns(&new)).ok()?);
     let periods = old.column(0).as_primitive_opt::<TimestampMicrosecondType>()?;
+    let new_periods = new.column(0).as_primitive_opt::<TimestampMicrosecondType>()?;
     let in_range: HashMap<&[u8], usize> = (0..old.num_rows())
         .filter(|&i| periods.is_valid(i) && (from..to).contains(&periods.value(i)))
         .map(|i| (old_keys.row(i).data(), i))
         .collect();
     let mut take: Vec<(usize, usize)> = (0..old.num_rows()).map(|i| (0, i)).collect();
+    let mut added = Vec::new();
     for j in 0..new.num_rows() {
+        if let Some(g) = growth
+            && new_periods.is_valid(j)
+            && new_periods.value(j) >= g.from
+        {
+            added.push((1, j));
+            continue;
+        }
         take[*in_range.get(new_keys.row(j).data())?] = (1, j);
     }
-    let values = interleave(&[old.column(value).as_ref(), new.column(value).as_ref()], &take).ok()?;
-    let mut columns: Vec<ArrayRef> = old.columns().to_vec();
-    columns[value] = values;
-    RecordBatch::try_new(old.schema(), columns).ok()
+    if let Some(g) = growth
+        && g.filled
+        && !fills_every_group(&old, &new, &added, g.periods, &keys[1..])?
+    {
+        return None;
+    }
+    take.extend(added);
+    interleave_record_batch(&[&old, &new], &take).ok()
+}
+
+/// Whether the rows `added` of `new` are one per group of `old` (its dimension columns `dims`)
+/// in each of `periods` periods.
+fn fills_every_group(old: &RecordBatch, new: &RecordBatch, added: &[(usize, usize)], periods: usize, dims: &[usize]) -> Option<bool> {
+    if old.num_rows() == 0 {
+        return Some(false);
+    }
+    if dims.is_empty() {
+        return Some(added.len() == periods);
+    }
+    let converter = RowConverter::new(dims.iter().map(|&i| SortField::new(old.schema().field(i).data_type().clone())).collect()).ok()?;
+    let columns = |b: &RecordBatch| dims.iter().map(|&i| b.column(i).clone()).collect::<Vec<ArrayRef>>();
+    let (old_groups, new_groups) = (converter.convert_columns(&columns(old)).ok()?, converter.convert_columns(&columns(new)).ok()?);
+    let known: HashSet<&[u8]> = (0..old.num_rows()).map(|i| old_groups.row(i).data()).collect();
+    Some(added.len() == periods * known.len() && added.iter().all(|&(_, j)| known.contains(new_groups.row(j).data())))
 }
 
 #[cfg(test)]

@@ -160,6 +160,36 @@ async fn rows_released_by_retention_make_a_cached_result_recalculate_in_full() {
     assert_eq!(engines[0].metrics().cache_patches, 0);
 }
 
+#[tokio::test]
+async fn a_default_range_that_grows_with_appends_is_followed_when_every_group_fills_the_new_periods() {
+    let first: Vec<Event> =
+        vec![(10, Some("eu"), Some(1), Some(2.0)), (70, Some("us"), Some(2), Some(3.0)), (130, Some("eu"), Some(3), Some(4.0))];
+    let cached = Engine::new(catalog()).unwrap();
+    cached.register_batches("events", vec![batch(&first)]).unwrap();
+    let query = by_minute("total").by(["events.region"]);
+    cached.calculate(&query).await.unwrap();
+    let mut so_far = first.clone();
+    let mut check = async |events: &[Event]| {
+        cached.append_batches("events", vec![batch(events)]).unwrap();
+        so_far.extend(events.iter().copied());
+        let scratch = Engine::with_options(catalog(), EngineOptions::default().with_cache(CachePolicy::disabled())).unwrap();
+        scratch.register_batches("events", vec![batch(&so_far)]).unwrap();
+        let (ours, theirs) = (cached.calculate(&query).await.unwrap(), scratch.calculate(&query).await.unwrap());
+        assert_same_rows(&ours, &theirs);
+        ours.rows().len()
+    };
+    // Minutes 3 to 5 are new; only `eu` has rows in them, and `us` needs filled rows there:
+    // recalculated in full.
+    assert_eq!(check(&[(310, Some("eu"), Some(4), Some(5.0))]).await, 6 * 2);
+    assert_eq!(cached.metrics().cache_patches, 0);
+    // Minute 6 is new and both groups have rows in it: patched.
+    assert_eq!(check(&[(365, Some("eu"), Some(5), Some(1.0)), (370, Some("us"), Some(6), Some(1.0))]).await, 7 * 2);
+    assert_eq!(cached.metrics().cache_patches, 1);
+    // A late row within the range: patched, the range unchanged.
+    assert_eq!(check(&[(75, Some("us"), Some(7), Some(10.0))]).await, 7 * 2);
+    assert_eq!(cached.metrics().cache_patches, 2);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -176,6 +206,8 @@ proptest! {
     ) {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         runtime.block_on(async {
+            // The first rows in the first five minutes, so appends often widen a default range.
+            let first: Vec<Event> = first.iter().map(|e| (e.0 / 2, e.1, e.2, e.3)).collect();
             let cached = Engine::new(catalog()).unwrap();
             cached.register_batches("events", vec![batch(&first)]).unwrap();
             // The oracle: every row so far registered at once in an engine without a cache.
