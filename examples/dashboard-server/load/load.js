@@ -3,7 +3,8 @@
 // A bounded load run on loopback against the server in its own process (src/main.js, with live
 // appends every second): SOCKETS WebSocket subscribers of one KPI, timing each pushed update
 // from the moment the engine computed it (`computed_at`) to its arrival; then RATE requests/s on
-// POST /calculate for SECONDS seconds, timing each. Prints p50/p99/max of both.
+// POST /calculate for SECONDS seconds, timing each. Prints p50/p99/max of both, and how the
+// engine answered the requests (cache hits, patched cached results, full calculations).
 // `node load/load.js` (env: SOCKETS=1000, RATE=200, SECONDS=10, ROWS=20000 demo orders).
 
 const { fork } = require('node:child_process')
@@ -34,7 +35,7 @@ async function main() {
   const port = await freePort()
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-load-'))
   const server = fork(path.join(__dirname, '..', 'src', 'main.js'), [], {
-    env: { ...process.env, PORT: String(port), KPI_DATA_DIR: dataDir, KPI_DEMO_ROWS: process.env.ROWS || '20000' },
+    env: { ...process.env, PORT: String(port), KPI_DATA_DIR: dataDir, KPI_DEMO_ROWS: process.env.ROWS || '20000', KPI_RATE_LIMIT: '1000000' },
     stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   })
   await new Promise((resolve) => server.stdout.on('data', (d) => String(d).includes('KPI dashboard server on') && resolve()))
@@ -98,6 +99,10 @@ async function main() {
     await Promise.all(pending)
     const elapsed = (Date.now() - started) / 1000
     report(`POST /calculate at ${RATE}/s for ${SECONDS} s (achieved ${(times.length / elapsed).toFixed(0)}/s, ${failures} failures)`, times)
+    // How the engine answered them: from the cache, by patching a cached result, or in full.
+    const metrics = await (await fetch(`http://${base}/metrics`)).text()
+    const counter = (name) => Number(new RegExp(`^kpi_engine_${name}_total (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0)
+    console.log(`engine: ${counter('calculations')} calculations, ${counter('cache_hits')} cache hits, ${counter('cache_patches')} patched, ${counter('shared')} shared, ${counter('cache_misses') - counter('cache_patches')} other misses`)
   } finally {
     server.kill('SIGTERM')
   }

@@ -70,6 +70,7 @@ async function main() {
     engine,
     clientsFile: path.join(process.env.KPI_DATA_DIR || path.join(process.cwd(), 'data'), 'clients.json'),
     token: process.env.KPI_TOKEN || undefined,
+    rateLimit: envInteger('KPI_RATE_LIMIT', 200),
   })
   // PORT=0 takes any free port; the URL printed says which. Without PORT, a busy 8080 falls
   // back to a free port too; a PORT asked for is that port or an error.
