@@ -100,18 +100,18 @@ impl Engine {
             data.changes_since(old_version)?
         };
         let growth = growth(asked, stale.range, planned.range)?;
-        let unchanged = |timing: Timing| KpiResult { query: asked.clone(), timing, from_cache: false, ..stale.clone() };
-        let Some(mut span) = changes else {
-            return growth.is_none().then(|| unchanged(Timing { total: started.elapsed(), ..Timing::default() }));
+        // Nothing in the range changed: the cached rows stand (a grown range always changed).
+        let unchanged = || {
+            let timing = Timing { total: started.elapsed(), ..Timing::default() };
+            growth.is_none().then(|| KpiResult { query: asked.clone(), timing, from_cache: false, ..stale.clone() })
         };
+        let Some(mut span) = changes else { return unchanged() };
         if let Some(g) = &growth {
             // The new periods are recalculated too, those between the old end and the appends
             // included.
             span.0 = span.0.min(g.from);
         }
-        let Some((range, part)) = touched(query, table, span)? else {
-            return growth.is_none().then(|| unchanged(Timing { total: started.elapsed(), ..Timing::default() }));
-        };
+        let Some((range, part)) = touched(query, table, span)? else { return unchanged() };
         let fresh = Box::pin(self.calculate_in_lane(&query.clone().with_range(range), &CalculateOptions::default(), Some(&part), started))
             .await
             .ok()?;
