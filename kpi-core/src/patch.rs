@@ -53,18 +53,21 @@ pub(crate) fn span_table(query: &Query, formula: &kpi_formula::ResolvedFormula, 
 }
 
 /// The periods of `query` that changes of `table` over event times `span` (microseconds,
-/// inclusive) touched: the part of the query's range they fall in, and its event times widened
-/// to whole periods. `Some(None)` when they fall outside the range; `None` when the span is not
-/// a time at all.
+/// inclusive) touched: the part of the range the query covers (its range widened to whole
+/// periods, as a calculation reads it) they fall in, and its event times widened to whole
+/// periods. `Some(None)` when they fall outside it; `None` when the span is not a time at all.
 pub(crate) fn touched(query: &Query, table: &str, span: Span) -> Option<Option<(TimeRange, Part)>> {
     let start = DateTime::from_timestamp_micros(span.0)?;
     let end = DateTime::from_timestamp_micros(span.1.saturating_add(1))?;
+    let (calendar, grain) = (&query.calendar, query.grain.unwrap_or(kpi_formula::Grain::Day));
     let (start, end) = match query.range {
-        Some(r) => (start.max(r.start), end.min(r.end)),
+        Some(r) => {
+            let covered_end = calendar.add_periods(calendar.period_start(r.end - chrono::Duration::microseconds(1), grain), grain, 1);
+            (start.max(calendar.period_start(r.start, grain)), end.min(covered_end))
+        }
         None => (start, end),
     };
     let Ok(range) = TimeRange::new(start, end) else { return Some(None) };
-    let (calendar, grain) = (&query.calendar, query.grain.unwrap_or(kpi_formula::Grain::Day));
     let first = calendar.period_start(range.start, grain);
     let last = calendar.period_start(range.end - chrono::Duration::microseconds(1), grain);
     let to = calendar.add_periods(last, grain, 1);
@@ -262,5 +265,11 @@ mod tests {
         assert_eq!(range.start.timestamp_micros(), at("2024-01-02T00:00:00Z"));
         assert_eq!((part.from, part.to), (at("2024-01-02T00:00:00Z"), at("2024-01-04T00:00:00Z")));
         assert!(touched(&query, "t", (at("2024-02-01T00:00:00Z"), at("2024-02-02T00:00:00Z"))).unwrap().is_none());
+        // A range ending within a period covers that whole period, and so do the changes.
+        let query = Query::kpi("x")
+            .with_grain(kpi_formula::Grain::Minute)
+            .with_range(TimeRange::parse("2024-01-01T00:02:00Z", "2024-01-01T00:07:30Z", &calendar).unwrap());
+        let (_, part) = touched(&query, "t", (at("2024-01-01T00:07:45Z"), at("2024-01-01T00:07:45Z"))).unwrap().unwrap();
+        assert_eq!((part.from, part.to), (at("2024-01-01T00:07:00Z"), at("2024-01-01T00:08:00Z")));
     }
 }
