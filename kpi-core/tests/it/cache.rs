@@ -74,7 +74,8 @@ async fn identical_calculations_at_once_run_once() {
     assert!(results.iter().all(|r| r.rows() == results[0].rows()));
     assert_eq!(results.iter().filter(|r| !r.from_cache()).count(), 1, "one ran, the others took its result");
     let m = engine.metrics();
-    assert_eq!((m.cache_misses, m.cache_hits + m.shared), (8, 7), "{m:?}");
+    // Each found the cache empty (a miss) or, when the first had finished, its result (a hit).
+    assert_eq!((m.cache_misses + m.cache_hits, m.cache_hits + m.shared), (8, 7), "{m:?}");
 
     // After an append the next burst runs once more, over the new data.
     engine.append_batches("orders", vec![demo().batches("orders").unwrap()[0].slice(0, 10)]).unwrap();
