@@ -3,11 +3,11 @@
 //!
 //! A cached result remembers the version of every object model its plan read. Registering,
 //! replacing or appending data gives that model a new version, so a result over changed data is
-//! never served, whatever its TTL. It is kept until then all the same: after appends, a result
+//! never served, whatever its TTL. It stays in the cache all the same: after appends, a result
 //! whose periods depend only on their own rows is brought up to date by recalculating just the
-//! periods the appends touched (`crate::patch`). The TTL bounds how stale a result over data the engine cannot
-//! see change (a Parquet directory another process writes to) may get, and how long a result
-//! occupies memory.
+//! periods the appends touched (`crate::patch`). The TTL bounds how stale a result over data the
+//! engine cannot see change (a Parquet directory another process writes to) may get, and how
+//! long a result occupies memory.
 //!
 //! Identical calculations over the same data versions asked for while one of them runs share
 //! its result ([`Flights`]): after an append invalidates a popular dashboard's results, a burst

@@ -162,9 +162,9 @@ impl Engine {
                 self.inner.cubes.feed(object_model, existing.version, &batches, version);
                 let mut data = appended.logging_append(existing, span, batches, released > 0);
                 if released == 0
-                    && let Some(time) = model.time_column.as_deref().and_then(|c| model.schema().field_with_name(c).ok().cloned())
+                    && let Some(time) = model.time_column.as_deref().and_then(|c| model.column(c))
                 {
-                    data.bounds = Arc::new(existing.bounds.extended(span, time.data_type()));
+                    data.bounds = Arc::new(existing.bounds.extended(span, &time.data_type.to_arrow()));
                 }
                 data
             }

@@ -21,7 +21,7 @@ use kpi_formula::{Query, Target, TimeRange};
 
 use crate::cache::Versions;
 use crate::calculate::{Part, Planned};
-use crate::data::Span;
+use crate::data::{Span, is_utc};
 use crate::engine::Engine;
 use crate::options::CalculateOptions;
 use crate::result::{KpiResult, Timing};
@@ -43,9 +43,9 @@ pub(crate) fn span_table(query: &Query, formula: &kpi_formula::ResolvedFormula, 
     }
     let table = formula.tables.first()?;
     let model = catalog.object_model(table).ok()?;
-    let time = model.schema().field_with_name(model.time_column.as_deref()?).ok()?.data_type().clone();
+    let time = model.column(model.time_column.as_deref()?)?.data_type.to_arrow();
     let utc = match time {
-        datafusion::arrow::datatypes::DataType::Timestamp(_, Some(zone)) => matches!(zone.as_ref(), "UTC" | "+00:00" | "Z"),
+        datafusion::arrow::datatypes::DataType::Timestamp(_, Some(zone)) => is_utc(&zone),
         _ => true,
     };
     let own_column = |d: &String| d.strip_prefix(table.as_str()).and_then(|c| c.strip_prefix('.')).is_some_and(|c| !c.contains('.'));

@@ -70,9 +70,7 @@ impl TimeBounds {
             let t = DateTime::from_timestamp_micros(us)?;
             match time_type {
                 DataType::Timestamp(TimeUnit::Microsecond, None) | DataType::Date32 => Some(Stored::Local(t.naive_utc())),
-                DataType::Timestamp(TimeUnit::Microsecond, Some(zone)) if matches!(zone.as_ref(), "UTC" | "+00:00" | "Z") => {
-                    Some(Stored::Instant(t))
-                }
+                DataType::Timestamp(TimeUnit::Microsecond, Some(zone)) if super::is_utc(zone) => Some(Stored::Instant(t)),
                 _ => None,
             }
         };

@@ -167,6 +167,12 @@ pub(crate) struct Layout {
     pub(crate) batch_rows: usize,
 }
 
+/// Whether a timestamp column's zone is UTC, so its stored microseconds are the event instants
+/// themselves.
+pub(crate) fn is_utc(zone: &str) -> bool {
+    matches!(zone, "UTC" | "+00:00" | "Z")
+}
+
 /// Conforms batches given for `model` to its schema: columns found by name, compatible types
 /// cast, extra columns dropped, nulls in non-nullable columns refused.
 pub(crate) fn conform_batches(model: &ObjectModel, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, EngineError> {
