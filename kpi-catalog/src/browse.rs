@@ -17,7 +17,7 @@ fn find<'a, T>(entries: &'a [Entry<T>], kind: &'static str, code: &str, code_of:
 }
 
 /// One search result: a KPI and how well it matched.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SearchHit<'a> {
     /// The KPI found.
     pub kpi: &'a KpiDefinition,
@@ -26,6 +26,19 @@ pub struct SearchHit<'a> {
 }
 
 impl Catalog {
+    /// The KPIs of a module and/or a value chain (every KPI with neither), in definition order.
+    pub fn kpis_filtered(&self, module: Option<&str>, value_chain: Option<&str>) -> Result<Vec<&KpiDefinition>, CatalogError> {
+        let mut kpis = match module {
+            Some(m) => self.kpis_in_module(m)?,
+            None => self.kpis().collect(),
+        };
+        if let Some(chain) = value_chain {
+            let in_chain = self.kpis_in_value_chain(chain)?;
+            kpis.retain(|k| in_chain.iter().any(|x| x.code == k.code));
+        }
+        Ok(kpis)
+    }
+
     /// Every KPI, in definition order.
     pub fn kpis(&self) -> impl Iterator<Item = &KpiDefinition> {
         self.kpis.iter().map(|e| &e.item)

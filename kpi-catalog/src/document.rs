@@ -124,6 +124,18 @@ fn strip_position(message: &str) -> String {
 }
 
 /// Reads a file to text.
+/// One definition (a KPI, an object model, a list of SQL KPIs, ...) read from YAML or JSON text,
+/// as bindings and servers receive them; `what` names it in the error.
+///
+/// ```
+/// let kpi: kpi_catalog::KpiDefinition = kpi_catalog::parse_definition("KPI", r#"{"code": "web_orders", "name": "Web orders", "formula": "count(orders where orders.channel = 'web')"}"#)?;
+/// assert_eq!(kpi.code, "web_orders");
+/// # Ok::<(), kpi_catalog::CatalogError>(())
+/// ```
+pub fn parse_definition<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, CatalogError> {
+    Ok(parse::<T>(text, Format::Yaml, Some(what))?.value)
+}
+
 pub(crate) fn read(path: &Path) -> Result<String, CatalogError> {
     std::fs::read_to_string(path).map_err(|source| CatalogError::Io { path: path.to_path_buf(), source })
 }

@@ -54,6 +54,18 @@ pub enum CatalogError {
     Write(String),
 }
 
+impl CatalogError {
+    /// The stable code: `KPI_CATALOG`.
+    pub fn code(&self) -> &'static str {
+        "KPI_CATALOG"
+    }
+
+    /// The kind: [`ErrorCategory::Catalog`](kpi_formula::ErrorCategory::Catalog).
+    pub fn kind(&self) -> kpi_formula::ErrorCategory {
+        kpi_formula::ErrorCategory::Catalog
+    }
+}
+
 /// One problem found by validation, located in its file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Problem {
@@ -140,6 +152,20 @@ impl ProblemKind {
 pub struct Problems(pub Vec<Problem>);
 
 impl Problems {
+    /// As JSON, one object per problem: `kind` (its code), `message`, `help`, `file`, `path`,
+    /// `line`, `column`.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.0
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "kind": p.kind.code(), "message": p.message, "help": p.help, "file": p.location.file,
+                    "path": p.location.path, "line": p.location.line, "column": p.location.column,
+                })
+            })
+            .collect()
+    }
+
     /// Iterates over the problems.
     pub fn iter(&self) -> std::slice::Iter<'_, Problem> {
         self.0.iter()

@@ -61,7 +61,7 @@ pub use client::{
 };
 pub use column_type::{COLUMN_TYPE_NAMES, ColumnType, UnknownColumnType};
 pub use demo::{ColumnDemo, DemoData, DemoOptions, Distribution, MAX_DEMO_ROWS, ModelDemo, generate as generate_demo_data};
-pub use document::{Format, MAX_DOCUMENT_BYTES, SCHEMA_VERSION};
+pub use document::{Format, MAX_DOCUMENT_BYTES, SCHEMA_VERSION, parse_definition};
 pub use error::{CatalogError, Problem, ProblemKind, Problems};
 pub use kpi::{Complexity, Direction, KpiDefinition, Thresholds, Unit};
 pub use object_model::{ColumnDef, KeyPair, KeyPairs, ObjectModel, RelationshipDef};

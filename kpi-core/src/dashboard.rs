@@ -37,7 +37,7 @@ impl Dashboard {
         self.items.iter().filter_map(|i| i.outcome.as_ref().err().map(|e| (&i.query, e)))
     }
 
-    /// As JSON: per item the result (with summaries) or the error's code and message.
+    /// As JSON: per item the result (with summaries) or the error's code, kind and message.
     pub fn to_json(&self) -> Value {
         let items: Vec<Value> = self
             .items
@@ -47,7 +47,7 @@ impl Dashboard {
                 Err(e) => json!({
                     "ok": false,
                     "query": crate::calculate::describe(&item.query),
-                    "error": { "code": e.code(), "message": e.to_string() },
+                    "error": e.to_json(),
                     "elapsed_ms": item.elapsed.as_secs_f64() * 1e3,
                 }),
             })

@@ -9,7 +9,7 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
-use kpi_catalog::{Catalog, DemoData, ObjectModel};
+use kpi_catalog::{Catalog, ClientConfig, DemoData, ObjectModel};
 use kpi_formula::diagnostic::did_you_mean;
 
 use crate::cache::{Flights, ResultCache};
@@ -28,6 +28,8 @@ pub struct Engine {
 
 pub(crate) struct Inner {
     pub(crate) catalog: Arc<Catalog>,
+    /// The client whose field mappings rename registered data's columns.
+    client: Option<ClientConfig>,
     pub(crate) options: EngineOptions,
     pub(crate) ctx: SessionContext,
     /// One partition, sharing the memory pool: for inputs too small to gain from parallelism.
@@ -71,6 +73,20 @@ impl Engine {
 
     /// An engine over `catalog` with `options`.
     pub fn with_options(catalog: impl Into<Arc<Catalog>>, options: EngineOptions) -> Result<Engine, EngineError> {
+        Engine::build(catalog.into(), None, options)
+    }
+
+    /// An engine for one client: over `catalog` as the client sees it
+    /// ([`Catalog::for_client`]: its custom KPIs, everything validated), and with the client's
+    /// field mappings applied to data registered or appended, so columns named as in the
+    /// client's systems (`total_amount`, or `sales.orders.total_amount`) arrive as the object
+    /// model's (`order_value`).
+    pub fn for_client(catalog: &Catalog, client: ClientConfig, options: EngineOptions) -> Result<Engine, EngineError> {
+        let catalog = catalog.for_client(&client)?;
+        Engine::build(Arc::new(catalog), Some(client), options)
+    }
+
+    fn build(catalog: Arc<Catalog>, client: Option<ClientConfig>, options: EngineOptions) -> Result<Engine, EngineError> {
         options.check()?;
         let mut config = SessionConfig::new().with_information_schema(false);
         if let Some(n) = options.target_partitions {
@@ -88,7 +104,8 @@ impl Engine {
         let lanes = Lanes::new(options.lane_concurrency);
         Ok(Engine {
             inner: Arc::new(Inner {
-                catalog: catalog.into(),
+                catalog,
+                client,
                 options,
                 ctx,
                 small_ctx,
@@ -112,6 +129,11 @@ impl Engine {
         &self.inner.catalog
     }
 
+    /// The client of an engine made with [`Engine::for_client`].
+    pub fn client(&self) -> Option<&ClientConfig> {
+        self.inner.client.as_ref()
+    }
+
     /// The options.
     pub fn options(&self) -> &EngineOptions {
         &self.inner.options
@@ -129,7 +151,7 @@ impl Engine {
     /// No batches (or only empty ones) register an empty table.
     pub fn register_batches(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<(), EngineError> {
         let model = self.model(object_model)?;
-        let batches = conform_batches(model, batches)?;
+        let batches = conform_batches(model, self.mapped(object_model, batches)?)?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let watermark = latest_time(model, &batches);
         let data = TableData::memory(model, batches, self.next_version(), self.inner.layout)?.with_watermark(watermark);
@@ -145,7 +167,7 @@ impl Engine {
     /// is kept either way.
     pub fn append_batches(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<AppendReport, EngineError> {
         let model = self.model(object_model)?;
-        let batches = conform_batches(model, batches)?;
+        let batches = conform_batches(model, self.mapped(object_model, batches)?)?;
         // Hold the write lock across read-modify-write so concurrent appends are not lost.
         let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
         let version = self.next_version();
@@ -178,6 +200,14 @@ impl Engine {
         Counters::add(&counters.rows_beyond_lateness, report.beyond_lateness as u64);
         self.inner.changes.send_replace(version);
         Ok(report)
+    }
+
+    /// `batches` with the client's field mappings applied (unchanged without a client).
+    fn mapped(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, EngineError> {
+        match &self.inner.client {
+            Some(client) => crate::data::mapping::apply(client, object_model, batches),
+            None => Ok(batches),
+        }
     }
 
     /// Registers a Parquet file, or a directory of Parquet files, as the data of `object_model`.

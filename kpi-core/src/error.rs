@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use datafusion::error::DataFusionError;
 use kpi_catalog::CatalogError;
-use kpi_formula::FormulaError;
+use kpi_formula::{ErrorCategory, FormulaError};
 
 /// Everything that can go wrong registering data or calculating a KPI.
 #[derive(Debug, thiserror::Error)]
@@ -110,6 +110,20 @@ pub enum EngineError {
         /// Why it is invalid.
         message: String,
     },
+    /// A query document ([`QuerySpec`](crate::QuerySpec)) or a settings document
+    /// ([`EngineSettings`](crate::EngineSettings)) has an unknown field, a value of the wrong
+    /// type, or contradicting fields.
+    #[error("invalid {document}: {message}")]
+    InvalidDocument {
+        /// Which document: `query` or `engine settings`.
+        document: &'static str,
+        /// What is wrong, with the field's name.
+        message: String,
+    },
+    /// A bug: the engine panicked or reached a state it should not. The calculation or call
+    /// failed; the engine itself keeps working.
+    #[error("internal error (a bug in the KPI engine; please report it): {0}")]
+    Internal(String),
     /// A plan could not be written as SQL of a dialect.
     #[error("cannot write the plan as {dialect} SQL: {message}")]
     Unparse {
@@ -124,12 +138,61 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// Every code [`EngineError::code`] gives, with its kind.
+    pub const CODES: &'static [(&'static str, ErrorCategory)] = &[
+        ("KPI_FORMULA", ErrorCategory::Formula),
+        ("KPI_QUERY", ErrorCategory::Query),
+        ("KPI_OPTION", ErrorCategory::Query),
+        ("KPI_CATALOG", ErrorCategory::Catalog),
+        ("KPI_DATA", ErrorCategory::Data),
+        ("KPI_SCHEMA", ErrorCategory::Data),
+        ("KPI_READ", ErrorCategory::Data),
+        ("KPI_TIMEOUT", ErrorCategory::Calculation),
+        ("KPI_CANCELLED", ErrorCategory::Calculation),
+        ("KPI_MEMORY", ErrorCategory::Calculation),
+        ("KPI_SQL", ErrorCategory::Calculation),
+        ("KPI_EXECUTION", ErrorCategory::Calculation),
+        ("KPI_INTERNAL", ErrorCategory::Internal),
+    ];
+
+    /// The kind of a `code` of [`EngineError::CODES`] (or of another crate's error, whose
+    /// codes share the `KPI_` names); [`ErrorCategory::Internal`] for a code no crate gives.
+    pub fn kind_of_code(code: &str) -> ErrorCategory {
+        match code {
+            "KPI_PRICING" => ErrorCategory::Pricing,
+            _ => Self::CODES.iter().find(|(c, _)| *c == code).map_or(ErrorCategory::Internal, |(_, k)| *k),
+        }
+    }
+
+    /// The kind of failure, which the bindings turn into their exception class.
+    pub fn kind(&self) -> ErrorCategory {
+        match self {
+            EngineError::Formula(e) => e.kind(),
+            EngineError::Catalog(e) => e.kind(),
+            _ => Self::kind_of_code(self.code()),
+        }
+    }
+
+    /// The error as JSON: `code`, `kind`, `message`, and for invalid formula text the first
+    /// problem's `line`, `column` and byte `start` and `end`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({ "code": self.code(), "kind": self.kind().as_str(), "message": self.to_string() });
+        if let EngineError::Formula(FormulaError::Invalid(diagnostics)) = self {
+            let first = diagnostics.first();
+            let at = first.line_col();
+            out["line"] = at.line.into();
+            out["column"] = at.column.into();
+            out["start"] = first.span.start.into();
+            out["end"] = first.span.end.into();
+        }
+        out
+    }
+
     /// A short stable code for the kind of error, for bindings and logs (`KPI_FORMULA`, ...).
     pub fn code(&self) -> &'static str {
         match self {
-            EngineError::Formula(FormulaError::Invalid(_)) => "KPI_FORMULA",
-            EngineError::Formula(_) => "KPI_QUERY",
-            EngineError::Catalog(_) => "KPI_CATALOG",
+            EngineError::Formula(e) => e.code(),
+            EngineError::Catalog(e) => e.code(),
             EngineError::UnknownObjectModel { .. } | EngineError::NoData(_) => "KPI_DATA",
             EngineError::MissingColumn { .. } | EngineError::SchemaMismatch { .. } | EngineError::UnexpectedNulls { .. } => "KPI_SCHEMA",
             EngineError::Read { .. } => "KPI_READ",
@@ -137,6 +200,8 @@ impl EngineError {
             EngineError::Cancelled(_) => "KPI_CANCELLED",
             EngineError::MemoryLimit { .. } => "KPI_MEMORY",
             EngineError::InvalidOption { .. } => "KPI_OPTION",
+            EngineError::InvalidDocument { .. } => "KPI_QUERY",
+            EngineError::Internal(_) => "KPI_INTERNAL",
             EngineError::Unparse { .. } => "KPI_SQL",
             EngineError::Execution(_) => "KPI_EXECUTION",
         }

@@ -53,9 +53,12 @@ mod engine;
 mod error;
 mod isolation;
 mod metrics;
+mod option_value;
 mod options;
 mod patch;
 mod result;
+mod settings;
+mod spec;
 mod sql;
 mod stream;
 
@@ -69,11 +72,15 @@ pub use error::EngineError;
 pub use isolation::Cancellation;
 pub use kpi_catalog::Cron;
 pub use metrics::Metrics;
+pub use kpi_formula::ErrorCategory;
+pub use option_value::{MAX_DURATION, TimeSetting};
 pub use options::{CalculateOptions, EngineOptions, Estimate};
 pub use result::{
     Comparison, ComparisonRow, DimensionValue, KpiInfo, KpiResult, ResultRow, STABLE_BAND_PCT, Series, Status, Summary, Timing, Trend,
     TrendDirection,
 };
+pub use settings::{CacheSettings, EngineSettings};
+pub use spec::QuerySpec;
 pub use sql::{Explain, SqlDialect};
 pub use stream::{JobInfo, Refresh, StreamInfo, Subscription, Update, UpdateKind, Updates};
 

@@ -1,9 +1,78 @@
-//! Error types of the crate.
+//! Error types of the crate, and the [`ErrorCategory`] every error of the workspace reports.
 
 use datafusion::error::DataFusionError;
 
 use crate::diagnostic::Diagnostics;
 use crate::period::Grain;
+
+/// What kind of failure an error is, whatever crate raised it: the bindings choose their
+/// exception class from it (`FormulaError`, `QueryError`, ...), and it is the `kind` they
+/// report beside the error's stable code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ErrorCategory {
+    /// Formula, filter or dimension text is invalid; the error has a source span.
+    Formula,
+    /// The query's settings or an option are invalid (grain, range, time zone, refresh, ...).
+    Query,
+    /// The catalog is invalid, or does not hold what was asked.
+    Catalog,
+    /// Registered data is missing, unreadable, or does not fit its object model.
+    Data,
+    /// A calculation failed, timed out, was cancelled, ran out of memory or could not be
+    /// written as SQL.
+    Calculation,
+    /// A proposal's answers or a price book are invalid.
+    Pricing,
+    /// A bug: the library panicked or reached a state it should not. The message says where.
+    Internal,
+}
+
+impl ErrorCategory {
+    /// Every category, in declaration order.
+    pub const ALL: [ErrorCategory; 7] = [
+        ErrorCategory::Formula,
+        ErrorCategory::Query,
+        ErrorCategory::Catalog,
+        ErrorCategory::Data,
+        ErrorCategory::Calculation,
+        ErrorCategory::Pricing,
+        ErrorCategory::Internal,
+    ];
+
+    /// The lowercase name the bindings report as `kind`: `formula`, `query`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCategory::Formula => "formula",
+            ErrorCategory::Query => "query",
+            ErrorCategory::Catalog => "catalog",
+            ErrorCategory::Data => "data",
+            ErrorCategory::Calculation => "calculation",
+            ErrorCategory::Pricing => "pricing",
+            ErrorCategory::Internal => "internal",
+        }
+    }
+
+    /// The name of the exception class that stands for this kind in Python and Node
+    /// (subclasses of `KpiError`).
+    pub fn class_name(self) -> &'static str {
+        match self {
+            ErrorCategory::Formula => "FormulaError",
+            ErrorCategory::Query => "QueryError",
+            ErrorCategory::Catalog => "CatalogError",
+            ErrorCategory::Data => "DataError",
+            ErrorCategory::Calculation => "CalculationError",
+            ErrorCategory::Pricing => "PricingError",
+            ErrorCategory::Internal => "InternalError",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A problem with the query around a formula that has no position in formula text.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -69,7 +138,36 @@ pub enum FormulaError {
     Plan(#[from] DataFusionError),
 }
 
+impl QueryError {
+    /// The stable code: `KPI_QUERY`.
+    pub fn code(&self) -> &'static str {
+        "KPI_QUERY"
+    }
+
+    /// The kind: [`ErrorCategory::Query`].
+    pub fn kind(&self) -> ErrorCategory {
+        ErrorCategory::Query
+    }
+}
+
 impl FormulaError {
+    /// The stable code: `KPI_FORMULA` for invalid text, `KPI_QUERY` for query settings and
+    /// for a plan DataFusion refused.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FormulaError::Invalid(_) => "KPI_FORMULA",
+            FormulaError::Query(_) | FormulaError::Plan(_) => "KPI_QUERY",
+        }
+    }
+
+    /// The kind, matching [`FormulaError::code`].
+    pub fn kind(&self) -> ErrorCategory {
+        match self {
+            FormulaError::Invalid(_) => ErrorCategory::Formula,
+            FormulaError::Query(_) | FormulaError::Plan(_) => ErrorCategory::Query,
+        }
+    }
+
     /// The diagnostics, when the error is about formula text.
     pub fn diagnostics(&self) -> Option<&Diagnostics> {
         match self {

@@ -151,7 +151,7 @@ mod resolve;
 pub mod span;
 
 pub use diagnostic::{Diagnostic, Diagnostics, ErrorKind};
-pub use error::{FormulaError, QueryError};
+pub use error::{ErrorCategory, FormulaError, QueryError};
 pub use lower::{IncrementalAggregate, IncrementalPlan, ModelSources, TableSources};
 pub use model::{Cardinality, InMemoryModel, Relationship, SemanticModel, TableModel};
 pub use parser::parse;

@@ -30,12 +30,24 @@ pub enum PricingError {
 }
 
 impl PricingError {
+    /// Every code [`PricingError::code`] gives of its own, with its kind (catalog refusals
+    /// carry the catalog's code).
+    pub const CODES: &'static [(&'static str, kpi_formula::ErrorCategory)] = &[("KPI_PRICING", kpi_formula::ErrorCategory::Pricing)];
+
     /// A stable code for bindings: `KPI_PRICING` for problems with answers or a price book,
     /// `KPI_CATALOG` when the catalog refused the KPIs.
     pub fn code(&self) -> &'static str {
         match self {
             PricingError::Invalid { .. } | PricingError::Parse { .. } => "KPI_PRICING",
-            PricingError::Catalog(_) => "KPI_CATALOG",
+            PricingError::Catalog(e) => e.code(),
+        }
+    }
+
+    /// The kind, matching [`PricingError::code`].
+    pub fn kind(&self) -> kpi_formula::ErrorCategory {
+        match self {
+            PricingError::Invalid { .. } | PricingError::Parse { .. } => kpi_formula::ErrorCategory::Pricing,
+            PricingError::Catalog(e) => e.kind(),
         }
     }
 

@@ -84,6 +84,16 @@ impl DemoOptions {
         Ok(self)
     }
 
+    /// [`DemoOptions::with_range`] when both bounds are given, the options unchanged when neither
+    /// is; one bound alone is an error.
+    pub fn with_optional_range(self, start: Option<&str>, end: Option<&str>) -> Result<Self, CatalogError> {
+        match (start, end) {
+            (Some(start), Some(end)) => self.with_range(start, end),
+            (None, None) => Ok(self),
+            _ => Err(CatalogError::Demo("give both start and end, or neither".into())),
+        }
+    }
+
     /// The same options generating only these object models (and what they copy from).
     pub fn only<S: Into<String>>(mut self, object_models: impl IntoIterator<Item = S>) -> Self {
         self.object_models = object_models.into_iter().map(Into::into).collect();

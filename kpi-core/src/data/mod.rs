@@ -5,6 +5,7 @@ mod batches;
 mod bounds;
 mod conform;
 mod lateness;
+pub(crate) mod mapping;
 
 use std::sync::Arc;
 

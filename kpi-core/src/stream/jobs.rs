@@ -31,6 +31,30 @@ pub struct JobInfo {
     pub last_errors: Vec<String>,
 }
 
+impl serde::Serialize for JobInfo {
+    /// As [`JobInfo::to_json`] writes it.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), s)
+    }
+}
+
+impl JobInfo {
+    /// As JSON: the queries as [`QuerySpec`](crate::QuerySpec) documents, times in RFC 3339.
+    pub fn to_json(&self) -> serde_json::Value {
+        let queries: Vec<crate::QuerySpec> = self.queries.iter().map(crate::QuerySpec::from).collect();
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "schedule": self.schedule.to_string(),
+            "queries": queries,
+            "next_run": self.next_run.map(|t| t.to_rfc3339()),
+            "last_run": self.last_run.map(|t| t.to_rfc3339()),
+            "runs": self.runs,
+            "last_errors": self.last_errors,
+        })
+    }
+}
+
 /// The jobs of an engine.
 #[derive(Default)]
 pub(crate) struct Jobs {

@@ -103,16 +103,15 @@ pub struct Updates {
     /// Whether newer values replaced some this subscriber had not read yet (it reads more
     /// slowly than values change; it still has every latest value).
     pub lagged: bool,
-    /// The error of the last refresh, if it failed (the values before it stay).
+    /// The error of the last refresh, if it failed (the values before it stay); as JSON an
+    /// object with its `code`, `kind` and `message`.
     #[serde(serialize_with = "serialize_error")]
     pub error: Option<Arc<EngineError>>,
 }
 
 fn serialize_error<S: serde::Serializer>(error: &Option<Arc<EngineError>>, s: S) -> Result<S::Ok, S::Error> {
-    match error {
-        Some(e) => s.collect_str(e),
-        None => s.serialize_none(),
-    }
+    use serde::Serialize;
+    error.as_deref().map(EngineError::to_json).serialize(s)
 }
 
 /// A subscription; dropping it unsubscribes.
@@ -206,6 +205,40 @@ pub struct StreamInfo {
     /// Whether it is maintained from partial states per period and group, so an append costs
     /// in proportion to its rows; otherwise the periods appends touch are recalculated.
     pub incremental: bool,
+}
+
+impl serde::Serialize for StreamInfo {
+    /// As [`StreamInfo::to_json`] writes it.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde::Serialize::serialize(&self.to_json(), s)
+    }
+}
+
+impl StreamInfo {
+    /// As JSON: the query as a [`QuerySpec`](crate::QuerySpec) document.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "query": crate::QuerySpec::from(&self.query),
+            "refresh": self.refresh.to_string(),
+            "subscribers": self.subscribers,
+            "size": self.size,
+            "incremental": self.incremental,
+        })
+    }
+}
+
+impl std::fmt::Display for Refresh {
+    /// As a query document's `refresh` takes it: `change`, `minute`, `hour`, `day`, or an
+    /// interval such as `500ms`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refresh::OnChange => f.write_str("change"),
+            Refresh::Minute => f.write_str("minute"),
+            Refresh::Hour => f.write_str("hour"),
+            Refresh::Day => f.write_str("day"),
+            Refresh::Every(d) => write!(f, "{}", humantime::format_duration(*d)),
+        }
+    }
 }
 
 fn view_key(query: &Query, refresh: Refresh) -> String {

@@ -1,0 +1,207 @@
+//! The engine's settings as a document: what `Engine(catalog, timeout=..., cache=...)` in
+//! Python and `new Engine(catalog, { ... })` in Node map onto, checked once here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::CachePolicy;
+use crate::error::EngineError;
+use crate::option_value::{TimeSetting, positive_count};
+use crate::options::{EngineOptions, Estimate};
+
+/// Engine settings as a document; every field is optional and unknown fields are refused.
+///
+/// ```
+/// use std::time::Duration;
+/// use kpi_core::EngineSettings;
+/// let settings: EngineSettings = serde_json::from_str(r#"{
+///     "timezone": "Europe/Berlin", "week_start": "sunday", "timeout": "30s",
+///     "memory_limit": 2147483648, "lane_concurrency": 2,
+///     "cache": { "ttl": "10min", "kpis": { "revenue": 0 } },
+///     "allowed_lateness": "1h", "retention": "90days", "distinct_counts": "approximate"
+/// }"#).unwrap();
+/// let options = settings.to_options()?;
+/// assert_eq!(options.timeout, Some(Duration::from_secs(30)));
+/// assert_eq!(options.cache.kpis["revenue"], Duration::ZERO);
+/// # Ok::<(), kpi_core::EngineError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// IANA time zone of the default calendar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// First day of the week of the default calendar.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub week_start: Option<String>,
+    /// Timeout of each calculation (seconds or text with a unit); 60 s when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<TimeSetting>,
+    /// Memory the calculations may reserve together, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<u64>,
+    /// Calculations of one value chain at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane_concurrency: Option<u64>,
+    /// DataFusion partitions per scan; the number of cores by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_partitions: Option<u64>,
+    /// Result caching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache: Option<CacheSettings>,
+    /// How late an appended row may be before it counts as beyond lateness.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_lateness: Option<TimeSetting>,
+    /// How long in-memory rows are kept behind the latest event time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<TimeSetting>,
+    /// `exact` (default) or `approximate` distinct counts in streaming views.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinct_counts: Option<String>,
+    /// `exact` (default) or `approximate` medians and percentiles in streaming views.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantiles: Option<String>,
+}
+
+/// Cache settings: TTLs by KPI, module and value chain over the seeds' defaults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// `false` turns caching off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// TTL of KPIs without a more specific one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<TimeSetting>,
+    /// TTL of ad-hoc formulas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formula_ttl: Option<TimeSetting>,
+    /// TTLs by KPI code (0 turns caching off for that KPI).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kpis: BTreeMap<String, TimeSetting>,
+    /// TTLs by module code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub modules: BTreeMap<String, TimeSetting>,
+    /// TTLs by value chain code.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub value_chains: BTreeMap<String, TimeSetting>,
+    /// The most results kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_entries: Option<u64>,
+}
+
+impl EngineSettings {
+    /// Reads settings from JSON text.
+    pub fn from_json(text: &str) -> Result<EngineSettings, EngineError> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| EngineError::InvalidDocument { document: "engine settings", message: format!("not JSON: {e}") })?;
+        EngineSettings::from_value(value)
+    }
+
+    /// Reads settings from a JSON value (an object; `null` for the defaults).
+    pub fn from_value(value: serde_json::Value) -> Result<EngineSettings, EngineError> {
+        let invalid = |message: String| EngineError::InvalidDocument { document: "engine settings", message };
+        match value {
+            serde_json::Value::Null => Ok(EngineSettings::default()),
+            serde_json::Value::Object(_) => serde_json::from_value(value).map_err(|e| invalid(e.to_string())),
+            other => Err(invalid(format!("expected an object, got {}", crate::spec::json_type(&other)))),
+        }
+    }
+
+    /// The options, every value checked.
+    pub fn to_options(&self) -> Result<EngineOptions, EngineError> {
+        let mut options = EngineOptions::default();
+        let spec = crate::QuerySpec { timezone: self.timezone.clone(), week_start: self.week_start.clone(), ..Default::default() };
+        options.calendar = spec.calendar(&options.calendar)?;
+        if let Some(t) = &self.timeout {
+            options.timeout = Some(t.duration("timeout")?);
+        }
+        if let Some(bytes) = self.memory_limit {
+            options.memory_limit = Some(positive_count("memory_limit", bytes)?);
+        }
+        if let Some(n) = self.lane_concurrency {
+            options.lane_concurrency = positive_count("lane_concurrency", n)?;
+        }
+        if let Some(n) = self.target_partitions {
+            options.target_partitions = Some(positive_count("target_partitions", n)?);
+        }
+        if let Some(cache) = &self.cache {
+            options.cache = cache.to_policy()?;
+        }
+        if let Some(t) = &self.allowed_lateness {
+            options.allowed_lateness = Some(t.duration_or_zero("allowed_lateness")?);
+        }
+        if let Some(t) = &self.retention {
+            options.retention = Some(t.duration("retention")?);
+        }
+        if let Some(e) = &self.distinct_counts {
+            options.distinct_counts = estimate("distinct_counts", e)?;
+        }
+        if let Some(e) = &self.quantiles {
+            options.quantiles = estimate("quantiles", e)?;
+        }
+        Ok(options)
+    }
+}
+
+impl CacheSettings {
+    /// The cache policy: the seeds' defaults with these settings over them.
+    pub fn to_policy(&self) -> Result<CachePolicy, EngineError> {
+        if self.enabled == Some(false) {
+            return Ok(CachePolicy::disabled());
+        }
+        let mut policy = CachePolicy::default();
+        if let Some(t) = &self.ttl {
+            policy.default_ttl = t.duration_or_zero("cache.ttl")?;
+        }
+        if let Some(t) = &self.formula_ttl {
+            policy.formula_ttl = t.duration_or_zero("cache.formula_ttl")?;
+        }
+        for (code, t) in &self.kpis {
+            policy.kpis.insert(code.clone(), t.duration_or_zero("cache.kpis")?);
+        }
+        for (code, t) in &self.modules {
+            policy.modules.insert(code.clone(), t.duration_or_zero("cache.modules")?);
+        }
+        for (code, t) in &self.value_chains {
+            policy.value_chains.insert(code.clone(), t.duration_or_zero("cache.value_chains")?);
+        }
+        if let Some(n) = self.max_entries {
+            policy.max_entries = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        Ok(policy)
+    }
+}
+
+fn estimate(option: &'static str, text: &str) -> Result<Estimate, EngineError> {
+    match text {
+        "exact" => Ok(Estimate::Exact),
+        "approximate" => Ok(Estimate::Approximate),
+        other => Err(EngineError::InvalidOption { option, message: format!("unknown value `{other}`; use exact or approximate") }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_are_typed_errors() {
+        let code = |json: &str| EngineSettings::from_json(json).and_then(|s| s.to_options()).unwrap_err().code();
+        assert_eq!(code(r#"{"timeout": 1e20}"#), "KPI_OPTION");
+        assert_eq!(code(r#"{"timeout": 0}"#), "KPI_OPTION");
+        assert_eq!(code(r#"{"lane_concurrency": 0}"#), "KPI_OPTION");
+        assert_eq!(code(r#"{"memory_limit": -1}"#), "KPI_QUERY");
+        assert_eq!(code(r#"{"quantiles": "roughly"}"#), "KPI_OPTION");
+        assert_eq!(code(r#"{"timezone": "Nowhere"}"#), "KPI_QUERY");
+        assert_eq!(code(r#"{"cache": {"ttl": "1h", "color": 1}}"#), "KPI_QUERY");
+        assert_eq!(code("3"), "KPI_QUERY");
+    }
+
+    #[test]
+    fn cache_can_be_turned_off() {
+        let s = EngineSettings::from_json(r#"{"cache": {"enabled": false}}"#).unwrap();
+        assert_eq!(s.to_options().unwrap().cache, CachePolicy::disabled());
+    }
+}
