@@ -5,17 +5,19 @@
 
 const native = require('./kpi-engine.node')
 
-/** Base class of every error of the KPI engine; `code` says which kind (e.g. `KPI_FORMULA`). */
+/** Base class of every error of the KPI engine; `code` says which error (e.g. `KPI_FORMULA`),
+ *  `kind` which kind (`formula`, `query`, `catalog`, `data`, `calculation`, `pricing`, `internal`). */
 class KpiError extends Error {
-  constructor(message, code) {
+  constructor(message, code, kind) {
     super(message)
     this.name = new.target.name
     this.code = code
+    this.kind = kind ?? KIND_OF_CLASS.get(new.target) ?? 'internal'
   }
 }
 /** A formula, filter or dimension is invalid; `line`, `column`, `start` and `end` say where. */
 class FormulaError extends KpiError {}
-/** The query's settings are invalid. */
+/** The query's settings or an option are invalid. */
 class QueryError extends KpiError {}
 /** The catalog is invalid or does not hold what was asked. */
 class CatalogError extends KpiError {}
@@ -23,17 +25,22 @@ class CatalogError extends KpiError {}
 class DataError extends KpiError {}
 /** A calculation failed, timed out, was cancelled or ran out of memory. */
 class CalculationError extends KpiError {}
-/** A proposal's answers are invalid. */
+/** A proposal's answers or price book are invalid. */
 class PricingError extends KpiError {}
+/** A bug in the KPI engine (it panicked); the engine keeps working. */
+class InternalError extends KpiError {}
 
-function errorClass(code) {
-  if (code === 'KPI_FORMULA') return FormulaError
-  if (code === 'KPI_QUERY' || code === 'KPI_OPTION') return QueryError
-  if (code === 'KPI_CATALOG') return CatalogError
-  if (code === 'KPI_DATA' || code === 'KPI_SCHEMA' || code === 'KPI_READ') return DataError
-  if (code === 'KPI_PRICING') return PricingError
-  return CalculationError
+// The class of each kind the engine reports (the kind comes with every error).
+const CLASS_OF_KIND = {
+  formula: FormulaError,
+  query: QueryError,
+  catalog: CatalogError,
+  data: DataError,
+  calculation: CalculationError,
+  pricing: PricingError,
+  internal: InternalError,
 }
+const KIND_OF_CLASS = new Map(Object.entries(CLASS_OF_KIND).map(([kind, cls]) => [cls, kind]))
 
 /** The native error `e` as a KpiError (its reason is JSON); other errors unchanged. */
 function typed(e) {
@@ -43,8 +50,14 @@ function typed(e) {
   } catch {
     return e
   }
-  if (!detail || typeof detail.code !== 'string') return e
-  const err = new (errorClass(detail.code))(detail.message, detail.code)
+  return fromDetail(detail) ?? e
+}
+
+/** A KpiError from an error's JSON (`{ code, kind, message, ... }`), or undefined. */
+function fromDetail(detail) {
+  if (!detail || typeof detail.code !== 'string') return undefined
+  const Class = CLASS_OF_KIND[detail.kind] ?? InternalError
+  const err = new Class(detail.message, detail.code, detail.kind)
   for (const key of ['line', 'column', 'start', 'end']) {
     if (key in detail) err[key] = detail[key]
   }
@@ -65,6 +78,53 @@ async function callAsync(fn) {
   } catch (e) {
     throw typed(e)
   }
+}
+
+/** `name` in snake_case (`weekStart` → `week_start`). */
+const snake = (name) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+
+/** A duration for the engine: milliseconds (a number) as `"<n>ms"`, text as it is. */
+const duration = (v) => (typeof v === 'number' ? `${v}ms` : v)
+
+/**
+ * An options object as the engine's document: top-level keys in snake_case, durations given
+ * in milliseconds as text with a unit, Dates as ISO text. Keys inside maps (security filters
+ * by object model, TTLs by KPI) are codes and stay as they are. The engine checks the rest.
+ */
+function doc(options, durations = []) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) return options
+  const out = {}
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue
+    let name = snake(key)
+    let v = value instanceof Date ? value.toISOString() : value
+    if (name.endsWith('_ms') && durations.includes(name.slice(0, -3))) {
+      name = name.slice(0, -3)
+      v = typeof v === 'number' ? `${v}ms` : v
+    } else if (durations.includes(name)) {
+      v = duration(v)
+    }
+    out[name] = v
+  }
+  return out
+}
+
+const QUERY_DURATIONS = ['timeout', 'refresh']
+const ENGINE_DURATIONS = ['timeout', 'allowed_lateness', 'retention']
+const CACHE_DURATIONS = ['ttl', 'formula_ttl']
+
+/** Engine settings as the engine's document. */
+function settingsDoc(options) {
+  const out = doc(options, ENGINE_DURATIONS)
+  if (out && out.cache === false) out.cache = { enabled: false }
+  else if (out && out.cache && typeof out.cache === 'object') {
+    const cache = doc(out.cache, CACHE_DURATIONS)
+    for (const map of ['kpis', 'modules', 'value_chains']) {
+      if (cache[map]) cache[map] = Object.fromEntries(Object.entries(cache[map]).map(([k, v]) => [k, duration(v)]))
+    }
+    out.cache = cache
+  }
+  return out
 }
 
 // The apache-arrow module instances a Table may come from: the CommonJS one, and the ES
@@ -92,7 +152,8 @@ function toData(data) {
   throw new DataError('expected rows (an array of objects), an Arrow IPC buffer or an apache-arrow Table', 'KPI_DATA')
 }
 
-/** A catalog of KPIs, object models, modules and value chains. */
+/** A catalog of KPIs, object models, modules and value chains. Engines keep the catalog they
+ *  were made with; edits (`addKpi`, ...) change this object only. */
 class Catalog {
   constructor(inner) {
     this._inner = inner
@@ -100,6 +161,10 @@ class Catalog {
   /** The standard catalog. */
   static standard() {
     return new Catalog(native.Catalog.standard())
+  }
+  /** An empty catalog. */
+  static empty() {
+    return new Catalog(native.Catalog.empty())
   }
   /** A catalog from YAML text. */
   static fromYaml(text) {
@@ -109,20 +174,37 @@ class Catalog {
   static fromJson(text) {
     return new Catalog(call(() => native.Catalog.fromJson(typeof text === 'string' ? text : JSON.stringify(text))))
   }
+  /** A catalog from a YAML or JSON file. */
+  static load(path) {
+    return new Catalog(call(() => native.Catalog.load(path)))
+  }
   kpis(filter = {}) {
     return call(() => this._inner.kpis({ module: filter.module, valueChain: filter.valueChain }))
   }
   kpi(code) {
     return call(() => this._inner.kpi(code))
   }
-  objectModels() {
-    return this._inner.objectModels()
+  /** KPIs matching every word of `text`, best first: `[{ kpi, score }]`. */
+  search(text) {
+    return call(() => this._inner.search(text))
   }
-  modules() {
-    return this._inner.modules()
+  objectModels() {
+    return call(() => this._inner.objectModels())
+  }
+  objectModel(code) {
+    return call(() => this._inner.objectModel(code))
+  }
+  modules(valueChain) {
+    return call(() => this._inner.modules(valueChain))
+  }
+  module(code) {
+    return call(() => this._inner.module(code))
   }
   valueChains() {
-    return this._inner.valueChains()
+    return call(() => this._inner.valueChains())
+  }
+  valueChain(code) {
+    return call(() => this._inner.valueChain(code))
   }
   requiredObjects(kpis) {
     return call(() => this._inner.requiredObjects(kpis))
@@ -130,9 +212,78 @@ class Catalog {
   diagram(objectModels) {
     return call(() => this._inner.diagram(objectModels))
   }
+  /** Every validation problem: `[{ kind, message, help, path, line, column }]`. */
+  problems() {
+    return call(() => this._inner.problems())
+  }
+  /** Throws a CatalogError listing every problem, if there are any. */
+  validate() {
+    call(() => this._inner.validate())
+  }
+  addKpi(definition) {
+    call(() => this._inner.addKpi(definition))
+  }
+  removeKpi(code) {
+    return call(() => this._inner.removeKpi(code))
+  }
+  addObjectModel(definition) {
+    call(() => this._inner.addObjectModel(definition))
+  }
+  addModule(definition) {
+    call(() => this._inner.addModule(definition))
+  }
+  addValueChain(definition) {
+    call(() => this._inner.addValueChain(definition))
+  }
+  /** Adds everything of `other`; its definitions replace these of the same code. */
+  extend(other) {
+    call(() => this._inner.extend(other._inner))
+  }
+  /** Imports KPIs in the seed's KPIDefinition JSON shape (text, an object or a list); their codes. */
+  importSeedJson(definitions) {
+    return call(() => this._inner.importSeedJson(typeof definitions === 'string' ? definitions : JSON.stringify(definitions)))
+  }
+  /** Imports SQL-defined KPIs: `[{ code, query, name?, schedule? }]`; their codes. */
+  importSql(kpis) {
+    return call(() => this._inner.importSql(kpis))
+  }
+  /** The catalog as `client` (a ClientConfig) sees it. */
+  forClient(client) {
+    return new Catalog(call(() => this._inner.forClient(client._inner)))
+  }
+  toYaml() {
+    return call(() => this._inner.toYaml())
+  }
+  toJson() {
+    return call(() => this._inner.toJsonText())
+  }
+  /** Writes the catalog to a file (JSON for `.json`, YAML otherwise). */
+  save(path) {
+    call(() => this._inner.save(path))
+  }
 }
 
-/** A calculated result: `rows` as plain objects, `toArrowIPC()` for apache-arrow. */
+/** One client's configuration: selected and custom KPIs, data sources, field mappings, retention. */
+class ClientConfig {
+  constructor(inner) {
+    this._inner = inner
+  }
+  static fromYaml(text) {
+    return new ClientConfig(call(() => native.ClientConfig.fromYaml(text)))
+  }
+  /** From JSON text or a plain object. */
+  static fromJson(config) {
+    return new ClientConfig(call(() => native.ClientConfig.fromJson(typeof config === 'string' ? config : JSON.stringify(config))))
+  }
+  toYaml() {
+    return call(() => this._inner.toYaml())
+  }
+  toJSON() {
+    return call(() => this._inner.toJSON())
+  }
+}
+
+/** A calculated result: `rows` as plain objects, `toArrow()` as an apache-arrow Table. */
 class Result {
   constructor(inner) {
     this._inner = inner
@@ -166,6 +317,16 @@ class Result {
   toArrowIPC() {
     return call(() => this._inner.toArrowIPC())
   }
+  /** The rows as an apache-arrow Table (apache-arrow must be installed). */
+  toArrow() {
+    let arrow
+    try {
+      arrow = arrowModules[0] ?? require('apache-arrow')
+    } catch {
+      throw new DataError('toArrow() needs the apache-arrow package: npm install apache-arrow', 'KPI_DATA', 'data')
+    }
+    return arrow.tableFromIPC(this.toArrowIPC())
+  }
   toJSON() {
     return this.json
   }
@@ -177,7 +338,8 @@ class Subscription {
     this._inner = inner
     this._closed = false
   }
-  /** The next updates `{ updates, lagged, error }`, or null after `timeoutMs` or once closed. */
+  /** The next updates `{ updates, lagged, error }` (`error`: `{ code, kind, message }` of a
+   *  failed refresh), or null after `timeoutMs` or once closed. */
   async next(timeoutMs) {
     if (this._closed) return null
     return callAsync(() => this._inner.next(timeoutMs))
@@ -190,46 +352,133 @@ class Subscription {
     while (!this._closed) {
       const batch = await this.next(250)
       if (batch === null) continue
-      if (batch.error) throw new CalculationError(batch.error, 'KPI_EXECUTION')
+      if (batch.error) throw fromDetail(batch.error)
       for (const update of batch.updates) yield { ...update, lagged: batch.lagged }
     }
   }
 }
 
-/** Calculates KPIs over registered data. Calculations return Promises and run off the event loop. */
+/** A query as the engine's document. */
+const queryDoc = (query) => doc(query, QUERY_DURATIONS)
+
+/**
+ * Calculates KPIs over registered data. Calculations return Promises and run off the event
+ * loop. A query is `{ kpi | formula, grain, by, start, end, where, security, timezone,
+ * weekStart, emptyPeriods, timeout, bypassCache }`; durations are milliseconds or text with a
+ * unit (`'30s'`). Unknown keys and wrong types are QueryErrors.
+ */
 class Engine {
+  /** Options: `timezone`, `weekStart`, `timeout` (ms or text; `timeoutMs` too), `memoryLimit`
+   *  (bytes), `laneConcurrency`, `targetPartitions`, `cache` (false, or `{ ttl, formulaTtl, kpis,
+   *  modules, valueChains, maxEntries }`), `allowedLateness`, `retention`, `distinctCounts` and
+   *  `quantiles` (`'exact'` or `'approximate'`), and `client` (a ClientConfig: its catalog and
+   *  field mappings). */
   constructor(catalog, options = {}) {
     if (!(catalog instanceof Catalog)) throw new TypeError('expected a Catalog')
-    this.catalog = catalog
-    this._inner = call(
-      () => new native.Engine(catalog._inner, { timezone: options.timezone, timeoutMs: options.timeoutMs, memoryLimit: options.memoryLimit }),
-    )
+    const { client, ...settings } = options ?? {}
+    if (client !== undefined && !(client instanceof ClientConfig)) throw new TypeError('expected `client` to be a ClientConfig')
+    this._inner = call(() => new native.Engine(catalog._inner, settingsDoc(settings), client ? client._inner : undefined))
+    this.catalog = client ? new Catalog(this._inner.catalog()) : catalog
   }
   /** Registers rows, an Arrow IPC buffer or an apache-arrow Table as the data of `objectModel`. */
   register(objectModel, data) {
     call(() => this._inner.register(objectModel, toData(data)))
   }
+  /** As `register`, decoding off the event loop (for large inputs). */
+  async registerAsync(objectModel, data) {
+    const input = toData(data)
+    return callAsync(() => this._inner.registerAsync(objectModel, input))
+  }
   /** Appends rows; returns `{ rows, lateRows, beyondLateness }`. */
   append(objectModel, data) {
     return call(() => this._inner.append(objectModel, toData(data)))
   }
-  /** Calculates `{ kpi | formula, grain, by, start, end, where }`. */
-  async calculate(query) {
-    return new Result(await callAsync(() => this._inner.calculate(query)))
+  /** As `append`, decoding off the event loop. */
+  async appendAsync(objectModel, data) {
+    const input = toData(data)
+    return callAsync(() => this._inner.appendAsync(objectModel, input))
   }
-  /** Calculates several queries concurrently: per item `{ ok, result }` or `{ ok: false, error: { code, message } }`. */
+  /** Registers a Parquet file or directory as `objectModel` (read where it lies). */
+  async registerParquet(objectModel, path) {
+    return callAsync(() => this._inner.registerParquet(objectModel, path))
+  }
+  /** Registers a CSV file (header row) or directory as `objectModel`. */
+  async registerCsv(objectModel, path) {
+    return callAsync(() => this._inner.registerCsv(objectModel, path))
+  }
+  /** Generates demo data for every object model and registers it. */
+  registerDemo(options = {}) {
+    for (const [name, ipc] of Object.entries(demo.generate(this.catalog, options))) this.register(name, ipc)
+  }
+  /** Removes the data of `objectModel`; whether it had any. */
+  unregister(objectModel) {
+    return call(() => this._inner.unregister(objectModel))
+  }
+  /** The object models with data: `[{ objectModel, version, memoryRows, inMemory }]`. */
+  registered() {
+    return call(() => this._inner.registered())
+  }
+  /** Calculates a query; `options.signal` (an AbortSignal) cancels it. */
+  async calculate(query, options = {}) {
+    const { signal } = options ?? {}
+    if (signal?.aborted) throw new CalculationError('the calculation was aborted before it started', 'KPI_CANCELLED', 'calculation')
+    const id = signal ? this._inner.newCancellation() : undefined
+    const abort = () => this._inner.cancel(id)
+    signal?.addEventListener('abort', abort, { once: true })
+    try {
+      return new Result(await callAsync(() => this._inner.calculate(queryDoc(query), id)))
+    } finally {
+      if (signal) {
+        signal.removeEventListener('abort', abort)
+        this._inner.releaseCancellation(id)
+      }
+    }
+  }
+  /** Calculates several queries concurrently: per item `{ ok, result }` or `{ ok: false, error: { code, kind, message } }`. */
   async dashboard(queries) {
-    return callAsync(() => this._inner.dashboard(queries))
+    return callAsync(() => this._inner.dashboard(queries.map(queryDoc)))
+  }
+  /** The query's value over `current` (`[start, end]`) against `previous` (by default the
+   *  range of the same length just before), per dimension group. */
+  async compare(query, current, previous) {
+    const text = (r) => r && r.map((t) => (t instanceof Date ? t.toISOString() : t))
+    return callAsync(() => this._inner.compare(queryDoc(query), text(current), text(previous)))
   }
   /** The engine's counters since it was created: `{ calculations, cache_hits, shared, rows_ingested, ... }`. */
   metrics() {
     return call(() => this._inner.metrics())
   }
+  /** How many results the cache holds. */
+  cachedResults() {
+    return call(() => this._inner.cachedResults())
+  }
+  /** Empties the result cache. */
+  clearCache() {
+    call(() => this._inner.clearCache())
+  }
   async explain(query) {
-    return callAsync(() => this._inner.explain(query))
+    return callAsync(() => this._inner.explain(queryDoc(query)))
   }
   async toSql(query, dialect = 'postgres') {
-    return callAsync(() => this._inner.toSql(query, dialect))
+    return callAsync(() => this._inner.toSql(queryDoc(query), dialect))
+  }
+  /** Recalculates `queries` on a five-field cron schedule (UTC), refreshing subscribers; the job. */
+  async schedule(name, cron, queries) {
+    return callAsync(() => this._inner.schedule(name, cron, queries.map(queryDoc)))
+  }
+  /** Schedules every KPI of the catalog that has a schedule; the jobs. */
+  async scheduleCatalog() {
+    return callAsync(() => this._inner.scheduleCatalog())
+  }
+  jobs() {
+    return call(() => this._inner.jobs())
+  }
+  cancelJob(id) {
+    return call(() => this._inner.cancelJob(id))
+  }
+  /** The views maintained for subscribers. */
+  streams() {
+    return call(() => this._inner.streams())
   }
   /** Subscribes; calls `onUpdate(update)` for each update; returns a function that stops. */
   subscribe(query, onUpdate, options = {}) {
@@ -257,9 +506,11 @@ class Engine {
       sub.close()
     }
   }
-  /** A subscription to read with `next()`. */
+  /** A subscription to read with `next()`; `options.refresh` (or the query's `refresh`) is
+   *  `'change'` (default), `'minute'`, `'hour'`, `'day'`, milliseconds or text (`'500ms'`). */
   async open(query, options = {}) {
-    return new Subscription(await callAsync(() => this._inner.subscribe(query, options.refresh)))
+    const refresh = options.refresh ?? query.refresh
+    return new Subscription(await callAsync(() => this._inner.subscribe(queryDoc({ ...query, refresh }))))
   }
 }
 
@@ -295,14 +546,19 @@ const pricing = {
   },
 }
 
+/** Every error code with its kind: `[[code, kind], ...]`. */
+const errorCodes = () => native.errorCodes()
+
 module.exports = {
   Catalog,
+  ClientConfig,
   Engine,
   Result,
   Subscription,
   Proposal,
   demo,
   pricing,
+  errorCodes,
   KpiError,
   FormulaError,
   QueryError,
@@ -310,5 +566,6 @@ module.exports = {
   DataError,
   CalculationError,
   PricingError,
+  InternalError,
   _addArrowModule: (m) => arrowModules.includes(m) || arrowModules.push(m),
 }

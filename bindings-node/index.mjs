@@ -12,12 +12,14 @@ try {
 
 export const {
   Catalog,
+  ClientConfig,
   Engine,
   Result,
   Subscription,
   Proposal,
   demo,
   pricing,
+  errorCodes,
   KpiError,
   FormulaError,
   QueryError,
@@ -25,5 +27,6 @@ export const {
   DataError,
   CalculationError,
   PricingError,
+  InternalError,
 } = api
 export default api

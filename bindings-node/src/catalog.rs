@@ -1,4 +1,6 @@
-//! The catalog, browsed as plain objects, and demo data as Arrow IPC streams.
+//! The catalog, browsed as plain objects and edited (an engine keeps the catalog it was made
+//! with), imports of the seeds' JSON and SQL definitions, client configurations, and demo data
+//! as Arrow IPC streams.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,10 +8,11 @@ use std::sync::Arc;
 use kpi_catalog::DemoOptions;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::engine::ipc;
-use crate::errors;
+use crate::errors::{self, guard};
 
 /// A catalog of KPIs, object models, modules and value chains.
 #[napi]
@@ -40,7 +43,15 @@ pub struct DemoInput {
 }
 
 fn json<T: serde::Serialize>(value: &T) -> napi::Result<Value> {
-    serde_json::to_value(value).map_err(|e| errors::coded("KPI_CATALOG", e))
+    serde_json::to_value(value).map_err(errors::json_failed)
+}
+
+fn definition<T: DeserializeOwned>(what: &str, value: &Value) -> napi::Result<T> {
+    kpi_catalog::parse_definition(what, &value.to_string()).map_err(errors::catalog)
+}
+
+fn catalog(inner: kpi_catalog::Catalog) -> Catalog {
+    Catalog { inner: Arc::new(inner) }
 }
 
 #[napi]
@@ -48,35 +59,38 @@ impl Catalog {
     /// The standard catalog.
     #[napi(factory)]
     pub fn standard() -> Catalog {
-        Catalog { inner: Arc::new(kpi_catalog::Catalog::standard()) }
+        catalog(kpi_catalog::Catalog::standard())
+    }
+
+    /// An empty catalog.
+    #[napi(factory)]
+    pub fn empty() -> Catalog {
+        catalog(kpi_catalog::Catalog::new())
     }
 
     /// A catalog from YAML text.
     #[napi(factory)]
     pub fn from_yaml(text: String) -> napi::Result<Catalog> {
-        Ok(Catalog { inner: Arc::new(kpi_catalog::Catalog::from_yaml(&text).map_err(errors::catalog)?) })
+        guard(|| Ok(catalog(kpi_catalog::Catalog::from_yaml(&text).map_err(errors::catalog)?)))
     }
 
     /// A catalog from JSON text.
     #[napi(factory)]
     pub fn from_json(text: String) -> napi::Result<Catalog> {
-        Ok(Catalog { inner: Arc::new(kpi_catalog::Catalog::from_json(&text).map_err(errors::catalog)?) })
+        guard(|| Ok(catalog(kpi_catalog::Catalog::from_json(&text).map_err(errors::catalog)?)))
+    }
+
+    /// A catalog from a YAML or JSON file.
+    #[napi(factory)]
+    pub fn load(path: String) -> napi::Result<Catalog> {
+        guard(|| Ok(catalog(kpi_catalog::Catalog::load(&path).map_err(errors::catalog)?)))
     }
 
     /// The KPIs, optionally of one module and/or value chain.
     #[napi]
     pub fn kpis(&self, filter: Option<KpiFilter>) -> napi::Result<Value> {
-        let c = &self.inner;
         let (module, chain) = filter.map_or((None, None), |f| (f.module, f.value_chain));
-        let mut kpis: Vec<&kpi_catalog::KpiDefinition> = match &module {
-            Some(m) => c.kpis_in_module(m).map_err(errors::catalog)?,
-            None => c.kpis().collect(),
-        };
-        if let Some(chain) = chain {
-            let in_chain = c.kpis_in_value_chain(&chain).map_err(errors::catalog)?;
-            kpis.retain(|k| in_chain.iter().any(|x| x.code == k.code));
-        }
-        json(&kpis)
+        json(&self.inner.kpis_filtered(module.as_deref(), chain.as_deref()).map_err(errors::catalog)?)
     }
 
     /// One KPI.
@@ -85,16 +99,37 @@ impl Catalog {
         json(self.inner.kpi(&code).map_err(errors::catalog)?)
     }
 
+    /// The KPIs matching every word of `text`, best first: `{ kpi, score }`.
+    #[napi]
+    pub fn search(&self, text: String) -> napi::Result<Value> {
+        json(&self.inner.search(&text))
+    }
+
     /// The object models.
     #[napi]
     pub fn object_models(&self) -> napi::Result<Value> {
         json(&self.inner.object_models().collect::<Vec<_>>())
     }
 
-    /// The modules.
+    /// One object model.
     #[napi]
-    pub fn modules(&self) -> napi::Result<Value> {
-        json(&self.inner.modules().collect::<Vec<_>>())
+    pub fn object_model(&self, code: String) -> napi::Result<Value> {
+        json(self.inner.object_model(&code).map_err(errors::catalog)?)
+    }
+
+    /// The modules, optionally of one value chain.
+    #[napi]
+    pub fn modules(&self, value_chain: Option<String>) -> napi::Result<Value> {
+        match value_chain {
+            Some(chain) => json(&self.inner.modules_in_value_chain(&chain).map_err(errors::catalog)?),
+            None => json(&self.inner.modules().collect::<Vec<_>>()),
+        }
+    }
+
+    /// One module.
+    #[napi]
+    pub fn module(&self, code: String) -> napi::Result<Value> {
+        json(self.inner.module(&code).map_err(errors::catalog)?)
     }
 
     /// The value chains.
@@ -103,29 +138,167 @@ impl Catalog {
         json(&self.inner.value_chains().collect::<Vec<_>>())
     }
 
+    /// One value chain.
+    #[napi]
+    pub fn value_chain(&self, code: String) -> napi::Result<Value> {
+        json(self.inner.value_chain(&code).map_err(errors::catalog)?)
+    }
+
     /// The object models and columns the KPIs need.
     #[napi]
     pub fn required_objects(&self, kpis: Vec<String>) -> napi::Result<Value> {
-        json(&self.inner.required_objects(&kpis).map_err(errors::catalog)?)
+        guard(|| json(&self.inner.required_objects(&kpis).map_err(errors::catalog)?))
     }
 
     /// A Mermaid diagram of the object models.
     #[napi]
     pub fn diagram(&self, object_models: Vec<String>) -> napi::Result<String> {
-        self.inner.diagram(&object_models).map_err(errors::catalog)
+        guard(|| self.inner.diagram(&object_models).map_err(errors::catalog))
+    }
+
+    /// Every validation problem (empty when the catalog is valid).
+    #[napi]
+    pub fn problems(&self) -> Value {
+        self.inner.problems().to_json()
+    }
+
+    /// Throws a `CatalogError` listing every problem, if there are any.
+    #[napi]
+    pub fn validate(&self) -> napi::Result<()> {
+        guard(|| self.inner.validate().map_err(errors::catalog))
+    }
+
+    /// The catalog as YAML.
+    #[napi]
+    pub fn to_yaml(&self) -> napi::Result<String> {
+        self.inner.to_yaml().map_err(errors::catalog)
+    }
+
+    /// The catalog as JSON text.
+    #[napi]
+    pub fn to_json_text(&self) -> napi::Result<String> {
+        self.inner.to_json().map_err(errors::catalog)
+    }
+
+    /// Writes the catalog to a YAML or JSON file (by its extension).
+    #[napi]
+    pub fn save(&self, path: String) -> napi::Result<()> {
+        self.inner.save(&path).map_err(errors::catalog)
+    }
+
+    /// Adds (or replaces) a KPI.
+    #[napi]
+    pub fn add_kpi(&mut self, definition_value: Value) -> napi::Result<()> {
+        let kpi: kpi_catalog::KpiDefinition = definition("KPI", &definition_value)?;
+        Arc::make_mut(&mut self.inner).add_kpi(kpi);
+        Ok(())
+    }
+
+    /// Removes a KPI; its definition, or null.
+    #[napi]
+    pub fn remove_kpi(&mut self, code: String) -> napi::Result<Option<Value>> {
+        Arc::make_mut(&mut self.inner).remove_kpi(&code).map(|k| json(&k)).transpose()
+    }
+
+    /// Adds (or replaces) an object model.
+    #[napi]
+    pub fn add_object_model(&mut self, definition_value: Value) -> napi::Result<()> {
+        let model: kpi_catalog::ObjectModel = definition("object model", &definition_value)?;
+        Arc::make_mut(&mut self.inner).add_object_model(model);
+        Ok(())
+    }
+
+    /// Adds (or replaces) a module.
+    #[napi]
+    pub fn add_module(&mut self, definition_value: Value) -> napi::Result<()> {
+        let module: kpi_catalog::Module = definition("module", &definition_value)?;
+        Arc::make_mut(&mut self.inner).add_module(module);
+        Ok(())
+    }
+
+    /// Adds (or replaces) a value chain.
+    #[napi]
+    pub fn add_value_chain(&mut self, definition_value: Value) -> napi::Result<()> {
+        let chain: kpi_catalog::ValueChain = definition("value chain", &definition_value)?;
+        Arc::make_mut(&mut self.inner).add_value_chain(chain);
+        Ok(())
+    }
+
+    /// Adds everything of `other`; its definitions replace these of the same code.
+    #[napi]
+    pub fn extend(&mut self, other: &Catalog) {
+        Arc::make_mut(&mut self.inner).extend(other.inner.as_ref().clone());
+    }
+
+    /// Imports KPIs in the seed's `KPIDefinition` JSON shape; their codes.
+    #[napi]
+    pub fn import_seed_json(&mut self, text: String) -> napi::Result<Vec<String>> {
+        let mut next = self.inner.as_ref().clone();
+        let codes = guard(|| kpi_catalog::import::import_seed_json(&text, &mut next).map_err(errors::catalog))?;
+        self.inner = Arc::new(next);
+        Ok(codes)
+    }
+
+    /// Imports SQL-defined KPIs (`[{ code, query, name?, schedule? }]`); their codes.
+    #[napi]
+    pub fn import_sql(&mut self, kpis: Value) -> napi::Result<Vec<String>> {
+        let kpis: Vec<kpi_catalog::import::SqlKpi> = definition("SQL KPIs", &kpis)?;
+        let mut next = self.inner.as_ref().clone();
+        let codes = guard(|| kpi_catalog::import::import_sql(&kpis, &mut next).map_err(errors::catalog))?;
+        self.inner = Arc::new(next);
+        Ok(codes)
+    }
+
+    /// The catalog as `client` sees it.
+    #[napi]
+    pub fn for_client(&self, client: &ClientConfig) -> napi::Result<Catalog> {
+        guard(|| Ok(catalog(self.inner.for_client(&client.inner).map_err(errors::catalog)?)))
+    }
+}
+
+/// One client's configuration: selected and custom KPIs, data sources, field mappings, retention.
+#[napi]
+pub struct ClientConfig {
+    pub(crate) inner: kpi_catalog::ClientConfig,
+}
+
+#[napi]
+impl ClientConfig {
+    /// From YAML (or JSON) text.
+    #[napi(factory)]
+    pub fn from_yaml(text: String) -> napi::Result<ClientConfig> {
+        Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_yaml(&text).map_err(errors::catalog)? })
+    }
+
+    /// From JSON text.
+    #[napi(factory)]
+    pub fn from_json(text: String) -> napi::Result<ClientConfig> {
+        Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_json(&text).map_err(errors::catalog)? })
+    }
+
+    /// As YAML.
+    #[napi]
+    pub fn to_yaml(&self) -> napi::Result<String> {
+        self.inner.to_yaml().map_err(errors::catalog)
+    }
+
+    /// As a plain object.
+    #[napi(js_name = "toJSON")]
+    pub fn to_json(&self) -> napi::Result<Value> {
+        json(&self.inner)
     }
 }
 
 /// Demo data for every object model: table name → Arrow IPC stream.
 #[napi]
 pub fn generate_demo(catalog: &Catalog, input: Option<DemoInput>) -> napi::Result<HashMap<String, Buffer>> {
-    let input = input.unwrap_or(DemoInput { rows: None, seed: None, start: None, end: None });
-    let mut options = DemoOptions::new(input.rows.unwrap_or(100_000) as usize).with_seed(u64::from(input.seed.unwrap_or(42)));
-    match (&input.start, &input.end) {
-        (Some(start), Some(end)) => options = options.with_range(start, end).map_err(errors::catalog)?,
-        (None, None) => {}
-        _ => return Err(errors::coded("KPI_QUERY", "give both start and end, or neither")),
-    }
-    let data = catalog.inner.demo_data(&options).map_err(errors::catalog)?;
-    data.into_tables().into_iter().map(|(name, (schema, batches))| Ok((name, ipc(&schema, &batches)?.into()))).collect()
+    guard(|| {
+        let input = input.unwrap_or(DemoInput { rows: None, seed: None, start: None, end: None });
+        let options = DemoOptions::new(input.rows.unwrap_or(100_000) as usize)
+            .with_seed(u64::from(input.seed.unwrap_or(42)))
+            .with_optional_range(input.start.as_deref(), input.end.as_deref())
+            .map_err(errors::catalog)?;
+        let data = catalog.inner.demo_data(&options).map_err(errors::catalog)?;
+        data.into_tables().into_iter().map(|(name, (schema, batches))| Ok((name, ipc(&schema, &batches)?.into()))).collect()
+    })
 }

@@ -1,8 +1,12 @@
 //! The engine: registration, calculations returning Promises (run on napi's tokio runtime, so
-//! the event loop never blocks), and subscriptions read with an async `next`.
+//! the event loop never blocks), and subscriptions read with an async `next`. Queries and
+//! settings arrive as the core's documents ([`QuerySpec`], [`EngineSettings`]); the JavaScript
+//! layer only renames camelCase keys.
 
+use std::collections::HashMap;
 use std::io::Cursor;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
 use datafusion::arrow::array::RecordBatch;
@@ -10,16 +14,15 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::{FileReader, StreamReader};
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::json::ReaderBuilder;
-use kpi_core::{EngineOptions, KpiResult, Refresh, SqlDialect};
-use kpi_formula::{Grain, Query, TimeRange};
+use kpi_core::{Cancellation, EngineError, EngineSettings, KpiResult, QuerySpec, SqlDialect};
 use napi::Either;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::catalog::Catalog;
-use crate::errors;
+use crate::catalog::{Catalog, ClientConfig};
+use crate::errors::{self, guard, guard_async};
 
 /// `batches` as an Arrow IPC stream.
 pub(crate) fn ipc(schema: &SchemaRef, batches: &[RecordBatch]) -> napi::Result<Vec<u8>> {
@@ -50,35 +53,8 @@ fn read_ipc(bytes: &[u8]) -> napi::Result<Vec<RecordBatch>> {
     }
 }
 
-/// What to calculate: a KPI or a formula, and how.
-#[napi(object)]
-pub struct QueryInput {
-    /// A KPI code of the catalog.
-    pub kpi: Option<String>,
-    /// An ad-hoc formula (instead of `kpi`).
-    pub formula: Option<String>,
-    /// minute, hour, day, week, month, quarter or year.
-    pub grain: Option<String>,
-    /// Dimensions such as `orders.region`.
-    pub by: Option<Vec<String>>,
-    /// The range's start (with `end`).
-    pub start: Option<String>,
-    /// The range's end (with `start`).
-    pub end: Option<String>,
-    /// A filter in the formula language.
-    #[napi(js_name = "where")]
-    pub filter: Option<String>,
-}
-
-/// Engine settings.
-#[napi(object)]
-pub struct EngineInput {
-    /// IANA time zone of the calendar (default UTC).
-    pub timezone: Option<String>,
-    /// Timeout per calculation, in milliseconds.
-    pub timeout_ms: Option<u32>,
-    /// Memory limit per calculation, in bytes.
-    pub memory_limit: Option<u32>,
+fn spec(query: Value) -> napi::Result<QuerySpec> {
+    QuerySpec::from_value(query).map_err(errors::engine)
 }
 
 /// What an append took in.
@@ -92,10 +68,21 @@ pub struct AppendReport {
     pub beyond_lateness: u32,
 }
 
+impl From<kpi_core::AppendReport> for AppendReport {
+    fn from(r: kpi_core::AppendReport) -> Self {
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        AppendReport { rows: n(r.rows), late_rows: n(r.late_rows), beyond_lateness: n(r.beyond_lateness) }
+    }
+}
+
 /// A KPI engine over a catalog.
 #[napi]
 pub struct Engine {
     inner: kpi_core::Engine,
+    /// Cancellation tokens of calculations in flight, by the id JavaScript holds for its
+    /// `AbortSignal`.
+    cancellations: Arc<SyncMutex<HashMap<u32, Cancellation>>>,
+    next_cancellation: AtomicU32,
 }
 
 /// A calculated result.
@@ -116,8 +103,12 @@ impl CalcResult {
     /// The rows as an Arrow IPC stream (for apache-arrow's `tableFromIPC`).
     #[napi(js_name = "toArrowIPC")]
     pub fn to_arrow_ipc(&self) -> napi::Result<Buffer> {
-        Ok(ipc(&self.inner.schema(), self.inner.batches())?.into())
+        guard(|| Ok(ipc(&self.inner.schema(), self.inner.batches())?.into()))
     }
+}
+
+fn result(r: KpiResult) -> CalcResult {
+    CalcResult { inner: Arc::new(r) }
 }
 
 /// A subscription; `next` gives the next updates.
@@ -133,13 +124,16 @@ impl Subscription {
     #[napi]
     pub async fn next(&self, timeout_ms: Option<u32>) -> napi::Result<Option<Value>> {
         let inner = self.inner.clone();
-        let mut guard = inner.lock().await;
-        let Some(sub) = guard.as_mut() else { return Ok(None) };
-        let updates = match timeout_ms {
-            Some(ms) => tokio::time::timeout(Duration::from_millis(u64::from(ms)), sub.next()).await.ok(),
-            None => Some(sub.next().await),
-        };
-        updates.map(|u| serde_json::to_value(&u).map_err(|e| errors::coded("KPI_EXECUTION", e))).transpose()
+        guard_async(async move {
+            let mut guard = inner.lock().await;
+            let Some(sub) = guard.as_mut() else { return Ok(None) };
+            let updates = match timeout_ms {
+                Some(ms) => tokio::time::timeout(Duration::from_millis(u64::from(ms)), sub.next()).await.ok(),
+                None => Some(sub.next().await),
+            };
+            updates.map(|u| serde_json::to_value(&u).map_err(errors::json_failed)).transpose()
+        })
+        .await
     }
 
     /// Unsubscribes.
@@ -157,145 +151,276 @@ impl Subscription {
     }
 }
 
+/// Rows of `object_model` given as Arrow IPC or as a JSON array of row objects.
+fn batches(engine: &kpi_core::Engine, object_model: &str, data: &Either<Buffer, String>) -> napi::Result<Vec<RecordBatch>> {
+    match data {
+        Either::A(buffer) => read_ipc(buffer),
+        Either::B(rows_json) => {
+            let model = engine.catalog().object_model(object_model).map_err(errors::catalog)?;
+            let rows: Vec<Value> = serde_json::from_str(rows_json).map_err(|e| errors::coded("KPI_DATA", e))?;
+            let failed = |e: datafusion::arrow::error::ArrowError| errors::coded("KPI_SCHEMA", format!("rows of `{object_model}`: {e}"));
+            let mut decoder = ReaderBuilder::new(model.schema()).build_decoder().map_err(failed)?;
+            decoder.serialize(&rows).map_err(failed)?;
+            Ok(decoder.flush().map_err(failed)?.into_iter().collect())
+        }
+    }
+}
+
 impl Engine {
-    fn query(&self, input: QueryInput) -> napi::Result<Query> {
-        let mut query = match (input.kpi, input.formula) {
-            (Some(kpi), None) => Query::kpi(kpi),
-            (None, Some(formula)) => Query::formula(formula),
-            _ => return Err(errors::coded("KPI_QUERY", "give either `kpi` or `formula`")),
-        };
-        if let Some(grain) = input.grain {
-            query = query.with_grain(Grain::parse(&grain).map_err(errors::query)?);
-        }
-        if let Some(by) = input.by {
-            query = query.by(by);
-        }
-        match (input.start, input.end) {
-            (Some(start), Some(end)) => {
-                query = query.with_range(TimeRange::parse(&start, &end, &self.inner.options().calendar).map_err(errors::query)?);
-            }
-            (None, None) => {}
-            _ => return Err(errors::coded("KPI_QUERY", "give both `start` and `end`, or neither")),
-        }
-        if let Some(filter) = input.filter {
-            query = query.with_filter(filter);
-        }
-        Ok(query)
+    fn queries(&self, queries: Vec<Value>) -> napi::Result<Vec<kpi_formula::Query>> {
+        queries.into_iter().map(|q| self.inner.query(&spec(q)?).map_err(errors::engine)).collect()
     }
 
-    fn batches(&self, object_model: &str, data: Either<Buffer, String>) -> napi::Result<Vec<RecordBatch>> {
-        match data {
-            Either::A(buffer) => read_ipc(&buffer),
-            Either::B(rows_json) => {
-                let model = self.inner.catalog().object_model(object_model).map_err(errors::catalog)?;
-                let rows: Vec<Value> = serde_json::from_str(&rows_json).map_err(|e| errors::coded("KPI_DATA", e))?;
-                let failed =
-                    |e: datafusion::arrow::error::ArrowError| errors::coded("KPI_SCHEMA", format!("rows of `{object_model}`: {e}"));
-                let mut decoder = ReaderBuilder::new(model.schema()).build_decoder().map_err(failed)?;
-                decoder.serialize(&rows).map_err(failed)?;
-                Ok(decoder.flush().map_err(failed)?.into_iter().collect())
-            }
-        }
+    /// Runs blocking work (decoding and conforming large inputs) off the event loop and off
+    /// the runtime's async workers.
+    async fn blocking<T: Send + 'static>(work: impl FnOnce() -> napi::Result<T> + Send + 'static) -> napi::Result<T> {
+        tokio::task::spawn_blocking(move || guard(work))
+            .await
+            .map_err(|e| errors::engine(EngineError::Internal(format!("a registration task failed: {e}"))))?
     }
 }
 
 #[napi]
 impl Engine {
-    /// An engine over `catalog`.
+    /// An engine over `catalog` with `settings` (an `EngineSettings` document), for `client`
+    /// (its custom KPIs and field mappings) when given.
     #[napi(constructor)]
-    pub fn new(catalog: &Catalog, options: Option<EngineInput>) -> napi::Result<Engine> {
-        let mut engine_options = EngineOptions::default();
-        if let Some(options) = options {
-            if let Some(zone) = options.timezone {
-                engine_options = engine_options.with_time_zone(&zone).map_err(errors::engine)?;
+    pub fn new(catalog: &Catalog, settings: Option<Value>, client: Option<&ClientConfig>) -> napi::Result<Engine> {
+        guard(|| {
+            let options = EngineSettings::from_value(settings.unwrap_or(Value::Null)).and_then(|s| s.to_options()).map_err(errors::engine)?;
+            let inner = match client {
+                Some(client) => kpi_core::Engine::for_client(&catalog.inner, client.inner.clone(), options),
+                None => kpi_core::Engine::with_options(catalog.inner.clone(), options),
             }
-            if let Some(ms) = options.timeout_ms {
-                engine_options = engine_options.with_timeout(Duration::from_millis(u64::from(ms)));
-            }
-            if let Some(bytes) = options.memory_limit {
-                engine_options = engine_options.with_memory_limit(bytes as usize);
-            }
-        }
-        let inner = kpi_core::Engine::with_options(catalog.inner.clone(), engine_options).map_err(errors::engine)?;
-        Ok(Engine { inner })
+            .map_err(errors::engine)?;
+            Ok(Engine { inner, cancellations: Arc::default(), next_cancellation: AtomicU32::new(1) })
+        })
+    }
+
+    /// The catalog the engine calculates (for a client: as the client sees it).
+    #[napi]
+    pub fn catalog(&self) -> Catalog {
+        Catalog { inner: Arc::new(self.inner.catalog().clone()) }
     }
 
     /// Registers rows (an Arrow IPC buffer, or a JSON array of row objects) as `objectModel`.
     #[napi]
     pub fn register(&self, object_model: String, data: Either<Buffer, String>) -> napi::Result<()> {
-        let batches = self.batches(&object_model, data)?;
-        self.inner.register_batches(&object_model, batches).map_err(errors::engine)
+        guard(|| {
+            let batches = batches(&self.inner, &object_model, &data)?;
+            self.inner.register_batches(&object_model, batches).map_err(errors::engine)
+        })
+    }
+
+    /// As `register`, decoding and registering off the event loop.
+    #[napi]
+    pub async fn register_async(&self, object_model: String, data: Either<Buffer, String>) -> napi::Result<()> {
+        let engine = self.inner.clone();
+        Self::blocking(move || {
+            let batches = batches(&engine, &object_model, &data)?;
+            engine.register_batches(&object_model, batches).map_err(errors::engine)
+        })
+        .await
     }
 
     /// Appends rows (as `register` takes them).
     #[napi]
     pub fn append(&self, object_model: String, data: Either<Buffer, String>) -> napi::Result<AppendReport> {
-        let batches = self.batches(&object_model, data)?;
-        let r = self.inner.append_batches(&object_model, batches).map_err(errors::engine)?;
-        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-        Ok(AppendReport { rows: n(r.rows), late_rows: n(r.late_rows), beyond_lateness: n(r.beyond_lateness) })
+        guard(|| {
+            let batches = batches(&self.inner, &object_model, &data)?;
+            Ok(self.inner.append_batches(&object_model, batches).map_err(errors::engine)?.into())
+        })
     }
 
-    /// Calculates a KPI or formula.
+    /// As `append`, decoding and appending off the event loop.
     #[napi]
-    pub async fn calculate(&self, query: QueryInput) -> napi::Result<CalcResult> {
-        let query = self.query(query)?;
-        let result = self.inner.calculate(&query).await.map_err(errors::engine)?;
-        Ok(CalcResult { inner: Arc::new(result) })
+    pub async fn append_async(&self, object_model: String, data: Either<Buffer, String>) -> napi::Result<AppendReport> {
+        let engine = self.inner.clone();
+        Self::blocking(move || {
+            let batches = batches(&engine, &object_model, &data)?;
+            Ok(engine.append_batches(&object_model, batches).map_err(errors::engine)?.into())
+        })
+        .await
     }
 
-    /// Calculates several queries concurrently; per item its result or error.
+    /// Registers a Parquet file or directory as `objectModel`.
     #[napi]
-    pub async fn dashboard(&self, queries: Vec<QueryInput>) -> napi::Result<Value> {
-        let queries = queries.into_iter().map(|q| self.query(q)).collect::<napi::Result<Vec<_>>>()?;
-        Ok(self.inner.dashboard(&queries).await.to_json())
+    pub async fn register_parquet(&self, object_model: String, path: String) -> napi::Result<()> {
+        guard_async(async { self.inner.register_parquet(&object_model, &path).await.map_err(errors::engine) }).await
     }
 
-    /// The engine's counters since it was created (calculations, cache hits, shared
-    /// calculations, rows ingested, ...), by their snake_case names.
+    /// Registers a CSV file (with a header row) or directory as `objectModel`.
+    #[napi]
+    pub async fn register_csv(&self, object_model: String, path: String) -> napi::Result<()> {
+        guard_async(async { self.inner.register_csv(&object_model, &path).await.map_err(errors::engine) }).await
+    }
+
+    /// Removes the data of `objectModel`; whether it had any.
+    #[napi]
+    pub fn unregister(&self, object_model: String) -> bool {
+        self.inner.unregister(&object_model)
+    }
+
+    /// The object models with data: `{ objectModel, version, memoryRows, inMemory }`.
+    #[napi]
+    pub fn registered(&self) -> Value {
+        let rows: Vec<Value> = self
+            .inner
+            .registered()
+            .into_iter()
+            .map(|r| serde_json::json!({ "objectModel": r.object_model, "version": r.version, "memoryRows": r.memory_rows, "inMemory": r.in_memory }))
+            .collect();
+        Value::Array(rows)
+    }
+
+    /// A new cancellation token for `calculate`; its id.
+    #[napi]
+    pub fn new_cancellation(&self) -> u32 {
+        let id = self.next_cancellation.fetch_add(1, Ordering::Relaxed);
+        self.cancellations.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Cancellation::new());
+        id
+    }
+
+    /// Cancels the calculations holding token `id`.
+    #[napi]
+    pub fn cancel(&self, id: u32) {
+        if let Some(token) = self.cancellations.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
+            token.cancel();
+        }
+    }
+
+    /// Forgets token `id` (its calculation ended).
+    #[napi]
+    pub fn release_cancellation(&self, id: u32) {
+        self.cancellations.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    }
+
+    /// Calculates a query document; cancelled through the token `cancellation` when given.
+    #[napi]
+    pub async fn calculate(&self, query: Value, cancellation: Option<u32>) -> napi::Result<CalcResult> {
+        guard_async(async {
+            let spec = spec(query)?;
+            let query = self.inner.query(&spec).map_err(errors::engine)?;
+            let mut options = spec.calculate_options().map_err(errors::engine)?;
+            if let Some(id) = cancellation {
+                let token = self.cancellations.lock().unwrap_or_else(|e| e.into_inner()).get(&id).cloned();
+                options.cancellation = token;
+            }
+            Ok(result(self.inner.calculate_with(&query, &options).await.map_err(errors::engine)?))
+        })
+        .await
+    }
+
+    /// Calculates several query documents concurrently; per item its result or error.
+    #[napi]
+    pub async fn dashboard(&self, queries: Vec<Value>) -> napi::Result<Value> {
+        guard_async(async {
+            let queries = self.queries(queries)?;
+            Ok(self.inner.dashboard(&queries).await.to_json())
+        })
+        .await
+    }
+
+    /// A query document's value over `current` (`[start, end]`) against `previous` (by default
+    /// the range of the same length just before).
+    #[napi]
+    pub async fn compare(&self, query: Value, current: Vec<String>, previous: Option<Vec<String>>) -> napi::Result<Value> {
+        guard_async(async {
+            fn pair(v: &[String]) -> napi::Result<(&str, &str)> {
+                match v {
+                    [start, end] => Ok((start.as_str(), end.as_str())),
+                    _ => Err(errors::coded("KPI_QUERY", "a range is [start, end]")),
+                }
+            }
+            let spec = spec(query)?;
+            let now = pair(&current)?;
+            let before = previous.as_deref().map(pair).transpose()?;
+            Ok(self.inner.compare_spec(&spec, now, before).await.map_err(errors::engine)?.to_json())
+        })
+        .await
+    }
+
+    /// The engine's counters since it was created, by their snake_case names.
     #[napi]
     pub fn metrics(&self) -> napi::Result<Value> {
-        serde_json::to_value(self.inner.metrics()).map_err(|e| errors::coded("KPI_EXECUTION", e))
+        serde_json::to_value(self.inner.metrics()).map_err(errors::json_failed)
     }
 
-    /// The logical, optimized and physical plans.
+    /// How many results the cache holds.
     #[napi]
-    pub async fn explain(&self, query: QueryInput) -> napi::Result<Value> {
-        let query = self.query(query)?;
-        let e = self.inner.explain(&query).await.map_err(errors::engine)?;
-        Ok(serde_json::json!({ "logical": e.logical, "optimized": e.optimized, "physical": e.physical }))
+    pub fn cached_results(&self) -> u32 {
+        u32::try_from(self.inner.cached_results()).unwrap_or(u32::MAX)
     }
 
-    /// The calculation as SQL of `dialect`.
+    /// Empties the result cache.
     #[napi]
-    pub async fn to_sql(&self, query: QueryInput, dialect: String) -> napi::Result<String> {
-        let dialect = SqlDialect::parse(&dialect).map_err(errors::engine)?;
-        let query = self.query(query)?;
-        self.inner.to_sql(&query, dialect).await.map_err(errors::engine)
+    pub fn clear_cache(&self) {
+        self.inner.clear_cache();
     }
 
-    /// Subscribes to a query: `refresh` is "change" (default), "minute", "hour", "day", or
-    /// milliseconds.
+    /// The logical, optimized and physical plans of a query document.
     #[napi]
-    pub async fn subscribe(&self, query: QueryInput, refresh: Option<Either<String, u32>>) -> napi::Result<Subscription> {
-        let refresh = match refresh {
-            None => Refresh::OnChange,
-            Some(Either::B(ms)) => Refresh::Every(Duration::from_millis(u64::from(ms))),
-            Some(Either::A(text)) => match text.as_str() {
-                "change" => Refresh::OnChange,
-                "minute" => Refresh::Minute,
-                "hour" => Refresh::Hour,
-                "day" => Refresh::Day,
-                other => {
-                    return Err(errors::coded(
-                        "KPI_OPTION",
-                        format!("unknown refresh `{other}`: use change, minute, hour, day or milliseconds"),
-                    ));
-                }
-            },
-        };
-        let query = self.query(query)?;
-        let sub = self.inner.subscribe(&query, refresh).await.map_err(errors::engine)?;
-        Ok(Subscription { inner: Arc::new(Mutex::new(Some(sub))) })
+    pub async fn explain(&self, query: Value) -> napi::Result<Value> {
+        guard_async(async {
+            let query = self.inner.query(&spec(query)?).map_err(errors::engine)?;
+            let e = self.inner.explain(&query).await.map_err(errors::engine)?;
+            Ok(serde_json::json!({ "logical": e.logical, "optimized": e.optimized, "physical": e.physical }))
+        })
+        .await
+    }
+
+    /// A query document's calculation as SQL of `dialect`.
+    #[napi]
+    pub async fn to_sql(&self, query: Value, dialect: String) -> napi::Result<String> {
+        guard_async(async {
+            let dialect = SqlDialect::parse(&dialect).map_err(errors::engine)?;
+            let query = self.inner.query(&spec(query)?).map_err(errors::engine)?;
+            self.inner.to_sql(&query, dialect).await.map_err(errors::engine)
+        })
+        .await
+    }
+
+    /// Subscribes to a query document at its `refresh`.
+    #[napi]
+    pub async fn subscribe(&self, query: Value) -> napi::Result<Subscription> {
+        guard_async(async {
+            let sub = self.inner.subscribe_spec(&spec(query)?).await.map_err(errors::engine)?;
+            Ok(Subscription { inner: Arc::new(Mutex::new(Some(sub))) })
+        })
+        .await
+    }
+
+    /// Recalculates query documents on a five-field cron schedule (UTC); the job.
+    #[napi]
+    pub async fn schedule(&self, name: String, cron: String, queries: Vec<Value>) -> napi::Result<Value> {
+        guard_async(async {
+            let queries = self.queries(queries)?;
+            Ok(self.inner.schedule(&name, &cron, queries).await.map_err(errors::engine)?.to_json())
+        })
+        .await
+    }
+
+    /// Schedules every KPI of the catalog that has a schedule; the jobs.
+    #[napi]
+    pub async fn schedule_catalog(&self) -> napi::Result<Value> {
+        guard_async(async { serde_json::to_value(self.inner.schedule_catalog().await.map_err(errors::engine)?).map_err(errors::json_failed) }).await
+    }
+
+    /// The scheduled jobs.
+    #[napi]
+    pub fn jobs(&self) -> napi::Result<Value> {
+        serde_json::to_value(self.inner.jobs()).map_err(errors::json_failed)
+    }
+
+    /// Cancels a job; whether it existed.
+    #[napi]
+    pub fn cancel_job(&self, id: u32) -> bool {
+        self.inner.cancel_job(u64::from(id))
+    }
+
+    /// The views the engine maintains for subscribers.
+    #[napi]
+    pub fn streams(&self) -> napi::Result<Value> {
+        serde_json::to_value(self.inner.streams()).map_err(errors::json_failed)
     }
 }

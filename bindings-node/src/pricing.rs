@@ -5,7 +5,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::catalog::Catalog;
-use crate::errors;
+use crate::errors::{self, guard};
 
 /// A priced proposal.
 #[napi]
@@ -31,18 +31,22 @@ impl Proposal {
 /// The questionnaire (for `kpis` of `catalog` when both are given).
 #[napi]
 pub fn questionnaire(catalog: Option<&Catalog>, kpis: Option<Vec<String>>) -> napi::Result<Value> {
-    let book = PriceBook::default();
-    let q = match (catalog, kpis) {
-        (Some(c), Some(kpis)) => kpi_pricing::questionnaire_for(&c.inner, &kpis, &book).map_err(errors::pricing)?,
-        _ => kpi_pricing::questionnaire(&book),
-    };
-    serde_json::to_value(&q).map_err(|e| errors::coded("KPI_PRICING", e))
+    guard(|| {
+        let book = PriceBook::default();
+        let q = match (catalog, kpis) {
+            (Some(c), Some(kpis)) => kpi_pricing::questionnaire_for(&c.inner, &kpis, &book).map_err(errors::pricing)?,
+            _ => kpi_pricing::questionnaire(&book),
+        };
+        serde_json::to_value(&q).map_err(errors::json_failed)
+    })
 }
 
 /// Prices `kpis` of `catalog` from `answers` (JSON or YAML text).
 #[napi]
 pub fn price(catalog: &Catalog, kpis: Vec<String>, answers: String) -> napi::Result<Proposal> {
-    let answers = Answers::from_yaml(&answers).map_err(errors::pricing)?;
-    let inner = kpi_pricing::price(&catalog.inner, &kpis, &answers, &PriceBook::default()).map_err(errors::pricing)?;
-    Ok(Proposal { inner })
+    guard(|| {
+        let answers = Answers::from_yaml(&answers).map_err(errors::pricing)?;
+        let inner = kpi_pricing::price(&catalog.inner, &kpis, &answers, &PriceBook::default()).map_err(errors::pricing)?;
+        Ok(Proposal { inner })
+    })
 }

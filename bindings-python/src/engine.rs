@@ -1,71 +1,45 @@
-//! The engine: data registration and calculation. Calculations run on a shared tokio runtime
-//! with the GIL released.
+//! The engine: data registration and calculation. Queries and settings cross as the core's JSON
+//! documents ([`QuerySpec`], [`EngineSettings`]), so every rule about them lives in kpi-core.
+//! Calculations run on a shared tokio runtime with the GIL released.
 
 use std::sync::{Arc, OnceLock};
 
-use kpi_core::{EngineOptions, KpiResult, SqlDialect};
-use kpi_formula::{Grain, Query, TimeRange};
+use futures::FutureExt;
+use kpi_core::{EngineError, EngineSettings, KpiResult, QuerySpec, SqlDialect};
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
 use crate::arrow::{Table, read_stream};
-use crate::catalog::Catalog;
-use crate::errors::{CalculationError, engine_error, formula_error};
+use crate::catalog::{Catalog, ClientConfig};
+use crate::errors::{Failure, Outcome, panic_message};
 
-fn runtime() -> PyResult<&'static Runtime> {
+fn runtime() -> Result<&'static Runtime, EngineError> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string()))
         .as_ref()
-        .map_err(|e| CalculationError::new_err(format!("could not start the engine's runtime: {e}")))
+        .map_err(|e| EngineError::Internal(format!("could not start the engine's runtime: {e}")))
 }
 
 /// Runs `work` to completion with the GIL released, checking for signals every 100 ms so
-/// Ctrl-C interrupts it (dropping `work` stops the calculation's DataFusion streams).
-pub(crate) fn run<T: Send>(py: Python<'_>, work: impl std::future::Future<Output = T> + Send) -> PyResult<T> {
+/// Ctrl-C interrupts it (dropping `work` stops the calculation's DataFusion streams). A panic
+/// inside becomes an `InternalError`.
+pub(crate) fn run<T: Send>(py: Python<'_>, work: impl std::future::Future<Output = T> + Send) -> Outcome<T> {
     let runtime = runtime()?;
-    let mut work = Box::pin(work);
+    let mut work = Box::pin(std::panic::AssertUnwindSafe(work).catch_unwind());
     loop {
         // The timer is made inside the runtime, which it needs.
         let step = py.detach(|| runtime.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(100), &mut work).await }));
         match step {
-            Ok(done) => return Ok(done),
+            Ok(Ok(done)) => return Ok(done),
+            Ok(Err(panic)) => return Err(EngineError::Internal(panic_message(panic.as_ref())).into()),
             Err(_) => py.check_signals()?,
         }
     }
 }
 
-/// A query from the arguments Python passes.
-pub(crate) struct QueryArgs {
-    grain: Option<String>,
-    by: Vec<String>,
-    start: Option<String>,
-    end: Option<String>,
-    filter: Option<String>,
-}
-
-impl QueryArgs {
-    fn apply(&self, mut query: Query, engine: &kpi_core::Engine) -> PyResult<Query> {
-        let invalid = |e: kpi_formula::QueryError| formula_error(&kpi_formula::FormulaError::from(e), "KPI_QUERY");
-        if let Some(grain) = &self.grain {
-            query = query.with_grain(Grain::parse(grain).map_err(invalid)?);
-        }
-        if !self.by.is_empty() {
-            query = query.by(self.by.iter().cloned());
-        }
-        match (&self.start, &self.end) {
-            (Some(start), Some(end)) => {
-                let range = TimeRange::parse(start, end, &engine.options().calendar).map_err(invalid)?;
-                query = query.with_range(range);
-            }
-            (None, None) => {}
-            _ => return Err(crate::errors::QueryError::new_err("give both start and end, or neither")),
-        }
-        if let Some(filter) = &self.filter {
-            query = query.with_filter(filter.clone());
-        }
-        Ok(query)
-    }
+fn spec(json: &str) -> Outcome<QuerySpec> {
+    Ok(QuerySpec::from_json(json)?)
 }
 
 /// A KPI engine over a catalog.
@@ -93,174 +67,163 @@ impl CalcResult {
     }
 }
 
-impl Engine {
-    fn query(&self, target: Query, args: QueryArgs) -> PyResult<Query> {
-        args.apply(target, &self.inner)
-    }
+fn result(r: KpiResult) -> CalcResult {
+    CalcResult { inner: Arc::new(r) }
+}
 
-    fn run<T: Send>(&self, py: Python<'_>, work: impl std::future::Future<Output = T> + Send) -> PyResult<T> {
-        run(py, work)
-    }
-
-    fn calculated(&self, py: Python<'_>, target: Query, args: QueryArgs) -> PyResult<CalcResult> {
-        let query = self.query(target, args)?;
-        let result = self.run(py, self.inner.calculate(&query))?.map_err(engine_error)?;
-        Ok(CalcResult { inner: Arc::new(result) })
-    }
+fn json<T: serde::Serialize>(value: &T) -> Outcome<String> {
+    serde_json::to_string(value).map_err(|e| EngineError::Internal(format!("could not write JSON: {e}")).into())
 }
 
 #[pymethods]
 impl Engine {
-    /// An engine over `catalog`, with its calendar in `timezone`, and optionally a timeout
-    /// (seconds) and a memory limit (bytes) per calculation.
+    /// An engine over `catalog` with `settings` (an `EngineSettings` JSON document), for
+    /// `client` (its custom KPIs and field mappings) when given.
     #[new]
-    #[pyo3(signature = (catalog, timezone="UTC", timeout=None, memory_limit=None))]
-    fn new(catalog: &Catalog, timezone: &str, timeout: Option<f64>, memory_limit: Option<usize>) -> PyResult<Engine> {
-        let mut options = EngineOptions::default().with_time_zone(timezone).map_err(engine_error)?;
-        if let Some(seconds) = timeout {
-            if !(seconds.is_finite() && seconds > 0.0) {
-                return Err(crate::errors::QueryError::new_err("timeout must be a positive number of seconds"));
-            }
-            options = options.with_timeout(std::time::Duration::from_secs_f64(seconds));
-        }
-        if let Some(bytes) = memory_limit {
-            options = options.with_memory_limit(bytes);
-        }
+    #[pyo3(signature = (catalog, settings=None, client=None))]
+    fn new(catalog: &Catalog, settings: Option<&str>, client: Option<&ClientConfig>) -> Outcome<Engine> {
+        let options = match settings {
+            Some(text) => EngineSettings::from_json(text)?.to_options()?,
+            None => kpi_core::EngineOptions::default(),
+        };
         // The engine spawns maintenance tasks, so it is created inside the runtime.
         let _guard = runtime()?.enter();
-        let inner = kpi_core::Engine::with_options(catalog.inner.clone(), options).map_err(engine_error)?;
+        let catalog = catalog.get();
+        let inner = match client {
+            Some(client) => kpi_core::Engine::for_client(&catalog, client.inner.clone(), options)?,
+            None => kpi_core::Engine::with_options(catalog, options)?,
+        };
         Ok(Engine { inner })
     }
 
-    /// Registers Arrow data as the rows of `object_model`, replacing any before.
-    fn register(&self, object_model: &str, data: &Bound<'_, PyAny>) -> PyResult<()> {
-        let (_, batches) = read_stream(data)?;
-        self.inner.register_batches(object_model, batches).map_err(engine_error)
+    /// The catalog the engine calculates (for a client: as the client sees it).
+    fn catalog(&self) -> Catalog {
+        Catalog::new(Arc::new(self.inner.catalog().clone()))
     }
 
-    /// Appends Arrow data to the rows of `object_model`; returns the append's report as JSON.
-    fn append(&self, object_model: &str, data: &Bound<'_, PyAny>) -> PyResult<(usize, usize, usize)> {
+    /// Registers Arrow data as the rows of `object_model`, replacing any before.
+    fn register(&self, py: Python<'_>, object_model: &str, data: &Bound<'_, PyAny>) -> Outcome<()> {
         let (_, batches) = read_stream(data)?;
-        let report = self.inner.append_batches(object_model, batches).map_err(engine_error)?;
+        let engine = self.inner.clone();
+        py.detach(|| engine.register_batches(object_model, batches)).map_err(Failure::from)
+    }
+
+    /// Appends Arrow data to the rows of `object_model`; returns (rows, late, beyond lateness).
+    fn append(&self, py: Python<'_>, object_model: &str, data: &Bound<'_, PyAny>) -> Outcome<(usize, usize, usize)> {
+        let (_, batches) = read_stream(data)?;
+        let engine = self.inner.clone();
+        let report = py.detach(|| engine.append_batches(object_model, batches))?;
         Ok((report.rows, report.late_rows, report.beyond_lateness))
     }
 
-    /// Calculates a KPI.
-    #[pyo3(signature = (kpi, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn calculate(
-        &self,
-        py: Python<'_>,
-        kpi: &str,
-        grain: Option<String>,
-        by: Vec<String>,
-        start: Option<String>,
-        end: Option<String>,
-        filter: Option<String>,
-    ) -> PyResult<CalcResult> {
-        self.calculated(py, Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })
+    /// Registers a Parquet file or directory as the rows of `object_model`.
+    fn register_parquet(&self, py: Python<'_>, object_model: &str, path: std::path::PathBuf) -> Outcome<()> {
+        Ok(run(py, self.inner.register_parquet(object_model, &path))??)
     }
 
-    /// Calculates an ad-hoc formula.
-    #[pyo3(signature = (formula, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn calculate_formula(
-        &self,
-        py: Python<'_>,
-        formula: &str,
-        grain: Option<String>,
-        by: Vec<String>,
-        start: Option<String>,
-        end: Option<String>,
-        filter: Option<String>,
-    ) -> PyResult<CalcResult> {
-        self.calculated(py, Query::formula(formula), QueryArgs { grain, by, start, end, filter })
+    /// Registers a CSV file (with a header row) or directory as the rows of `object_model`.
+    fn register_csv(&self, py: Python<'_>, object_model: &str, path: std::path::PathBuf) -> Outcome<()> {
+        Ok(run(py, self.inner.register_csv(object_model, &path))??)
     }
 
-    /// The logical, optimised and physical plans of a KPI's calculation.
-    #[pyo3(signature = (kpi, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn explain(
-        &self,
-        py: Python<'_>,
-        kpi: &str,
-        grain: Option<String>,
-        by: Vec<String>,
-        start: Option<String>,
-        end: Option<String>,
-        filter: Option<String>,
-    ) -> PyResult<(String, String, String)> {
-        let query = self.query(Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })?;
-        let explain = self.run(py, self.inner.explain(&query))?.map_err(engine_error)?;
+    /// Removes the data of `object_model`; whether it had any.
+    fn unregister(&self, object_model: &str) -> bool {
+        self.inner.unregister(object_model)
+    }
+
+    /// Calculates a query document.
+    fn calculate(&self, py: Python<'_>, query: &str) -> Outcome<CalcResult> {
+        let spec = spec(query)?;
+        Ok(result(run(py, self.inner.calculate_spec(&spec))??))
+    }
+
+    /// The logical, optimised and physical plans of a query document.
+    fn explain(&self, py: Python<'_>, query: &str) -> Outcome<(String, String, String)> {
+        let query = self.inner.query(&spec(query)?)?;
+        let explain = run(py, self.inner.explain(&query))??;
         Ok((explain.logical, explain.optimized, explain.physical))
     }
 
-    /// A KPI's calculation as SQL of `dialect` (postgres, mysql, sqlite, bigquery, timescale, ...).
-    #[pyo3(signature = (kpi, dialect="postgres", grain=None, by=Vec::new(), start=None, end=None, filter=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn to_sql(
-        &self,
-        py: Python<'_>,
-        kpi: &str,
-        dialect: &str,
-        grain: Option<String>,
-        by: Vec<String>,
-        start: Option<String>,
-        end: Option<String>,
-        filter: Option<String>,
-    ) -> PyResult<String> {
-        let dialect = SqlDialect::parse(dialect).map_err(engine_error)?;
-        let query = self.query(Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })?;
-        self.run(py, self.inner.to_sql(&query, dialect))?.map_err(engine_error)
+    /// A query document's calculation as SQL of `dialect`.
+    fn to_sql(&self, py: Python<'_>, query: &str, dialect: &str) -> Outcome<String> {
+        let dialect = SqlDialect::parse(dialect)?;
+        let query = self.inner.query(&spec(query)?)?;
+        Ok(run(py, self.inner.to_sql(&query, dialect))??)
     }
 
-    /// Calculates KPIs concurrently; the dashboard as JSON (per KPI its result or its error's
-    /// code and message) and the results of those that succeeded.
-    #[pyo3(signature = (kpis, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
-    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-    fn dashboard(
-        &self,
-        py: Python<'_>,
-        kpis: Vec<String>,
-        grain: Option<String>,
-        by: Vec<String>,
-        start: Option<String>,
-        end: Option<String>,
-        filter: Option<String>,
-    ) -> PyResult<(String, Vec<Option<CalcResult>>)> {
-        let args = QueryArgs { grain, by, start, end, filter };
-        let queries = kpis.iter().map(|k| args.apply(Query::kpi(k), &self.inner)).collect::<PyResult<Vec<_>>>()?;
-        let dashboard = self.run(py, self.inner.dashboard(&queries))?;
+    /// Calculates query documents concurrently; the dashboard as JSON (per item its result or
+    /// its error's code, kind and message) and the results of those that succeeded.
+    fn dashboard(&self, py: Python<'_>, queries: Vec<String>) -> Outcome<(String, Vec<Option<CalcResult>>)> {
+        let queries = queries.iter().map(|q| Ok(self.inner.query(&spec(q)?)?)).collect::<Outcome<Vec<_>>>()?;
+        let dashboard = run(py, self.inner.dashboard(&queries))?;
         let json = dashboard.to_json().to_string();
-        let results = dashboard.items.into_iter().map(|i| i.outcome.ok().map(|r| CalcResult { inner: Arc::new(r) })).collect();
+        let results = dashboard.items.into_iter().map(|i| i.outcome.ok().map(result)).collect();
         Ok((json, results))
     }
 
-    /// Subscribes to a KPI's values, refreshed on every change (`"change"`), each `"minute"`,
-    /// `"hour"` or `"day"`, or every given number of seconds.
-    #[pyo3(signature = (kpi, refresh, grain=None, by=Vec::new(), start=None, end=None, filter=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn subscribe(
+    /// A query document's value over the current range against the previous one, as JSON.
+    #[pyo3(signature = (query, current_start, current_end, previous_start=None, previous_end=None))]
+    fn compare(
         &self,
         py: Python<'_>,
-        kpi: &str,
-        refresh: &Bound<'_, PyAny>,
-        grain: Option<String>,
-        by: Vec<String>,
-        start: Option<String>,
-        end: Option<String>,
-        filter: Option<String>,
-    ) -> PyResult<crate::stream::Subscription> {
-        let refresh = crate::stream::refresh(refresh)?;
-        let query = self.query(Query::kpi(kpi), QueryArgs { grain, by, start, end, filter })?;
-        let subscription = self.run(py, self.inner.subscribe(&query, refresh))?.map_err(engine_error)?;
+        query: &str,
+        current_start: &str,
+        current_end: &str,
+        previous_start: Option<&str>,
+        previous_end: Option<&str>,
+    ) -> Outcome<String> {
+        let spec = spec(query)?;
+        let previous = previous_start.zip(previous_end);
+        let comparison = run(py, self.inner.compare_spec(&spec, (current_start, current_end), previous))??;
+        Ok(comparison.to_json().to_string())
+    }
+
+    /// Subscribes to a query document (its `refresh`: change, minute, hour, day or an interval).
+    fn subscribe(&self, py: Python<'_>, query: &str) -> Outcome<crate::stream::Subscription> {
+        let spec = spec(query)?;
+        let subscription = run(py, self.inner.subscribe_spec(&spec))??;
         Ok(crate::stream::Subscription::new(subscription))
     }
 
-    /// The engine's counters, as (name, count) pairs in declaration order.
-    fn metrics(&self) -> Vec<(String, u64)> {
-        let counters = serde_json::to_value(self.inner.metrics()).unwrap_or_default();
-        counters.as_object().into_iter().flatten().map(|(name, n)| (name.clone(), n.as_u64().unwrap_or(0))).collect()
+    /// Schedules query documents on a cron schedule (UTC); the job as JSON.
+    fn schedule(&self, py: Python<'_>, name: &str, cron: &str, queries: Vec<String>) -> Outcome<String> {
+        let queries = queries.iter().map(|q| Ok(self.inner.query(&spec(q)?)?)).collect::<Outcome<Vec<_>>>()?;
+        json(&run(py, self.inner.schedule(name, cron, queries))??)
+    }
+
+    /// Schedules every KPI of the catalog that has a schedule; the jobs as JSON.
+    fn schedule_catalog(&self, py: Python<'_>) -> Outcome<String> {
+        json(&run(py, self.inner.schedule_catalog())??)
+    }
+
+    /// The scheduled jobs as JSON.
+    fn jobs(&self) -> Outcome<String> {
+        json(&self.inner.jobs())
+    }
+
+    /// Cancels a job; whether it existed.
+    fn cancel_job(&self, id: u64) -> bool {
+        self.inner.cancel_job(id)
+    }
+
+    /// The maintained views (one per subscribed query and refresh) as JSON.
+    fn streams(&self) -> Outcome<String> {
+        json(&self.inner.streams())
+    }
+
+    /// The engine's counters as JSON.
+    fn metrics(&self) -> Outcome<String> {
+        json(&self.inner.metrics())
+    }
+
+    /// How many results the cache holds.
+    fn cached_results(&self) -> usize {
+        self.inner.cached_results()
+    }
+
+    /// Empties the result cache.
+    fn clear_cache(&self) {
+        self.inner.clear_cache();
     }
 
     /// The object models with data, as (name, version, rows in memory, all in memory).

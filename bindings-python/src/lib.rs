@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_class::<catalog::Catalog>()?;
+    m.add_class::<catalog::ClientConfig>()?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<engine::CalcResult>()?;
     m.add_class::<stream::Subscription>()?;

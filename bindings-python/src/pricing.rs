@@ -4,7 +4,7 @@ use kpi_pricing::{Answers, PriceBook, ServiceProposal};
 use pyo3::prelude::*;
 
 use crate::catalog::Catalog;
-use crate::errors::pricing_error;
+use crate::errors::Outcome;
 
 /// A priced service proposal.
 #[pyclass(module = "kpi_engine._native", frozen)]
@@ -25,9 +25,9 @@ impl Proposal {
     }
 }
 
-fn book(price_book: Option<&str>) -> PyResult<PriceBook> {
+fn book(price_book: Option<&str>) -> Outcome<PriceBook> {
     match price_book {
-        Some(text) => PriceBook::from_yaml(text).map_err(|e| pricing_error(&e)),
+        Some(text) => Ok(PriceBook::from_yaml(text)?),
         None => Ok(PriceBook::default()),
     }
 }
@@ -35,21 +35,21 @@ fn book(price_book: Option<&str>) -> PyResult<PriceBook> {
 /// The questionnaire as JSON: for `kpis` of `catalog` when given, else the general one.
 #[pyfunction]
 #[pyo3(signature = (catalog=None, kpis=None, price_book=None))]
-pub(crate) fn questionnaire_json(catalog: Option<&Catalog>, kpis: Option<Vec<String>>, price_book: Option<&str>) -> PyResult<String> {
+pub(crate) fn questionnaire_json(catalog: Option<&Catalog>, kpis: Option<Vec<String>>, price_book: Option<&str>) -> Outcome<String> {
     let book = book(price_book)?;
     let questionnaire = match (catalog, kpis) {
-        (Some(catalog), Some(kpis)) => kpi_pricing::questionnaire_for(&catalog.inner, &kpis, &book).map_err(|e| pricing_error(&e))?,
+        (Some(catalog), Some(kpis)) => kpi_pricing::questionnaire_for(&catalog.get(), &kpis, &book)?,
         _ => kpi_pricing::questionnaire(&book),
     };
-    serde_json::to_string(&questionnaire).map_err(|e| crate::errors::PricingError::new_err(e.to_string()))
+    serde_json::to_string(&questionnaire).map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")).into())
 }
 
 /// Prices `kpis` of `catalog` from `answers` (JSON or YAML text) with the default price book
 /// or one with `price_book`'s overrides (YAML).
 #[pyfunction]
 #[pyo3(signature = (catalog, kpis, answers, price_book=None))]
-pub(crate) fn price(catalog: &Catalog, kpis: Vec<String>, answers: &str, price_book: Option<&str>) -> PyResult<Proposal> {
-    let answers = Answers::from_yaml(answers).map_err(|e| pricing_error(&e))?;
-    let inner = kpi_pricing::price(&catalog.inner, &kpis, &answers, &book(price_book)?).map_err(|e| pricing_error(&e))?;
+pub(crate) fn price(catalog: &Catalog, kpis: Vec<String>, answers: &str, price_book: Option<&str>) -> Outcome<Proposal> {
+    let answers = Answers::from_yaml(answers)?;
+    let inner = kpi_pricing::price(&catalog.get(), &kpis, &answers, &book(price_book)?)?;
     Ok(Proposal { inner })
 }

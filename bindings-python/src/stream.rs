@@ -3,31 +3,10 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kpi_core::Refresh;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::engine::run;
-
-/// A refresh from Python: `"change"`, `"minute"`, `"hour"`, `"day"`, or seconds.
-pub(crate) fn refresh(value: &Bound<'_, PyAny>) -> PyResult<Refresh> {
-    if let Ok(seconds) = value.extract::<f64>() {
-        if !(seconds.is_finite() && seconds > 0.0) {
-            return Err(crate::errors::QueryError::new_err("a refresh interval must be a positive number of seconds"));
-        }
-        return Ok(Refresh::Every(Duration::from_secs_f64(seconds)));
-    }
-    let text: String = value.extract()?;
-    match text.as_str() {
-        "change" | "on_change" => Ok(Refresh::OnChange),
-        "minute" => Ok(Refresh::Minute),
-        "hour" => Ok(Refresh::Hour),
-        "day" => Ok(Refresh::Day),
-        other => Err(PyValueError::new_err(format!(
-            "unknown refresh `{other}`: use \"change\", \"minute\", \"hour\", \"day\" or a number of seconds"
-        ))),
-    }
-}
+use crate::errors::Outcome;
 
 /// A subscription to a KPI's values; closing it (or dropping it) unsubscribes.
 #[pyclass(module = "kpi_engine._native", frozen)]
@@ -46,8 +25,15 @@ impl Subscription {
     /// The next updates as JSON (`updates`, `lagged`, `error`), waiting at most `timeout`
     /// seconds (forever when `None`); `None` when the time passed or the subscription is closed.
     #[pyo3(signature = (timeout=None))]
-    fn next_json(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<String>> {
-        let wait = timeout.map(|t| Duration::from_secs_f64(t.max(0.0)));
+    fn next_json(&self, py: Python<'_>, timeout: Option<f64>) -> Outcome<Option<String>> {
+        // A wait too long for a timer (or infinite) is a wait without one.
+        let wait = match timeout {
+            Some(t) if t.is_nan() => {
+                return Err(kpi_core::EngineError::InvalidOption { option: "timeout", message: "must be a number of seconds, got NaN".into() }.into());
+            }
+            Some(t) => Duration::try_from_secs_f64(t.max(0.0)).ok(),
+            None => None,
+        };
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let Some(sub) = guard.as_mut() else { return Ok(None) };
         let updates = run(py, async {
@@ -56,7 +42,9 @@ impl Subscription {
                 None => Some(sub.next().await),
             }
         })?;
-        updates.map(|u| serde_json::to_string(&u).map_err(|e| crate::errors::KpiError::new_err(e.to_string()))).transpose()
+        updates
+            .map(|u| serde_json::to_string(&u).map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")).into()))
+            .transpose()
     }
 
     /// Unsubscribes; later reads give `None`.

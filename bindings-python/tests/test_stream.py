@@ -78,9 +78,12 @@ def test_callbacks_and_async_iteration(cat, eng):
 
 
 def test_bad_refresh_and_kpi_errors(eng):
-    with pytest.raises(ValueError):
+    with pytest.raises(ke.QueryError) as bad:
         eng.subscribe("revenue", grain="minute", refresh="fortnightly")
+    assert (bad.value.code, bad.value.kind) == ("KPI_OPTION", "query")
     with pytest.raises(ke.QueryError):
         eng.subscribe("revenue", grain="minute", refresh=0)
+    with pytest.raises(ke.QueryError):
+        eng.subscribe("revenue", grain="minute", refresh=float("inf"))
     with pytest.raises(ke.FormulaError):
         eng.subscribe("revenu", grain="minute")

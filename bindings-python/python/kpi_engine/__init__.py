@@ -13,7 +13,8 @@
 Data goes in and out through the Arrow C stream interface: ``register`` and ``append`` take
 pyarrow tables, polars and pandas data frames, or any object with ``__arrow_c_stream__``;
 results implement ``__arrow_c_stream__`` and convert with ``to_pyarrow``, ``to_polars`` and
-``to_pandas``. Errors are subclasses of :class:`KpiError`.
+``to_pandas``. Errors are subclasses of :class:`KpiError`, each with a stable ``code`` and its
+``kind``.
 """
 
 from ._native import (
@@ -21,26 +22,31 @@ from ._native import (
     CatalogError,
     DataError,
     FormulaError,
+    InternalError,
     KpiError,
     PricingError,
     QueryError,
 )
 from . import demo, pricing
-from .catalog import Catalog
-from .engine import AppendReport, Engine, Result
+from .catalog import Catalog, ClientConfig
+from .engine import AppendReport, Dashboard, Engine, Result, Subscription
 
 __all__ = [
     "AppendReport",
     "CalculationError",
     "Catalog",
     "CatalogError",
+    "ClientConfig",
+    "Dashboard",
     "DataError",
     "Engine",
     "FormulaError",
+    "InternalError",
     "KpiError",
     "PricingError",
     "QueryError",
     "Result",
+    "Subscription",
     "demo",
     "pricing",
 ]

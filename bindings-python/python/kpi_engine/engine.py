@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 from dataclasses import dataclass
 import threading
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Optional, Sequence, Union
 
 from . import _native
-from .catalog import Catalog
+from .catalog import Catalog, ClientConfig
 
 if TYPE_CHECKING:
     import pandas
@@ -34,9 +35,11 @@ class Result:
     """A calculated result: one row per period and dimension group (``period``, the
     dimensions, ``value``). Implements ``__arrow_c_stream__``."""
 
-    def __init__(self, native: _native.CalcResult) -> None:
+    def __init__(self, native: _native.CalcResult, catalog: Optional[Catalog] = None) -> None:
         self._native = native
         self._table = native.table()
+        self._catalog = catalog
+        self._document: Optional[dict[str, Any]] = None
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """The rows as an Arrow C stream (the Arrow PyCapsule protocol)."""
@@ -49,10 +52,10 @@ class Result:
         return pyarrow.table(self._table)
 
     def to_polars(self) -> "polars.DataFrame":
-        """The rows as a polars DataFrame."""
+        """The rows as a polars DataFrame (through the Arrow C stream; pyarrow not needed)."""
         import polars
 
-        return polars.from_arrow(self.to_pyarrow())
+        return polars.DataFrame(self._table)
 
     def to_pandas(self) -> "pandas.DataFrame":
         """The rows as a pandas DataFrame."""
@@ -60,7 +63,34 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain Python: rows, summaries (latest value, status, trend) and timing."""
-        return json.loads(self._native.to_json())
+        if self._document is None:
+            self._document = json.loads(self._native.to_json())
+        return self._document
+
+    @property
+    def summaries(self) -> list[dict[str, Any]]:
+        """Per dimension group: ``dimensions`` and ``summary`` (the latest ``value``,
+        ``previous``, ``status`` by the KPI's thresholds, and ``trend``)."""
+        return self.to_dict()["summaries"]
+
+    def _repr_html_(self) -> str:
+        """A compact table for notebooks: the latest value per group with its status colour
+        and trend, and the rows."""
+        from .notebook import result_html
+
+        return result_html(self.to_dict())
+
+    def plot(self, ax: Any = None) -> Any:
+        """Plots the result with matplotlib: periods on x, a line per dimension group, the
+        KPI's warning and critical thresholds as bands; returns the Axes."""
+        from .notebook import plot
+
+        doc = self.to_dict()
+        thresholds, direction = None, None
+        if self._catalog is not None and doc.get("kpi"):
+            kpi = self._catalog.kpi(doc["kpi"])
+            thresholds, direction = kpi.get("thresholds"), kpi.get("direction")
+        return plot(doc, thresholds, direction, ax)
 
     @property
     def column_names(self) -> list[str]:
@@ -93,6 +123,12 @@ class Dashboard:
     def __repr__(self) -> str:
         return f"<Dashboard: {len(self.results)} results, {len(self.errors)} errors>"
 
+    def _repr_html_(self) -> str:
+        """One line per KPI for notebooks: latest value with status colour and trend, or its error."""
+        from .notebook import dashboard_html
+
+        return dashboard_html(self.results, self.errors)
+
 
 class Subscription:
     """Updates of a subscribed KPI. Each update is a dict: ``kpi``, ``period``,
@@ -121,7 +157,7 @@ class Subscription:
                 return None
             batch = json.loads(text)
             if batch.get("error"):
-                raise _native.CalculationError(batch["error"])
+                raise _native.error_from_json(json.dumps(batch["error"]))
             self._pending = [dict(u, lagged=batch["lagged"]) for u in batch["updates"]]
         return self._pending.pop(0)
 
@@ -168,23 +204,46 @@ class Subscription:
 class Engine:
     """Calculates the KPIs of a catalog over registered Arrow data.
 
-    Calculations run in Rust with the GIL released.
+    Calculations run in Rust with the GIL released. Every query method takes the same
+    keywords, which map field by field onto the engine's query document: ``grain``, ``by``,
+    ``start``, ``end``, ``where``, ``security`` (a row filter per object model, e.g.
+    ``{"orders": "orders.region = 'north'"}``), ``timezone``, ``week_start``,
+    ``empty_periods`` (``"include"`` or ``"omit"``), ``timeout`` (seconds or text such as
+    ``"500ms"``) and ``bypass_cache``; ``formula=`` instead of a KPI code for an ad-hoc formula.
+    A misspelt keyword is a :class:`QueryError` naming the fields there are.
     """
 
     def __init__(
         self,
         catalog: Catalog,
-        timezone: str = "UTC",
-        timeout: Optional[float] = None,
+        timezone: Optional[str] = None,
+        timeout: Optional[Union[float, str]] = None,
         memory_limit: Optional[int] = None,
+        *,
+        client: Optional["ClientConfig"] = None,
+        **settings: Any,
     ) -> None:
         """An engine over ``catalog``: periods follow ``timezone`` (IANA name); ``timeout``
-        (seconds) and ``memory_limit`` (bytes) bound each calculation, which otherwise fails
-        with :class:`CalculationError`."""
+        (seconds, or text such as ``"30s"``) and ``memory_limit`` (bytes) bound each
+        calculation, which otherwise fails with :class:`CalculationError`.
+
+        Further settings: ``week_start``, ``lane_concurrency`` (calculations of one value chain
+        at once), ``target_partitions``, ``cache`` (``False``, or a dict of ``ttl``,
+        ``formula_ttl``, ``kpis``, ``modules``, ``value_chains``, ``max_entries``),
+        ``allowed_lateness``, ``retention``, ``distinct_counts`` and ``quantiles``
+        (``"exact"`` or ``"approximate"``). With ``client`` (a :class:`ClientConfig`), the
+        catalog is the client's and registered data is renamed by its field mappings.
+        """
         if not isinstance(catalog, Catalog):
             raise TypeError(f"expected a kpi_engine.Catalog, got {type(catalog).__name__}")
-        self.catalog = catalog
-        self._native = _native.Engine(catalog._native, timezone, timeout, memory_limit)
+        if settings.get("cache") is False:
+            settings["cache"] = {"enabled": False}
+        document = _document(timezone=timezone, timeout=timeout, memory_limit=memory_limit, **settings)
+        native_client = client._native if client is not None else None
+        self._native = _native.Engine(catalog._native, document, native_client)
+        self.catalog = Catalog(self._native.catalog()) if client is not None else catalog
+
+    # -- data ---------------------------------------------------------------------------
 
     def register(self, object_model: str, data: Any) -> None:
         """Registers ``data`` as the rows of ``object_model``, replacing any before.
@@ -201,97 +260,135 @@ class Engine:
         rows, late, beyond = self._native.append(object_model, _arrow(data))
         return AppendReport(rows, late, beyond)
 
-    def calculate(
-        self,
-        kpi: str,
-        grain: Optional[str] = None,
-        by: Optional[Sequence[str]] = None,
-        start: Optional[When] = None,
-        end: Optional[When] = None,
-        where: Optional[str] = None,
-    ) -> Result:
-        """Calculates the catalog's KPI ``kpi``.
+    def register_parquet(self, object_model: str, path: "str | os.PathLike[str]") -> None:
+        """Registers a Parquet file, or a directory of them, as the rows of ``object_model``
+        (read where it lies, not loaded into memory)."""
+        self._native.register_parquet(object_model, os.fspath(path))
+
+    def register_csv(self, object_model: str, path: "str | os.PathLike[str]") -> None:
+        """Registers a CSV file with a header row, or a directory of them, as the rows of
+        ``object_model``, read with the object model's schema."""
+        self._native.register_csv(object_model, os.fspath(path))
+
+    def register_demo(self, rows: int = 10_000, seed: int = 42, start: Optional[When] = None, end: Optional[When] = None) -> None:
+        """Generates demo data for every object model of the catalog and registers it."""
+        from . import demo
+
+        for name, table in demo.generate(self.catalog, rows=rows, seed=seed, start=start, end=end).items():
+            self.register(name, table)
+
+    def unregister(self, object_model: str) -> bool:
+        """Removes the data of ``object_model``; whether it had any."""
+        return self._native.unregister(object_model)
+
+    def registered(self) -> list[dict[str, Any]]:
+        """The object models with data: name, data version, rows in memory, whether all in memory."""
+        return [
+            {"object_model": name, "version": version, "memory_rows": rows, "in_memory": in_memory}
+            for name, version, rows, in_memory in self._native.registered()
+        ]
+
+    # -- calculations -------------------------------------------------------------------
+
+    def calculate(self, kpi: Optional[str] = None, grain: Optional[str] = None, by: Optional[Sequence[str]] = None,
+                  start: Optional[When] = None, end: Optional[When] = None, where: Optional[str] = None, **query: Any) -> Result:
+        """Calculates the catalog's KPI ``kpi`` (or ``formula=``).
 
         ``grain``: minute, hour, day, week, month, quarter or year; ``by``: dimensions such as
         ``orders.region`` or ``orders.customer.segment``; ``start``/``end``: the time range
         (both or neither; by default the data's bounds); ``where``: a filter in the formula
-        language, e.g. ``"orders.channel = 'web'"``.
+        language, e.g. ``"orders.channel = 'web'"``; the other keywords as the class says.
         """
-        return Result(self._native.calculate(kpi, *_args(grain, by, start, end, where)))
+        return Result(self._native.calculate(_query(kpi, grain, by, start, end, where, query)), self.catalog)
 
-    def calculate_formula(
-        self,
-        formula: str,
-        grain: Optional[str] = None,
-        by: Optional[Sequence[str]] = None,
-        start: Optional[When] = None,
-        end: Optional[When] = None,
-        where: Optional[str] = None,
-    ) -> Result:
+    def calculate_formula(self, formula: str, grain: Optional[str] = None, by: Optional[Sequence[str]] = None,
+                          start: Optional[When] = None, end: Optional[When] = None, where: Optional[str] = None, **query: Any) -> Result:
         """Calculates an ad-hoc formula, e.g. ``"sum(orders.order_value) / count(orders)"``."""
-        return Result(self._native.calculate_formula(formula, *_args(grain, by, start, end, where)))
+        return self.calculate(None, grain, by, start, end, where, formula=formula, **query)
 
-    def explain(
-        self,
-        kpi: str,
-        grain: Optional[str] = None,
-        by: Optional[Sequence[str]] = None,
-        start: Optional[When] = None,
-        end: Optional[When] = None,
-        where: Optional[str] = None,
-    ) -> dict[str, str]:
-        """The logical, optimized and physical plans of a KPI's calculation."""
-        logical, optimized, physical = self._native.explain(kpi, *_args(grain, by, start, end, where))
+    def explain(self, kpi: Optional[str] = None, grain: Optional[str] = None, by: Optional[Sequence[str]] = None,
+                start: Optional[When] = None, end: Optional[When] = None, where: Optional[str] = None, **query: Any) -> dict[str, str]:
+        """The logical, optimized and physical plans of a KPI's (or ``formula=``) calculation."""
+        logical, optimized, physical = self._native.explain(_query(kpi, grain, by, start, end, where, query))
         return {"logical": logical, "optimized": optimized, "physical": physical}
 
-    def to_sql(
-        self,
-        kpi: str,
-        dialect: str = "postgres",
-        grain: Optional[str] = None,
-        by: Optional[Sequence[str]] = None,
-        start: Optional[When] = None,
-        end: Optional[When] = None,
-        where: Optional[str] = None,
-    ) -> str:
-        """A KPI's calculation as SQL for another database (postgres, mysql, sqlite, bigquery,
-        timescale, ...)."""
-        return self._native.to_sql(kpi, dialect, *_args(grain, by, start, end, where))
+    def to_sql(self, kpi: Optional[str] = None, dialect: str = "postgres", grain: Optional[str] = None,
+               by: Optional[Sequence[str]] = None, start: Optional[When] = None, end: Optional[When] = None,
+               where: Optional[str] = None, **query: Any) -> str:
+        """A KPI's (or ``formula=``) calculation as SQL for another database (postgres,
+        timescale, mysql, sqlite, duckdb, bigquery)."""
+        return self._native.to_sql(_query(kpi, grain, by, start, end, where, query), dialect)
 
-    def dashboard(
-        self,
-        kpis: Sequence[str],
-        grain: Optional[str] = None,
-        by: Optional[Sequence[str]] = None,
-        start: Optional[When] = None,
-        end: Optional[When] = None,
-        where: Optional[str] = None,
-    ) -> "Dashboard":
+    def dashboard(self, kpis: Sequence[Union[str, dict[str, Any]]], grain: Optional[str] = None,
+                  by: Optional[Sequence[str]] = None, start: Optional[When] = None, end: Optional[When] = None,
+                  where: Optional[str] = None, *, progress: Optional[bool] = None, **query: Any) -> "Dashboard":
         """Calculates several KPIs concurrently with the same settings; a failing KPI does not
-        stop the others."""
-        text, results = self._native.dashboard(list(kpis), *_args(grain, by, start, end, where))
-        return Dashboard(list(kpis), json.loads(text), [Result(r) if r is not None else None for r in results])
+        stop the others. An item may also be a dict of its own settings (``{"formula": ...}``,
+        ``{"kpi": ..., "grain": ...}``) over the shared ones. ``progress`` shows a progress bar
+        (tqdm, where installed) for dashboards that take more than a second; by default only in
+        an interactive session."""
+        documents, names = [], []
+        for item in kpis:
+            own = dict(item) if isinstance(item, dict) else {"kpi": item}
+            merged = {"grain": grain, "by": by, "start": start, "end": end, "where": where, **query, **own}
+            documents.append(_document(**merged))
+            names.append(own.get("kpi") or own.get("formula") or "?")
+        from .notebook import progress_while
 
-    def subscribe(
-        self,
-        kpi: str,
-        grain: Optional[str] = None,
-        by: Optional[Sequence[str]] = None,
-        start: Optional[When] = None,
-        end: Optional[When] = None,
-        where: Optional[str] = None,
-        refresh: Union[str, float] = "change",
-        callback: Optional[Callable[[dict[str, Any]], None]] = None,
-    ) -> "Subscription":
-        """Subscribes to a KPI's values: a snapshot of every period and group first, then the
-        ones that change, as appends arrive (``refresh="change"``), or each ``"minute"``,
-        ``"hour"``, ``"day"`` or number of seconds.
+        text, results = progress_while(lambda: self._native.dashboard(documents), len(documents), "KPIs", progress)
+        return Dashboard(names, json.loads(text), [Result(r, self.catalog) if r is not None else None for r in results])
+
+    def compare(self, kpi: Optional[str] = None, current: Optional[tuple[When, When]] = None,
+                previous: Optional[tuple[When, When]] = None, by: Optional[Sequence[str]] = None,
+                where: Optional[str] = None, **query: Any) -> dict[str, Any]:
+        """The KPI's value over ``current`` (a ``(start, end)`` pair) against ``previous`` (by
+        default the range of the same length just before), per dimension group: both values,
+        the absolute and relative change, and the status and trend by the KPI's direction."""
+        if current is None:
+            raise _native.QueryError("compare needs current=(start, end)")
+        document = _query(kpi, None, by, None, None, where, query)
+        prev = previous or (None, None)
+        return json.loads(self._native.compare(document, _text(current[0]), _text(current[1]), _text(prev[0]), _text(prev[1])))
+
+    def subscribe(self, kpi: Optional[str] = None, grain: Optional[str] = None, by: Optional[Sequence[str]] = None,
+                  start: Optional[When] = None, end: Optional[When] = None, where: Optional[str] = None,
+                  refresh: Union[str, float] = "change", callback: Optional[Callable[[dict[str, Any]], None]] = None,
+                  **query: Any) -> "Subscription":
+        """Subscribes to a KPI's (or ``formula=``) values: a snapshot of every period and group
+        first, then the ones that change, as appends arrive (``refresh="change"``), or each
+        ``"minute"``, ``"hour"``, ``"day"``, number of seconds or interval text (``"500ms"``).
 
         Iterate the subscription (``for update in sub`` or ``async for update in sub``), or
         pass ``callback``, called from a background thread with each update.
         """
-        native = self._native.subscribe(kpi, refresh, *_args(grain, by, start, end, where))
+        native = self._native.subscribe(_query(kpi, grain, by, start, end, where, dict(query, refresh=refresh)))
         return Subscription(native, callback)
+
+    # -- schedules ----------------------------------------------------------------------
+
+    def schedule(self, name: str, cron: str, kpis: Sequence[Union[str, dict[str, Any]]], **query: Any) -> dict[str, Any]:
+        """Recalculates ``kpis`` (codes or query dicts, with the shared keywords) on a
+        five-field cron schedule (UTC), refreshing their subscribers; the job."""
+        documents = [_document(**{**query, **(dict(k) if isinstance(k, dict) else {"kpi": k})}) for k in kpis]
+        return json.loads(self._native.schedule(name, cron, documents))
+
+    def schedule_catalog(self) -> list[dict[str, Any]]:
+        """Schedules every KPI of the catalog that has a ``schedule``; the jobs."""
+        return json.loads(self._native.schedule_catalog())
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """The scheduled jobs: id, name, schedule, queries, next and last run, errors."""
+        return json.loads(self._native.jobs())
+
+    def cancel_job(self, job_id: int) -> bool:
+        """Cancels a job; whether it existed."""
+        return self._native.cancel_job(job_id)
+
+    def streams(self) -> list[dict[str, Any]]:
+        """The views the engine maintains for subscribers: query, refresh, subscribers, size."""
+        return json.loads(self._native.streams())
+
+    # -- the engine itself --------------------------------------------------------------
 
     def metrics(self) -> dict[str, int]:
         """The engine's counters since it was created: ``calculations``, ``errors``,
@@ -304,14 +401,18 @@ class Engine:
         >>> Engine(Catalog.standard()).metrics()["calculations"]
         0
         """
-        return dict(self._native.metrics())
+        return json.loads(self._native.metrics())
 
-    def registered(self) -> list[dict[str, Any]]:
-        """The object models with data: name, data version, rows in memory, whether all in memory."""
-        return [
-            {"object_model": name, "version": version, "memory_rows": rows, "in_memory": in_memory}
-            for name, version, rows, in_memory in self._native.registered()
-        ]
+    def cached_results(self) -> int:
+        """How many results the cache holds."""
+        return self._native.cached_results()
+
+    def clear_cache(self) -> None:
+        """Empties the result cache."""
+        self._native.clear_cache()
+
+    def __repr__(self) -> str:
+        return f"<Engine: {len(self.registered())} object models registered>"
 
 
 def _arrow(data: Any) -> Any:
@@ -334,9 +435,28 @@ def _arrow(data: Any) -> Any:
     return data
 
 
-def _args(grain: Optional[str], by: Optional[Sequence[str]], start: Optional[When], end: Optional[When], where: Optional[str]) -> tuple:
-    """A query's settings as the native module takes them."""
-    return grain, list(by or []), _text(start), _text(end), where
+def _query(kpi: Optional[str], grain: Optional[str], by: Optional[Sequence[str]], start: Optional[When],
+           end: Optional[When], where: Optional[str], query: dict[str, Any]) -> str:
+    """A query's keywords as the engine's query document (JSON)."""
+    return _document(kpi=kpi, grain=grain, by=by, start=start, end=end, where=where, **query)
+
+
+def _document(**fields: Any) -> str:
+    """Keywords as a JSON document: ``None`` left out, dates and times as ISO 8601, durations
+    in seconds, tuples as lists. The engine checks every field and value."""
+    return json.dumps({k: v for k, v in fields.items() if v is not None}, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (_dt.date, _dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise TypeError(f"{type(value).__name__} cannot be part of a query")
 
 
 def _text(value: Optional[When]) -> Optional[str]:
