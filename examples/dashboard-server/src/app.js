@@ -22,16 +22,11 @@ const ASSETS = {
   '/vendor/mermaid.min.js': [require.resolve('mermaid/dist/mermaid.min.js'), 'text/javascript; charset=utf-8'],
 }
 
-/** A query from a request body. */
+/** A query from a request body: the engine's query document as it is (the engine checks
+ *  every field and refuses unknown ones). */
 function queryOf(body) {
-  const query = { kpi: need(body, 'kpi', 'string') }
-  for (const field of ['grain', 'start', 'end', 'where']) {
-    const v = need(body, field, 'string', true)
-    if (v !== undefined) query[field] = v
-  }
-  const by = need(body, 'by', 'array', true)
-  if (by) query.by = by
-  return query
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'BAD_REQUEST', 'a query must be a JSON object')
+  return body
 }
 
 /**
@@ -88,8 +83,8 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
       return { items: (await engine.dashboard(queries)).items }
     }],
     ['POST', /^\/calculate\/dashboard$/, async (m, body) => {
-      const kpis = need(body, 'kpis', 'array')
-      const shared = { grain: body.grain, by: body.by, start: body.start, end: body.end, where: body.where }
+      const { kpis, ...shared } = body
+      need(body, 'kpis', 'array')
       return engine.dashboard(kpis.map((kpi) => queryOf({ ...shared, kpi })))
     }],
     ['GET', /^\/clients$/, async () => clients.list()],
@@ -151,7 +146,7 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
     } catch (e) {
       status = e.status || statusOf(e.code)
       if (status >= 500) console.error(`${requestId} ${req.method} ${url.pathname}: ${e.stack || e.message}`)
-      send(res, status, { error: { code: e.code || 'INTERNAL', message: e.message, request_id: requestId } }, status === 413 ? { connection: 'close' } : {})
+      send(res, status, { error: { code: e.code || 'INTERNAL', kind: e.kind, message: e.message, request_id: requestId } }, status === 413 ? { connection: 'close' } : {})
     } finally {
       metrics.observe(route, status, Number(process.hrtime.bigint() - started) / 1e9)
     }

@@ -108,7 +108,7 @@ class Hub {
       const batch = await this.sub.next(1000)
       if (batch === null) continue
       if (batch.error) {
-        const text = JSON.stringify({ type: 'error', error: { code: 'KPI_EXECUTION', message: batch.error } })
+        const text = JSON.stringify({ type: 'error', error: batch.error })
         for (const ws of this.sockets) if (ws.readyState === ws.OPEN) ws.send(text)
         continue
       }
@@ -150,7 +150,7 @@ async function serve(ws, { engine, hubs, metrics, slowBytes }, kpi, period) {
   } catch (e) {
     hubs.delete(key)
     if (ws.readyState === ws.OPEN) {
-      ws.send(JSON.stringify({ type: 'error', error: { code: e.code || 'ERROR', message: e.message } }))
+      ws.send(JSON.stringify({ type: 'error', error: { code: e.code || 'ERROR', kind: e.kind, message: e.message } }))
       ws.close(4000 + statusOf(e.code), e.code || 'ERROR')
     }
   }

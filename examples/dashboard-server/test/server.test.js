@@ -73,6 +73,14 @@ test('calculation endpoints and their validation', async () => {
     assert.equal(bad.status, 400)
     assert.equal(bad.body.error.code, 'KPI_FORMULA')
     assert.equal((await call('POST', '/calculate', { kpi: 'revenue', grain: 'fortnight' })).status, 400)
+    // The body is the engine's query document: its fields pass through, unknown ones are refused.
+    const typo = await call('POST', '/calculate', { kpi: 'revenue', grian: 'month' })
+    assert.equal(typo.status, 400)
+    assert.deepEqual([typo.body.error.code, typo.body.error.kind], ['KPI_QUERY', 'query'])
+    assert.match(typo.body.error.message, /unknown field `grian`/)
+    const all = await call('POST', '/calculate', { formula: 'count(orders)' })
+    const north = await call('POST', '/calculate', { formula: 'count(orders)', security: { orders: "orders.region = 'europe'" } })
+    assert.ok(north.body.rows[0].value > 0 && north.body.rows[0].value < all.body.rows[0].value, JSON.stringify([north.body, all.body]))
   } finally {
     await server.shutdown()
   }
