@@ -1,10 +1,16 @@
 // Types of the `kpi-engine` package.
 
+/** The kind of an error; each has its class. */
+export type ErrorKind = 'formula' | 'query' | 'catalog' | 'data' | 'calculation' | 'pricing' | 'internal'
+
 /** Base class of every error of the KPI engine. */
 export class KpiError extends Error {
-  /** Which kind: KPI_FORMULA, KPI_QUERY, KPI_OPTION, KPI_CATALOG, KPI_DATA, KPI_SCHEMA, KPI_READ,
-   *  KPI_TIMEOUT, KPI_CANCELLED, KPI_MEMORY, KPI_SQL, KPI_EXECUTION, or a pricing code. */
+  constructor(message: string, code: string, kind?: ErrorKind)
+  /** Which error: KPI_FORMULA, KPI_QUERY, KPI_OPTION, KPI_CATALOG, KPI_DATA, KPI_SCHEMA, KPI_READ,
+   *  KPI_TIMEOUT, KPI_CANCELLED, KPI_MEMORY, KPI_SQL, KPI_EXECUTION, KPI_INTERNAL, KPI_PRICING. */
   code: string
+  /** Which kind of error (the class follows it). */
+  kind: ErrorKind
 }
 /** A formula, filter or dimension is invalid. */
 export class FormulaError extends KpiError {
@@ -22,23 +28,71 @@ export class CatalogError extends KpiError {}
 export class DataError extends KpiError {}
 export class CalculationError extends KpiError {}
 export class PricingError extends KpiError {}
+/** A bug in the engine (it panicked); the engine keeps working. */
+export class InternalError extends KpiError {}
+
+/** Every error code with its kind. */
+export function errorCodes(): [string, ErrorKind][]
 
 /** A KPI, object model, module or value chain, as the catalog's JSON has it. */
 export type CatalogEntry = { code: string; name: string; [key: string]: unknown }
 
+/** A validation problem of a catalog. */
+export interface Problem {
+  kind: string
+  message: string
+  help: string | null
+  file: string | null
+  path: string
+  line: number | null
+  column: number | null
+}
+
 export class Catalog {
   static standard(): Catalog
+  static empty(): Catalog
   static fromYaml(text: string): Catalog
   static fromJson(text: string | object): Catalog
+  static load(path: string): Catalog
   kpis(filter?: { module?: string; valueChain?: string }): CatalogEntry[]
   kpi(code: string): CatalogEntry
+  /** KPIs matching every word of `text`, best first. */
+  search(text: string): { kpi: CatalogEntry; score: number }[]
   objectModels(): CatalogEntry[]
-  modules(): CatalogEntry[]
+  objectModel(code: string): CatalogEntry
+  modules(valueChain?: string): CatalogEntry[]
+  module(code: string): CatalogEntry
   valueChains(): CatalogEntry[]
+  valueChain(code: string): CatalogEntry
   requiredObjects(kpis: string[]): Record<string, unknown>
   /** A Mermaid diagram of the object models. */
   diagram(objectModels: string[]): string
+  problems(): Problem[]
+  validate(): void
+  addKpi(definition: { code: string; name: string; formula: string; [key: string]: unknown }): void
+  removeKpi(code: string): CatalogEntry | null
+  addObjectModel(definition: Record<string, unknown>): void
+  addModule(definition: Record<string, unknown>): void
+  addValueChain(definition: Record<string, unknown>): void
+  extend(other: Catalog): void
+  importSeedJson(definitions: string | object): string[]
+  importSql(kpis: { code: string; query: string; name?: string; schedule?: string }[]): string[]
+  forClient(client: ClientConfig): Catalog
+  toYaml(): string
+  toJson(): string
+  save(path: string): void
 }
+
+/** One client's configuration: selected and custom KPIs, data sources, field mappings, retention. */
+export class ClientConfig {
+  static fromYaml(text: string): ClientConfig
+  static fromJson(config: string | Record<string, unknown>): ClientConfig
+  toYaml(): string
+  toJSON(): Record<string, unknown>
+}
+
+/** A duration: milliseconds, or text with a unit such as `'30s'` or `'5min'`. */
+export type Duration = number | string
 
 /** What to calculate: a KPI code or a formula, and how. */
 export interface Query {
@@ -46,9 +100,17 @@ export interface Query {
   formula?: string
   grain?: 'minute' | 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year'
   by?: string[]
-  start?: string
-  end?: string
+  start?: string | Date
+  end?: string | Date
   where?: string
+  /** Row filters per object model that every scan of it carries. */
+  security?: Record<string, string>
+  timezone?: string
+  weekStart?: 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday' | 'sunday'
+  emptyPeriods?: 'include' | 'omit'
+  timeout?: Duration
+  bypassCache?: boolean
+  refresh?: 'change' | 'minute' | 'hour' | 'day' | Duration
 }
 
 /** One period and dimension group: `period`, the dimensions by label, `value`. */
@@ -59,6 +121,8 @@ export class Result {
   readonly summaries: unknown[]
   /** The rows as an Arrow IPC stream, for apache-arrow's `tableFromIPC`. */
   toArrowIPC(): Buffer
+  /** The rows as an apache-arrow Table (apache-arrow must be installed). */
+  toArrow(): import('apache-arrow').Table
   toJSON(): Record<string, unknown>
 }
 
@@ -76,7 +140,7 @@ export interface Update {
 }
 
 export class Subscription implements AsyncIterable<Update> {
-  next(timeoutMs?: number): Promise<{ updates: Omit<Update, 'lagged'>[]; lagged: boolean; error: string | null } | null>
+  next(timeoutMs?: number): Promise<{ updates: Omit<Update, 'lagged'>[]; lagged: boolean; error: { code: string; kind: ErrorKind; message: string } | null } | null>
   close(): void
   [Symbol.asyncIterator](): AsyncIterator<Update>
 }
@@ -91,8 +155,8 @@ export interface AppendReport {
 export type Data = Record<string, unknown>[] | Uint8Array | { schema: unknown; batches: unknown }
 
 export interface SubscribeOptions {
-  /** "change" (default), "minute", "hour", "day", or milliseconds. */
-  refresh?: 'change' | 'minute' | 'hour' | 'day' | number
+  /** "change" (default), "minute", "hour", "day", or an interval. */
+  refresh?: 'change' | 'minute' | 'hour' | 'day' | Duration
   onError?: (error: Error) => void
 }
 
@@ -116,17 +180,73 @@ export interface Metrics {
   rows_released: number
 }
 
+/** Engine settings. */
+export interface EngineOptions {
+  timezone?: string
+  weekStart?: string
+  timeout?: Duration
+  /** Milliseconds. */
+  timeoutMs?: number
+  /** Bytes. */
+  memoryLimit?: number
+  laneConcurrency?: number
+  targetPartitions?: number
+  cache?: false | { enabled?: boolean; ttl?: Duration; formulaTtl?: Duration; kpis?: Record<string, Duration>; modules?: Record<string, Duration>; valueChains?: Record<string, Duration>; maxEntries?: number }
+  allowedLateness?: Duration
+  retention?: Duration
+  distinctCounts?: 'exact' | 'approximate'
+  quantiles?: 'exact' | 'approximate'
+  /** A client: its catalog and field mappings. */
+  client?: ClientConfig
+}
+
+/** A comparison of two ranges per dimension group. */
+export interface Comparison {
+  kpi: string | null
+  dimensions: string[]
+  current: { start: string; end: string }
+  previous: { start: string; end: string }
+  rows: Record<string, unknown>[]
+}
+
+/** A scheduled job. */
+export interface Job {
+  id: number
+  name: string
+  schedule: string
+  queries: Record<string, unknown>[]
+  next_run: string | null
+  last_run: string | null
+  runs: number
+  last_errors: string[]
+}
+
 export class Engine {
-  constructor(catalog: Catalog, options?: { timezone?: string; timeoutMs?: number; memoryLimit?: number })
+  constructor(catalog: Catalog, options?: EngineOptions)
   readonly catalog: Catalog
   register(objectModel: string, data: Data): void
+  registerAsync(objectModel: string, data: Data): Promise<void>
   append(objectModel: string, data: Data): AppendReport
-  calculate(query: Query): Promise<Result>
+  appendAsync(objectModel: string, data: Data): Promise<AppendReport>
+  registerParquet(objectModel: string, path: string): Promise<void>
+  registerCsv(objectModel: string, path: string): Promise<void>
+  registerDemo(options?: { rows?: number; seed?: number; start?: string; end?: string }): void
+  unregister(objectModel: string): boolean
+  registered(): { objectModel: string; version: number; memoryRows: number; inMemory: boolean }[]
+  calculate(query: Query, options?: { signal?: AbortSignal }): Promise<Result>
   dashboard(queries: Query[]): Promise<{ items: Record<string, unknown>[]; wall_ms: number }>
+  compare(query: Query, current: [string | Date, string | Date], previous?: [string | Date, string | Date]): Promise<Comparison>
   /** The engine's counters since it was created. */
   metrics(): Metrics
+  cachedResults(): number
+  clearCache(): void
   explain(query: Query): Promise<{ logical: string; optimized: string; physical: string }>
   toSql(query: Query, dialect?: string): Promise<string>
+  schedule(name: string, cron: string, queries: Query[]): Promise<Job>
+  scheduleCatalog(): Promise<Job[]>
+  jobs(): Job[]
+  cancelJob(id: number): boolean
+  streams(): { query: Record<string, unknown>; refresh: string; subscribers: number; size: number; incremental: boolean }[]
   /** Calls `onUpdate` for each update; returns a function that stops. */
   subscribe(query: Query, onUpdate: (update: Update) => void, options?: SubscribeOptions): () => void
   updates(query: Query, options?: SubscribeOptions): AsyncGenerator<Update>

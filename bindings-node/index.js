@@ -567,5 +567,6 @@ module.exports = {
   CalculationError,
   PricingError,
   InternalError,
+  _fromDetail: fromDetail,
   _addArrowModule: (m) => arrowModules.includes(m) || arrowModules.push(m),
 }

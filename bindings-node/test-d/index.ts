@@ -36,15 +36,26 @@ async function documentedUses(): Promise<void> {
   void [value, ipc, shared, plans.physical, sql, markdown]
 }
 
+async function newerUses(engine: Engine): Promise<void> {
+  const controller = new AbortController()
+  const res = await engine.calculate({ kpi: 'revenue', security: { orders: "orders.region = 'europe'" }, weekStart: 'sunday', timeout: '5s' }, { signal: controller.signal })
+  const rows: number = res.toArrow().numRows
+  const cmp = await engine.compare({ kpi: 'revenue' }, ['2024-07-01', '2024-10-01'])
+  void [rows, cmp.previous.start]
+}
+
 function misuses(engine: Engine): void {
   // @ts-expect-error: grains are a fixed set
   void engine.calculate({ kpi: 'revenue', grain: 'fortnight' })
-  // @ts-expect-error: refresh is a period name or milliseconds
-  engine.subscribe({ kpi: 'revenue' }, () => {}, { refresh: 'weekly' })
+  // @ts-expect-error: refresh is a period name or a duration
+  engine.subscribe({ kpi: 'revenue' }, () => {}, { refresh: true })
+  // @ts-expect-error: security filters are formula text per object model
+  void engine.calculate({ kpi: 'revenue', security: ['orders'] })
   // @ts-expect-error: metrics are counts
   const wrong: string = engine.metrics().calculations
   void wrong
 }
 
 void documentedUses
+void newerUses
 void misuses
