@@ -15,3 +15,7 @@ def test_the_quickstart_notebook_runs(tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "KPIs in" in text and "2024-12-31" in text
+    shown = [o.get("data", {}) for o in outputs if o.output_type in ("execute_result", "display_data")]
+    assert any("Perfect Order Fulfillment" in d.get("text/html", "") for d in shown), "the result shows itself as HTML"
+    assert any("image/png" in d for d in shown), "the plot is shown inline"
+    assert any("```mermaid" in d.get("text/markdown", "") for d in shown), "the diagram renders"
