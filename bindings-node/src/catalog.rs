@@ -54,6 +54,17 @@ fn catalog(inner: kpi_catalog::Catalog) -> Catalog {
     Catalog { inner: Arc::new(inner) }
 }
 
+impl Catalog {
+    /// Runs an import on a copy, kept only when it succeeds (an import adds its KPIs before
+    /// validating them, so a failed one must leave this catalog as it was).
+    fn import(&mut self, run: impl FnOnce(&mut kpi_catalog::Catalog) -> Result<Vec<String>, kpi_catalog::CatalogError>) -> napi::Result<Vec<String>> {
+        let mut next = self.inner.as_ref().clone();
+        let codes = guard(|| run(&mut next).map_err(errors::catalog))?;
+        self.inner = Arc::new(next);
+        Ok(codes)
+    }
+}
+
 #[napi]
 impl Catalog {
     /// The standard catalog.
@@ -233,20 +244,14 @@ impl Catalog {
     /// Imports KPIs in the seed's `KPIDefinition` JSON shape; their codes.
     #[napi]
     pub fn import_seed_json(&mut self, text: String) -> napi::Result<Vec<String>> {
-        let mut next = self.inner.as_ref().clone();
-        let codes = guard(|| kpi_catalog::import::import_seed_json(&text, &mut next).map_err(errors::catalog))?;
-        self.inner = Arc::new(next);
-        Ok(codes)
+        self.import(|c| kpi_catalog::import::import_seed_json(&text, c))
     }
 
     /// Imports SQL-defined KPIs (`[{ code, query, name?, schedule? }]`); their codes.
     #[napi]
     pub fn import_sql(&mut self, kpis: Value) -> napi::Result<Vec<String>> {
         let kpis: Vec<kpi_catalog::import::SqlKpi> = definition("SQL KPIs", &kpis)?;
-        let mut next = self.inner.as_ref().clone();
-        let codes = guard(|| kpi_catalog::import::import_sql(&kpis, &mut next).map_err(errors::catalog))?;
-        self.inner = Arc::new(next);
-        Ok(codes)
+        self.import(|c| kpi_catalog::import::import_sql(&kpis, c))
     }
 
     /// The catalog as `client` sees it.

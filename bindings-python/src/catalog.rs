@@ -45,6 +45,18 @@ impl Catalog {
     }
 }
 
+impl Catalog {
+    /// Runs an import on a copy, kept only when it succeeds (an import adds its KPIs before
+    /// validating them, so a failed one must leave this catalog as it was).
+    fn import(&self, run: impl FnOnce(&mut kpi_catalog::Catalog) -> Result<Vec<String>, kpi_catalog::CatalogError>) -> Outcome<Vec<String>> {
+        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut next = guard.as_ref().clone();
+        let codes = run(&mut next)?;
+        *guard = Arc::new(next);
+        Ok(codes)
+    }
+}
+
 #[pymethods]
 impl Catalog {
     /// The standard catalog that ships with the engine.
@@ -213,19 +225,13 @@ impl Catalog {
 
     /// Imports KPIs in the seed's `KPIDefinition` JSON shape (one object or a list); their codes.
     fn import_seed_json(&self, text: &str) -> Outcome<Vec<String>> {
-        let mut catalog = self.get().as_ref().clone();
-        let codes = kpi_catalog::import::import_seed_json(text, &mut catalog)?;
-        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
-        Ok(codes)
+        self.import(|c| kpi_catalog::import::import_seed_json(text, c))
     }
 
     /// Imports SQL-defined KPIs (a JSON list of `{code, query, name?, schedule?}`); their codes.
     fn import_sql(&self, kpis_json: &str) -> Outcome<Vec<String>> {
         let kpis: Vec<kpi_catalog::import::SqlKpi> = definition("SQL KPIs", kpis_json)?;
-        let mut catalog = self.get().as_ref().clone();
-        let codes = kpi_catalog::import::import_sql(&kpis, &mut catalog)?;
-        *self.inner.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(catalog);
-        Ok(codes)
+        self.import(|c| kpi_catalog::import::import_sql(&kpis, c))
     }
 
     /// The catalog as `client` sees it: its custom KPIs added, everything validated.

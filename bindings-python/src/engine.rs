@@ -75,6 +75,13 @@ fn json<T: serde::Serialize>(value: &T) -> Outcome<String> {
     serde_json::to_string(value).map_err(|e| EngineError::Internal(format!("could not write JSON: {e}")).into())
 }
 
+impl Engine {
+    /// The queries of JSON query documents.
+    fn queries(&self, documents: &[String]) -> Outcome<Vec<kpi_formula::Query>> {
+        documents.iter().map(|q| Ok(self.inner.query(&spec(q)?)?)).collect()
+    }
+}
+
 #[pymethods]
 impl Engine {
     /// An engine over `catalog` with `settings` (an `EngineSettings` JSON document), for
@@ -154,7 +161,7 @@ impl Engine {
     /// Calculates query documents concurrently; the dashboard as JSON (per item its result or
     /// its error's code, kind and message) and the results of those that succeeded.
     fn dashboard(&self, py: Python<'_>, queries: Vec<String>) -> Outcome<(String, Vec<Option<CalcResult>>)> {
-        let queries = queries.iter().map(|q| Ok(self.inner.query(&spec(q)?)?)).collect::<Outcome<Vec<_>>>()?;
+        let queries = self.queries(&queries)?;
         let dashboard = run(py, self.inner.dashboard(&queries))?;
         let json = dashboard.to_json().to_string();
         let results = dashboard.items.into_iter().map(|i| i.outcome.ok().map(result)).collect();
@@ -187,7 +194,7 @@ impl Engine {
 
     /// Schedules query documents on a cron schedule (UTC); the job as JSON.
     fn schedule(&self, py: Python<'_>, name: &str, cron: &str, queries: Vec<String>) -> Outcome<String> {
-        let queries = queries.iter().map(|q| Ok(self.inner.query(&spec(q)?)?)).collect::<Outcome<Vec<_>>>()?;
+        let queries = self.queries(&queries)?;
         json(&run(py, self.inner.schedule(name, cron, queries))??)
     }
 

@@ -112,8 +112,7 @@ impl EngineSettings {
     /// The options, every value checked.
     pub fn to_options(&self) -> Result<EngineOptions, EngineError> {
         let mut options = EngineOptions::default();
-        let spec = crate::QuerySpec { timezone: self.timezone.clone(), week_start: self.week_start.clone(), ..Default::default() };
-        options.calendar = spec.calendar(&options.calendar)?;
+        options.calendar = crate::spec::calendar(&options.calendar, self.timezone.as_deref(), self.week_start.as_deref())?;
         if let Some(t) = &self.timeout {
             options.timeout = Some(t.duration("timeout")?);
         }

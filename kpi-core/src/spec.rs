@@ -111,17 +111,7 @@ impl QuerySpec {
 
     /// The calendar: `default` with this document's time zone and week start.
     pub fn calendar(&self, default: &Calendar) -> Result<Calendar, EngineError> {
-        let mut calendar = *default;
-        if let Some(zone) = &self.timezone {
-            calendar.time_zone = Calendar::parse_time_zone(zone).map_err(kpi_formula::FormulaError::from)?;
-        }
-        if let Some(day) = &self.week_start {
-            calendar.week_start = day.trim().parse().map_err(|_| EngineError::InvalidOption {
-                option: "week_start",
-                message: format!("unknown day `{day}`; use monday, tuesday, ..., sunday"),
-            })?;
-        }
-        Ok(calendar)
+        calendar(default, self.timezone.as_deref(), self.week_start.as_deref())
     }
 
     /// The query, with `default` as the calendar where the document sets none.
@@ -269,6 +259,21 @@ impl crate::Engine {
         let query = self.query(spec)?;
         self.subscribe(&query, spec.refresh()?).await
     }
+}
+
+/// `default` with a time zone and week start as documents write them.
+pub(crate) fn calendar(default: &Calendar, timezone: Option<&str>, week_start: Option<&str>) -> Result<Calendar, EngineError> {
+    let mut calendar = *default;
+    if let Some(zone) = timezone {
+        calendar.time_zone = Calendar::parse_time_zone(zone).map_err(kpi_formula::FormulaError::from)?;
+    }
+    if let Some(day) = week_start {
+        calendar.week_start = day.trim().parse().map_err(|_| EngineError::InvalidOption {
+            option: "week_start",
+            message: format!("unknown day `{day}`; use monday, tuesday, ..., sunday"),
+        })?;
+    }
+    Ok(calendar)
 }
 
 pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
