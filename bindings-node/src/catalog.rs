@@ -57,7 +57,10 @@ fn catalog(inner: kpi_catalog::Catalog) -> Catalog {
 impl Catalog {
     /// Runs an import on a copy, kept only when it succeeds (an import adds its KPIs before
     /// validating them, so a failed one must leave this catalog as it was).
-    fn import(&mut self, run: impl FnOnce(&mut kpi_catalog::Catalog) -> Result<Vec<String>, kpi_catalog::CatalogError>) -> napi::Result<Vec<String>> {
+    fn import(
+        &mut self,
+        run: impl FnOnce(&mut kpi_catalog::Catalog) -> Result<Vec<String>, kpi_catalog::CatalogError>,
+    ) -> napi::Result<Vec<String>> {
         let mut next = self.inner.as_ref().clone();
         let codes = guard(|| run(&mut next).map_err(errors::catalog))?;
         self.inner = Arc::new(next);

@@ -187,7 +187,8 @@ impl Engine {
     #[napi(constructor)]
     pub fn new(catalog: &Catalog, settings: Option<Value>, client: Option<&ClientConfig>) -> napi::Result<Engine> {
         guard(|| {
-            let options = EngineSettings::from_value(settings.unwrap_or(Value::Null)).and_then(|s| s.to_options()).map_err(errors::engine)?;
+            let options =
+                EngineSettings::from_value(settings.unwrap_or(Value::Null)).and_then(|s| s.to_options()).map_err(errors::engine)?;
             let inner = match client {
                 Some(client) => kpi_core::Engine::for_client(&catalog.inner, client.inner.clone(), options),
                 None => kpi_core::Engine::with_options(catalog.inner.clone(), options),
@@ -403,7 +404,10 @@ impl Engine {
     /// Schedules every KPI of the catalog that has a schedule; the jobs.
     #[napi]
     pub async fn schedule_catalog(&self) -> napi::Result<Value> {
-        guard_async(async { serde_json::to_value(self.inner.schedule_catalog().await.map_err(errors::engine)?).map_err(errors::json_failed) }).await
+        guard_async(async {
+            serde_json::to_value(self.inner.schedule_catalog().await.map_err(errors::engine)?).map_err(errors::json_failed)
+        })
+        .await
     }
 
     /// The scheduled jobs.

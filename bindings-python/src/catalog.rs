@@ -48,7 +48,10 @@ impl Catalog {
 impl Catalog {
     /// Runs an import on a copy, kept only when it succeeds (an import adds its KPIs before
     /// validating them, so a failed one must leave this catalog as it was).
-    fn import(&self, run: impl FnOnce(&mut kpi_catalog::Catalog) -> Result<Vec<String>, kpi_catalog::CatalogError>) -> Outcome<Vec<String>> {
+    fn import(
+        &self,
+        run: impl FnOnce(&mut kpi_catalog::Catalog) -> Result<Vec<String>, kpi_catalog::CatalogError>,
+    ) -> Outcome<Vec<String>> {
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut next = guard.as_ref().clone();
         let codes = run(&mut next)?;

@@ -29,7 +29,11 @@ impl Subscription {
         // A wait too long for a timer (or infinite) is a wait without one.
         let wait = match timeout {
             Some(t) if t.is_nan() => {
-                return Err(kpi_core::EngineError::InvalidOption { option: "timeout", message: "must be a number of seconds, got NaN".into() }.into());
+                return Err(kpi_core::EngineError::InvalidOption {
+                    option: "timeout",
+                    message: "must be a number of seconds, got NaN".into(),
+                }
+                .into());
             }
             Some(t) => Duration::try_from_secs_f64(t.max(0.0)).ok(),
             None => None,

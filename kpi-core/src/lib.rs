@@ -71,8 +71,8 @@ pub use engine::{Engine, RegisteredData};
 pub use error::EngineError;
 pub use isolation::Cancellation;
 pub use kpi_catalog::Cron;
-pub use metrics::Metrics;
 pub use kpi_formula::ErrorCategory;
+pub use metrics::Metrics;
 pub use option_value::{MAX_DURATION, TimeSetting};
 pub use options::{CalculateOptions, EngineOptions, Estimate};
 pub use result::{

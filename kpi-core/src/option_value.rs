@@ -101,7 +101,9 @@ impl TimeSetting {
                 t if t.parse::<f64>().is_err() && humantime::parse_duration(t).is_err() => {
                     return Err(EngineError::InvalidOption {
                         option: "refresh",
-                        message: format!("unknown refresh `{t}`; use change, minute, hour, day, or an interval (seconds, or 250ms, 30s, 5min)"),
+                        message: format!(
+                            "unknown refresh `{t}`; use change, minute, hour, day, or an interval (seconds, or 250ms, 30s, 5min)"
+                        ),
                     });
                 }
                 _ => {}
@@ -109,7 +111,10 @@ impl TimeSetting {
         }
         let every = self.duration("refresh")?;
         if every < Duration::from_millis(1) {
-            return Err(EngineError::InvalidOption { option: "refresh", message: format!("an interval must be at least 1 ms, got {}", self.shown()) });
+            return Err(EngineError::InvalidOption {
+                option: "refresh",
+                message: format!("an interval must be at least 1 ms, got {}", self.shown()),
+            });
         }
         Ok(Refresh::Every(every))
     }

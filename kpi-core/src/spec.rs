@@ -7,8 +7,8 @@ use kpi_formula::{Calendar, EmptyPeriods, Grain, Query, SecurityContext, TimeRan
 use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
-use crate::options::CalculateOptions;
 use crate::option_value::TimeSetting;
+use crate::options::CalculateOptions;
 use crate::stream::Refresh;
 
 /// A query as a document: what to calculate and how, with every value as text or numbers.
@@ -247,7 +247,10 @@ impl crate::Engine {
         let before = match previous {
             Some(p) => read(p)?,
             None => {
-                let start = now.start.checked_sub_signed(now.end - now.start).ok_or_else(|| invalid("the range before `current` starts before any time the engine can represent"))?;
+                let start = now
+                    .start
+                    .checked_sub_signed(now.end - now.start)
+                    .ok_or_else(|| invalid("the range before `current` starts before any time the engine can represent"))?;
                 TimeRange::new(start, now.start).map_err(kpi_formula::FormulaError::from)?
             }
         };
@@ -342,7 +345,12 @@ mod tests {
         assert!(options.bypass_cache);
         // A round trip keeps the document, and a query's document gives the same query.
         assert_eq!(QuerySpec::from_value(serde_json::to_value(&spec).unwrap()).unwrap(), spec);
-        let ranged = QuerySpec { start: Some("2024-01-01".into()), end: Some("2024-02-01T12:00:00".into()), timezone: Some("Europe/Berlin".into()), ..spec };
+        let ranged = QuerySpec {
+            start: Some("2024-01-01".into()),
+            end: Some("2024-02-01T12:00:00".into()),
+            timezone: Some("Europe/Berlin".into()),
+            ..spec
+        };
         let q = ranged.to_query(&Calendar::default()).unwrap();
         assert_eq!(QuerySpec::from(&q).to_query(&Calendar::default()).unwrap(), q);
     }

@@ -54,7 +54,12 @@ mod tests {
             id: "acme".into(),
             data_sources: vec![DataSource { name: "erp".into(), kind: "postgresql".into(), ..Default::default() }],
             field_mappings: vec![
-                FieldMapping { object_model: "orders".into(), column: "order_value".into(), source: "erp".into(), field: "sales.orders.total_amount".into() },
+                FieldMapping {
+                    object_model: "orders".into(),
+                    column: "order_value".into(),
+                    source: "erp".into(),
+                    field: "sales.orders.total_amount".into(),
+                },
                 FieldMapping { object_model: "orders".into(), column: "order_id".into(), source: "erp".into(), field: "id".into() },
             ],
             ..Default::default()
@@ -63,8 +68,10 @@ mod tests {
 
     #[test]
     fn fields_are_renamed_to_their_columns() {
-        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("total_amount", DataType::Float64, true)]));
-        let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1])), Arc::new(Float64Array::from(vec![2.5]))]).unwrap();
+        let schema =
+            Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("total_amount", DataType::Float64, true)]));
+        let batch =
+            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1])), Arc::new(Float64Array::from(vec![2.5]))]).unwrap();
         let out = apply(&client(), "orders", vec![batch.clone()]).unwrap();
         let names: Vec<_> = out[0].schema().fields().iter().map(|f| f.name().clone()).collect();
         assert_eq!(names, ["order_id", "order_value"]);
