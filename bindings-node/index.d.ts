@@ -246,7 +246,7 @@ export class Engine {
   scheduleCatalog(): Promise<Job[]>
   jobs(): Job[]
   cancelJob(id: number): boolean
-  streams(): { query: Record<string, unknown>; refresh: string; subscribers: number; size: number; incremental: boolean }[]
+  streams(): { query: Record<string, unknown>; refresh: string; subscribers: number; size: number; incremental: boolean; maintenance: 'cube' | 'spans' | 'recalculation' }[]
   /** Calls `onUpdate` for each update; returns a function that stops. */
   subscribe(query: Query, onUpdate: (update: Update) => void, options?: SubscribeOptions): () => void
   updates(query: Query, options?: SubscribeOptions): AsyncGenerator<Update>

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use kpi_formula::Query;
 use tokio::sync::OnceCell;
 
 use crate::result::KpiResult;
@@ -106,6 +107,34 @@ impl CachePolicy {
     }
 }
 
+/// How a result came about: the path it took through the cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheOutcome {
+    /// Calculated in full: nothing usable was cached, the cache is off for it, or it was bypassed.
+    #[default]
+    Full,
+    /// A cached result over the same data.
+    Hit,
+    /// The result of an identical calculation in flight that this one joined.
+    Shared,
+    /// A cached result over older data, brought up to date by recalculating only the periods
+    /// appends touched.
+    Patched,
+}
+
+impl CacheOutcome {
+    /// The outcome's name: `full`, `hit`, `shared` or `patched`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheOutcome::Full => "full",
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Shared => "shared",
+            CacheOutcome::Patched => "patched",
+        }
+    }
+}
+
 /// Versions of the object models a result read, sorted by name.
 pub(crate) type Versions = Vec<(String, u64)>;
 
@@ -116,10 +145,11 @@ struct Entry {
     seq: u64,
 }
 
-/// The results cache.
+/// The results cache, by the query as asked: a default range moves with the data, and a result
+/// over older data is still the one to bring up to date.
 #[derive(Default)]
 pub(crate) struct ResultCache {
-    entries: Mutex<(HashMap<String, Entry>, u64)>,
+    entries: Mutex<(HashMap<Query, Entry>, u64)>,
 }
 
 /// What the cache holds for a key.
@@ -135,7 +165,7 @@ pub(crate) enum Lookup {
 impl ResultCache {
     /// The result of `key` if it is within its TTL at `now`: fresh if it read exactly
     /// `versions`, else stale. An expired result is dropped.
-    pub(crate) fn get(&self, key: &str, versions: &Versions, now: DateTime<Utc>) -> Lookup {
+    pub(crate) fn get(&self, key: &Query, versions: &Versions, now: DateTime<Utc>) -> Lookup {
         let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let Some(entry) = guard.0.get(key) else { return Lookup::Missing };
         if entry.expires <= now {
@@ -151,7 +181,7 @@ impl ResultCache {
     /// Stores a result until `expires`, evicting the oldest entries beyond `max_entries`.
     pub(crate) fn put(
         &self,
-        key: String,
+        key: Query,
         result: Arc<KpiResult>,
         versions: Versions,
         expires: DateTime<Utc>,
@@ -185,19 +215,26 @@ impl ResultCache {
 /// The result cell of one calculation in flight.
 pub(crate) type FlightCell = Arc<OnceCell<Arc<KpiResult>>>;
 
-/// Calculations in flight, by cache key and data versions.
+/// What makes two calculations the same one: the query as asked, over the same data versions.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct FlightKey {
+    query: Query,
+    versions: Versions,
+}
+
+/// Calculations in flight.
 #[derive(Default)]
 pub(crate) struct Flights {
-    cells: Mutex<HashMap<(String, Versions), FlightCell>>,
+    cells: Mutex<HashMap<FlightKey, FlightCell>>,
 }
 
 impl Flights {
     /// Joins the calculation of `key` over `versions`, starting one if none is in flight. The
     /// first to call [`OnceCell::get_or_try_init`] on the cell runs it; if that caller is
     /// dropped (timeout, cancellation) or fails, the next one waiting runs it instead.
-    pub(crate) fn join(&self, key: &str, versions: &Versions) -> Flight<'_> {
+    pub(crate) fn join(&self, query: &Query, versions: &Versions) -> Flight<'_> {
         let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
-        let id = (key.to_string(), versions.clone());
+        let id = FlightKey { query: query.clone(), versions: versions.clone() };
         let cell = cells.entry(id.clone()).or_default().clone();
         Flight { flights: self, id, cell }
     }
@@ -212,7 +249,7 @@ impl Flights {
 /// A part in a calculation in flight; the last part to leave removes it.
 pub(crate) struct Flight<'a> {
     flights: &'a Flights,
-    id: (String, Versions),
+    id: FlightKey,
     /// The shared result, set by whichever part ran the calculation.
     pub(crate) cell: FlightCell,
 }
@@ -235,10 +272,11 @@ mod tests {
     fn a_flight_is_removed_when_its_last_part_leaves() {
         let flights = Flights::default();
         let versions = vec![("orders".to_string(), 1)];
-        let a = flights.join("q", &versions);
-        let b = flights.join("q", &versions);
+        let q = Query::kpi("revenue");
+        let a = flights.join(&q, &versions);
+        let b = flights.join(&q, &versions);
         assert!(Arc::ptr_eq(&a.cell, &b.cell));
-        let other = flights.join("q", &vec![("orders".to_string(), 2)]);
+        let other = flights.join(&q, &vec![("orders".to_string(), 2)]);
         assert!(!Arc::ptr_eq(&a.cell, &other.cell), "other data versions are another calculation");
         assert_eq!(flights.len(), 2);
         drop(a);

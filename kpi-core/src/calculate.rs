@@ -19,7 +19,7 @@ use kpi_catalog::KpiDefinition;
 use kpi_formula::{EmptyPeriods, Query, TableSources, Target, TimeRange};
 use tracing::Instrument;
 
-use crate::cache::{Lookup, Versions};
+use crate::cache::{CacheOutcome, Lookup, Versions};
 use crate::data::TableData;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -167,65 +167,77 @@ impl Engine {
         if ttl == Duration::ZERO || part.is_some() {
             return self.execute(execute).await;
         }
-
-        // The query as asked: a default range moves with the data, and a result over older
-        // data is still the one to bring up to date.
-        let key = format!("{query:?}");
-        let now = self.inner.options.clock.now();
-        let fresh_until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-        let store = |key: String, result: Arc<KpiResult>, versions: Versions, expires: DateTime<Utc>| {
-            self.inner.cache.put(key, result, versions, expires, self.inner.options.cache.max_entries, now);
-        };
-        if options.bypass_cache {
-            let versions = execute.planned.versions.clone();
-            let result = self.execute(execute).await?;
-            store(key, Arc::new(result.clone()), versions, fresh_until);
-            return Ok(result);
-        }
-        let cached = |result: &KpiResult| {
-            let mut result = result.clone();
-            result.from_cache = true;
+        let (result, outcome) = self.through_cache(execute, ttl, options.bypass_cache).await?;
+        let mut result = KpiResult::clone(&result);
+        result.cache = outcome;
+        if matches!(outcome, CacheOutcome::Hit | CacheOutcome::Shared) {
+            // Another calculation's result: this query's own text and total time.
             result.query = query.clone();
             result.timing.total = started.elapsed();
-            result
+        }
+        Ok(result)
+    }
+
+    /// `execute`'s result by way of the cache: a hit, a stale result patched, the result of an
+    /// identical calculation in flight, or calculated in full; whatever was calculated is
+    /// cached for `ttl`.
+    async fn through_cache(
+        &self,
+        execute: Execute<'_>,
+        ttl: Duration,
+        bypass: bool,
+    ) -> Result<(Arc<KpiResult>, CacheOutcome), EngineError> {
+        let counters = &self.inner.counters;
+        let query = execute.query;
+        let versions = execute.planned.versions.clone();
+        let now = self.inner.options.clock.now();
+        let fresh_until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let store = |result: &Arc<KpiResult>, expires: DateTime<Utc>| {
+            let max_entries = self.inner.options.cache.max_entries;
+            self.inner.cache.put(query.clone(), result.clone(), versions.clone(), expires, max_entries, now);
         };
-        let stale = match self.inner.cache.get(&key, &execute.planned.versions, now) {
+        if bypass {
+            let result = Arc::new(self.execute(execute).await?);
+            store(&result, fresh_until);
+            return Ok((result, CacheOutcome::Full));
+        }
+        let stale = match self.inner.cache.get(query, &versions, now) {
             Lookup::Fresh(hit) => {
-                Counters::add(&self.inner.counters.cache_hits, 1);
-                return Ok(cached(&hit));
+                Counters::add(&counters.cache_hits, 1);
+                return Ok((hit, CacheOutcome::Hit));
             }
             Lookup::Stale { result, versions, expires } => Some((result, versions, expires)),
             Lookup::Missing => None,
         };
-        Counters::add(&self.inner.counters.cache_misses, 1);
+        Counters::add(&counters.cache_misses, 1);
 
-        let flight = self.inner.flights.join(&key, &execute.planned.versions);
-        let versions = execute.planned.versions.clone();
-        let mut ran = false;
-        let shared = flight
+        let flight = self.inner.flights.join(query, &versions);
+        let mut ran = CacheOutcome::Shared;
+        let result = flight
             .cell
             .get_or_try_init(|| async {
-                ran = true;
                 // A stale result brought up to date keeps its expiry: the TTL still bounds the
                 // time since a full calculation.
                 if let Some((stale, old, expires)) = stale
                     && let Some(result) = self.patched(query, &execute.planned, &stale, &old).await
                 {
-                    Counters::add(&self.inner.counters.cache_patches, 1);
+                    Counters::add(&counters.cache_patches, 1);
+                    ran = CacheOutcome::Patched;
                     let result = Arc::new(result);
-                    store(key, result.clone(), versions, expires);
+                    store(&result, expires);
                     return Ok(result);
                 }
+                ran = CacheOutcome::Full;
                 let result = Arc::new(self.execute(execute).await?);
-                store(key, result.clone(), versions, fresh_until);
+                store(&result, fresh_until);
                 Ok::<_, EngineError>(result)
             })
-            .await?;
-        if ran {
-            return Ok(KpiResult::clone(shared));
+            .await?
+            .clone();
+        if ran == CacheOutcome::Shared {
+            Counters::add(&counters.shared, 1);
         }
-        Counters::add(&self.inner.counters.shared, 1);
-        Ok(cached(shared))
+        Ok((result, ran))
     }
 
     /// A slot of `lane`, and how long it took to get.
@@ -271,7 +283,7 @@ impl Engine {
             schema,
             batches,
             timing: Timing { queued, planning, execution, total: started.elapsed() },
-            from_cache: false,
+            cache: CacheOutcome::Full,
         })
     }
 
@@ -330,10 +342,7 @@ impl Engine {
     pub(crate) async fn with_default_range(&self, query: &Query) -> Result<Query, EngineError> {
         let (Some(grain), None) = (query.grain, query.range) else { return Ok(query.clone()) };
         let catalog = self.inner.catalog.as_ref();
-        let resolved = match &query.target {
-            Target::Kpi(code) => kpi_formula::check_kpi(code, catalog),
-            Target::Formula(text) => kpi_formula::check_formula(text, catalog),
-        };
+        let resolved = crate::maintenance::resolve(query, catalog);
         // An invalid formula is reported by the compile that follows, with every problem.
         let Ok(resolved) = resolved else { return Ok(query.clone()) };
         let mut bounds: Option<(DateTime<Utc>, DateTime<Utc>)> = None;

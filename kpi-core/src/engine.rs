@@ -45,7 +45,7 @@ pub(crate) struct Inner {
     /// The latest data version, sent on every registration, append and removal.
     pub(crate) changes: tokio::sync::watch::Sender<u64>,
     /// Maintained views by query and refresh, while anyone subscribes.
-    pub(crate) views: std::sync::Mutex<HashMap<String, Arc<crate::stream::View>>>,
+    pub(crate) views: std::sync::Mutex<HashMap<crate::stream::ViewKey, Arc<crate::stream::View>>>,
     /// Scheduled jobs.
     pub(crate) jobs: std::sync::Mutex<crate::stream::Jobs>,
     /// The partial states of maintained views, fed by appends.

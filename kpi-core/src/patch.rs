@@ -1,7 +1,7 @@
 //! Bringing a cached result up to date after appends by recalculating only the periods they
 //! touched.
 //!
-//! The rule is the one views follow too ([`span_table`]): when a query's periods each depend only
+//! The rule is the one views follow too ([`Maintenance::Spans`]): when a query's periods each depend only
 //! on their own rows of one table, appends to that table change only the periods their event
 //! times fall in. The cached rows of the other periods stand; the periods touched are
 //! recalculated over the in-memory batches that may hold them, and their rows take the new
@@ -17,40 +17,17 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::{concat_batches, interleave_record_batch};
 use datafusion::arrow::datatypes::TimestampMicrosecondType;
 use datafusion::arrow::row::{RowConverter, SortField};
-use kpi_formula::{Query, Target, TimeRange};
+use kpi_formula::{Query, TimeRange};
 
-use crate::cache::Versions;
+use crate::cache::{CacheOutcome, Versions};
 use crate::calculate::{Part, Planned};
-use crate::data::{Span, is_utc};
+use crate::data::Span;
 use crate::engine::Engine;
+use crate::maintenance::Maintainable;
+#[cfg(doc)]
+use crate::maintenance::Maintenance;
 use crate::options::CalculateOptions;
 use crate::result::{KpiResult, Timing};
-
-/// The one table whose appends a cached result or a view of `query` can follow by recalculating
-/// only the periods they touch: the formula reads one table, which has a time column in UTC, and uses no time
-/// intelligence (each period depends on its own rows only); the dimensions are that table's
-/// own columns and there is no filter (either could reach other tables, whose changes touch
-/// any period); the calendar is UTC, the zone of event times.
-pub(crate) fn span_table(query: &Query, formula: &kpi_formula::ResolvedFormula, catalog: &kpi_catalog::Catalog) -> Option<String> {
-    if formula.tables.len() != 1
-        || formula.uses_time_intelligence()
-        || query.grain.is_none()
-        || query.filter.is_some()
-        || !query.security.filters.is_empty()
-        || query.calendar.time_zone.to_string() != "UTC"
-    {
-        return None;
-    }
-    let table = formula.tables.first()?;
-    let model = catalog.object_model(table).ok()?;
-    let time = model.column(model.time_column.as_deref()?)?.data_type.to_arrow();
-    let utc = match time {
-        datafusion::arrow::datatypes::DataType::Timestamp(_, Some(zone)) => is_utc(&zone),
-        _ => true,
-    };
-    let own_column = |d: &String| d.strip_prefix(table.as_str()).and_then(|c| c.strip_prefix('.')).is_some_and(|c| !c.contains('.'));
-    (utc && query.dimensions.iter().all(own_column)).then(|| table.clone())
-}
 
 /// The periods of `query` that changes of `table` over event times `span` (microseconds,
 /// inclusive) touched: the part of the range the query covers (its range widened to whole
@@ -82,13 +59,7 @@ impl Engine {
         let started = Instant::now();
         let query = &planned.query;
         let (table, old_version, new_version) = only_change(old, &planned.versions)?;
-        let catalog = self.inner.catalog.as_ref();
-        let formula = match &query.target {
-            Target::Kpi(code) => kpi_formula::check_kpi(code, catalog),
-            Target::Formula(text) => kpi_formula::check_formula(text, catalog),
-        }
-        .ok()?;
-        if span_table(query, &formula, catalog).as_deref() != Some(table) {
+        if Maintainable::of(query, &self.inner.catalog).span_table.as_deref() != Some(table) {
             return None;
         }
         let changes = {
@@ -106,7 +77,7 @@ impl Engine {
         // Nothing in the range changed: the cached rows stand (a grown range always changed).
         let unchanged = || {
             let timing = Timing { total: started.elapsed(), ..Timing::default() };
-            growth.is_none().then(|| KpiResult { query: asked.clone(), timing, from_cache: false, ..stale.clone() })
+            growth.is_none().then(|| KpiResult { query: asked.clone(), timing, cache: CacheOutcome::Patched, ..stale.clone() })
         };
         let Some(mut span) = changes else { return unchanged() };
         if let Some(g) = &growth {
@@ -126,7 +97,7 @@ impl Engine {
             schema: batch.schema(),
             batches: vec![batch],
             timing: Timing { total: started.elapsed(), ..fresh.timing },
-            from_cache: false,
+            cache: CacheOutcome::Patched,
         })
     }
 }

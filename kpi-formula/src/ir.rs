@@ -223,8 +223,9 @@ impl<L> Scalar<L> {
 /// A row-level expression: its leaves are columns.
 pub type RowExpr = Scalar<ColumnRef>;
 
-/// Aggregate functions.
-#[derive(Clone, Copy, Debug, PartialEq)]
+/// Aggregate functions. Equal and hashed by function and, for a percentile, the bits of its
+/// fraction (so equality and hashing agree).
+#[derive(Clone, Copy, Debug)]
 pub enum AggFunc {
     /// Sum of non-null values.
     Sum,
@@ -244,7 +245,29 @@ pub enum AggFunc {
     Percentile(f64),
 }
 
+impl PartialEq for AggFunc {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity() == other.identity()
+    }
+}
+
+impl Eq for AggFunc {}
+
+impl std::hash::Hash for AggFunc {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.identity().hash(state);
+    }
+}
+
 impl AggFunc {
+    fn identity(self) -> (std::mem::Discriminant<AggFunc>, u64) {
+        let fraction = match self {
+            AggFunc::Percentile(p) => p.to_bits(),
+            _ => 0,
+        };
+        (std::mem::discriminant(&self), fraction)
+    }
+
     /// Whether the value over several periods can be computed from per-period partial results
     /// (sum, count, min, max, and avg as sum/count); the others need the rows themselves.
     pub fn is_decomposable(self) -> bool {

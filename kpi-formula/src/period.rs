@@ -125,7 +125,7 @@ impl fmt::Display for CalendarSpan {
 }
 
 /// Where periods start: the time zone of the calendar and the first day of the week.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Calendar {
     /// IANA time zone in which days, weeks, months... begin.
     pub time_zone: Tz,
@@ -253,7 +253,7 @@ impl Calendar {
 }
 
 /// A half-open time range `[start, end)` of instants.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct TimeRange {
     /// First instant included.
     pub start: DateTime<Utc>,

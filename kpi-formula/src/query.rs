@@ -11,7 +11,7 @@ use crate::resolve::{ResolvedFormula, Resolver, RowScope, rebase};
 use crate::span::{Source, Span};
 
 /// What a query calculates.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     /// A KPI of the semantic model, by code.
     Kpi(String),
@@ -20,7 +20,7 @@ pub enum Target {
 }
 
 /// Whether periods of the time range without any row appear in the result.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum EmptyPeriods {
     /// Every period of the range appears (counts are 0 there, other aggregates null). Default.
     #[default]
@@ -30,7 +30,7 @@ pub enum EmptyPeriods {
 }
 
 /// Row filters that every scan of a table must carry, e.g. a tenant or region restriction.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SecurityContext {
     /// Filter formula text by table name; it may use only that table's columns.
     pub filters: BTreeMap<String, String>,
@@ -56,7 +56,10 @@ impl SecurityContext {
 /// let q = Query::kpi("revenue").with_grain(Grain::Month).by(["orders.region"]).with_filter("orders.channel = 'web'");
 /// assert_eq!(q.dimensions, vec!["orders.region".to_string()]);
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Queries are `Eq` and `Hash`: the engine keys its cache, calculations in flight and views by
+/// the query itself.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Query {
     /// What to calculate.
     pub target: Target,

@@ -15,6 +15,8 @@ use kpi_formula::{Query, Target, TimeRange};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::cache::CacheOutcome;
+
 pub use compare::{Comparison, ComparisonRow};
 pub use status::{STABLE_BAND_PCT, Status, Trend, TrendDirection};
 pub use value::DimensionValue;
@@ -118,7 +120,7 @@ pub struct KpiResult {
     pub(crate) schema: SchemaRef,
     pub(crate) batches: Vec<RecordBatch>,
     pub(crate) timing: Timing,
-    pub(crate) from_cache: bool,
+    pub(crate) cache: CacheOutcome,
 }
 
 impl KpiResult {
@@ -130,7 +132,7 @@ impl KpiResult {
         schema: SchemaRef,
         batches: Vec<RecordBatch>,
     ) -> KpiResult {
-        KpiResult { info, query, range, schema, batches, timing: Timing::default(), from_cache: false }
+        KpiResult { info, query, range, schema, batches, timing: Timing::default(), cache: CacheOutcome::Full }
     }
 
     /// The KPI's catalog information.
@@ -178,7 +180,13 @@ impl KpiResult {
     /// Whether the result came from the cache or from an identical calculation in flight that
     /// this one joined (its timing is then the original calculation's, except `total`).
     pub fn from_cache(&self) -> bool {
-        self.from_cache
+        matches!(self.cache, CacheOutcome::Hit | CacheOutcome::Shared)
+    }
+
+    /// The path the result took through the cache: calculated in full, a hit, shared with an
+    /// identical calculation in flight, or a cached result patched after appends.
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.cache
     }
 
     /// The dimension labels, in order.
@@ -287,7 +295,8 @@ impl KpiResult {
             "rows": rows,
             "summaries": summaries,
             "timing": self.timing,
-            "from_cache": self.from_cache,
+            "from_cache": self.from_cache(),
+            "cache": self.cache,
         })
     }
 }

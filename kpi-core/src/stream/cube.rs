@@ -22,7 +22,7 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::PhysicalExpr;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{Expr, SessionContext};
 use foldhash::HashMap;
 use foldhash::HashMapExt;
 use futures::StreamExt;
@@ -42,8 +42,8 @@ const TOUCHED_SLACK: usize = 65_536;
 
 /// One aggregate's expressions and states.
 struct Aggregator {
-    /// Its identity among the cube's aggregates (function, argument, filter).
-    key: String,
+    /// Its identity among the cube's aggregates.
+    key: AggregateKey,
     func: AggFunc,
     arg: Option<Arc<dyn PhysicalExpr>>,
     filter: Option<Arc<dyn PhysicalExpr>>,
@@ -149,16 +149,47 @@ pub(crate) fn booleans(array: &ArrayRef) -> Result<&BooleanArray, DataFusionErro
     array.as_boolean_opt().ok_or_else(|| DataFusionError::Internal(format!("a condition gave {}", array.data_type())))
 }
 
-/// What makes the cells of `plan` those of another plan: its table, periods, groups and rows.
-pub(crate) fn key_of(plan: &IncrementalPlan) -> String {
-    format!(
-        "{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
-        plan.table, plan.grain, plan.calendar, plan.range, plan.empty_periods, plan.period, plan.dimensions, plan.rows
-    )
+/// What makes the cells of one plan those of another: its table, periods, groups and rows.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct CubeKey {
+    table: String,
+    grain: Grain,
+    calendar: Calendar,
+    range: Option<TimeRange>,
+    empty_periods: EmptyPeriods,
+    period: Expr,
+    dimensions: Vec<Expr>,
+    rows: Option<Expr>,
 }
 
-fn aggregate_key(a: &kpi_formula::IncrementalAggregate) -> String {
-    format!("{:?}|{:?}|{:?}", a.func, a.arg, a.filter)
+impl CubeKey {
+    /// The key of `plan`'s cells.
+    pub(crate) fn of(plan: &IncrementalPlan) -> CubeKey {
+        CubeKey {
+            table: plan.table.clone(),
+            grain: plan.grain,
+            calendar: plan.calendar,
+            range: plan.range,
+            empty_periods: plan.empty_periods,
+            period: plan.period.clone(),
+            dimensions: plan.dimensions.clone(),
+            rows: plan.rows.clone(),
+        }
+    }
+}
+
+/// What makes one aggregate of a cube another's: its function, argument and filter.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct AggregateKey {
+    func: AggFunc,
+    arg: Option<Expr>,
+    filter: Option<Expr>,
+}
+
+impl AggregateKey {
+    fn of(a: &kpi_formula::IncrementalAggregate) -> AggregateKey {
+        AggregateKey { func: a.func, arg: a.arg.clone(), filter: a.filter.clone() }
+    }
 }
 
 impl Keying {
@@ -261,7 +292,7 @@ impl Cube {
     /// Whether the cube has every aggregate of `plan`.
     pub(crate) fn has_all(&self, plan: &IncrementalPlan) -> bool {
         plan.aggregates.iter().all(|a| {
-            let key = aggregate_key(a);
+            let key = AggregateKey::of(a);
             self.aggregates.iter().any(|x| x.key == key)
         })
     }
@@ -305,7 +336,7 @@ impl Cube {
         let first_new = self.aggregates.len();
         let mut indices = Vec::new();
         for (i, a) in plan.aggregates.iter().enumerate() {
-            let key = aggregate_key(a);
+            let key = AggregateKey::of(a);
             if let Some(found) = self.aggregates.iter().position(|x| x.key == key) {
                 indices.push(found);
                 continue;

@@ -10,17 +10,19 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
 use kpi_formula::{IncrementalPlan, Query};
 
-use super::cube::{Cube, Measure, key_of};
+use super::cube::{Cube, CubeKey, Measure};
 use crate::data::TableData;
+#[cfg(doc)]
+use crate::maintenance::Maintenance;
 use crate::result::KpiResult;
 use crate::{Engine, EngineError};
 
 type SharedCube = Arc<Mutex<Cube>>;
 
-/// The live cubes, each with what makes its cells the same ([`key_of`]).
+/// The live cubes, each with what makes its cells the same.
 #[derive(Default)]
 pub(crate) struct Cubes {
-    live: Mutex<Vec<(String, Weak<Mutex<Cube>>)>>,
+    live: Mutex<Vec<(CubeKey, Weak<Mutex<Cube>>)>>,
     /// Held while a cube is built from data behind a provider (which takes awaiting), so two
     /// builds never replace each other's aggregates.
     building: tokio::sync::Mutex<()>,
@@ -31,16 +33,16 @@ fn lock(cube: &Mutex<Cube>) -> std::sync::MutexGuard<'_, Cube> {
 }
 
 impl Cubes {
-    fn list(&self) -> std::sync::MutexGuard<'_, Vec<(String, Weak<Mutex<Cube>>)>> {
+    fn list(&self) -> std::sync::MutexGuard<'_, Vec<(CubeKey, Weak<Mutex<Cube>>)>> {
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A live cube of `key` that `fits`.
-    fn find(&self, key: &str, fits: impl Fn(&Cube) -> bool) -> Option<SharedCube> {
+    fn find(&self, key: &CubeKey, fits: impl Fn(&Cube) -> bool) -> Option<SharedCube> {
         self.list().iter().filter(|(k, _)| k == key).filter_map(|(_, c)| c.upgrade()).find(|c| fits(&lock(c)))
     }
 
-    fn keep(&self, key: String, cube: &SharedCube) {
+    fn keep(&self, key: CubeKey, cube: &SharedCube) {
         let mut list = self.list();
         list.retain(|(_, c)| c.strong_count() > 0);
         if !list.iter().any(|(_, c)| c.as_ptr() == Arc::as_ptr(cube)) {
@@ -105,15 +107,13 @@ pub(crate) struct Maintained {
 }
 
 impl Maintained {
-    /// `query` maintained from a cube's partial states, when it can be
-    /// ([`kpi_formula::CompiledQuery::incremental`]): the live cube of its table, periods and
-    /// groups, given the aggregates it lacks, or a new one.
-    pub(crate) async fn start(engine: &Engine, query: &Query) -> Option<Maintained> {
-        let catalog = engine.catalog();
-        let plan = kpi_formula::compile(query, catalog).ok()?.incremental()?;
-        let started = match start_in_memory(engine, &plan) {
+    /// A query maintained from the partial states of `plan` (its [`Maintenance::Cube`] plan):
+    /// the live cube of its table, periods and groups, given the aggregates it lacks, or a new
+    /// one. `None` when no cube could be built (the view recalculates instead).
+    pub(crate) async fn start(engine: &Engine, plan: &IncrementalPlan) -> Option<Maintained> {
+        let started = match start_in_memory(engine, plan) {
             Ok(Some(m)) => Ok(m),
-            Ok(None) => start_behind_provider(engine, &plan).await,
+            Ok(None) => start_behind_provider(engine, plan).await,
             Err(e) => Err(e),
         };
         started.map_err(|e| tracing::debug!(error = %e, "the view is recalculated instead of maintained")).ok()
@@ -143,7 +143,7 @@ fn start_in_memory(engine: &Engine, plan: &IncrementalPlan) -> Result<Option<Mai
     let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
     let data = tables.get(&plan.table).ok_or_else(|| DataFusionError::Plan(format!("no data for `{}`", plan.table)))?;
     let Some(rows) = data.batches() else { return Ok(None) };
-    let key = key_of(plan);
+    let key = CubeKey::of(plan);
     // Aggregates new to a cube are filled from the rows in memory: once rows were released,
     // only a cube that has them all already is joined.
     let fits = |c: &Cube| !data.released || c.has_all(plan);
@@ -169,7 +169,7 @@ fn start_in_memory(engine: &Engine, plan: &IncrementalPlan) -> Result<Option<Mai
 
 /// Builds (or rebuilds, joining) the cube of `plan` over data behind a provider.
 async fn start_behind_provider(engine: &Engine, plan: &IncrementalPlan) -> Result<Maintained, DataFusionError> {
-    let key = key_of(plan);
+    let key = CubeKey::of(plan);
     let cube = match engine.inner.cubes.find(&key, |_| true) {
         Some(cube) => cube,
         None => Arc::new(Mutex::new(new_cube(engine, plan)?)),

@@ -35,6 +35,7 @@ use futures::Stream;
 use kpi_formula::Query;
 use serde::Serialize;
 
+use crate::maintenance::{Maintainable, Maintenance};
 use crate::result::{DimensionValue, Status};
 use crate::{Engine, EngineError};
 pub(crate) use cubes::Cubes;
@@ -181,7 +182,7 @@ impl Drop for Subscription {
             let mut views = self.engine.inner.views.lock().unwrap_or_else(|e| e.into_inner());
             // A subscribe may have joined between the count and this lock.
             if self.view.subscribers() == 0 {
-                let key = view_key(&self.view.query, self.view.refresh);
+                let key = ViewKey::new(&self.view.query, self.view.refresh);
                 if views.get(&key).is_some_and(|v| Arc::ptr_eq(v, &self.view)) {
                     views.remove(&key);
                 }
@@ -205,6 +206,9 @@ pub struct StreamInfo {
     /// Whether it is maintained from partial states per period and group, so an append costs
     /// in proportion to its rows; otherwise the periods appends touch are recalculated.
     pub incremental: bool,
+    /// How it follows appends: from a cube, by recalculating the periods they touched, or in
+    /// full.
+    pub maintenance: Maintenance,
 }
 
 impl serde::Serialize for StreamInfo {
@@ -223,6 +227,7 @@ impl StreamInfo {
             "subscribers": self.subscribers,
             "size": self.size,
             "incremental": self.incremental,
+            "maintenance": self.maintenance,
         })
     }
 }
@@ -241,8 +246,17 @@ impl std::fmt::Display for Refresh {
     }
 }
 
-fn view_key(query: &Query, refresh: Refresh) -> String {
-    format!("{refresh:?}|{query:?}")
+/// What makes two subscriptions share a view: the same query refreshed the same way.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ViewKey {
+    query: Query,
+    refresh: Refresh,
+}
+
+impl ViewKey {
+    fn new(query: &Query, refresh: Refresh) -> ViewKey {
+        ViewKey { query: query.clone(), refresh }
+    }
 }
 
 impl Engine {
@@ -254,7 +268,7 @@ impl Engine {
         {
             return Err(EngineError::InvalidOption { option: "refresh", message: "a refresh interval must be longer than zero".into() });
         }
-        let key = view_key(query, refresh);
+        let key = ViewKey::new(query, refresh);
         // Joining a view happens under the registry lock, which the last unsubscriber also
         // holds while it stops a view, so nobody joins a stopped view.
         let join = |view: &Arc<View>| {
@@ -265,23 +279,25 @@ impl Engine {
             return Ok(join(view));
         }
         let changes = self.inner.changes.subscribe();
-        let formula = match &query.target {
-            kpi_formula::Target::Kpi(code) => kpi_formula::check_kpi(code, self.catalog()),
-            kpi_formula::Target::Formula(text) => kpi_formula::check_formula(text, self.catalog()),
-        };
         // A formula that does not resolve fails in the calculation below, with its diagnostics.
-        let formula = formula.ok();
-        let span_table = formula.as_ref().and_then(|f| crate::patch::span_table(query, f, self.catalog()));
+        let maintainable = Maintainable::of(query, self.catalog());
         // The version before the first calculation: appends after it are refreshed again.
-        let seen = span_table.as_ref().and_then(|t| Some(self.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(t)?.version));
-        let maintained = cubes::Maintained::start(self, query).await;
+        let seen = maintainable
+            .span_table
+            .as_ref()
+            .and_then(|t| Some(self.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(t)?.version));
+        let maintained = match &maintainable.cube {
+            Some(plan) => cubes::Maintained::start(self, plan).await,
+            None => None,
+        };
         let result = match &maintained {
             Some(m) => m.changes(self, query).await?,
             None => self.calculate(query).await?,
         };
         let now = self.inner.options.clock.now();
-        let tables = formula.map(|f| f.tables.into_iter().collect()).unwrap_or_default();
-        let scope = view::Scope { tables, span_table, seen: seen.unwrap_or(0), maintained };
+        let maintenance = maintainable.method(maintained.is_some());
+        let Maintainable { tables, span_table, .. } = maintainable;
+        let scope = view::Scope { tables, span_table, seen: seen.unwrap_or(0), maintained, maintenance };
         let fresh = Arc::new(View::new(query.clone(), refresh, scope, &result, now));
         let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(raced) = views.get(&key) {
@@ -319,7 +335,8 @@ impl Engine {
                 refresh: v.refresh,
                 subscribers: v.subscribers(),
                 size: v.size(),
-                incremental: v.is_incremental(),
+                incremental: v.maintenance == Maintenance::Cube,
+                maintenance: v.maintenance,
             })
             .collect()
     }

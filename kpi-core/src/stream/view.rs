@@ -12,6 +12,7 @@ use super::cubes::Maintained;
 use super::mailbox::Mailbox;
 use super::{Refresh, Update, UpdateKind};
 use crate::calculate::Part;
+use crate::maintenance::Maintenance;
 use crate::patch::touched;
 use crate::result::{DimensionValue, KpiResult, Status};
 use crate::{Engine, EngineError};
@@ -82,13 +83,15 @@ pub(crate) struct View {
     pub(crate) refresh: Refresh,
     /// The tables the query reads, whose watermark says which period is current.
     pub(crate) tables: Vec<String>,
-    /// For a query whose periods depend only on their own rows of one table (see
-    /// [`span_table`]): that table, so a refresh recalculates only the periods appends touched.
+    /// For a query whose periods depend only on their own rows of one table
+    /// ([`Maintenance::Spans`]): that table, so a refresh recalculates only the periods appends touched.
     span_table: Option<String>,
     /// The version of `span_table` the view's values include.
     seen: Mutex<u64>,
     /// For a query maintained from partial states, those states.
     maintained: Option<Maintained>,
+    /// How the view follows appends.
+    pub(crate) maintenance: Maintenance,
     label: String,
     state: Mutex<State>,
     stop: watch::Sender<bool>,
@@ -101,6 +104,7 @@ pub(crate) struct Scope {
     pub(crate) span_table: Option<String>,
     pub(crate) seen: u64,
     pub(crate) maintained: Option<Maintained>,
+    pub(crate) maintenance: Maintenance,
 }
 
 /// What a refresh has to recalculate.
@@ -137,6 +141,7 @@ impl View {
             span_table: scope.span_table,
             seen: Mutex::new(scope.seen),
             maintained: scope.maintained,
+            maintenance: scope.maintenance,
             label,
             state: Mutex::default(),
             stop: watch::Sender::new(false),
@@ -285,11 +290,6 @@ impl View {
     /// Periods × groups held.
     pub(crate) fn size(&self) -> usize {
         self.lock().rows.len()
-    }
-
-    /// Whether the view is maintained from partial states.
-    pub(crate) fn is_incremental(&self) -> bool {
-        self.maintained.is_some()
     }
 
     /// Stops the refresh task.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kpi_core::{CachePolicy, Engine, EngineOptions, KpiResult, ManualClock};
+use kpi_core::{CacheOutcome, CachePolicy, Engine, EngineOptions, KpiResult, ManualClock};
 use kpi_formula::{Grain, Query};
 use proptest::prelude::*;
 
@@ -22,6 +22,8 @@ async fn results_are_cached_until_the_ttl_or_a_data_change() {
     assert!(!first.from_cache());
     let second = engine.calculate(&q).await.unwrap();
     assert!(second.from_cache());
+    assert_eq!((first.cache_outcome(), second.cache_outcome()), (CacheOutcome::Full, CacheOutcome::Hit));
+    assert_eq!(second.to_json()["cache"], "hit");
     assert_eq!(second.rows(), first.rows());
     assert_eq!((engine.metrics().cache_hits, engine.metrics().cache_misses), (1, 1));
 
@@ -62,6 +64,7 @@ async fn bypassing_and_disabling_the_cache() {
     engine.calculate(&q).await.unwrap();
     let fresh = engine.calculate_with(&q, &kpi_core::CalculateOptions::default().bypassing_cache()).await.unwrap();
     assert!(!fresh.from_cache());
+    assert_eq!(fresh.cache_outcome(), CacheOutcome::Full);
     engine.clear_cache();
     assert_eq!(engine.cached_results(), 0);
 }
@@ -73,6 +76,9 @@ async fn identical_calculations_at_once_run_once() {
     let results: Vec<_> = futures::future::join_all((0..8).map(|_| engine.calculate(&q))).await.into_iter().map(Result::unwrap).collect();
     assert!(results.iter().all(|r| r.rows() == results[0].rows()));
     assert_eq!(results.iter().filter(|r| !r.from_cache()).count(), 1, "one ran, the others took its result");
+    let outcomes = |rs: &[KpiResult], o: CacheOutcome| rs.iter().filter(|r| r.cache_outcome() == o).count();
+    assert_eq!(outcomes(&results, CacheOutcome::Full), 1);
+    assert_eq!(outcomes(&results, CacheOutcome::Shared) + outcomes(&results, CacheOutcome::Hit), 7);
     let m = engine.metrics();
     // Each found the cache empty (a miss) or, when the first had finished, its result (a hit).
     assert_eq!((m.cache_misses + m.cache_hits, m.cache_hits + m.shared), (8, 7), "{m:?}");
@@ -121,6 +127,7 @@ async fn after_appends_a_cached_result_recalculates_only_the_periods_they_touche
     }
     let patched = cached.calculate(&q).await.unwrap();
     assert!(!patched.from_cache());
+    assert_eq!(patched.cache_outcome(), CacheOutcome::Patched);
     assert_eq!(cached.metrics().cache_patches, 1);
     assert_same_rows(&patched, &scratch.calculate(&q).await.unwrap());
     assert!(cached.calculate(&q).await.unwrap().from_cache(), "the result brought up to date is cached");

@@ -318,6 +318,10 @@ proptest! {
                 let kpi = match &stream.query.target { kpi_formula::Target::Kpi(code) => code.clone(), _ => unreachable!() };
                 let timeless = KPIS.iter().position(|k| *k == kpi).is_some_and(|i| i < 9);
                 assert_eq!(stream.incremental, timeless, "{kpi}");
+                // Time functions reach other periods: neither a cube nor spans can follow them.
+                let how = if timeless { kpi_core::Maintenance::Cube } else { kpi_core::Maintenance::Recalculation };
+                assert_eq!(stream.maintenance, how, "{kpi}");
+                assert_eq!(stream.to_json()["maintenance"], how.as_str());
             }
         });
     }
