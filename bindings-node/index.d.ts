@@ -119,6 +119,9 @@ export type Row = { period: string | null; value: number | null; [dimension: str
 export class Result {
   readonly rows: Row[]
   readonly summaries: unknown[]
+  /** How the result came about: calculated in full, a cache hit, shared with an identical
+   *  calculation in flight, or a cached result patched after appends. */
+  readonly cacheOutcome: 'full' | 'hit' | 'shared' | 'patched'
   /** The rows as an Arrow IPC stream, for apache-arrow's `tableFromIPC`. */
   toArrowIPC(): Buffer
   /** The rows as an apache-arrow Table (apache-arrow must be installed). */

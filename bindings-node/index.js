@@ -313,6 +313,12 @@ class Result {
   get summaries() {
     return this.json.summaries
   }
+  /** How the result came about: `full` (calculated), `hit` (cached over the same data),
+   *  `shared` (an identical calculation in flight) or `patched` (a cached result brought up to
+   *  date after appends). */
+  get cacheOutcome() {
+    return this.json.cache
+  }
   /** The rows as an Arrow IPC stream (`tableFromIPC(res.toArrowIPC())`). */
   toArrowIPC() {
     return call(() => this._inner.toArrowIPC())

@@ -117,3 +117,12 @@ test('catalog search, edits and imports', () => {
   assert.deepEqual(mine.problems(), [])
   assert.throws(() => mine.addKpi({ code: 'x' }), (err) => err instanceof ke.CatalogError && err.kind === 'catalog')
 })
+
+test('each result says its path through the cache', async () => {
+  const e = engine()
+  const query = { kpi: 'revenue', grain: 'day', by: ['orders.region'], start: '2024-01-01', end: '2024-07-01' }
+  assert.equal((await e.calculate(query)).cacheOutcome, 'full')
+  assert.equal((await e.calculate(query)).cacheOutcome, 'hit')
+  e.append('orders', ke.demo.generate(cat, { rows: 50, seed: 7, start: '2024-06-03', end: '2024-06-04' }).orders)
+  assert.equal((await e.calculate(query)).cacheOutcome, 'patched')
+})

@@ -154,3 +154,15 @@ def test_a_failed_refresh_raises_its_own_class(cat):
     with pytest.raises(ke.DataError) as caught:
         eng.calculate("revenue")
     assert caught.value.kind == "data"
+
+
+def test_each_result_says_its_path_through_the_cache(eng, data):
+    query = dict(grain="day", by=["orders.region"], start="2024-01-01", end="2024-07-01")
+    assert eng.calculate("revenue", **query).cache_outcome == "full"
+    assert eng.calculate("revenue", **query).cache_outcome == "hit"
+    eng.append("orders", pa.table(data["orders"]).slice(0, 20))
+    assert eng.calculate("revenue", **query).cache_outcome == "patched"
+    # A view of an aggregate of one table is maintained from partial states.
+    sub = eng.subscribe("order_count", grain="day")
+    assert [s["maintenance"] for s in eng.streams()] == ["cube"]
+    sub.close()

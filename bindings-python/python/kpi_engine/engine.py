@@ -93,6 +93,13 @@ class Result:
         return plot(doc, thresholds, direction, ax)
 
     @property
+    def cache_outcome(self) -> str:
+        """How the result came about: ``full`` (calculated), ``hit`` (cached over the same
+        data), ``shared`` (an identical calculation in flight) or ``patched`` (a cached result
+        brought up to date after appends)."""
+        return self.to_dict()["cache"]
+
+    @property
     def column_names(self) -> list[str]:
         """The column names: ``period``, the dimensions as written, ``value``."""
         return self._table.column_names
