@@ -353,6 +353,14 @@ impl Engine {
             let Some(data) = data else { continue };
             if let Some((lo, hi)) = data.bounds.get(&self.inner.ctx, &data.provider, time).await? {
                 let (lo, hi) = (lo.instant(&query.calendar), hi.instant(&query.calendar));
+                // Data behind a provider is not checked on registration: its bounds are.
+                if let Some(outside) = [lo, hi].into_iter().find(|t| kpi_formula::check_supported("time", *t).is_err()) {
+                    return Err(EngineError::TimeOutOfRange {
+                        object_model: table.clone(),
+                        column: time.clone(),
+                        time: outside.to_rfc3339(),
+                    });
+                }
                 bounds = Some(match bounds {
                     Some((a, b)) => (a.min(lo), b.max(hi)),
                     None => (lo, hi),

@@ -69,6 +69,19 @@ pub enum EngineError {
         /// The column.
         column: String,
     },
+    /// A row's event time lies outside the years the engine calculates.
+    #[error(
+        "column `{object_model}.{column}` holds the time {time}, outside the supported years {min}–{max}; correct or drop the row",
+        min = kpi_formula::MIN_YEAR, max = kpi_formula::MAX_YEAR
+    )]
+    TimeOutOfRange {
+        /// The object model.
+        object_model: String,
+        /// Its time column.
+        column: String,
+        /// The first time found outside the years.
+        time: String,
+    },
     /// A file could not be read as data.
     #[error("cannot read {path} as {format}: {message}")]
     Read {
@@ -193,7 +206,7 @@ impl EngineError {
         match self {
             EngineError::Formula(e) => e.code(),
             EngineError::Catalog(e) => e.code(),
-            EngineError::UnknownObjectModel { .. } | EngineError::NoData(_) => "KPI_DATA",
+            EngineError::UnknownObjectModel { .. } | EngineError::NoData(_) | EngineError::TimeOutOfRange { .. } => "KPI_DATA",
             EngineError::MissingColumn { .. } | EngineError::SchemaMismatch { .. } | EngineError::UnexpectedNulls { .. } => "KPI_SCHEMA",
             EngineError::Read { .. } => "KPI_READ",
             EngineError::Timeout { .. } => "KPI_TIMEOUT",

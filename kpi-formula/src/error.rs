@@ -103,6 +103,14 @@ pub enum QueryError {
         /// The end given.
         end: String,
     },
+    /// A time lies outside the years the engine supports.
+    #[error("{what} {time} is outside the supported years {min}–{max}", min = crate::period::MIN_YEAR, max = crate::period::MAX_YEAR)]
+    OutOfRange {
+        /// Which time: `start`, `end`, a window...
+        what: String,
+        /// The time, as given or as calculated.
+        time: String,
+    },
     /// The range holds more periods than a query may produce.
     #[error("the query spans more than {limit} {grain} periods; narrow the time range or use a coarser grain")]
     TooManyPeriods {

@@ -191,6 +191,23 @@ impl<L> Scalar<L> {
         }
     }
 
+    /// How many nodes the tree has, each leaf counting as `leaf` says.
+    pub fn size(&self, leaf: &dyn Fn(&L) -> usize) -> usize {
+        let all = |xs: &[&Scalar<L>]| xs.iter().fold(1usize, |n, x| n.saturating_add(x.size(leaf)));
+        match self {
+            Scalar::Leaf(l) => leaf(l),
+            Scalar::Literal(_) => 1,
+            Scalar::Binary(_, a, b) | Scalar::Like(a, b, _) => all(&[a, b]),
+            Scalar::Unary(_, a) | Scalar::IsNull(a, _) => all(&[a]),
+            Scalar::InList(a, list, _) => all(&std::iter::once(a.as_ref()).chain(list).collect::<Vec<_>>()),
+            Scalar::Between(a, b, c, _) => all(&[a, b, c]),
+            Scalar::Case(branches, otherwise) => {
+                all(&branches.iter().flat_map(|(w, t)| [w, t]).chain(otherwise.as_deref()).collect::<Vec<_>>())
+            }
+            Scalar::Func(_, args) => all(&args.iter().collect::<Vec<_>>()),
+        }
+    }
+
     /// Rebuilds the tree with each leaf mapped by `f`.
     pub fn try_map_leaves<M, E>(&self, f: &mut impl FnMut(&L) -> Result<Scalar<M>, E>) -> Result<Scalar<M>, E> {
         let mut bx = |e: &Scalar<L>| e.try_map_leaves(f).map(Box::new);
@@ -328,6 +345,16 @@ pub enum MetricLeaf {
     Aggregate(Box<Aggregate>),
     /// The value of an expression `n` periods earlier.
     Prev(Box<MetricExpr>, u32, Span),
+}
+
+impl MetricLeaf {
+    /// The nodes a leaf stands for: an aggregate is one, a shift one more than what it shifts.
+    pub fn size(&self) -> usize {
+        match self {
+            MetricLeaf::Aggregate(_) => 1,
+            MetricLeaf::Prev(x, _, _) => x.size(&MetricLeaf::size).saturating_add(1),
+        }
+    }
 }
 
 /// A KPI-level expression: its leaves are aggregates and time shifts.

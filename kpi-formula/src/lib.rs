@@ -155,7 +155,7 @@ pub use error::{ErrorCategory, FormulaError, QueryError};
 pub use lower::{IncrementalAggregate, IncrementalPlan, ModelSources, TableSources};
 pub use model::{Cardinality, InMemoryModel, Relationship, SemanticModel, TableModel};
 pub use parser::parse;
-pub use period::{Calendar, CalendarSpan, Grain, TimeRange};
+pub use period::{Calendar, CalendarSpan, Grain, MAX_REACH_YEARS, MAX_YEAR, MIN_YEAR, TimeRange, check_supported};
 pub use query::{CompiledQuery, Dimension, EmptyPeriods, Query, SecurityContext, Target, compile};
 pub use resolve::{MAX_KPI_DEPTH, ResolvedFormula, check_formula, check_kpi};
 pub use span::{LineCol, Source, Span};

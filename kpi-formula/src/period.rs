@@ -64,6 +64,17 @@ impl Grain {
         }
     }
 
+    /// How many periods of this grain fit in [`MAX_REACH_YEARS`]: the most an offset such as
+    /// `prev(x, n)` may reach back.
+    pub fn max_reach(self) -> i64 {
+        let years = i64::from(MAX_REACH_YEARS);
+        match (self.months(), self.minutes()) {
+            (Some(m), _) => years * 12 / m,
+            (None, Some(minutes)) => years * 365 * 1440 / minutes,
+            (None, None) => years,
+        }
+    }
+
     /// Length in months for month-based grains.
     fn months(self) -> Option<i64> {
         match self {
@@ -80,6 +91,37 @@ impl fmt::Display for Grain {
         f.write_str(self.as_str())
     }
 }
+
+/// The first year a time may fall in: ranges and data outside `MIN_YEAR`..=`MAX_YEAR` are
+/// errors. DataFusion's `date_trunc` counts nanoseconds since 1970, which reach only from 1677 to
+/// 2262; these years leave room for a window or offset (at most [`MAX_REACH_YEARS`]) beyond a
+/// range, so no period arithmetic leaves what chrono and DataFusion can hold.
+pub const MIN_YEAR: i32 = 1700;
+/// The last year a time may fall in (see [`MIN_YEAR`]).
+pub const MAX_YEAR: i32 = 2200;
+/// How far a window or an offset such as `prev(x, n)` may reach, in years.
+pub const MAX_REACH_YEARS: i32 = 20;
+
+/// The first instant the engine supports: `1700-01-01T00:00:00Z`.
+pub fn earliest_supported() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(MIN_YEAR, 1, 1).unwrap_or(NaiveDate::MIN).and_time(NaiveTime::MIN).and_utc()
+}
+
+/// The first instant past the supported years: `2201-01-01T00:00:00Z` (a range may end there).
+pub fn end_of_supported() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(MAX_YEAR + 1, 1, 1).unwrap_or(NaiveDate::MAX).and_time(NaiveTime::MIN).and_utc()
+}
+
+/// `instant` if it lies in the supported years (the end of them included), else an error
+/// naming `what`.
+pub fn check_supported(what: &str, instant: DateTime<Utc>) -> Result<DateTime<Utc>, QueryError> {
+    if instant < earliest_supported() || instant > end_of_supported() {
+        return Err(QueryError::OutOfRange { what: what.to_string(), time: instant.to_rfc3339() });
+    }
+    Ok(instant)
+}
+
+const MAX_SPAN_MONTHS: i64 = MAX_REACH_YEARS as i64 * 12;
 
 /// A length of calendar time such as `30 days` or `3 months`, as used by `rolling`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +145,15 @@ impl CalendarSpan {
         }
         let unit =
             Grain::parse(unit).map_err(|_| format!("a unit (minutes, hours, days, weeks, months, quarters or years), not `{unit}`"))?;
+        // Fixed-length units against the shortest months, so no window reaches past the years.
+        let months = match (unit.months(), unit.minutes()) {
+            (Some(m), _) => i64::from(count) * m,
+            (None, Some(minutes)) => i64::from(count) * minutes / (28 * 24 * 60),
+            (None, None) => 0,
+        };
+        if months > MAX_SPAN_MONTHS {
+            return Err(format!("a span of at most {MAX_REACH_YEARS} years, not `{text}`"));
+        }
         Ok(CalendarSpan { count, unit })
     }
 
@@ -172,7 +223,7 @@ impl Calendar {
                 }
                 .unwrap_or(naive);
                 let offset = instant - naive.and_utc();
-                let start = floored.and_utc() + offset;
+                let start = floored.and_utc().checked_add_signed(offset).unwrap_or(instant);
                 if start <= instant { start } else { self.to_instant(floored) }
             }
             _ => self.to_instant(Self::floor_naive(naive.date(), grain, self.week_start)),
@@ -183,7 +234,7 @@ impl Calendar {
         let day = match grain {
             Grain::Week => {
                 let back = (7 + date.weekday().num_days_from_monday() - week_start.num_days_from_monday()) % 7;
-                date - Duration::days(i64::from(back))
+                date.checked_sub_signed(Duration::days(i64::from(back))).unwrap_or(date)
             }
             Grain::Month => date.with_day(1).unwrap_or(date),
             Grain::Quarter => NaiveDate::from_ymd_opt(date.year(), (date.month0() / 3) * 3 + 1, 1).unwrap_or(date),
@@ -201,7 +252,8 @@ impl Calendar {
             if let Some(t) = self.time_zone.from_local_datetime(&probe).earliest() {
                 return t.with_timezone(&Utc);
             }
-            probe += Duration::minutes(1);
+            let Some(next) = probe.checked_add_signed(Duration::minutes(1)) else { break };
+            probe = next;
         }
         local.and_utc()
     }
@@ -212,20 +264,29 @@ impl Calendar {
     }
 
     /// The start of the period `n` periods after (or before, for negative `n`) the period starting at `start`.
+    ///
+    /// Saturates at the first and last instants chrono can hold; times in the supported years
+    /// ([`MIN_YEAR`]..=[`MAX_YEAR`]) moved by at most [`MAX_REACH_YEARS`] never get there.
     pub fn add_periods(&self, start: DateTime<Utc>, grain: Grain, n: i64) -> DateTime<Utc> {
+        let limit = if n < 0 { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC };
+        let shifted = |unit: i64| Duration::try_minutes(n.saturating_mul(unit)).and_then(|d| start.checked_add_signed(d));
         match grain {
-            Grain::Minute => start + Duration::minutes(n),
-            Grain::Hour => start + Duration::hours(n),
+            Grain::Minute => shifted(1).unwrap_or(limit),
+            Grain::Hour => shifted(60).unwrap_or(limit),
             _ => {
                 let local = self.to_local(start).date();
+                let date_limit = if n < 0 { NaiveDate::MIN } else { NaiveDate::MAX };
+                let days = |d: i64| Duration::try_days(n.saturating_mul(d)).and_then(|d| local.checked_add_signed(d)).unwrap_or(date_limit);
                 let date = match grain {
-                    Grain::Day => local + Duration::days(n),
-                    Grain::Week => local + Duration::days(7 * n),
+                    Grain::Day => days(1),
+                    Grain::Week => days(7),
                     _ => {
-                        let months = n * grain.months().unwrap_or(1);
-                        let total = i64::from(local.year()) * 12 + i64::from(local.month0()) + months;
-                        let year = i32::try_from(total.div_euclid(12)).unwrap_or(i32::MAX);
-                        NaiveDate::from_ymd_opt(year, total.rem_euclid(12) as u32 + 1, 1).unwrap_or(local)
+                        let months = n.saturating_mul(grain.months().unwrap_or(1));
+                        let total = (i64::from(local.year()) * 12 + i64::from(local.month0())).saturating_add(months);
+                        i32::try_from(total.div_euclid(12))
+                            .ok()
+                            .and_then(|year| NaiveDate::from_ymd_opt(year, total.rem_euclid(12) as u32 + 1, 1))
+                            .unwrap_or(date_limit)
                     }
                 };
                 self.to_instant(Self::floor_naive(date, grain, self.week_start))
@@ -264,6 +325,8 @@ pub struct TimeRange {
 impl TimeRange {
     /// The range `[start, end)`; `start` must be before `end`.
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<TimeRange, QueryError> {
+        check_supported("start", start)?;
+        check_supported("end", end)?;
         if start >= end {
             return Err(QueryError::EmptyRange { start: start.to_rfc3339(), end: end.to_rfc3339() });
         }

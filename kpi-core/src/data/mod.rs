@@ -9,6 +9,7 @@ pub(crate) mod mapping;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -209,10 +210,29 @@ pub(crate) fn conform_batches(model: &ObjectModel, batches: Vec<RecordBatch>) ->
         }
         if batch.num_rows() > 0 {
             let conformed = RecordBatch::try_new(schema.clone(), columns).map_err(|e| EngineError::Execution(e.into()))?;
+            check_times(model, &conformed)?;
             out.push(conformed);
         }
     }
     Ok(out)
+}
+
+/// Refuses event times outside the supported years ([`kpi_formula::MIN_YEAR`]..=
+/// [`kpi_formula::MAX_YEAR`]): periods of such rows cannot be calculated, and one row stamped
+/// far in the future would move every default range and watermark.
+fn check_times(model: &ObjectModel, batch: &RecordBatch) -> Result<(), EngineError> {
+    let Some((first, last)) = span_of(model, batch) else { return Ok(()) };
+    for t in [first, last] {
+        let instant = DateTime::from_timestamp_micros(t).unwrap_or(if t < 0 { DateTime::<Utc>::MIN_UTC } else { DateTime::<Utc>::MAX_UTC });
+        if kpi_formula::check_supported("time", instant).is_err() {
+            return Err(EngineError::TimeOutOfRange {
+                object_model: model.code.clone(),
+                column: model.time_column.clone().unwrap_or_default(),
+                time: instant.to_rfc3339(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Views `provider` through `model`'s schema: its columns by name, cast where compatible.

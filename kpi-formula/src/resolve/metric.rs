@@ -8,7 +8,7 @@ use crate::period::{CalendarSpan, Grain};
 use crate::span::Source;
 
 use super::row::{RowLevel, RowScope, find_path, path_error};
-use super::{Failed, Level, MAX_KPI_DEPTH, Res, Resolver};
+use super::{Failed, Level, MAX_EXPANDED_NODES, MAX_KPI_DEPTH, Res, Resolver};
 
 const AGGREGATES: &[&str] = &["sum", "count", "count_distinct", "avg", "mean", "min", "max", "median", "percentile"];
 const TIME_FUNCTIONS: &[&str] = &["prev", "growth", "rolling", "to_date", "cumulative"];
@@ -197,6 +197,19 @@ impl MetricLevel {
                 }
             },
         };
+        if let Some(grain) = r.query.and_then(|q| q.grain)
+            && i64::from(n) > grain.max_reach()
+        {
+            let reach = grain.max_reach();
+            let d = r
+                .diag(
+                    ErrorKind::TimeIntelligence,
+                    format!("an offset of {n} {grain} periods reaches back more than {} years", crate::period::MAX_REACH_YEARS),
+                    &args[1],
+                )
+                .expected(format!("at most {reach} {grain} periods"));
+            return Err(r.error(d));
+        }
         let prev = Scalar::Leaf(MetricLeaf::Prev(Box::new(x.clone()), n, e.span));
         let result = if name == "prev" {
             prev
@@ -298,11 +311,29 @@ impl MetricLevel {
                         .expected(format!("a valid formula for `{code}`"));
                     r.diags.insert(before, d);
                 }
+                let result = result.map(|(expr, ty)| {
+                    let size = expr.size(&MetricLeaf::size);
+                    (expr, ty, size)
+                });
                 r.kpi_cache.insert(code.clone(), result.clone());
                 result
             }
         };
-        let Some((expr, ty)) = body else { return Err(Failed) };
+        let Some((expr, ty, size)) = body else { return Err(Failed) };
+        r.expanded = r.expanded.saturating_add(size);
+        if r.expanded > MAX_EXPANDED_NODES {
+            let mut chain = r.stack.clone();
+            chain.push(code.clone());
+            let d = r
+                .diag(
+                    ErrorKind::TooDeep,
+                    format!("KPI references expand to more than {MAX_EXPANDED_NODES} expression nodes: {}", chain.join(" → ")),
+                    e,
+                )
+                .expected("KPIs that use each other fewer times")
+                .help("a KPI used twice by each next KPI doubles at every level; refer to it once, or calculate it on its own");
+            return Err(r.error(d));
+        }
         match apply_window(&expr, self.window) {
             Ok(expr) => Ok((expr, ty)),
             Err(inner) => {

@@ -33,6 +33,10 @@ type Pair<L> = (Scalar<L>, Scalar<L>);
 /// The deepest chain of KPI references allowed (`a` uses `b` uses `c` ...).
 pub const MAX_KPI_DEPTH: usize = 32;
 
+/// How many expression nodes the KPI references of one formula may expand to, all together: a
+/// catalog where each KPI uses the one before twice would otherwise double at every level.
+pub const MAX_EXPANDED_NODES: usize = 100_000;
+
 /// Names of all functions, for suggestions.
 pub(crate) const FUNCTION_NAMES: &[&str] = &[
     "sum",
@@ -132,7 +136,9 @@ pub(crate) struct Resolver<'m> {
     pub(crate) columns: BTreeSet<(String, String)>,
     pub(crate) kpis: BTreeSet<String>,
     /// Resolved KPI bodies by code; `None` when the KPI has errors (reported once).
-    pub(crate) kpi_cache: HashMap<String, Option<(MetricExpr, ValueType)>>,
+    pub(crate) kpi_cache: HashMap<String, Option<(MetricExpr, ValueType, usize)>>,
+    /// Expression nodes the KPI references expanded to so far (see [`MAX_EXPANDED_NODES`]).
+    pub(crate) expanded: usize,
     /// KPIs being resolved, outermost first, for cycle detection.
     pub(crate) stack: Vec<String>,
     /// The query's grain and range, when resolving for a query: time functions are checked against it.
@@ -149,6 +155,7 @@ impl<'m> Resolver<'m> {
             columns: BTreeSet::new(),
             kpis: BTreeSet::new(),
             kpi_cache: HashMap::new(),
+            expanded: 0,
             stack: Vec::new(),
             query: None,
         }

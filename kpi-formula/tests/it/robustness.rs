@@ -221,3 +221,20 @@ async fn combinations_that_compile_execute() {
     }
     assert!(compiled >= 400 && executed == compiled, "compiled {compiled}, executed {executed}");
 }
+
+/// Each KPI the previous one added to itself: 2^30 nodes if references were copied out.
+#[test]
+fn kpis_that_double_at_every_reference_are_a_bounded_error() {
+    let mut m = model();
+    m.add_kpi("k0", "count(orders)");
+    for i in 1..30 {
+        m.add_kpi(format!("k{i}"), format!("k{0} + k{0}", i - 1));
+    }
+    let started = std::time::Instant::now();
+    let e = kpi_formula::check_kpi("k29", &m);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+    let e = e.unwrap_err();
+    assert!(e.iter().any(|d| d.kind == kpi_formula::ErrorKind::TooDeep), "{e}");
+    assert!(e.to_string().contains("k29"), "{e}");
+    assert!(kpi_formula::check_kpi("k8", &m).is_ok());
+}
