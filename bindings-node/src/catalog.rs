@@ -103,59 +103,61 @@ impl Catalog {
     /// The KPIs, optionally of one module and/or value chain.
     #[napi]
     pub fn kpis(&self, filter: Option<KpiFilter>) -> napi::Result<Value> {
-        let (module, chain) = filter.map_or((None, None), |f| (f.module, f.value_chain));
-        json(&self.inner.kpis_filtered(module.as_deref(), chain.as_deref()).map_err(errors::catalog)?)
+        guard(|| {
+            let (module, chain) = filter.map_or((None, None), |f| (f.module, f.value_chain));
+            json(&self.inner.kpis_filtered(module.as_deref(), chain.as_deref()).map_err(errors::catalog)?)
+        })
     }
 
     /// One KPI.
     #[napi]
     pub fn kpi(&self, code: String) -> napi::Result<Value> {
-        json(self.inner.kpi(&code).map_err(errors::catalog)?)
+        guard(|| json(self.inner.kpi(&code).map_err(errors::catalog)?))
     }
 
     /// The KPIs matching every word of `text`, best first: `{ kpi, score }`.
     #[napi]
     pub fn search(&self, text: String) -> napi::Result<Value> {
-        json(&self.inner.search(&text))
+        guard(|| json(&self.inner.search(&text)))
     }
 
     /// The object models.
     #[napi]
     pub fn object_models(&self) -> napi::Result<Value> {
-        json(&self.inner.object_models().collect::<Vec<_>>())
+        guard(|| json(&self.inner.object_models().collect::<Vec<_>>()))
     }
 
     /// One object model.
     #[napi]
     pub fn object_model(&self, code: String) -> napi::Result<Value> {
-        json(self.inner.object_model(&code).map_err(errors::catalog)?)
+        guard(|| json(self.inner.object_model(&code).map_err(errors::catalog)?))
     }
 
     /// The modules, optionally of one value chain.
     #[napi]
     pub fn modules(&self, value_chain: Option<String>) -> napi::Result<Value> {
-        match value_chain {
+        guard(|| match value_chain {
             Some(chain) => json(&self.inner.modules_in_value_chain(&chain).map_err(errors::catalog)?),
             None => json(&self.inner.modules().collect::<Vec<_>>()),
-        }
+        })
     }
 
     /// One module.
     #[napi]
     pub fn module(&self, code: String) -> napi::Result<Value> {
-        json(self.inner.module(&code).map_err(errors::catalog)?)
+        guard(|| json(self.inner.module(&code).map_err(errors::catalog)?))
     }
 
     /// The value chains.
     #[napi]
     pub fn value_chains(&self) -> napi::Result<Value> {
-        json(&self.inner.value_chains().collect::<Vec<_>>())
+        guard(|| json(&self.inner.value_chains().collect::<Vec<_>>()))
     }
 
     /// One value chain.
     #[napi]
     pub fn value_chain(&self, code: String) -> napi::Result<Value> {
-        json(self.inner.value_chain(&code).map_err(errors::catalog)?)
+        guard(|| json(self.inner.value_chain(&code).map_err(errors::catalog)?))
     }
 
     /// The object models and columns the KPIs need.
@@ -172,8 +174,8 @@ impl Catalog {
 
     /// Every validation problem (empty when the catalog is valid).
     #[napi]
-    pub fn problems(&self) -> Value {
-        self.inner.problems().to_json()
+    pub fn problems(&self) -> napi::Result<Value> {
+        guard(|| Ok(self.inner.problems().to_json()))
     }
 
     /// Throws a `CatalogError` listing every problem, if there are any.
@@ -185,57 +187,65 @@ impl Catalog {
     /// The catalog as YAML.
     #[napi]
     pub fn to_yaml(&self) -> napi::Result<String> {
-        self.inner.to_yaml().map_err(errors::catalog)
+        guard(|| self.inner.to_yaml().map_err(errors::catalog))
     }
 
     /// The catalog as JSON text.
     #[napi]
     pub fn to_json_text(&self) -> napi::Result<String> {
-        self.inner.to_json().map_err(errors::catalog)
+        guard(|| self.inner.to_json().map_err(errors::catalog))
     }
 
     /// Writes the catalog to a YAML or JSON file (by its extension).
     #[napi]
     pub fn save(&self, path: String) -> napi::Result<()> {
-        self.inner.save(&path).map_err(errors::catalog)
+        guard(|| self.inner.save(&path).map_err(errors::catalog))
     }
 
     /// Adds (or replaces) a KPI.
     #[napi]
     pub fn add_kpi(&mut self, definition_value: Value) -> napi::Result<()> {
-        let kpi: kpi_catalog::KpiDefinition = definition("KPI", &definition_value)?;
-        Arc::make_mut(&mut self.inner).add_kpi(kpi);
-        Ok(())
+        guard(|| {
+            let kpi: kpi_catalog::KpiDefinition = definition("KPI", &definition_value)?;
+            Arc::make_mut(&mut self.inner).add_kpi(kpi);
+            Ok(())
+        })
     }
 
     /// Removes a KPI; its definition, or null.
     #[napi]
     pub fn remove_kpi(&mut self, code: String) -> napi::Result<Option<Value>> {
-        Arc::make_mut(&mut self.inner).remove_kpi(&code).map(|k| json(&k)).transpose()
+        guard(|| Arc::make_mut(&mut self.inner).remove_kpi(&code).map(|k| json(&k)).transpose())
     }
 
     /// Adds (or replaces) an object model.
     #[napi]
     pub fn add_object_model(&mut self, definition_value: Value) -> napi::Result<()> {
-        let model: kpi_catalog::ObjectModel = definition("object model", &definition_value)?;
-        Arc::make_mut(&mut self.inner).add_object_model(model);
-        Ok(())
+        guard(|| {
+            let model: kpi_catalog::ObjectModel = definition("object model", &definition_value)?;
+            Arc::make_mut(&mut self.inner).add_object_model(model);
+            Ok(())
+        })
     }
 
     /// Adds (or replaces) a module.
     #[napi]
     pub fn add_module(&mut self, definition_value: Value) -> napi::Result<()> {
-        let module: kpi_catalog::Module = definition("module", &definition_value)?;
-        Arc::make_mut(&mut self.inner).add_module(module);
-        Ok(())
+        guard(|| {
+            let module: kpi_catalog::Module = definition("module", &definition_value)?;
+            Arc::make_mut(&mut self.inner).add_module(module);
+            Ok(())
+        })
     }
 
     /// Adds (or replaces) a value chain.
     #[napi]
     pub fn add_value_chain(&mut self, definition_value: Value) -> napi::Result<()> {
-        let chain: kpi_catalog::ValueChain = definition("value chain", &definition_value)?;
-        Arc::make_mut(&mut self.inner).add_value_chain(chain);
-        Ok(())
+        guard(|| {
+            let chain: kpi_catalog::ValueChain = definition("value chain", &definition_value)?;
+            Arc::make_mut(&mut self.inner).add_value_chain(chain);
+            Ok(())
+        })
     }
 
     /// Adds everything of `other`; its definitions replace these of the same code.
@@ -247,14 +257,16 @@ impl Catalog {
     /// Imports KPIs in the seed's `KPIDefinition` JSON shape; their codes.
     #[napi]
     pub fn import_seed_json(&mut self, text: String) -> napi::Result<Vec<String>> {
-        self.import(|c| kpi_catalog::import::import_seed_json(&text, c))
+        guard(|| self.import(|c| kpi_catalog::import::import_seed_json(&text, c)))
     }
 
     /// Imports SQL-defined KPIs (`[{ code, query, name?, schedule? }]`); their codes.
     #[napi]
     pub fn import_sql(&mut self, kpis: Value) -> napi::Result<Vec<String>> {
-        let kpis: Vec<kpi_catalog::import::SqlKpi> = definition("SQL KPIs", &kpis)?;
-        self.import(|c| kpi_catalog::import::import_sql(&kpis, c))
+        guard(|| {
+            let kpis: Vec<kpi_catalog::import::SqlKpi> = definition("SQL KPIs", &kpis)?;
+            self.import(|c| kpi_catalog::import::import_sql(&kpis, c))
+        })
     }
 
     /// The catalog as `client` sees it.
@@ -275,25 +287,25 @@ impl ClientConfig {
     /// From YAML (or JSON) text.
     #[napi(factory)]
     pub fn from_yaml(text: String) -> napi::Result<ClientConfig> {
-        Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_yaml(&text).map_err(errors::catalog)? })
+        guard(|| Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_yaml(&text).map_err(errors::catalog)? }))
     }
 
     /// From JSON text.
     #[napi(factory)]
     pub fn from_json(text: String) -> napi::Result<ClientConfig> {
-        Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_json(&text).map_err(errors::catalog)? })
+        guard(|| Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_json(&text).map_err(errors::catalog)? }))
     }
 
     /// As YAML.
     #[napi]
     pub fn to_yaml(&self) -> napi::Result<String> {
-        self.inner.to_yaml().map_err(errors::catalog)
+        guard(|| self.inner.to_yaml().map_err(errors::catalog))
     }
 
     /// As a plain object.
     #[napi(js_name = "toJSON")]
     pub fn to_json(&self) -> napi::Result<Value> {
-        json(&self.inner)
+        guard(|| json(&self.inner))
     }
 }
 

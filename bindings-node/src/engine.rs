@@ -344,7 +344,7 @@ impl Engine {
     /// The engine's counters since it was created, by their snake_case names.
     #[napi]
     pub fn metrics(&self) -> napi::Result<Value> {
-        serde_json::to_value(self.inner.metrics()).map_err(errors::json_failed)
+        guard(|| serde_json::to_value(self.inner.metrics()).map_err(errors::json_failed))
     }
 
     /// How many results the cache holds.
@@ -413,7 +413,7 @@ impl Engine {
     /// The scheduled jobs.
     #[napi]
     pub fn jobs(&self) -> napi::Result<Value> {
-        serde_json::to_value(self.inner.jobs()).map_err(errors::json_failed)
+        guard(|| serde_json::to_value(self.inner.jobs()).map_err(errors::json_failed))
     }
 
     /// Cancels a job; whether it existed.
@@ -425,6 +425,6 @@ impl Engine {
     /// The views the engine maintains for subscribers.
     #[napi]
     pub fn streams(&self) -> napi::Result<Value> {
-        serde_json::to_value(self.inner.streams()).map_err(errors::json_failed)
+        guard(|| serde_json::to_value(self.inner.streams()).map_err(errors::json_failed))
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::arrow::Table;
-use crate::errors::Outcome;
+use crate::errors::{Outcome, guarded};
 
 /// A catalog of KPIs, object models, modules and value chains.
 #[pyclass(module = "kpi_engine._native", frozen)]
@@ -77,147 +77,159 @@ impl Catalog {
     /// A catalog from YAML text.
     #[staticmethod]
     fn from_yaml(text: &str) -> Outcome<Catalog> {
-        Ok(Catalog::new(Arc::new(kpi_catalog::Catalog::from_yaml(text)?)))
+        guarded(|| Ok(Catalog::new(Arc::new(kpi_catalog::Catalog::from_yaml(text)?))))
     }
 
     /// A catalog from JSON text.
     #[staticmethod]
     fn from_json(text: &str) -> Outcome<Catalog> {
-        Ok(Catalog::new(Arc::new(kpi_catalog::Catalog::from_json(text)?)))
+        guarded(|| Ok(Catalog::new(Arc::new(kpi_catalog::Catalog::from_json(text)?))))
     }
 
     /// A catalog from a YAML or JSON file.
     #[staticmethod]
     fn load(path: std::path::PathBuf) -> Outcome<Catalog> {
-        Ok(Catalog::new(Arc::new(kpi_catalog::Catalog::load(path)?)))
+        guarded(|| Ok(Catalog::new(Arc::new(kpi_catalog::Catalog::load(path)?))))
     }
 
     /// The KPIs as a JSON list, optionally only those of a module or a value chain.
     #[pyo3(signature = (module=None, value_chain=None))]
     fn kpis_json(&self, module: Option<&str>, value_chain: Option<&str>) -> Outcome<String> {
-        let c = self.get();
-        json(&c.kpis_filtered(module, value_chain)?)
+        guarded(|| {
+            let c = self.get();
+            json(&c.kpis_filtered(module, value_chain)?)
+        })
     }
 
     /// One KPI as a JSON object.
     fn kpi_json(&self, code: &str) -> Outcome<String> {
-        json(self.get().kpi(code)?)
+        guarded(|| json(self.get().kpi(code)?))
     }
 
     /// The KPIs matching every word of `text`, best first, as JSON (`kpi`, `score`).
     fn search_json(&self, text: &str) -> Outcome<String> {
-        json(&self.get().search(text))
+        guarded(|| json(&self.get().search(text)))
     }
 
     /// The object models as a JSON list.
     fn object_models_json(&self) -> Outcome<String> {
-        json(&self.get().object_models().collect::<Vec<_>>())
+        guarded(|| json(&self.get().object_models().collect::<Vec<_>>()))
     }
 
     /// One object model as a JSON object.
     fn object_model_json(&self, code: &str) -> Outcome<String> {
-        json(self.get().object_model(code)?)
+        guarded(|| json(self.get().object_model(code)?))
     }
 
     /// The modules as a JSON list, optionally only those of a value chain.
     #[pyo3(signature = (value_chain=None))]
     fn modules_json(&self, value_chain: Option<&str>) -> Outcome<String> {
-        let c = self.get();
-        match value_chain {
-            Some(chain) => json(&c.modules_in_value_chain(chain)?),
-            None => json(&c.modules().collect::<Vec<_>>()),
-        }
+        guarded(|| {
+            let c = self.get();
+            match value_chain {
+                Some(chain) => json(&c.modules_in_value_chain(chain)?),
+                None => json(&c.modules().collect::<Vec<_>>()),
+            }
+        })
     }
 
     /// One module as a JSON object.
     fn module_json(&self, code: &str) -> Outcome<String> {
-        json(self.get().module(code)?)
+        guarded(|| json(self.get().module(code)?))
     }
 
     /// The value chains as a JSON list.
     fn value_chains_json(&self) -> Outcome<String> {
-        json(&self.get().value_chains().collect::<Vec<_>>())
+        guarded(|| json(&self.get().value_chains().collect::<Vec<_>>()))
     }
 
     /// One value chain as a JSON object.
     fn value_chain_json(&self, code: &str) -> Outcome<String> {
-        json(self.get().value_chain(code)?)
+        guarded(|| json(self.get().value_chain(code)?))
     }
 
     /// What the KPIs need, as a JSON object.
     fn required_objects_json(&self, kpis: Vec<String>) -> Outcome<String> {
-        json(&self.get().required_objects(&kpis)?)
+        guarded(|| json(&self.get().required_objects(&kpis)?))
     }
 
     /// A Mermaid diagram of the object models.
     fn diagram(&self, object_models: Vec<String>) -> Outcome<String> {
-        Ok(self.get().diagram(&object_models)?)
+        guarded(|| Ok(self.get().diagram(&object_models)?))
     }
 
     /// The catalog as YAML.
     fn to_yaml(&self) -> Outcome<String> {
-        Ok(self.get().to_yaml()?)
+        guarded(|| Ok(self.get().to_yaml()?))
     }
 
     /// The catalog as JSON.
     fn to_json(&self) -> Outcome<String> {
-        Ok(self.get().to_json()?)
+        guarded(|| Ok(self.get().to_json()?))
     }
 
     /// Writes the catalog to a YAML or JSON file (by its extension).
     fn save(&self, path: std::path::PathBuf) -> Outcome<()> {
-        Ok(self.get().save(path)?)
+        guarded(|| Ok(self.get().save(path)?))
     }
 
     /// Every validation problem as a JSON list (empty when the catalog is valid).
     fn problems_json(&self) -> Outcome<String> {
-        json(&self.get().problems().to_json())
+        guarded(|| json(&self.get().problems().to_json()))
     }
 
     /// Raises `CatalogError` listing every problem, if there are any.
     fn validate(&self) -> Outcome<()> {
-        Ok(self.get().validate()?)
+        guarded(|| Ok(self.get().validate()?))
     }
 
     /// Adds (or replaces) a KPI from its JSON definition.
     fn add_kpi(&self, definition_json: &str) -> Outcome<()> {
-        let kpi: kpi_catalog::KpiDefinition = definition("KPI", definition_json)?;
-        self.edit(|c| {
-            c.add_kpi(kpi);
-        });
-        Ok(())
+        guarded(|| {
+            let kpi: kpi_catalog::KpiDefinition = definition("KPI", definition_json)?;
+            self.edit(|c| {
+                c.add_kpi(kpi);
+            });
+            Ok(())
+        })
     }
 
     /// Removes a KPI; its JSON definition, or `None` when there was none.
     fn remove_kpi(&self, code: &str) -> Outcome<Option<String>> {
-        self.edit(|c| c.remove_kpi(code)).map(|k| json(&k)).transpose()
+        guarded(|| self.edit(|c| c.remove_kpi(code)).map(|k| json(&k)).transpose())
     }
 
     /// Adds (or replaces) an object model from its JSON definition.
     fn add_object_model(&self, definition_json: &str) -> Outcome<()> {
-        let model: kpi_catalog::ObjectModel = definition("object model", definition_json)?;
-        self.edit(|c| {
-            c.add_object_model(model);
-        });
-        Ok(())
+        guarded(|| {
+            let model: kpi_catalog::ObjectModel = definition("object model", definition_json)?;
+            self.edit(|c| {
+                c.add_object_model(model);
+            });
+            Ok(())
+        })
     }
 
     /// Adds (or replaces) a module from its JSON definition.
     fn add_module(&self, definition_json: &str) -> Outcome<()> {
-        let module: kpi_catalog::Module = definition("module", definition_json)?;
-        self.edit(|c| {
-            c.add_module(module);
-        });
-        Ok(())
+        guarded(|| {
+            let module: kpi_catalog::Module = definition("module", definition_json)?;
+            self.edit(|c| {
+                c.add_module(module);
+            });
+            Ok(())
+        })
     }
 
     /// Adds (or replaces) a value chain from its JSON definition.
     fn add_value_chain(&self, definition_json: &str) -> Outcome<()> {
-        let chain: kpi_catalog::ValueChain = definition("value chain", definition_json)?;
-        self.edit(|c| {
-            c.add_value_chain(chain);
-        });
-        Ok(())
+        guarded(|| {
+            let chain: kpi_catalog::ValueChain = definition("value chain", definition_json)?;
+            self.edit(|c| {
+                c.add_value_chain(chain);
+            });
+            Ok(())
+        })
     }
 
     /// Adds everything of `other`, its definitions replacing these of the same code.
@@ -228,18 +240,20 @@ impl Catalog {
 
     /// Imports KPIs in the seed's `KPIDefinition` JSON shape (one object or a list); their codes.
     fn import_seed_json(&self, text: &str) -> Outcome<Vec<String>> {
-        self.import(|c| kpi_catalog::import::import_seed_json(text, c))
+        guarded(|| self.import(|c| kpi_catalog::import::import_seed_json(text, c)))
     }
 
     /// Imports SQL-defined KPIs (a JSON list of `{code, query, name?, schedule?}`); their codes.
     fn import_sql(&self, kpis_json: &str) -> Outcome<Vec<String>> {
-        let kpis: Vec<kpi_catalog::import::SqlKpi> = definition("SQL KPIs", kpis_json)?;
-        self.import(|c| kpi_catalog::import::import_sql(&kpis, c))
+        guarded(|| {
+            let kpis: Vec<kpi_catalog::import::SqlKpi> = definition("SQL KPIs", kpis_json)?;
+            self.import(|c| kpi_catalog::import::import_sql(&kpis, c))
+        })
     }
 
     /// The catalog as `client` sees it: its custom KPIs added, everything validated.
     fn for_client(&self, client: &ClientConfig) -> Outcome<Catalog> {
-        Ok(Catalog::new(Arc::new(self.get().for_client(&client.inner)?)))
+        guarded(|| Ok(Catalog::new(Arc::new(self.get().for_client(&client.inner)?))))
     }
 }
 
@@ -254,23 +268,23 @@ impl ClientConfig {
     /// A client configuration from YAML (or JSON) text.
     #[staticmethod]
     fn from_yaml(text: &str) -> Outcome<ClientConfig> {
-        Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_yaml(text)? })
+        guarded(|| Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_yaml(text)? }))
     }
 
     /// A client configuration from JSON text.
     #[staticmethod]
     fn from_json(text: &str) -> Outcome<ClientConfig> {
-        Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_json(text)? })
+        guarded(|| Ok(ClientConfig { inner: kpi_catalog::ClientConfig::from_json(text)? }))
     }
 
     /// The configuration as YAML.
     fn to_yaml(&self) -> Outcome<String> {
-        Ok(self.inner.to_yaml()?)
+        guarded(|| Ok(self.inner.to_yaml()?))
     }
 
     /// The configuration as JSON.
     fn to_json(&self) -> Outcome<String> {
-        Ok(self.inner.to_json()?)
+        guarded(|| Ok(self.inner.to_json()?))
     }
 }
 
@@ -285,8 +299,10 @@ pub(crate) fn generate_demo(
     start: Option<String>,
     end: Option<String>,
 ) -> Outcome<BTreeMap<String, Table>> {
-    let options = DemoOptions::new(rows).with_seed(seed).with_optional_range(start.as_deref(), end.as_deref())?;
-    let inner = catalog.get();
-    let data = py.detach(move || inner.demo_data(&options))?;
-    Ok(data.into_tables().into_iter().map(|(name, (schema, batches))| (name, Table { schema, batches })).collect())
+    guarded(|| {
+        let options = DemoOptions::new(rows).with_seed(seed).with_optional_range(start.as_deref(), end.as_deref())?;
+        let inner = catalog.get();
+        let data = py.detach(move || inner.demo_data(&options))?;
+        Ok(data.into_tables().into_iter().map(|(name, (schema, batches))| (name, Table { schema, batches })).collect())
+    })
 }

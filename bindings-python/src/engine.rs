@@ -11,7 +11,7 @@ use tokio::runtime::Runtime;
 
 use crate::arrow::{Table, read_stream};
 use crate::catalog::{Catalog, ClientConfig};
-use crate::errors::{Failure, Outcome, panic_message};
+use crate::errors::{Failure, Outcome, guarded, panic_message};
 
 fn runtime() -> Result<&'static Runtime, EngineError> {
     static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
@@ -89,18 +89,20 @@ impl Engine {
     #[new]
     #[pyo3(signature = (catalog, settings=None, client=None))]
     fn new(catalog: &Catalog, settings: Option<&str>, client: Option<&ClientConfig>) -> Outcome<Engine> {
-        let options = match settings {
-            Some(text) => EngineSettings::from_json(text)?.to_options()?,
-            None => kpi_core::EngineOptions::default(),
-        };
-        // The engine spawns maintenance tasks, so it is created inside the runtime.
-        let _guard = runtime()?.enter();
-        let catalog = catalog.get();
-        let inner = match client {
-            Some(client) => kpi_core::Engine::for_client(&catalog, client.inner.clone(), options)?,
-            None => kpi_core::Engine::with_options(catalog, options)?,
-        };
-        Ok(Engine { inner })
+        guarded(|| {
+            let options = match settings {
+                Some(text) => EngineSettings::from_json(text)?.to_options()?,
+                None => kpi_core::EngineOptions::default(),
+            };
+            // The engine spawns maintenance tasks, so it is created inside the runtime.
+            let _guard = runtime()?.enter();
+            let catalog = catalog.get();
+            let inner = match client {
+                Some(client) => kpi_core::Engine::for_client(&catalog, client.inner.clone(), options)?,
+                None => kpi_core::Engine::with_options(catalog, options)?,
+            };
+            Ok(Engine { inner })
+        })
     }
 
     /// The catalog the engine calculates (for a client: as the client sees it).
@@ -110,27 +112,31 @@ impl Engine {
 
     /// Registers Arrow data as the rows of `object_model`, replacing any before.
     fn register(&self, py: Python<'_>, object_model: &str, data: &Bound<'_, PyAny>) -> Outcome<()> {
-        let (_, batches) = read_stream(data)?;
-        let engine = self.inner.clone();
-        py.detach(|| engine.register_batches(object_model, batches)).map_err(Failure::from)
+        guarded(|| {
+            let (_, batches) = read_stream(data)?;
+            let engine = self.inner.clone();
+            py.detach(|| engine.register_batches(object_model, batches)).map_err(Failure::from)
+        })
     }
 
     /// Appends Arrow data to the rows of `object_model`; returns (rows, late, beyond lateness).
     fn append(&self, py: Python<'_>, object_model: &str, data: &Bound<'_, PyAny>) -> Outcome<(usize, usize, usize)> {
-        let (_, batches) = read_stream(data)?;
-        let engine = self.inner.clone();
-        let report = py.detach(|| engine.append_batches(object_model, batches))?;
-        Ok((report.rows, report.late_rows, report.beyond_lateness))
+        guarded(|| {
+            let (_, batches) = read_stream(data)?;
+            let engine = self.inner.clone();
+            let report = py.detach(|| engine.append_batches(object_model, batches))?;
+            Ok((report.rows, report.late_rows, report.beyond_lateness))
+        })
     }
 
     /// Registers a Parquet file or directory as the rows of `object_model`.
     fn register_parquet(&self, py: Python<'_>, object_model: &str, path: std::path::PathBuf) -> Outcome<()> {
-        Ok(run(py, self.inner.register_parquet(object_model, &path))??)
+        guarded(|| Ok(run(py, self.inner.register_parquet(object_model, &path))??))
     }
 
     /// Registers a CSV file (with a header row) or directory as the rows of `object_model`.
     fn register_csv(&self, py: Python<'_>, object_model: &str, path: std::path::PathBuf) -> Outcome<()> {
-        Ok(run(py, self.inner.register_csv(object_model, &path))??)
+        guarded(|| Ok(run(py, self.inner.register_csv(object_model, &path))??))
     }
 
     /// Removes the data of `object_model`; whether it had any.
@@ -140,32 +146,40 @@ impl Engine {
 
     /// Calculates a query document.
     fn calculate(&self, py: Python<'_>, query: &str) -> Outcome<CalcResult> {
-        let spec = spec(query)?;
-        Ok(result(run(py, self.inner.calculate_spec(&spec))??))
+        guarded(|| {
+            let spec = spec(query)?;
+            Ok(result(run(py, self.inner.calculate_spec(&spec))??))
+        })
     }
 
     /// The logical, optimised and physical plans of a query document.
     fn explain(&self, py: Python<'_>, query: &str) -> Outcome<(String, String, String)> {
-        let query = self.inner.query(&spec(query)?)?;
-        let explain = run(py, self.inner.explain(&query))??;
-        Ok((explain.logical, explain.optimized, explain.physical))
+        guarded(|| {
+            let query = self.inner.query(&spec(query)?)?;
+            let explain = run(py, self.inner.explain(&query))??;
+            Ok((explain.logical, explain.optimized, explain.physical))
+        })
     }
 
     /// A query document's calculation as SQL of `dialect`.
     fn to_sql(&self, py: Python<'_>, query: &str, dialect: &str) -> Outcome<String> {
-        let dialect = SqlDialect::parse(dialect)?;
-        let query = self.inner.query(&spec(query)?)?;
-        Ok(run(py, self.inner.to_sql(&query, dialect))??)
+        guarded(|| {
+            let dialect = SqlDialect::parse(dialect)?;
+            let query = self.inner.query(&spec(query)?)?;
+            Ok(run(py, self.inner.to_sql(&query, dialect))??)
+        })
     }
 
     /// Calculates query documents concurrently; the dashboard as JSON (per item its result or
     /// its error's code, kind and message) and the results of those that succeeded.
     fn dashboard(&self, py: Python<'_>, queries: Vec<String>) -> Outcome<(String, Vec<Option<CalcResult>>)> {
-        let queries = self.queries(&queries)?;
-        let dashboard = run(py, self.inner.dashboard(&queries))?;
-        let json = dashboard.to_json().to_string();
-        let results = dashboard.items.into_iter().map(|i| i.outcome.ok().map(result)).collect();
-        Ok((json, results))
+        guarded(|| {
+            let queries = self.queries(&queries)?;
+            let dashboard = run(py, self.inner.dashboard(&queries))?;
+            let json = dashboard.to_json().to_string();
+            let results = dashboard.items.into_iter().map(|i| i.outcome.ok().map(result)).collect();
+            Ok((json, results))
+        })
     }
 
     /// A query document's value over the current range against the previous one, as JSON.
@@ -187,25 +201,29 @@ impl Engine {
 
     /// Subscribes to a query document (its `refresh`: change, minute, hour, day or an interval).
     fn subscribe(&self, py: Python<'_>, query: &str) -> Outcome<crate::stream::Subscription> {
-        let spec = spec(query)?;
-        let subscription = run(py, self.inner.subscribe_spec(&spec))??;
-        Ok(crate::stream::Subscription::new(subscription))
+        guarded(|| {
+            let spec = spec(query)?;
+            let subscription = run(py, self.inner.subscribe_spec(&spec))??;
+            Ok(crate::stream::Subscription::new(subscription))
+        })
     }
 
     /// Schedules query documents on a cron schedule (UTC); the job as JSON.
     fn schedule(&self, py: Python<'_>, name: &str, cron: &str, queries: Vec<String>) -> Outcome<String> {
-        let queries = self.queries(&queries)?;
-        json(&run(py, self.inner.schedule(name, cron, queries))??)
+        guarded(|| {
+            let queries = self.queries(&queries)?;
+            json(&run(py, self.inner.schedule(name, cron, queries))??)
+        })
     }
 
     /// Schedules every KPI of the catalog that has a schedule; the jobs as JSON.
     fn schedule_catalog(&self, py: Python<'_>) -> Outcome<String> {
-        json(&run(py, self.inner.schedule_catalog())??)
+        guarded(|| json(&run(py, self.inner.schedule_catalog())??))
     }
 
     /// The scheduled jobs as JSON.
     fn jobs(&self) -> Outcome<String> {
-        json(&self.inner.jobs())
+        guarded(|| json(&self.inner.jobs()))
     }
 
     /// Cancels a job; whether it existed.
@@ -215,12 +233,12 @@ impl Engine {
 
     /// The maintained views (one per subscribed query and refresh) as JSON.
     fn streams(&self) -> Outcome<String> {
-        json(&self.inner.streams())
+        guarded(|| json(&self.inner.streams()))
     }
 
     /// The engine's counters as JSON.
     fn metrics(&self) -> Outcome<String> {
-        json(&self.inner.metrics())
+        guarded(|| json(&self.inner.metrics()))
     }
 
     /// How many results the cache holds.

@@ -148,3 +148,10 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_string())
 }
+
+/// Runs a synchronous export, turning a panic inside into an `InternalError` rather than
+/// pyo3's `PanicException` (a `BaseException` that `except Exception` does not catch).
+pub(crate) fn guarded<T>(work: impl FnOnce() -> Outcome<T>) -> Outcome<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+        .unwrap_or_else(|panic| Err(EngineError::Internal(panic_message(panic.as_ref())).into()))
+}

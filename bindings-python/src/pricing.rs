@@ -4,7 +4,7 @@ use kpi_pricing::{Answers, PriceBook, ServiceProposal};
 use pyo3::prelude::*;
 
 use crate::catalog::Catalog;
-use crate::errors::Outcome;
+use crate::errors::{Outcome, guarded};
 
 /// A priced service proposal.
 #[pyclass(module = "kpi_engine._native", frozen)]
@@ -36,12 +36,14 @@ fn book(price_book: Option<&str>) -> Outcome<PriceBook> {
 #[pyfunction]
 #[pyo3(signature = (catalog=None, kpis=None, price_book=None))]
 pub(crate) fn questionnaire_json(catalog: Option<&Catalog>, kpis: Option<Vec<String>>, price_book: Option<&str>) -> Outcome<String> {
-    let book = book(price_book)?;
-    let questionnaire = match (catalog, kpis) {
-        (Some(catalog), Some(kpis)) => kpi_pricing::questionnaire_for(&catalog.get(), &kpis, &book)?,
-        _ => kpi_pricing::questionnaire(&book),
-    };
-    serde_json::to_string(&questionnaire).map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")).into())
+    guarded(|| {
+        let book = book(price_book)?;
+        let questionnaire = match (catalog, kpis) {
+            (Some(catalog), Some(kpis)) => kpi_pricing::questionnaire_for(&catalog.get(), &kpis, &book)?,
+            _ => kpi_pricing::questionnaire(&book),
+        };
+        serde_json::to_string(&questionnaire).map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")).into())
+    })
 }
 
 /// Prices `kpis` of `catalog` from `answers` (JSON or YAML text) with the default price book
@@ -49,7 +51,9 @@ pub(crate) fn questionnaire_json(catalog: Option<&Catalog>, kpis: Option<Vec<Str
 #[pyfunction]
 #[pyo3(signature = (catalog, kpis, answers, price_book=None))]
 pub(crate) fn price(catalog: &Catalog, kpis: Vec<String>, answers: &str, price_book: Option<&str>) -> Outcome<Proposal> {
-    let answers = Answers::from_yaml(answers)?;
-    let inner = kpi_pricing::price(&catalog.get(), &kpis, &answers, &book(price_book)?)?;
-    Ok(Proposal { inner })
+    guarded(|| {
+        let answers = Answers::from_yaml(answers)?;
+        let inner = kpi_pricing::price(&catalog.get(), &kpis, &answers, &book(price_book)?)?;
+        Ok(Proposal { inner })
+    })
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 
 use crate::engine::run;
-use crate::errors::Outcome;
+use crate::errors::{Outcome, guarded};
 
 /// A subscription to a KPI's values; closing it (or dropping it) unsubscribes.
 #[pyclass(module = "kpi_engine._native", frozen)]
@@ -26,29 +26,33 @@ impl Subscription {
     /// seconds (forever when `None`); `None` when the time passed or the subscription is closed.
     #[pyo3(signature = (timeout=None))]
     fn next_json(&self, py: Python<'_>, timeout: Option<f64>) -> Outcome<Option<String>> {
-        // A wait too long for a timer (or infinite) is a wait without one.
-        let wait = match timeout {
-            Some(t) if t.is_nan() => {
-                return Err(kpi_core::EngineError::InvalidOption {
-                    option: "timeout",
-                    message: "must be a number of seconds, got NaN".into(),
+        guarded(|| {
+            // A wait too long for a timer (or infinite) is a wait without one.
+            let wait = match timeout {
+                Some(t) if t.is_nan() => {
+                    return Err(kpi_core::EngineError::InvalidOption {
+                        option: "timeout",
+                        message: "must be a number of seconds, got NaN".into(),
+                    }
+                    .into());
                 }
-                .into());
-            }
-            Some(t) => Duration::try_from_secs_f64(t.max(0.0)).ok(),
-            None => None,
-        };
-        let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(sub) = guard.as_mut() else { return Ok(None) };
-        let updates = run(py, async {
-            match wait {
-                Some(wait) => tokio::time::timeout(wait, sub.next()).await.ok(),
-                None => Some(sub.next().await),
-            }
-        })?;
-        updates
-            .map(|u| serde_json::to_string(&u).map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")).into()))
-            .transpose()
+                Some(t) => Duration::try_from_secs_f64(t.max(0.0)).ok(),
+                None => None,
+            };
+            let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(sub) = guard.as_mut() else { return Ok(None) };
+            let updates = run(py, async {
+                match wait {
+                    Some(wait) => tokio::time::timeout(wait, sub.next()).await.ok(),
+                    None => Some(sub.next().await),
+                }
+            })?;
+            updates
+                .map(|u| {
+                    serde_json::to_string(&u).map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")).into())
+                })
+                .transpose()
+        })
     }
 
     /// Unsubscribes; later reads give `None`.

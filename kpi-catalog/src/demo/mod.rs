@@ -253,6 +253,15 @@ pub fn generate(catalog: &Catalog, options: &DemoOptions) -> Result<DemoData, Ca
             options.start, options.end
         )));
     }
+    for (what, t) in [("start", options.start), ("end", options.end)] {
+        if kpi_formula::check_supported(what, t.and_utc()).is_err() {
+            return Err(CatalogError::Demo(format!(
+                "the demo range's {what} {t} is outside the years the engine calculates ({}–{})",
+                kpi_formula::MIN_YEAR,
+                kpi_formula::MAX_YEAR
+            )));
+        }
+    }
     let models = order(catalog, &options.object_models)?;
     let counts: HashMap<&str, usize> = catalog.object_models().map(|m| (m.code.as_str(), row_count(m, options.rows))).collect();
     let total = models.iter().fold(0usize, |acc, m| acc.saturating_add(counts[m.code.as_str()]));

@@ -182,10 +182,7 @@ impl Drop for Subscription {
             let mut views = self.engine.inner.views.lock().unwrap_or_else(|e| e.into_inner());
             // A subscribe may have joined between the count and this lock.
             if self.view.subscribers() == 0 {
-                let key = ViewKey::new(&self.view.query, self.view.refresh);
-                if views.get(&key).is_some_and(|v| Arc::ptr_eq(v, &self.view)) {
-                    views.remove(&key);
-                }
+                remove_view(&mut views, &self.view);
                 self.view.stop();
             }
         }
@@ -253,6 +250,14 @@ pub(crate) struct ViewKey {
     refresh: Refresh,
 }
 
+/// Removes `view` from `views` if it is still the view of its query and refresh.
+fn remove_view(views: &mut std::collections::HashMap<ViewKey, Arc<View>>, view: &Arc<View>) {
+    let key = ViewKey::new(&view.query, view.refresh);
+    if views.get(&key).is_some_and(|v| Arc::ptr_eq(v, view)) {
+        views.remove(&key);
+    }
+}
+
 impl ViewKey {
     fn new(query: &Query, refresh: Refresh) -> ViewKey {
         ViewKey { query: query.clone(), refresh }
@@ -304,8 +309,13 @@ impl Engine {
             return Ok(join(raced));
         }
         views.insert(key, fresh.clone());
-        tokio::spawn(view::maintain(self.clone(), fresh.clone(), changes, now));
+        tokio::spawn(view::supervise(self.clone(), fresh.clone(), changes, now));
         Ok(join(&fresh))
+    }
+
+    /// Drops `view` from the registry, if it is still the view of its query and refresh.
+    pub(crate) fn forget_view(&self, view: &Arc<View>) {
+        remove_view(&mut self.inner.views.lock().unwrap_or_else(|e| e.into_inner()), view);
     }
 
     /// Publishes `result` of `query` to the subscribers of that query, whatever their refresh.

@@ -313,6 +313,23 @@ fn next_refresh(refresh: Refresh, now: DateTime<Utc>) -> DateTime<Utc> {
 /// Keeps `view` up to date until it is stopped: on every data change, or at each refresh time
 /// after `since` (when the view was calculated). `changes` was taken before the view's first
 /// result, so no change in between is missed.
+/// Runs [`maintain`]; should it panic, every subscriber gets the failure as an error update
+/// and the view leaves the registry (the next subscriber starts a fresh one), rather than
+/// everyone waiting for updates that never come.
+pub(crate) async fn supervise(engine: Engine, view: Arc<View>, changes: watch::Receiver<u64>, since: DateTime<Utc>) {
+    let work = std::panic::AssertUnwindSafe(maintain(engine.clone(), view.clone(), changes, since));
+    if let Err(panic) = futures::FutureExt::catch_unwind(work).await {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_string());
+        tracing::error!(view = %view.label, %message, "a view's refresh task panicked");
+        engine.forget_view(&view);
+        view.fail(EngineError::Internal(format!("the refresh of `{}` stopped: {message}", view.label)));
+    }
+}
+
 pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch::Receiver<u64>, mut since: DateTime<Utc>) {
     let mut stop = view.stop.subscribe();
     let clock = engine.options().clock.clone();

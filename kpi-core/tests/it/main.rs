@@ -1,5 +1,6 @@
 //! Integration tests of kpi-core through its public API (one binary, modules by topic).
 
+mod bounds;
 mod cache;
 mod calculate;
 mod errors;

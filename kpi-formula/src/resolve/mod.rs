@@ -35,7 +35,7 @@ pub const MAX_KPI_DEPTH: usize = 32;
 
 /// How many expression nodes the KPI references of one formula may expand to, all together: a
 /// catalog where each KPI uses the one before twice would otherwise double at every level.
-pub const MAX_EXPANDED_NODES: usize = 100_000;
+pub const MAX_EXPANDED_NODES: usize = 10_000;
 
 /// Names of all functions, for suggestions.
 pub(crate) const FUNCTION_NAMES: &[&str] = &[
