@@ -192,6 +192,8 @@ export interface EngineOptions {
   timeoutMs?: number
   /** Bytes. */
   memoryLimit?: number
+  /** The most rows one result may have (a million by default). */
+  maxResultRows?: number
   laneConcurrency?: number
   targetPartitions?: number
   cache?: false | { enabled?: boolean; ttl?: Duration; formulaTtl?: Duration; kpis?: Record<string, Duration>; modules?: Record<string, Duration>; valueChains?: Record<string, Duration>; maxEntries?: number }

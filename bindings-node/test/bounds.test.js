@@ -54,3 +54,8 @@ test('KPIs that double at every level', async () => {
   const e = engine(doubling)
   await quickly(() => e.calculate({ kpi: 'k29' }), ke.FormulaError, 'KPI_FORMULA')
 })
+
+test('a result past the row limit', async () => {
+  const e = engine(cat, { maxResultRows: 1000 })
+  await quickly(() => e.calculate({ kpi: 'revenue', grain: 'day', by: ['orders.order_id'], start: '2024-01-01', end: '2024-03-01' }), ke.QueryError, 'KPI_QUERY')
+})

@@ -68,3 +68,11 @@ def test_kpis_that_double_at_every_level(cat):
     eng = ke.Engine(doubling)
     err = quickly(lambda: eng.calculate("k29"), ke.FormulaError)
     assert "expression nodes" in str(err) and "k29" in str(err)
+
+
+def test_a_result_past_the_row_limit(cat, eng):
+    small = ke.Engine(cat, max_result_rows=1_000)
+    small.register("orders", ke.demo.generate(cat, rows=2_000, seed=3, start="2024-01-01", end="2024-03-01")["orders"])
+    query = dict(grain="day", by=["orders.order_id"], start="2024-01-01", end="2024-03-01")
+    err = quickly(lambda: small.calculate("revenue", **query), ke.QueryError)
+    assert err.code == "KPI_QUERY" and "max_result_rows" in str(err)

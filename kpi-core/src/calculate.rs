@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use datafusion::arrow::array::RecordBatch;
 use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{LogicalPlan, TableSource};
@@ -15,6 +16,7 @@ use datafusion::optimizer::replace_distinct_aggregate::ReplaceDistinctWithAggreg
 use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
+use futures::StreamExt;
 use kpi_catalog::KpiDefinition;
 use kpi_formula::{EmptyPeriods, Query, TableSources, Target, TimeRange};
 use tracing::Instrument;
@@ -265,10 +267,7 @@ impl Engine {
 
         let execution = Instant::now();
         let schema = physical.schema();
-        let batches = datafusion::physical_plan::collect(physical, ctx.task_ctx())
-            .instrument(tracing::info_span!("kpi.execute"))
-            .await
-            .map_err(|e| self.execution_error(e, query))?;
+        let batches = self.collect(physical, ctx, query).instrument(tracing::info_span!("kpi.execute")).await?;
         let execution = execution.elapsed();
         tracing::debug!(
             execution_ms = execution.as_secs_f64() * 1e3,
@@ -285,6 +284,27 @@ impl Engine {
             timing: Timing { queued, planning, execution, total: started.elapsed() },
             cache: CacheOutcome::Full,
         })
+    }
+
+    /// Runs `physical`, stopping as soon as its rows pass the engine's `max_result_rows`.
+    async fn collect(
+        &self,
+        physical: Arc<dyn ExecutionPlan>,
+        ctx: &SessionContext,
+        query: &Query,
+    ) -> Result<Vec<RecordBatch>, EngineError> {
+        let limit = self.inner.options.max_result_rows.unwrap_or(usize::MAX);
+        let mut stream = datafusion::physical_plan::execute_stream(physical, ctx.task_ctx()).map_err(|e| self.execution_error(e, query))?;
+        let (mut batches, mut rows) = (Vec::new(), 0usize);
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(|e| self.execution_error(e, query))?;
+            rows = rows.saturating_add(batch.num_rows());
+            if rows > limit {
+                return Err(EngineError::TooManyRows { what: describe(query), limit });
+            }
+            batches.push(batch);
+        }
+        Ok(batches)
     }
 
     /// Compiles and lowers `query` over the data registered now, defaulting its range.

@@ -100,6 +100,16 @@ pub enum EngineError {
         /// The timeout.
         after: Duration,
     },
+    /// A result would have more rows than the engine allows.
+    #[error(
+        "{what} gives more than {limit} rows (periods × dimension groups); narrow the time range, use a coarser grain or fewer dimensions, or raise `max_result_rows`"
+    )]
+    TooManyRows {
+        /// The KPI code or "formula".
+        what: String,
+        /// The limit.
+        limit: usize,
+    },
     /// The calculation was cancelled by its caller.
     #[error("{0} was cancelled")]
     Cancelled(String),
@@ -213,7 +223,7 @@ impl EngineError {
             EngineError::Cancelled(_) => "KPI_CANCELLED",
             EngineError::MemoryLimit { .. } => "KPI_MEMORY",
             EngineError::InvalidOption { .. } => "KPI_OPTION",
-            EngineError::InvalidDocument { .. } => "KPI_QUERY",
+            EngineError::InvalidDocument { .. } | EngineError::TooManyRows { .. } => "KPI_QUERY",
             EngineError::Internal(_) => "KPI_INTERNAL",
             EngineError::Unparse { .. } => "KPI_SQL",
             EngineError::Execution(_) => "KPI_EXECUTION",

@@ -76,7 +76,7 @@ pub use kpi_formula::ErrorCategory;
 pub use maintenance::Maintenance;
 pub use metrics::Metrics;
 pub use option_value::{MAX_DURATION, TimeSetting};
-pub use options::{CalculateOptions, EngineOptions, Estimate};
+pub use options::{CalculateOptions, DEFAULT_MAX_RESULT_ROWS, EngineOptions, Estimate};
 pub use result::{
     Comparison, ComparisonRow, DimensionValue, KpiInfo, KpiResult, ResultRow, STABLE_BAND_PCT, Series, Status, Summary, Timing, Trend,
     TrendDirection,

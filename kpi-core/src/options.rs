@@ -10,6 +10,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::EngineError;
 use crate::isolation::Cancellation;
 
+/// The default of [`EngineOptions::max_result_rows`].
+pub const DEFAULT_MAX_RESULT_ROWS: usize = 1_000_000;
+
 /// How an [`Engine`](crate::Engine) calculates.
 ///
 /// ```
@@ -31,6 +34,10 @@ pub struct EngineOptions {
     pub memory_limit: Option<usize>,
     /// How long one calculation may take, queueing included; `None` for no limit.
     pub timeout: Option<Duration>,
+    /// The most rows one result may have (periods × dimension groups); a calculation that
+    /// produces more stops with [`EngineError::TooManyRows`] as soon as it passes the limit,
+    /// before the rows are all held. `None` for no limit; a million by default.
+    pub max_result_rows: Option<usize>,
     /// How many calculations of one value chain run at once; more wait in that chain's lane,
     /// so one chain's heavy KPIs never queue in front of another chain's.
     pub lane_concurrency: usize,
@@ -85,13 +92,15 @@ impl Estimate {
 }
 
 impl Default for EngineOptions {
-    /// UTC with Monday weeks, no memory limit, a 60-second timeout, four calculations per value
+    /// UTC with Monday weeks, no memory limit, a 60-second timeout, results of at most a
+    /// million rows, four calculations per value
     /// chain at once, the seeds' cache TTLs, the system clock.
     fn default() -> Self {
         EngineOptions {
             calendar: Calendar::default(),
             memory_limit: None,
             timeout: Some(Duration::from_secs(60)),
+            max_result_rows: Some(DEFAULT_MAX_RESULT_ROWS),
             lane_concurrency: 4,
             target_partitions: None,
             cache: CachePolicy::default(),
@@ -121,6 +130,12 @@ impl EngineOptions {
     /// Sets the memory limit in bytes.
     pub fn with_memory_limit(mut self, bytes: usize) -> Self {
         self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// Sets the most rows one result may have (`None` for no limit).
+    pub fn with_max_result_rows(mut self, rows: Option<usize>) -> Self {
+        self.max_result_rows = rows;
         self
     }
 

@@ -41,6 +41,9 @@ pub struct EngineSettings {
     /// Memory the calculations may reserve together, in bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<u64>,
+    /// The most rows one result may have; a million when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_result_rows: Option<u64>,
     /// Calculations of one value chain at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lane_concurrency: Option<u64>,
@@ -118,6 +121,9 @@ impl EngineSettings {
         }
         if let Some(bytes) = self.memory_limit {
             options.memory_limit = Some(positive_count("memory_limit", bytes)?);
+        }
+        if let Some(n) = self.max_result_rows {
+            options.max_result_rows = Some(positive_count("max_result_rows", n)?);
         }
         if let Some(n) = self.lane_concurrency {
             options.lane_concurrency = positive_count("lane_concurrency", n)?;

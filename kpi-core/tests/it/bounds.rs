@@ -97,3 +97,15 @@ async fn kpis_that_double_at_every_level_are_a_catalog_error_naming_the_chain() 
     assert_eq!(err.code(), "KPI_FORMULA", "{err}");
     assert!(err.to_string().contains("expression nodes"), "{err}");
 }
+
+#[tokio::test]
+async fn a_result_past_the_row_limit_stops_with_a_query_error() {
+    let engine = crate::support::engine_with(kpi_core::EngineOptions::default().with_max_result_rows(Some(1_000)));
+    let doc = serde_json::json!({"kpi": "revenue", "grain": "day", "by": ["orders.order_id"], "start": "2024-01-01", "end": "2024-03-01"});
+    let err = calculate(&engine, doc).await;
+    assert_eq!(err.code(), "KPI_QUERY", "{err}");
+    assert!(matches!(err, EngineError::TooManyRows { limit: 1_000, .. }), "{err}");
+    let settings = EngineSettings::from_value(serde_json::json!({"max_result_rows": 0})).and_then(|s| s.to_options());
+    assert_eq!(settings.unwrap_err().code(), "KPI_OPTION");
+    assert_eq!(kpi_core::EngineOptions::default().max_result_rows, Some(kpi_core::DEFAULT_MAX_RESULT_ROWS));
+}
