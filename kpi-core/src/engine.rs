@@ -154,7 +154,7 @@ impl Engine {
         let batches = conform_batches(model, self.mapped(object_model, batches)?)?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let watermark = latest_time(model, &batches);
-        let data = TableData::memory(model, batches, self.next_version(), self.inner.layout)?.with_watermark(watermark);
+        let data = TableData::memory(model, batches, 0, self.inner.layout)?.with_watermark(watermark);
         self.install(object_model, data, rows);
         Ok(())
     }
@@ -198,7 +198,7 @@ impl Engine {
         Counters::add(&counters.rows_ingested, report.rows as u64);
         Counters::add(&counters.late_rows, report.late_rows as u64);
         Counters::add(&counters.rows_beyond_lateness, report.beyond_lateness as u64);
-        self.inner.changes.send_replace(version);
+        self.announce(version);
         Ok(report)
     }
 
@@ -222,7 +222,7 @@ impl Engine {
         let text = path_text(path)?;
         let frame = self.inner.ctx.read_parquet(text, ParquetReadOptions::default()).await.map_err(read_error)?;
         let provider = conform_provider(&self.inner.ctx, model, frame.into_view())?;
-        self.install(object_model, TableData::provider(provider, self.next_version()), 0);
+        self.install(object_model, TableData::provider(provider, 0), 0);
         Ok(())
     }
 
@@ -240,7 +240,7 @@ impl Engine {
             message: e.to_string(),
         })?;
         let provider = conform_provider(&self.inner.ctx, model, frame.into_view())?;
-        self.install(object_model, TableData::provider(provider, self.next_version()), 0);
+        self.install(object_model, TableData::provider(provider, 0), 0);
         Ok(())
     }
 
@@ -248,7 +248,7 @@ impl Engine {
     pub fn register_table(&self, object_model: &str, provider: Arc<dyn TableProvider>) -> Result<(), EngineError> {
         let model = self.model(object_model)?;
         let provider = conform_provider(&self.inner.ctx, model, provider)?;
-        self.install(object_model, TableData::provider(provider, self.next_version()), 0);
+        self.install(object_model, TableData::provider(provider, 0), 0);
         Ok(())
     }
 
@@ -262,9 +262,12 @@ impl Engine {
 
     /// Removes the data of `object_model`; returns whether it had any.
     pub fn unregister(&self, object_model: &str) -> bool {
-        let removed = self.inner.tables.write().unwrap_or_else(|p| p.into_inner()).remove(object_model).is_some();
+        let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
+        let removed = tables.remove(object_model).is_some();
+        let version = self.next_version();
+        drop(tables);
         if removed {
-            self.inner.changes.send_replace(self.next_version());
+            self.announce(version);
         }
         removed
     }
@@ -320,15 +323,30 @@ impl Engine {
         })
     }
 
+    /// Tells views the data changed, up to `version`; never announces an older version after
+    /// a newer one (two writers may announce out of order once their locks are released).
+    fn announce(&self, version: u64) {
+        self.inner.changes.send_if_modified(|latest| {
+            let newer = version > *latest;
+            *latest = (*latest).max(version);
+            newer
+        });
+    }
+
     fn next_version(&self) -> u64 {
         self.inner.versions.fetch_add(1, Ordering::Relaxed)
     }
 
+    /// Installs fresh `data` (built at any version) as the data of `object_model`, at a version
+    /// allocated under the tables' lock: a registration racing an append never installs an older
+    /// version over a newer one, so a cached result is never patched from the wrong data.
     fn install(&self, object_model: &str, data: TableData, rows: usize) {
-        let version = data.version;
-        self.inner.tables.write().unwrap_or_else(|p| p.into_inner()).insert(object_model.to_string(), data);
+        let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
+        let version = self.next_version();
+        tables.insert(object_model.to_string(), data.at_version(version));
+        drop(tables);
         Counters::add(&self.inner.counters.rows_ingested, rows as u64);
-        self.inner.changes.send_replace(version);
+        self.announce(version);
     }
 }
 

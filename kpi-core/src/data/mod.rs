@@ -280,6 +280,14 @@ impl TableData {
         TableData::fresh(Origin::Provider { base: base.clone(), appended: Batches::default() }, base, version, 0)
     }
 
+    /// This fresh data (nothing appended yet) at `version`: the engine allocates it under the
+    /// tables' lock as it installs the data, so versions of a table only grow.
+    pub(crate) fn at_version(mut self, version: u64) -> TableData {
+        self.version = version;
+        self.log_since = version;
+        self
+    }
+
     /// Data at `version` with nothing known yet: bounds computed on first use, no watermark,
     /// an append log starting at this version.
     fn fresh(origin: Origin, provider: Arc<dyn TableProvider>, version: u64, memory_rows: usize) -> TableData {

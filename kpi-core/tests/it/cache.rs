@@ -244,3 +244,35 @@ proptest! {
         });
     }
 }
+
+/// Registrations and appends racing from threads while queries are cached and patched: the
+/// cached answer at the end is the one calculated from scratch over the data the engine holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_registrations_and_appends_never_patch_from_the_wrong_data() {
+    let engine = engine_with(EngineOptions::default());
+    let q = Query::kpi("revenue").with_grain(Grain::Day).by(["orders.region"]).with_range(range("2024-01-01", "2024-07-01"));
+    let orders = demo().batches("orders").unwrap().to_vec();
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (engine, orders) = (engine.clone(), orders.clone());
+            std::thread::spawn(move || {
+                for i in 0..20 {
+                    if w == 0 && i % 5 == 0 {
+                        engine.register_batches("orders", orders.clone()).unwrap();
+                    } else {
+                        engine.append_batches("orders", vec![orders[0].slice(i * 7 + w * 3, 5)]).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for _ in 0..20 {
+        engine.calculate(&q).await.unwrap();
+    }
+    for w in writers {
+        w.join().unwrap();
+    }
+    let cached = engine.calculate(&q).await.unwrap();
+    let scratch = engine.calculate_with(&q, &kpi_core::CalculateOptions::default().bypassing_cache()).await.unwrap();
+    assert_same_rows(&cached, &scratch);
+}
