@@ -4,6 +4,7 @@ mod support;
 
 mod browse;
 mod demo;
+mod fuzz;
 mod imports;
 mod loading;
 mod standard;

@@ -4,6 +4,7 @@ mod bounds;
 mod cache;
 mod calculate;
 mod errors;
+mod fuzz;
 mod isolation;
 mod registration;
 mod results;

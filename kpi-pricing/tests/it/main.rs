@@ -2,6 +2,7 @@
 //! books, the questionnaire, retention, and properties of every priced proposal.
 
 mod answers;
+mod fuzz;
 mod golden;
 mod price_book;
 mod properties;
