@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::ipc::reader::{FileReader, StreamReader};
+use datafusion::arrow::ipc::reader::{FileReader, StreamDecoder};
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::json::ReaderBuilder;
 use kpi_core::{Cancellation, EngineError, EngineSettings, KpiResult, QuerySpec, SqlDialect};
@@ -34,23 +34,55 @@ pub(crate) fn ipc(schema: &SchemaRef, batches: &[RecordBatch]) -> napi::Result<V
     writer.into_inner().map_err(failed)
 }
 
-/// Arrow IPC (stream or file format) as batches. Arrow's reader can panic on malformed
-/// input; a panic is caught and reported as bad data, so bad input never aborts Node.
+/// Arrow IPC (stream or file format) as batches. Lengths the data declares are checked
+/// against the bytes there are before anything is allocated for them (a flipped byte could
+/// otherwise ask for gigabytes); a panic of Arrow's reader on malformed input is caught and
+/// reported as bad data, so bad input never aborts Node.
 fn read_ipc(bytes: &[u8]) -> napi::Result<Vec<RecordBatch>> {
     let read = || -> Result<Vec<RecordBatch>, String> {
-        match StreamReader::try_new(Cursor::new(bytes), None) {
-            Ok(reader) => reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string()),
-            Err(stream) => match FileReader::try_new(Cursor::new(bytes), None) {
-                Ok(reader) => reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string()),
-                Err(_) => Err(stream.to_string()),
-            },
+        if bytes.starts_with(FILE_MAGIC) {
+            check_file_blocks(bytes)?;
+            let reader = FileReader::try_new(Cursor::new(bytes), None).map_err(|e| e.to_string())?;
+            return reader.collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string());
         }
+        // The decoder copies only the bytes it is given, whatever a message declares.
+        let mut decoder = StreamDecoder::new();
+        let mut buffer = datafusion::arrow::buffer::Buffer::from(bytes);
+        let mut batches = Vec::new();
+        while let Some(batch) = decoder.decode(&mut buffer).map_err(|e| e.to_string())? {
+            batches.push(batch);
+        }
+        decoder.finish().map_err(|e| e.to_string())?;
+        if decoder.schema().is_none() {
+            return Err("Expected schema message, found empty stream.".into());
+        }
+        Ok(batches)
     };
     match std::panic::catch_unwind(read) {
         Ok(Ok(batches)) => Ok(batches),
         Ok(Err(e)) => Err(errors::coded("KPI_DATA", format!("could not read Arrow IPC: {e}"))),
         Err(_) => Err(errors::coded("KPI_DATA", "could not read Arrow IPC: the data is malformed or uses a feature this reader lacks")),
     }
+}
+
+const FILE_MAGIC: &[u8] = b"ARROW1";
+
+/// Every block the footer of an IPC file names lies inside the file.
+fn check_file_blocks(bytes: &[u8]) -> Result<(), String> {
+    let len = bytes.len();
+    let tail = len.checked_sub(10).filter(|_| bytes.ends_with(FILE_MAGIC)).ok_or("an Arrow file without its closing magic")?;
+    let footer_len = i32::from_le_bytes([bytes[tail], bytes[tail + 1], bytes[tail + 2], bytes[tail + 3]]);
+    let start = usize::try_from(footer_len).ok().and_then(|n| tail.checked_sub(n)).ok_or("an Arrow file footer longer than the file")?;
+    let footer =
+        datafusion::arrow::ipc::root_as_footer(&bytes[start..tail]).map_err(|e| format!("an unreadable Arrow file footer: {e}"))?;
+    let blocks = footer.recordBatches().into_iter().flatten().chain(footer.dictionaries().into_iter().flatten());
+    for block in blocks {
+        let end = i128::from(block.offset()) + i128::from(block.metaDataLength()) + i128::from(block.bodyLength());
+        if block.offset() < 0 || block.metaDataLength() < 0 || block.bodyLength() < 0 || end > len as i128 {
+            return Err("an Arrow file block outside the file".into());
+        }
+    }
+    Ok(())
 }
 
 fn spec(query: Value) -> napi::Result<QuerySpec> {

@@ -59,3 +59,22 @@ test('a result past the row limit', async () => {
   const e = engine(cat, { maxResultRows: 1000 })
   await quickly(() => e.calculate({ kpi: 'revenue', grain: 'day', by: ['orders.order_id'], start: '2024-01-01', end: '2024-03-01' }), ke.QueryError, 'KPI_QUERY')
 })
+
+test('random bytes as Arrow IPC are data errors', async () => {
+  const e = engine()
+  const crypto = require('node:crypto')
+  const real = data.orders
+  const started = Date.now()
+  for (let i = 0; i < 200; i++) {
+    // Garbage, a real stream cut short, or one with a byte flipped.
+    const bytes = i % 3 === 0 ? crypto.randomBytes(i) : Buffer.from(real.subarray(0, (i * 7919) % real.length))
+    if (i % 3 === 2 && bytes.length > 0) bytes[(i * 31) % bytes.length] ^= 0xff
+    try {
+      e.append('orders', bytes)
+    } catch (err) {
+      assert.ok(err instanceof ke.KpiError && err.kind !== 'internal', `${err.name}: ${err.message}`)
+    }
+  }
+  // Declared lengths are checked against the bytes there are: no input allocates gigabytes.
+  assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`)
+})

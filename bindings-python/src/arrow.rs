@@ -7,32 +7,38 @@ use std::ffi::CStr;
 use arrow::ffi_stream::{ArrowArrayStreamReader, FFI_ArrowArrayStream};
 use datafusion::arrow::array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
 use datafusion::arrow::datatypes::SchemaRef;
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
-use crate::errors::DataError;
+use kpi_core::ErrorCategory;
+
+use crate::errors::exception;
 
 const STREAM: &CStr = c"arrow_array_stream";
+
+/// A `DataError` (code `KPI_DATA`) about data handed to the engine, as Node gives it.
+fn bad_data(message: String) -> PyErr {
+    exception(ErrorCategory::Data, "KPI_DATA", message, None)
+}
 
 /// Reads every batch of `source`, any object with `__arrow_c_stream__`.
 pub(crate) fn read_stream(source: &Bound<'_, PyAny>) -> PyResult<(SchemaRef, Vec<RecordBatch>)> {
     if !source.hasattr("__arrow_c_stream__")? {
         let kind = source.get_type().name()?;
-        return Err(PyTypeError::new_err(format!(
+        return Err(bad_data(format!(
             "expected Arrow data (a pyarrow Table, a polars or pandas DataFrame, or an object with __arrow_c_stream__), got {kind}"
         )));
     }
     let capsule = source.call_method0("__arrow_c_stream__")?;
-    let capsule = capsule.cast::<PyCapsule>().map_err(|_| PyTypeError::new_err("__arrow_c_stream__ did not return a PyCapsule"))?;
+    let capsule = capsule.cast::<PyCapsule>().map_err(|_| bad_data("__arrow_c_stream__ did not return a PyCapsule".into()))?;
     let pointer = capsule.pointer_checked(Some(STREAM))?;
     // SAFETY: the capsule is named `arrow_array_stream`, so by the Arrow PyCapsule protocol it
     // holds an `FFI_ArrowArrayStream`; `from_raw` moves the stream out and marks the original
     // released, as the protocol asks of a consumer.
     let reader = unsafe { ArrowArrayStreamReader::from_raw(pointer.as_ptr().cast::<FFI_ArrowArrayStream>()) }
-        .map_err(|e| DataError::new_err(format!("could not read the Arrow stream: {e}")))?;
+        .map_err(|e| bad_data(format!("could not read the Arrow stream: {e}")))?;
     let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| DataError::new_err(format!("could not read the Arrow stream: {e}")))?;
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| bad_data(format!("could not read the Arrow stream: {e}")))?;
     Ok((schema, batches))
 }
 

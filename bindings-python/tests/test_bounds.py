@@ -76,3 +76,9 @@ def test_a_result_past_the_row_limit(cat, eng):
     query = dict(grain="day", by=["orders.order_id"], start="2024-01-01", end="2024-03-01")
     err = quickly(lambda: small.calculate("revenue", **query), ke.QueryError)
     assert err.code == "KPI_QUERY" and "max_result_rows" in str(err)
+
+
+@pytest.mark.parametrize("bad", [42, "orders", b"\x00" * 64, [1, 2, 3], {"a": [1]}, None])
+def test_data_that_is_not_a_table_is_a_data_error(eng, bad):
+    err = quickly(lambda: eng.append("orders", bad), ke.KpiError)
+    assert err.kind != "internal"

@@ -158,8 +158,9 @@ def test_data_errors(cat):
     with pytest.raises(ke.DataError) as err:
         eng.register("orders", pa.Table.from_pylist([dict(order(cat, 1, dt.datetime(2024, 1, 1), None), order_value="x")]))
     assert err.value.code == "KPI_SCHEMA"
-    with pytest.raises(TypeError):
+    with pytest.raises(ke.DataError) as err:
         eng.register("orders", 42)
+    assert err.value.code == "KPI_DATA" and "got int" in str(err.value)
 
 
 def test_an_empty_table_gives_an_empty_result(cat):

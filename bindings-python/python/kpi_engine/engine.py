@@ -431,14 +431,16 @@ def _arrow(data: Any) -> Any:
             return data.to_arrow()
     if hasattr(data, "__arrow_c_stream__"):
         return data
-    if isinstance(data, list):
-        import pyarrow
+    import pyarrow
 
-        return pyarrow.Table.from_pylist(data)
-    if type(data).__module__.startswith("pandas"):
-        import pyarrow
-
-        return pyarrow.Table.from_pandas(data, preserve_index=False)
+    try:
+        if isinstance(data, list):
+            return pyarrow.Table.from_pylist(data)
+        if type(data).__module__.startswith("pandas"):
+            return pyarrow.Table.from_pandas(data, preserve_index=False)
+    except (pyarrow.ArrowException, TypeError, ValueError, AttributeError) as e:
+        detail = {"code": "KPI_DATA", "kind": "data", "message": f"could not read the rows as Arrow data: {e}"}
+        raise _native.error_from_json(json.dumps(detail)) from e
     return data
 
 
