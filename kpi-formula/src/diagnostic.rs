@@ -202,8 +202,15 @@ impl fmt::Display for Diagnostics {
     }
 }
 
+/// Names longer than this (bytes) get no suggestion.
+const MAX_SUGGESTED_NAME: usize = 256;
+
 /// The candidate closest to `name`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    // Edit distance is quadratic in the lengths: a name this long is no typo of a known one.
+    if name.len() > MAX_SUGGESTED_NAME {
+        return None;
+    }
     let lower = name.to_lowercase();
     let mut best: Option<(f64, &str)> = None;
     for candidate in candidates {

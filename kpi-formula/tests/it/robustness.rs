@@ -238,3 +238,14 @@ fn kpis_that_double_at_every_reference_are_a_bounded_error() {
     assert!(e.to_string().contains("k29"), "{e}");
     assert!(kpi_formula::check_kpi("k8", &m).is_ok());
 }
+
+/// A name of a megabyte is refused at once: no edit distance against every known name.
+#[test]
+fn a_very_long_unknown_name_is_refused_quickly() {
+    let m = model();
+    let name = "o".repeat(1 << 20);
+    let started = std::time::Instant::now();
+    let e = kpi_formula::check_formula(&format!("count({name})"), &m).unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(!e.to_string().contains("did you mean"));
+}
