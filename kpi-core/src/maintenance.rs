@@ -54,6 +54,12 @@ impl Maintainable {
         Maintainable { tables: formula.tables.into_iter().collect(), cube, span_table }
     }
 
+    /// Only the span table of `query` (see [`Maintainable::span_table`]): what patching a
+    /// cached result needs, without compiling the query for a cube it would not use.
+    pub(crate) fn span_table_of(query: &Query, catalog: &Catalog) -> Option<String> {
+        span_table(query, &resolve(query, catalog).ok()?, catalog)
+    }
+
     /// The best method available, given whether a cube was actually started for it (it may
     /// fail to start, e.g. over a provider that cannot be scanned).
     pub(crate) fn method(&self, cube_started: bool) -> Maintenance {
