@@ -60,7 +60,9 @@ pub use client::{
     ArchivalUnit, ClientConfig, DataSource, FieldMapping, Granularity, IntegrationMode, RetentionPolicy, RetentionRule, RetentionUnit,
 };
 pub use column_type::{COLUMN_TYPE_NAMES, ColumnType, UnknownColumnType};
-pub use demo::{ColumnDemo, DemoData, DemoOptions, Distribution, MAX_DEMO_ROWS, ModelDemo, generate as generate_demo_data};
+pub use demo::{ColumnDemo, Distribution, ModelDemo};
+#[cfg(feature = "demo")]
+pub use demo::{DemoData, DemoOptions, MAX_DEMO_ROWS, generate as generate_demo_data};
 pub use document::{Format, MAX_DOCUMENT_BYTES, SCHEMA_VERSION, parse_definition};
 pub use error::{CatalogError, Problem, ProblemKind, Problems};
 pub use kpi::{Complexity, Direction, KpiDefinition, Thresholds, Unit};

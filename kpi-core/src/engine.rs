@@ -8,8 +8,12 @@ use std::sync::{Arc, RwLock};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionConfig, SessionContext};
-use kpi_catalog::{Catalog, ClientConfig, DemoData, ObjectModel};
+#[cfg(feature = "parquet")]
+use datafusion::prelude::ParquetReadOptions;
+use datafusion::prelude::{CsvReadOptions, SessionConfig, SessionContext};
+#[cfg(feature = "demo")]
+use kpi_catalog::DemoData;
+use kpi_catalog::{Catalog, ClientConfig, ObjectModel};
 use kpi_formula::diagnostic::did_you_mean;
 
 use crate::cache::{Flights, ResultCache};
@@ -211,6 +215,7 @@ impl Engine {
     }
 
     /// Registers a Parquet file, or a directory of Parquet files, as the data of `object_model`.
+    #[cfg(feature = "parquet")]
     pub async fn register_parquet(&self, object_model: &str, path: impl AsRef<Path>) -> Result<(), EngineError> {
         let model = self.model(object_model)?;
         let path = path.as_ref();
@@ -253,6 +258,7 @@ impl Engine {
     }
 
     /// Registers every table of generated demo data.
+    #[cfg(feature = "demo")]
     pub fn register_demo(&self, data: DemoData) -> Result<(), EngineError> {
         for (name, (_, batches)) in data.into_tables() {
             self.register_batches(&name, batches)?;

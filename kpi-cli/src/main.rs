@@ -1,0 +1,182 @@
+//! `kpi`: the KPI engine on the command line.
+//!
+//! ```text
+//! kpi check catalog.yaml                       # every problem, located; exit 1 on problems
+//! kpi demo --out data/                         # demo data as Parquet, one file per object model
+//! kpi calc -k revenue -g month -b orders.region -d data/
+//! kpi sql -k revenue -g month --start 2024-01-01 --end 2025-01-01 --dialect mysql
+//! kpi explain -k perfect_order_rate -d data/
+//! kpi price answers.yaml -k perfect_order_rate,new_customers
+//! ```
+//!
+//! Every error is one message on standard error and a non-zero exit: 1 for a failed command
+//! (including a catalog with problems), 2 for a command line that cannot be parsed, 70 for a
+//! bug in `kpi` itself, which never prints a backtrace.
+
+mod check;
+mod data;
+mod demo;
+mod error;
+mod output;
+mod price;
+mod query;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kpi_core::{Engine, SqlDialect};
+
+use crate::error::{CliError, EXIT_FAILURE, EXIT_INTERNAL};
+
+const CHECK_EXAMPLES: &str = "Examples:
+  kpi check catalog.yaml
+  kpi check kpis/*.yaml --format json     # for tools: [{file, line, column, path, kind, message, help}]";
+
+const CALC_EXAMPLES: &str = "Examples:
+  kpi demo --out data/ && kpi calc -k revenue -g month -b orders.region -d data/
+  kpi calc -c catalog.yaml -k revenue -g week -d orders=exports/orders.parquet -d customers=exports/customers.csv
+  kpi calc -f 'sum(orders.order_value) / count(orders)' -g quarter --start 2024-01-01 --end 2025-01-01 -d data/ -o aov.csv
+  kpi calc -k on_time_delivery_rate -w \"orders.channel = 'web'\" --timezone Europe/Berlin -d data/ --format json";
+
+const SQL_EXAMPLES: &str = "Examples:
+  kpi sql -k revenue -g month --start 2024-01-01 --end 2025-01-01
+  kpi sql -k perfect_order_rate -g week -b orders.region --start 2024-01-01 --end 2024-04-01 --dialect mysql
+Dialects: postgres, timescale, mysql, sqlite, duckdb, bigquery.";
+
+const EXPLAIN_EXAMPLES: &str = "Examples:
+  kpi explain -k perfect_order_rate -g month -d data/
+  kpi explain -f \"count(orders where orders.status = 'completed')\" --demo 1000";
+
+const PRICE_EXAMPLES: &str = "Examples:
+  kpi price answers.yaml -k perfect_order_rate,new_customers
+  kpi price answers.yaml -k revenue --price-book rates.yaml --format json -o proposal.json";
+
+const DEMO_EXAMPLES: &str = "Examples:
+  kpi demo --out data/
+  kpi demo --out data/ --rows 1000000 --start 2023-01-01 --end 2025-01-01 --seed 7
+  kpi demo --out csv/ --format csv --models orders,customers -c catalog.yaml";
+
+/// The KPI engine on the command line: check catalogs, calculate KPIs over Parquet and CSV
+/// files, export SQL, explain plans, price proposals and write demo data.
+#[derive(Parser, Debug)]
+#[command(name = "kpi", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check catalog files: every problem with file:line:column; exit 1 when there are any.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(check::CheckArgs),
+    /// Calculate a KPI or formula over Parquet/CSV files (or demo data).
+    #[command(after_help = CALC_EXAMPLES)]
+    Calc {
+        #[command(flatten)]
+        catalog: query::CatalogArgs,
+        #[command(flatten)]
+        query: query::QueryArgs,
+        #[command(flatten)]
+        data: data::DataArgs,
+        #[command(flatten)]
+        output: output::OutputArgs,
+    },
+    /// Print a KPI as one SQL statement for a database.
+    #[command(after_help = SQL_EXAMPLES)]
+    Sql {
+        #[command(flatten)]
+        catalog: query::CatalogArgs,
+        #[command(flatten)]
+        query: query::QueryArgs,
+        /// The database whose SQL to write.
+        #[arg(long, default_value = "postgres", value_name = "DIALECT")]
+        dialect: String,
+        #[command(flatten)]
+        data: data::DataArgs,
+    },
+    /// Print the logical, optimised and physical plans of a KPI over the data.
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain {
+        #[command(flatten)]
+        catalog: query::CatalogArgs,
+        #[command(flatten)]
+        query: query::QueryArgs,
+        #[command(flatten)]
+        data: data::DataArgs,
+    },
+    /// Price a service proposal from a questionnaire's answers.
+    #[command(after_help = PRICE_EXAMPLES)]
+    Price(price::PriceArgs),
+    /// Write demo data for a catalog as Parquet or CSV files.
+    #[command(after_help = DEMO_EXAMPLES)]
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    // A panic is a bug in kpi: say so in one line, without the default hook's backtrace hint.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown cause".into());
+        eprintln!("kpi: internal error{location}: {message} (please report it)");
+    }));
+    let cli = Cli::parse();
+    match std::panic::catch_unwind(|| run(cli.command)) {
+        Ok(Ok(true)) => ExitCode::SUCCESS,
+        Ok(Ok(false)) => ExitCode::from(EXIT_FAILURE),
+        Ok(Err(e)) => {
+            eprintln!("kpi: error [{}]: {e}", e.code());
+            ExitCode::from(EXIT_FAILURE)
+        }
+        Err(_) => ExitCode::from(EXIT_INTERNAL),
+    }
+}
+
+/// Runs one command; `Ok(false)` when it found problems (a catalog check).
+fn run(command: Command) -> Result<bool, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Io { path: "<runtime>".into(), source: e })?;
+    match command {
+        Command::Check(args) => check::run(&args),
+        Command::Calc { catalog, query, data, output } => runtime.block_on(async {
+            let spec = query.spec()?;
+            output.format()?;
+            if data.is_empty() {
+                return Err(CliError::Usage("no data: give --data DIR, --data MODEL=PATH or --demo ROWS".into()));
+            }
+            let engine = Engine::new(catalog.load()?)?;
+            data.register(&engine).await?;
+            let result = engine.calculate_spec(&spec).await?;
+            output.write(&result)?;
+            Ok(true)
+        }),
+        Command::Sql { catalog, query, dialect, data } => runtime.block_on(async {
+            let spec = query.spec()?;
+            let dialect = SqlDialect::parse(&dialect)?;
+            let engine = Engine::new(catalog.load()?)?;
+            data.register(&engine).await?;
+            let sql = engine.to_sql(&engine.query(&spec)?, dialect).await?;
+            println!("{sql}");
+            Ok(true)
+        }),
+        Command::Explain { catalog, query, data } => runtime.block_on(async {
+            let spec = query.spec()?;
+            if data.is_empty() {
+                return Err(CliError::Usage("no data: the plans depend on it; give --data DIR, --data MODEL=PATH or --demo ROWS".into()));
+            }
+            let engine = Engine::new(catalog.load()?)?;
+            data.register(&engine).await?;
+            println!("{}", engine.explain(&engine.query(&spec)?).await?);
+            Ok(true)
+        }),
+        Command::Price(args) => price::run(&args).map(|()| true),
+        Command::Demo(args) => demo::run(&args).map(|()| true),
+    }
+}

@@ -1,0 +1,116 @@
+//! Writing a result: a table for people, CSV, JSON or Parquet for programs.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use datafusion::arrow::csv::WriterBuilder;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use kpi_core::{EngineError, KpiResult};
+
+use crate::error::CliError;
+
+/// A result's output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// An aligned table.
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// The engine's JSON document: rows, summaries, timing.
+    Json,
+    /// A zstd-compressed Parquet file (needs --out).
+    Parquet,
+}
+
+/// Where and how to write the result.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Output format; by default from --out's extension, else a table.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// The format to write: the one asked for, or the one --out's extension names.
+    pub fn format(&self) -> Result<OutputFormat, CliError> {
+        let by_extension =
+            self.out.as_deref().and_then(|p| p.extension()).and_then(|e| e.to_str()).and_then(|e| match e.to_ascii_lowercase().as_str() {
+                "csv" => Some(OutputFormat::Csv),
+                "json" => Some(OutputFormat::Json),
+                "parquet" => Some(OutputFormat::Parquet),
+                _ => None,
+            });
+        let format = self.format.or(by_extension).unwrap_or(OutputFormat::Table);
+        if format == OutputFormat::Parquet && self.out.is_none() {
+            return Err(CliError::Usage("Parquet output needs a file: add --out result.parquet".into()));
+        }
+        Ok(format)
+    }
+
+    /// Writes `result`.
+    pub fn write(&self, result: &KpiResult) -> Result<(), CliError> {
+        let format = self.format()?;
+        match &self.out {
+            Some(path) => {
+                let file = File::create(path).map_err(CliError::io(path))?;
+                let mut out = io::BufWriter::new(file);
+                write_result(result, format, &mut out, path)?;
+                out.flush().map_err(CliError::io(path))?;
+                out.into_inner()
+                    .map_err(|e| CliError::Io { path: path.clone(), source: e.into_error() })?
+                    .sync_all()
+                    .map_err(CliError::io(path))
+            }
+            None => {
+                let mut out = io::BufWriter::new(io::stdout());
+                write_result(result, format, &mut out, Path::new("<stdout>"))?;
+                out.flush().map_err(CliError::io("<stdout>"))
+            }
+        }
+    }
+}
+
+fn write_result(result: &KpiResult, format: OutputFormat, out: &mut (dyn Write + Send), path: &Path) -> Result<(), CliError> {
+    let io = |e: io::Error| CliError::Io { path: path.to_path_buf(), source: e };
+    let arrow = |e: datafusion::arrow::error::ArrowError| EngineError::Internal(format!("could not write the result: {e}"));
+    match format {
+        OutputFormat::Table => {
+            let table = pretty_format_batches(result.batches()).map_err(arrow)?;
+            writeln!(out, "{table}").map_err(io)?;
+            writeln!(out, "{} rows in {:.1?}", result.num_rows(), result.timing().total).map_err(io)
+        }
+        OutputFormat::Csv => {
+            let mut writer = WriterBuilder::new().with_header(true).build(out);
+            for batch in result.batches() {
+                writer.write(batch).map_err(arrow)?;
+            }
+            Ok(())
+        }
+        OutputFormat::Json => {
+            let text = serde_json::to_string_pretty(&result.to_json())
+                .map_err(|e| EngineError::Internal(format!("could not write the result as JSON: {e}")))?;
+            writeln!(out, "{text}").map_err(io)
+        }
+        OutputFormat::Parquet => {
+            let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
+            let parquet = |e: datafusion::parquet::errors::ParquetError| CliError::Io {
+                path: path.to_path_buf(),
+                source: io::Error::other(e.to_string()),
+            };
+            let mut writer = ArrowWriter::try_new(out, result.schema(), Some(props)).map_err(parquet)?;
+            for batch in result.batches() {
+                writer.write(batch).map_err(parquet)?;
+            }
+            writer.close().map_err(parquet)?;
+            Ok(())
+        }
+    }
+}

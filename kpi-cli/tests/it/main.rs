@@ -1,0 +1,7 @@
+//! The `kpi` command line as users run it: the built binary, in a scratch directory.
+
+mod calc;
+mod check;
+mod errors;
+mod readme;
+mod support;
