@@ -4,7 +4,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell cargo nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: demo quickstart test setup bench check
+.PHONY: demo quickstart test setup bench check install-cli
 
 setup:
 	@bash scripts/setup.sh
@@ -19,12 +19,16 @@ quickstart: setup
 	$(CARGO) run --release -q -p kpi-examples --bin quickstart
 
 ## Every test: each criterion benchmark once as a test (so they cannot rot), the doctests
-## (README included), unit and integration tests of all crates, then the Python package's
-## pytest suite in a fresh virtual environment and the Node package's node:test suite. One dev
-## profile and target dir for all.
+## (README included), unit and integration tests of all crates (the `kpi` command line's
+## included), then the Python package installed by pip into a fresh virtual environment with
+## its pytest suite, the Node package's node:test suite, and the install paths users take
+## (npm tarball and folder, cargo install, cargo package). One dev profile, one set of
+## features (scripts/check-features.sh) and one target dir for all, so DataFusion compiles once.
 test:
 	@bash scripts/setup.sh --tests
-	$(CARGO) test -p kpi-benches --benches
+	bash scripts/check-features.sh
+	$(CARGO) build --workspace --all-targets
+	$(CARGO) test --workspace --bench '*'
 	$(CARGO) test --workspace --doc
 ifeq ($(NEXTEST),yes)
 	$(CARGO) nextest run --workspace --no-fail-fast
@@ -33,6 +37,11 @@ else
 endif
 	bash scripts/python-test.sh
 	bash scripts/node-test.sh
+	bash scripts/install-test.sh
+
+## The `kpi` command line, installed into ~/.cargo/bin (release).
+install-cli: setup
+	$(CARGO) install --locked --path kpi-cli
 
 ## Criterion benchmarks (release build; numbers in target/criterion).
 bench: setup

@@ -1,9 +1,23 @@
 'use strict'
-// The package's API over the native addon (kpi-engine.node): errors become KpiError
-// subclasses with a `code`, rows and Arrow tables are accepted as data, and subscriptions get a
-// callback form and an async iterator.
+// The package's API over the native addon (kpi-engine.<platform>-<arch>.node): errors become
+// KpiError subclasses with a `code`, rows and Arrow tables are accepted as data, and
+// subscriptions get a callback form and an async iterator.
 
-const native = require('./kpi-engine.node')
+const fs = require('node:fs')
+const addon = require('./scripts/addon')
+
+/** The addon of this platform, or an error that says how to get one. */
+function loadNative() {
+  if (!fs.existsSync(addon.file)) {
+    throw new Error(
+      `kpi-engine has no native addon for ${process.platform}-${process.arch} (${addon.fileName}); ` +
+        'build it with `npm rebuild kpi-engine` (needs Rust: https://rustup.rs), or `npm run build` in a checkout',
+    )
+  }
+  return require(addon.file)
+}
+
+const native = loadNative()
 
 /** Base class of every error of the KPI engine; `code` says which error (e.g. `KPI_FORMULA`),
  *  `kind` which kind (`formula`, `query`, `catalog`, `data`, `calculation`, `pricing`, `internal`). */

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Builds the Node package `kpi-engine` and runs its node:test suite. The addon is built by the
-# same cargo invocation shape as the workspace tests (`cargo build --workspace --all-targets`,
-# dev profile, same target directory), so DataFusion is not compiled again for it.
+# Builds the Node package `kpi-engine` as `npm run build` does (dev profile, the shared target
+# directory; with the features unified by workspace-hack/ it reuses the workspace build) and
+# runs its node:test suite, then the dashboard server's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 target="${CARGO_TARGET_DIR:-$root/target}"
-cargo build --workspace --all-targets
-cp "$target/debug/libkpi_engine_node.so" bindings-node/kpi-engine.node
+export CARGO_TARGET_DIR="$target"
 cd bindings-node
-npm ci --no-audit --no-fund --silent
+KPI_ENGINE_PROFILE=dev node scripts/build.js
+# The package's own install script would build again; the addon is there.
+npm ci --ignore-scripts --no-audit --no-fund --silent
 node --test test/
 # index.d.ts is hand-written: its documented uses must type-check and misuses must not.
 npx --no-install tsc --noEmit --strict --module nodenext --moduleResolution nodenext --types node test-d/index.ts
@@ -18,5 +19,5 @@ npx --no-install tsc --noEmit --strict --module nodenext --moduleResolution node
 # screenshot in the target directory's artifacts.
 export KPI_ARTIFACTS="$target/artifacts"
 cd ../examples/dashboard-server
-npm ci --no-audit --no-fund --silent
+npm ci --ignore-scripts --no-audit --no-fund --silent
 node --test test/

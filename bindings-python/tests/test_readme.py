@@ -1,15 +1,27 @@
-"""Every Python example of README.md runs."""
+"""Every Python example of README.md (the repository's) and of the package's README.md runs."""
 
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def blocks(readme):
+    found = re.findall(r"```python\n(.*?)```", readme.read_text(), re.S)
+    assert found, f"{readme} has Python examples"
+    return found
 
 
 def test_readme_python_examples_run(capsys):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    assert blocks, "README.md has Python examples"
-    for block in blocks:
-        exec(compile(block, str(README), "exec"), {})
+    readme = ROOT / "README.md"
+    for block in blocks(readme):
+        exec(compile(block, str(readme), "exec"), {})
     out = capsys.readouterr().out
     assert "KPI_FORMULA 1 12" in out
+
+
+def test_package_readme_example_runs(capsys):
+    readme = ROOT / "bindings-python" / "README.md"
+    for block in blocks(readme):
+        exec(compile(block, str(readme), "exec"), {})
+    assert "value" in capsys.readouterr().out
