@@ -27,6 +27,7 @@ quickstart: setup
 test:
 	@bash scripts/setup.sh --tests
 	bash scripts/check-features.sh
+	bash scripts/check-msrv.sh
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --bench '*'
 	$(CARGO) test --workspace --doc

@@ -14,7 +14,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 # native/ folder) must name the same one as .cargo/config.toml does for the checkout, or they
 # would rebuild every dependency in the shared target directory.
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER="$root/scripts/linker/cc"
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/kpi-install-test.XXXXXX")
+# A fixed place under the target directory: the tarball's crates then build at the same paths
+# every run, so cargo reuses (and replaces) their artifacts instead of adding new ones.
+scratch="$CARGO_TARGET_DIR/install-test"
+rm -rf "$scratch"
+mkdir -p "$scratch"
 addon=$(cd bindings-node && node -p "require('./scripts/addon').file")
 aside="$scratch/prebuilt.node"
 restore() {
