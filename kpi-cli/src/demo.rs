@@ -7,16 +7,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use datafusion::arrow::csv::WriterBuilder;
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
 use indicatif::{ProgressBar, ProgressStyle};
 use kpi_catalog::DemoOptions;
 
 use crate::error::CliError;
 use crate::query::CatalogArgs;
+use crate::tables::{self, TableFormat};
 
 /// The file format of demo data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -77,14 +73,21 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
     let mut written = Vec::new();
     for (model, (schema, batches)) in data.into_tables() {
         bar.set_message(model.clone());
-        let extension = match args.format {
-            DataFormat::Parquet => "parquet",
-            DataFormat::Csv => "csv",
+        let (format, extension) = match args.format {
+            DataFormat::Parquet => (TableFormat::Parquet, "parquet"),
+            DataFormat::Csv => (TableFormat::Csv, "csv"),
         };
         let path = args.out.join(format!("{model}.{extension}"));
         let file = BufWriter::new(File::create(&path).map_err(CliError::io(&path))?);
-        let rows = write_table(args.format, file, schema, &batches, &bar)
-            .map_err(|e| CliError::Io { path: path.clone(), source: std::io::Error::other(e) })?;
+        let io = |e: String| CliError::Io { path: path.clone(), source: std::io::Error::other(e) };
+        let mut rows = 0;
+        let file = tables::write(format, file, schema, &batches, |n| {
+            rows += n;
+            bar.inc(n as u64);
+        })
+        .map_err(io)?;
+        // Durable before it is reported written.
+        file.into_inner().map_err(|e| io(e.to_string()))?.sync_all().map_err(CliError::io(&path))?;
         written.push((path, rows));
     }
     bar.finish_and_clear();
@@ -92,42 +95,4 @@ pub fn run(args: &DemoArgs) -> Result<(), CliError> {
         println!("{} ({rows} rows)", path.display());
     }
     Ok(())
-}
-
-fn write_table(
-    format: DataFormat,
-    file: BufWriter<File>,
-    schema: datafusion::arrow::datatypes::SchemaRef,
-    batches: &[RecordBatch],
-    bar: &ProgressBar,
-) -> Result<usize, String> {
-    let mut rows = 0;
-    match format {
-        DataFormat::Parquet => {
-            let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
-            let mut writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| e.to_string())?;
-            for batch in batches {
-                writer.write(batch).map_err(|e| e.to_string())?;
-                rows += batch.num_rows();
-                bar.inc(batch.num_rows() as u64);
-            }
-            writer
-                .into_inner()
-                .map_err(|e| e.to_string())?
-                .into_inner()
-                .map_err(|e| e.to_string())?
-                .sync_all()
-                .map_err(|e| e.to_string())?;
-        }
-        DataFormat::Csv => {
-            let mut writer = WriterBuilder::new().with_header(true).build(file);
-            for batch in batches {
-                writer.write(batch).map_err(|e| e.to_string())?;
-                rows += batch.num_rows();
-                bar.inc(batch.num_rows() as u64);
-            }
-            writer.into_inner().into_inner().map_err(|e| e.to_string())?.sync_all().map_err(|e| e.to_string())?;
-        }
-    }
-    Ok(rows)
 }

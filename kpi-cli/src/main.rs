@@ -20,6 +20,7 @@ mod error;
 mod output;
 mod price;
 mod query;
+mod tables;
 
 use std::process::ExitCode;
 

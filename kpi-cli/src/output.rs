@@ -5,14 +5,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use datafusion::arrow::csv::WriterBuilder;
 use datafusion::arrow::util::pretty::pretty_format_batches;
-use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::basic::{Compression, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
 use kpi_core::{EngineError, KpiResult};
 
 use crate::error::CliError;
+use crate::tables::{self, TableFormat};
 
 /// A result's output format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -87,30 +84,18 @@ fn write_result(result: &KpiResult, format: OutputFormat, out: &mut (dyn Write +
             writeln!(out, "{table}").map_err(io)?;
             writeln!(out, "{} rows in {:.1?}", result.num_rows(), result.timing().total).map_err(io)
         }
-        OutputFormat::Csv => {
-            let mut writer = WriterBuilder::new().with_header(true).build(out);
-            for batch in result.batches() {
-                writer.write(batch).map_err(arrow)?;
-            }
-            Ok(())
-        }
+        OutputFormat::Csv => write_table(TableFormat::Csv, result, out, path),
         OutputFormat::Json => {
             let text = serde_json::to_string_pretty(&result.to_json())
                 .map_err(|e| EngineError::Internal(format!("could not write the result as JSON: {e}")))?;
             writeln!(out, "{text}").map_err(io)
         }
-        OutputFormat::Parquet => {
-            let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
-            let parquet = |e: datafusion::parquet::errors::ParquetError| CliError::Io {
-                path: path.to_path_buf(),
-                source: io::Error::other(e.to_string()),
-            };
-            let mut writer = ArrowWriter::try_new(out, result.schema(), Some(props)).map_err(parquet)?;
-            for batch in result.batches() {
-                writer.write(batch).map_err(parquet)?;
-            }
-            writer.close().map_err(parquet)?;
-            Ok(())
-        }
+        OutputFormat::Parquet => write_table(TableFormat::Parquet, result, out, path),
     }
+}
+
+fn write_table(format: TableFormat, result: &KpiResult, out: &mut (dyn Write + Send), path: &Path) -> Result<(), CliError> {
+    tables::write(format, out, result.schema(), result.batches(), |_| {})
+        .map(drop)
+        .map_err(|e| CliError::Io { path: path.to_path_buf(), source: io::Error::other(e) })
 }
