@@ -72,7 +72,7 @@ impl Lanes {
             return permit;
         }
         on_wait();
-        // The semaphore is never closed, so acquiring only fails if it were.
+        // invariant: the semaphore is never closed, so acquiring only fails if it were.
         semaphore.acquire_owned().await.expect("lane semaphores are never closed")
     }
 }

@@ -262,9 +262,11 @@ fn values_as_selects(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan
             let columns = row.into_iter().zip(&names).map(|(e, name)| e.alias(name));
             LogicalPlanBuilder::empty(true).project(columns)?.build()
         });
-        let inputs = rows.map(|r| r.map(Arc::new)).collect::<datafusion::error::Result<Vec<_>>>()?;
-        if inputs.len() == 1 {
-            return Ok(Transformed::yes(Arc::unwrap_or_clone(inputs.into_iter().next().expect("one row"))));
+        let mut inputs = rows.map(|r| r.map(Arc::new)).collect::<datafusion::error::Result<Vec<_>>>()?;
+        if inputs.len() == 1
+            && let Some(only) = inputs.pop()
+        {
+            return Ok(Transformed::yes(Arc::unwrap_or_clone(only)));
         }
         // One n-ary union: nested pairs would be as deep as there are periods.
         let schema = inputs[0].schema().clone();

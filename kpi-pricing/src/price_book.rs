@@ -382,11 +382,13 @@ impl PriceBook {
 
     /// The whole book as YAML, e.g. to start an override file from.
     pub fn to_yaml(&self) -> String {
+        // invariant: plain structs and maps with text keys always serialize.
         serde_saphyr::to_string(self).expect("a price book always serializes")
     }
 
     /// The whole book as JSON.
     pub fn to_json(&self) -> String {
+        // invariant: plain structs and maps with text keys always serialize.
         serde_json::to_string_pretty(self).expect("a price book always serializes")
     }
 
@@ -413,6 +415,7 @@ impl PriceBook {
                 message: "a price book is a mapping of sections, e.g. `licensing: { one_year: 36000 }`".into(),
             });
         }
+        // invariant: plain structs and maps with text keys always serialize.
         let mut merged = serde_json::to_value(PriceBook::default()).expect("the default price book serializes");
         document::merge(&mut merged, overrides);
         let book: PriceBook =

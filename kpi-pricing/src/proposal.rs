@@ -266,11 +266,13 @@ pub struct Totals {
 impl ServiceProposal {
     /// The proposal as JSON, with the specification's field names.
     pub fn to_json(&self) -> String {
+        // invariant: plain structs and maps with text keys always serialize.
         serde_json::to_string_pretty(self).expect("a proposal always serializes")
     }
 
     /// The proposal as a JSON value.
     pub fn to_json_value(&self) -> serde_json::Value {
+        // invariant: plain structs and maps with text keys always serialize.
         serde_json::to_value(self).expect("a proposal always serializes")
     }
 }

@@ -235,6 +235,7 @@ pub(crate) fn to_array(values: Values, ty: ColumnType, valid: Option<NullBuffer>
             Arc::new(
                 Decimal128Array::new(v.into(), valid)
                     .with_precision_and_scale(precision, scale)
+                    // invariant: validation refused catalogs whose decimal types Arrow cannot hold.
                     .expect("precision and scale were validated"),
             )
         }

@@ -30,7 +30,8 @@ impl Stored {
             ScalarValue::TimestampMicrosecond(Some(us), Some(_)) => DateTime::from_timestamp_micros(*us).map(Stored::Instant),
             ScalarValue::Date32(Some(days)) => NaiveDate::from_ymd_opt(1970, 1, 1)
                 .and_then(|d| d.checked_add_signed(chrono::Duration::days(i64::from(*days))))
-                .map(|d| Stored::Local(d.and_hms_opt(0, 0, 0).expect("midnight exists"))),
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(Stored::Local),
             _ => None,
         }
     }

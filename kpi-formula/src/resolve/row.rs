@@ -181,6 +181,7 @@ pub(crate) fn column_path(r: &mut Resolver<'_>, parts: &[Ident], e: &Expr) -> Re
         r.columns.insert((table.name.clone(), part.name.clone()));
         return Ok(ColumnRef { table: first.name.clone(), path, column: part.name.clone(), data_type: data_type.clone() });
     }
+    // invariant: callers pass a path of at least two parts, so the loop returns.
     unreachable!("column_path is called with at least two parts")
 }
 
