@@ -181,6 +181,7 @@ export interface Metrics {
   late_rows: number
   rows_beyond_lateness: number
   rows_released: number
+  cached_bytes: number
 }
 
 /** Engine settings. */
@@ -196,7 +197,7 @@ export interface EngineOptions {
   maxResultRows?: number
   laneConcurrency?: number
   targetPartitions?: number
-  cache?: false | { enabled?: boolean; ttl?: Duration; formulaTtl?: Duration; kpis?: Record<string, Duration>; modules?: Record<string, Duration>; valueChains?: Record<string, Duration>; maxEntries?: number }
+  cache?: false | { enabled?: boolean; ttl?: Duration; formulaTtl?: Duration; kpis?: Record<string, Duration>; modules?: Record<string, Duration>; valueChains?: Record<string, Duration>; maxEntries?: number; maxBytes?: number }
   allowedLateness?: Duration
   retention?: Duration
   distinctCounts?: 'exact' | 'approximate'

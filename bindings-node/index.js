@@ -390,7 +390,7 @@ const queryDoc = (query) => doc(query, QUERY_DURATIONS)
 class Engine {
   /** Options: `timezone`, `weekStart`, `timeout` (ms or text; `timeoutMs` too), `memoryLimit`
    *  (bytes), `laneConcurrency`, `targetPartitions`, `cache` (false, or `{ ttl, formulaTtl, kpis,
-   *  modules, valueChains, maxEntries }`), `allowedLateness`, `retention`, `distinctCounts` and
+   *  modules, valueChains, maxEntries, maxBytes }`), `allowedLateness`, `retention`, `distinctCounts` and
    *  `quantiles` (`'exact'` or `'approximate'`), and `client` (a ClientConfig: its catalog and
    *  field mappings). */
   constructor(catalog, options = {}) {

@@ -78,3 +78,18 @@ test('random bytes as Arrow IPC are data errors', async () => {
   // Declared lengths are checked against the bytes there are: no input allocates gigabytes.
   assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`)
 })
+
+test('the cache is bounded by bytes', async () => {
+  const small = engine(cat, { cache: { maxBytes: 64 } })
+  const roomy = engine(cat, { cache: { maxBytes: 64 << 20 } })
+  for (const e of [small, roomy]) await e.calculate({ kpi: 'revenue', grain: 'day' })
+  assert.deepEqual([small.cachedResults(), small.metrics().cached_bytes], [0, 0])
+  assert.equal(roomy.cachedResults(), 1)
+  assert.ok(roomy.metrics().cached_bytes > 0)
+  assert.throws(() => new ke.Engine(cat, { cache: { maxBytes: -1 } }), ke.QueryError)
+})
+
+test('a hundred thousand dimensions are refused at once', async () => {
+  const e = engine()
+  await quickly(() => e.calculate({ kpi: 'revenue', by: Array(100000).fill('orders.region') }), ke.FormulaError, 'KPI_FORMULA')
+})

@@ -82,3 +82,21 @@ def test_a_result_past_the_row_limit(cat, eng):
 def test_data_that_is_not_a_table_is_a_data_error(eng, bad):
     err = quickly(lambda: eng.append("orders", bad), ke.KpiError)
     assert err.kind != "internal"
+
+
+def test_the_cache_is_bounded_by_bytes(cat):
+    data = ke.demo.generate(cat, rows=2_000, seed=3, start="2024-01-01", end="2024-03-01")
+    small = ke.Engine(cat, cache={"max_bytes": 64})
+    roomy = ke.Engine(cat, cache={"max_bytes": 64 << 20})
+    for engine in (small, roomy):
+        for name, table in data.items():
+            engine.register(name, table)
+        engine.calculate("revenue", grain="day")
+    assert (small.cached_results(), small.metrics()["cached_bytes"]) == (0, 0)
+    assert roomy.cached_results() == 1 and 0 < roomy.metrics()["cached_bytes"] <= 64 << 20
+    with pytest.raises(ke.QueryError):
+        ke.Engine(cat, cache={"max_bytes": -1})
+
+
+def test_a_hundred_thousand_dimensions_are_refused_at_once(eng):
+    quickly(lambda: eng.calculate("revenue", by=["orders.region"] * 100_000), ke.FormulaError)

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use datafusion::arrow::array::RecordBatch;
 use kpi_formula::Query;
 use tokio::sync::OnceCell;
 
@@ -47,11 +48,18 @@ pub struct CachePolicy {
     pub value_chains: HashMap<String, Duration>,
     /// The most results kept; the oldest go first.
     pub max_entries: usize,
+    /// The most bytes of result data kept (Arrow buffers); the oldest go first, and a result
+    /// larger than this is not cached at all.
+    pub max_bytes: usize,
 }
+
+/// The default bound on the bytes of cached results: 256 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
 
 impl Default for CachePolicy {
     /// The seeds' settings: supply chain (SCOR) results for an hour, CRM results for five
-    /// minutes, other KPIs five minutes, ad-hoc formulas fifteen; at most 1,024 results.
+    /// minutes, other KPIs five minutes, ad-hoc formulas fifteen; at most 1,024 results and
+    /// [`DEFAULT_CACHE_BYTES`] of them.
     fn default() -> Self {
         CachePolicy {
             default_ttl: Duration::from_secs(300),
@@ -60,6 +68,7 @@ impl Default for CachePolicy {
             modules: HashMap::new(),
             value_chains: HashMap::from([("scor".to_string(), Duration::from_secs(3600)), ("crm".to_string(), Duration::from_secs(300))]),
             max_entries: 1024,
+            max_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -74,6 +83,7 @@ impl CachePolicy {
             modules: HashMap::new(),
             value_chains: HashMap::new(),
             max_entries: 0,
+            max_bytes: 0,
         }
     }
 
@@ -143,13 +153,30 @@ struct Entry {
     versions: Versions,
     expires: DateTime<Utc>,
     seq: u64,
+    bytes: usize,
+}
+
+/// The entries and what they hold in all.
+#[derive(Default)]
+struct Entries {
+    map: HashMap<Query, Entry>,
+    seq: u64,
+    bytes: usize,
+}
+
+impl Entries {
+    fn remove(&mut self, key: &Query) {
+        if let Some(e) = self.map.remove(key) {
+            self.bytes -= e.bytes;
+        }
+    }
 }
 
 /// The results cache, by the query as asked: a default range moves with the data, and a result
 /// over older data is still the one to bring up to date.
 #[derive(Default)]
 pub(crate) struct ResultCache {
-    entries: Mutex<(HashMap<Query, Entry>, u64)>,
+    entries: Mutex<Entries>,
 }
 
 /// What the cache holds for a key.
@@ -167,9 +194,9 @@ impl ResultCache {
     /// `versions`, else stale. An expired result is dropped.
     pub(crate) fn get(&self, key: &Query, versions: &Versions, now: DateTime<Utc>) -> Lookup {
         let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(entry) = guard.0.get(key) else { return Lookup::Missing };
+        let Some(entry) = guard.map.get(key) else { return Lookup::Missing };
         if entry.expires <= now {
-            guard.0.remove(key);
+            guard.remove(key);
             return Lookup::Missing;
         }
         if entry.versions == *versions {
@@ -178,37 +205,53 @@ impl ResultCache {
         Lookup::Stale { result: entry.result.clone(), versions: entry.versions.clone(), expires: entry.expires }
     }
 
-    /// Stores a result until `expires`, evicting the oldest entries beyond `max_entries`.
+    /// Stores a result until `expires`, evicting the oldest entries beyond `policy`'s bounds on
+    /// entries and bytes; a result larger than the bytes bound alone is not stored.
     pub(crate) fn put(
         &self,
         key: Query,
         result: Arc<KpiResult>,
         versions: Versions,
         expires: DateTime<Utc>,
-        max_entries: usize,
+        policy: &CachePolicy,
         now: DateTime<Utc>,
     ) {
-        let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let (entries, seq) = &mut *guard;
-        *seq += 1;
-        entries.insert(key, Entry { result, versions, expires, seq: *seq });
-        if entries.len() > max_entries {
-            entries.retain(|_, e| e.expires > now);
+        let bytes = result.batches().iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.remove(&key);
+        if bytes > policy.max_bytes || policy.max_entries == 0 {
+            return;
         }
-        while entries.len() > max_entries {
-            let Some(oldest) = entries.iter().min_by_key(|(_, e)| e.seq).map(|(k, _)| k.clone()) else { break };
+        entries.seq += 1;
+        let seq = entries.seq;
+        entries.map.insert(key, Entry { result, versions, expires, seq, bytes });
+        entries.bytes += bytes;
+        let over = |e: &Entries| e.map.len() > policy.max_entries || e.bytes > policy.max_bytes;
+        if over(&entries) {
+            let expired: Vec<Query> = entries.map.iter().filter(|(_, e)| e.expires <= now).map(|(k, _)| k.clone()).collect();
+            for k in &expired {
+                entries.remove(k);
+            }
+        }
+        while over(&entries) {
+            let Some(oldest) = entries.map.iter().min_by_key(|(_, e)| e.seq).map(|(k, _)| k.clone()) else { break };
             entries.remove(&oldest);
         }
     }
 
+    /// The bytes of result data held.
+    pub(crate) fn bytes(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).bytes
+    }
+
     /// Drops every entry.
     pub(crate) fn clear(&self) {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).0.clear();
+        *self.entries.lock().unwrap_or_else(|p| p.into_inner()) = Entries::default();
     }
 
     /// How many results are held.
     pub(crate) fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).0.len()
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).map.len()
     }
 }
 

@@ -195,8 +195,7 @@ impl Engine {
         let now = self.inner.options.clock.now();
         let fresh_until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         let store = |result: &Arc<KpiResult>, expires: DateTime<Utc>| {
-            let max_entries = self.inner.options.cache.max_entries;
-            self.inner.cache.put(query.clone(), result.clone(), versions.clone(), expires, max_entries, now);
+            self.inner.cache.put(query.clone(), result.clone(), versions.clone(), expires, &self.inner.options.cache, now);
         };
         if bypass {
             let result = Arc::new(self.execute(execute).await?);

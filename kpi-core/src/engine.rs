@@ -309,7 +309,7 @@ impl Engine {
 
     /// The engine's counters.
     pub fn metrics(&self) -> Metrics {
-        self.inner.counters.snapshot()
+        Metrics { cached_bytes: self.inner.cache.bytes() as u64, ..self.inner.counters.snapshot() }
     }
 
     /// How many results the cache holds.

@@ -36,6 +36,8 @@ pub struct Metrics {
     /// In-memory rows released because they fell out of the retention window
     /// ([`crate::EngineOptions::retention`]).
     pub rows_released: u64,
+    /// Bytes of result data the cache holds now (bounded by [`crate::CachePolicy::max_bytes`]).
+    pub cached_bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +78,7 @@ impl Counters {
             late_rows: get(&self.late_rows),
             rows_beyond_lateness: get(&self.rows_beyond_lateness),
             rows_released: get(&self.rows_released),
+            cached_bytes: 0,
         }
     }
 }

@@ -30,7 +30,9 @@ pub struct EngineOptions {
     /// The calendar of queries that do not set their own: time zone and week start.
     pub calendar: Calendar,
     /// The most memory, in bytes, that calculations may reserve together (hash tables, sorts,
-    /// joins); `None` for no limit. Exceeding it is [`EngineError::MemoryLimit`].
+    /// joins); `None` for no limit. Exceeding it is [`EngineError::MemoryLimit`]. By default
+    /// three quarters of the machine's or the container's memory
+    /// ([`default_memory_limit`](crate::default_memory_limit)).
     pub memory_limit: Option<usize>,
     /// How long one calculation may take, queueing included; `None` for no limit.
     pub timeout: Option<Duration>,
@@ -92,13 +94,13 @@ impl Estimate {
 }
 
 impl Default for EngineOptions {
-    /// UTC with Monday weeks, no memory limit, a 60-second timeout, results of at most a
-    /// million rows, four calculations per value
+    /// UTC with Monday weeks, a memory limit of three quarters of the memory available, a
+    /// 60-second timeout, results of at most a million rows, four calculations per value
     /// chain at once, the seeds' cache TTLs, the system clock.
     fn default() -> Self {
         EngineOptions {
             calendar: Calendar::default(),
-            memory_limit: None,
+            memory_limit: crate::memory::default_memory_limit(),
             timeout: Some(Duration::from_secs(60)),
             max_result_rows: Some(DEFAULT_MAX_RESULT_ROWS),
             lane_concurrency: 4,

@@ -92,6 +92,9 @@ pub struct CacheSettings {
     /// The most results kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_entries: Option<u64>,
+    /// The most bytes of results kept (256 MiB by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
 }
 
 impl EngineSettings {
@@ -174,6 +177,9 @@ impl CacheSettings {
         }
         if let Some(n) = self.max_entries {
             policy.max_entries = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = self.max_bytes {
+            policy.max_bytes = usize::try_from(n).unwrap_or(usize::MAX);
         }
         Ok(policy)
     }

@@ -156,7 +156,7 @@ pub use lower::{IncrementalAggregate, IncrementalPlan, ModelSources, TableSource
 pub use model::{Cardinality, InMemoryModel, Relationship, SemanticModel, TableModel};
 pub use parser::parse;
 pub use period::{Calendar, CalendarSpan, Grain, MAX_REACH_YEARS, MAX_YEAR, MIN_YEAR, TimeRange, check_supported};
-pub use query::{CompiledQuery, Dimension, EmptyPeriods, Query, SecurityContext, Target, compile};
+pub use query::{CompiledQuery, Dimension, EmptyPeriods, MAX_DIMENSIONS, Query, SecurityContext, Target, compile};
 pub use resolve::{MAX_KPI_DEPTH, ResolvedFormula, check_formula, check_kpi};
 pub use span::{LineCol, Source, Span};
 

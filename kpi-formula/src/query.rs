@@ -1,6 +1,6 @@
 //! A query around a formula, and its compilation: everything resolved and checked, ready to lower.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::error::{FormulaError, QueryError};
@@ -9,6 +9,9 @@ use crate::model::{SemanticModel, TableModel};
 use crate::period::{Calendar, Grain, TimeRange};
 use crate::resolve::{ResolvedFormula, Resolver, RowScope, rebase};
 use crate::span::{Source, Span};
+
+/// The most dimensions one query groups by.
+pub const MAX_DIMENSIONS: usize = 32;
 
 /// What a query calculates.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -246,12 +249,31 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
     };
 
     let mut dimensions = Vec::new();
-    for (i, text) in query.dimensions.iter().enumerate() {
+    let mut labels = HashSet::new();
+    // Each dimension multiplies the groups: past a few dozen a query is a mistake, and
+    // resolving a hundred thousand of them would take long before saying so.
+    let listed = if query.dimensions.len() > MAX_DIMENSIONS {
+        let text = format!("{} dimensions", query.dimensions.len());
+        let source = Source::new("dimensions", text.clone());
+        diags.push(
+            Diagnostic::new(
+                ErrorKind::Query,
+                format!("a query groups by at most {MAX_DIMENSIONS} dimensions"),
+                &source,
+                Span::new(0, text.len()),
+            )
+            .found(text.clone()),
+        );
+        &query.dimensions[..0]
+    } else {
+        &query.dimensions[..]
+    };
+    for (i, text) in listed.iter().enumerate() {
         let mut r = Resolver::new(model, Source::new(format!("dimension {}", i + 1), text.clone()));
         match r.dimension() {
             Ok(column) => {
                 let label = text.trim().to_string();
-                if dimensions.iter().any(|(_, d): &(usize, Dimension)| d.label == label) {
+                if !labels.insert(label.clone()) {
                     let source = Source::new(format!("dimension {}", i + 1), text.clone());
                     diags.push(
                         Diagnostic::new(

@@ -236,7 +236,7 @@ class Engine:
 
         Further settings: ``week_start``, ``lane_concurrency`` (calculations of one value chain
         at once), ``target_partitions``, ``cache`` (``False``, or a dict of ``ttl``,
-        ``formula_ttl``, ``kpis``, ``modules``, ``value_chains``, ``max_entries``),
+        ``formula_ttl``, ``kpis``, ``modules``, ``value_chains``, ``max_entries``, ``max_bytes``),
         ``allowed_lateness``, ``retention``, ``distinct_counts`` and ``quantiles``
         (``"exact"`` or ``"approximate"``). With ``client`` (a :class:`ClientConfig`), the
         catalog is the client's and registered data is renamed by its field mappings.

@@ -109,3 +109,13 @@ async fn a_result_past_the_row_limit_stops_with_a_query_error() {
     assert_eq!(settings.unwrap_err().code(), "KPI_OPTION");
     assert_eq!(kpi_core::EngineOptions::default().max_result_rows, Some(kpi_core::DEFAULT_MAX_RESULT_ROWS));
 }
+
+#[tokio::test]
+async fn a_hundred_thousand_dimensions_are_refused_at_once() {
+    let engine = engine();
+    let many = calculate(&engine, serde_json::json!({"kpi": "revenue", "by": vec!["orders.region"; 100_000]})).await;
+    assert_eq!(many.code(), "KPI_FORMULA", "{many}");
+    assert!(many.to_string().contains("at most 32 dimensions"), "{many}");
+    let twice = calculate(&engine, serde_json::json!({"kpi": "revenue", "by": ["orders.region", "orders.region"]})).await;
+    assert!(twice.to_string().contains("listed twice"), "{twice}");
+}

@@ -90,6 +90,46 @@ async fn identical_calculations_at_once_run_once() {
     assert_ne!(again[0].rows(), results[0].rows());
 }
 
+#[tokio::test]
+async fn the_cache_is_bounded_by_bytes_and_by_entries() {
+    let q = |region: &str| {
+        Query::kpi("revenue")
+            .with_grain(Grain::Day)
+            .with_range(range("2024-01-01", "2024-07-01"))
+            .with_filter(format!("orders.region = '{region}'"))
+    };
+    let regions = ["europe", "north_america", "asia_pacific", "latin_america"];
+
+    // Room for about two of these results: the oldest goes, the bytes stay under the bound.
+    let probe = engine_with(EngineOptions::default());
+    let one = probe.calculate(&q("europe")).await.unwrap();
+    let size = one.batches().iter().map(|b| b.get_array_memory_size()).sum::<usize>();
+    assert_eq!(probe.metrics().cached_bytes, size as u64);
+    let policy = CachePolicy { max_bytes: size * 5 / 2, ..CachePolicy::default() };
+    let engine = engine_with(EngineOptions::default().with_cache(policy));
+    for region in regions {
+        engine.calculate(&q(region)).await.unwrap();
+        assert!(engine.metrics().cached_bytes <= (size * 5 / 2) as u64, "{:?}", engine.metrics());
+    }
+    assert_eq!(engine.cached_results(), 2);
+    assert!(engine.calculate(&q("latin_america")).await.unwrap().from_cache(), "the newest stays");
+    assert!(!engine.calculate(&q("europe")).await.unwrap().from_cache(), "the oldest went");
+
+    // A result larger than the whole bound is not cached at all.
+    let tiny = engine_with(EngineOptions::default().with_cache(CachePolicy { max_bytes: size / 2, ..CachePolicy::default() }));
+    tiny.calculate(&q("europe")).await.unwrap();
+    assert_eq!((tiny.cached_results(), tiny.metrics().cached_bytes), (0, 0));
+
+    // And by entries.
+    let few = engine_with(EngineOptions::default().with_cache(CachePolicy { max_entries: 3, ..CachePolicy::default() }));
+    for region in regions {
+        few.calculate(&q(region)).await.unwrap();
+    }
+    assert_eq!(few.cached_results(), 3);
+    few.clear_cache();
+    assert_eq!(few.metrics().cached_bytes, 0);
+}
+
 #[test]
 fn the_seed_ttls_are_the_defaults() {
     let p = CachePolicy::default();

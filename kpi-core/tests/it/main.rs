@@ -8,6 +8,7 @@ mod fuzz;
 mod isolation;
 mod registration;
 mod results;
+mod source;
 mod sql;
 mod stream;
 mod support;
