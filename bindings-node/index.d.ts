@@ -181,6 +181,7 @@ export interface Metrics {
   late_rows: number
   rows_beyond_lateness: number
   rows_released: number
+  result_bytes: number
   cached_bytes: number
 }
 

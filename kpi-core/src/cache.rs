@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use datafusion::arrow::array::RecordBatch;
 use kpi_formula::Query;
 use tokio::sync::OnceCell;
 
@@ -216,7 +215,7 @@ impl ResultCache {
         policy: &CachePolicy,
         now: DateTime<Utc>,
     ) {
-        let bytes = result.batches().iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
+        let bytes = result.memory_size();
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.remove(&key);
         if bytes > policy.max_bytes || policy.max_entries == 0 {

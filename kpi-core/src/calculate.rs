@@ -223,6 +223,7 @@ impl Engine {
                     && let Some(result) = self.patched(query, &execute.planned, &stale, &old).await
                 {
                     Counters::add(&counters.cache_patches, 1);
+                    Counters::add(&counters.result_bytes, result.memory_size() as u64);
                     ran = CacheOutcome::Patched;
                     let result = Arc::new(result);
                     store(&result, expires);
@@ -268,9 +269,12 @@ impl Engine {
         let schema = physical.schema();
         let batches = self.collect(physical, ctx, query).instrument(tracing::info_span!("kpi.execute")).await?;
         let execution = execution.elapsed();
+        let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
+        Counters::add(&self.inner.counters.result_bytes, bytes as u64);
         tracing::debug!(
             execution_ms = execution.as_secs_f64() * 1e3,
             rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+            bytes,
             "executed"
         );
 
@@ -299,7 +303,7 @@ impl Engine {
             let batch = batch.map_err(|e| self.execution_error(e, query))?;
             rows = rows.saturating_add(batch.num_rows());
             if rows > limit {
-                return Err(EngineError::TooManyRows { what: describe(query), limit });
+                return Err(EngineError::TooManyRows { what: describe(query), limit, at_least: None });
             }
             batches.push(batch);
         }
@@ -314,6 +318,7 @@ impl Engine {
     /// [`Engine::plan`], with `part`'s table narrowed to the batches its range may need.
     async fn plan_part(&self, query: &Query, part: Option<&Part>) -> Result<Planned, EngineError> {
         let query = self.with_default_range(query).await?;
+        self.check_periods(&query)?;
         let catalog = self.inner.catalog.as_ref();
         let compiled = kpi_formula::compile(&query, catalog)?;
         let mut tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).clone();
@@ -340,6 +345,29 @@ impl Engine {
             data.in_memory()
         }) && rows <= SMALL_INPUT_ROWS;
         Ok(Planned { range: compiled.range(), query, plan, versions, small })
+    }
+
+    /// Refuses before planning a query whose periods alone pass `max_result_rows`: with empty
+    /// periods included every group has a row per period, so the periods are a lower bound
+    /// of the rows. (Groups are only known by scanning; `collect` counts them as they come.)
+    fn check_periods(&self, query: &Query) -> Result<(), EngineError> {
+        let (Some(limit), Some(grain), Some(range), EmptyPeriods::Include) =
+            (self.inner.options.max_result_rows, query.grain, query.range, query.empty_periods)
+        else {
+            return Ok(());
+        };
+        // Past the lowering's own bound on periods the lowering refuses with its own error.
+        let cap = limit.min(kpi_formula::MAX_PERIODS);
+        let periods = match query.calendar.periods(range.start, range.end, grain, cap + 1) {
+            Ok(periods) => periods.len(),
+            // More than `cap + 1`: past the limit if the limit is the cap.
+            Err(_) if cap == limit => limit + 1,
+            Err(_) => return Ok(()),
+        };
+        if periods > limit {
+            return Err(EngineError::TooManyRows { what: describe(query), limit, at_least: Some(periods) });
+        }
+        Ok(())
     }
 
     /// The physical plan of `plan`: optimised, or for small inputs only analysed (type

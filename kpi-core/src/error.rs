@@ -102,13 +102,17 @@ pub enum EngineError {
     },
     /// A result would have more rows than the engine allows.
     #[error(
-        "{what} gives more than {limit} rows (periods × dimension groups); narrow the time range, use a coarser grain or fewer dimensions, or raise `max_result_rows`"
+        "{what} gives more than {limit} rows{} (periods × dimension groups); narrow the time range, use a coarser grain or fewer dimensions, or raise `max_result_rows`",
+        at_least.map(|n| format!(": {n} periods before any dimension, estimated before running")).unwrap_or_default()
     )]
     TooManyRows {
         /// The KPI code or "formula".
         what: String,
         /// The limit.
         limit: usize,
+        /// The periods of the range when they alone pass the limit, found before execution;
+        /// `None` when the rows were counted as they came.
+        at_least: Option<usize>,
     },
     /// The calculation was cancelled by its caller.
     #[error("{0} was cancelled")]

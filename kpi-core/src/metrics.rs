@@ -36,6 +36,9 @@ pub struct Metrics {
     /// In-memory rows released because they fell out of the retention window
     /// ([`crate::EngineOptions::retention`]).
     pub rows_released: u64,
+    /// Bytes of Arrow result data calculated, in full or by patching a cached result (cache
+    /// hits and shared calculations add nothing): what calculations cost in memory over time.
+    pub result_bytes: u64,
     /// Bytes of result data the cache holds now (bounded by [`crate::CachePolicy::max_bytes`]).
     pub cached_bytes: u64,
 }
@@ -55,6 +58,7 @@ pub(crate) struct Counters {
     pub(crate) late_rows: AtomicU64,
     pub(crate) rows_beyond_lateness: AtomicU64,
     pub(crate) rows_released: AtomicU64,
+    pub(crate) result_bytes: AtomicU64,
 }
 
 impl Counters {
@@ -78,6 +82,7 @@ impl Counters {
             late_rows: get(&self.late_rows),
             rows_beyond_lateness: get(&self.rows_beyond_lateness),
             rows_released: get(&self.rows_released),
+            result_bytes: get(&self.result_bytes),
             cached_bytes: 0,
         }
     }

@@ -152,7 +152,7 @@ pub mod span;
 
 pub use diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 pub use error::{ErrorCategory, FormulaError, QueryError};
-pub use lower::{IncrementalAggregate, IncrementalPlan, ModelSources, TableSources};
+pub use lower::{IncrementalAggregate, IncrementalPlan, MAX_PERIODS, ModelSources, TableSources};
 pub use model::{Cardinality, InMemoryModel, Relationship, SemanticModel, TableModel};
 pub use parser::parse;
 pub use period::{Calendar, CalendarSpan, Grain, MAX_REACH_YEARS, MAX_YEAR, MIN_YEAR, TimeRange, check_supported};

@@ -162,6 +162,11 @@ impl KpiResult {
         &self.batches
     }
 
+    /// Bytes of Arrow memory the result's batches hold.
+    pub fn memory_size(&self) -> usize {
+        self.batches.iter().map(RecordBatch::get_array_memory_size).sum()
+    }
+
     /// The Arrow record batches, owned.
     pub fn into_batches(self) -> Vec<RecordBatch> {
         self.batches

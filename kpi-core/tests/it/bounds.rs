@@ -104,7 +104,12 @@ async fn a_result_past_the_row_limit_stops_with_a_query_error() {
     let doc = serde_json::json!({"kpi": "revenue", "grain": "day", "by": ["orders.order_id"], "start": "2024-01-01", "end": "2024-03-01"});
     let err = calculate(&engine, doc).await;
     assert_eq!(err.code(), "KPI_QUERY", "{err}");
-    assert!(matches!(err, EngineError::TooManyRows { limit: 1_000, .. }), "{err}");
+    assert!(matches!(err, EngineError::TooManyRows { limit: 1_000, at_least: None, .. }), "{err}");
+    // Periods alone past the limit: refused before planning, with the estimate.
+    let doc = serde_json::json!({"kpi": "revenue", "grain": "hour", "start": "2024-01-01", "end": "2024-03-01"});
+    let err = calculate(&engine, doc).await;
+    assert!(matches!(err, EngineError::TooManyRows { limit: 1_000, at_least: Some(1_001), .. }), "{err}");
+    assert!(err.to_string().contains("1001 periods"), "{err}");
     let settings = EngineSettings::from_value(serde_json::json!({"max_result_rows": 0})).and_then(|s| s.to_options());
     assert_eq!(settings.unwrap_err().code(), "KPI_OPTION");
     assert_eq!(kpi_core::EngineOptions::default().max_result_rows, Some(kpi_core::DEFAULT_MAX_RESULT_ROWS));

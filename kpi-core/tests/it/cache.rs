@@ -103,8 +103,12 @@ async fn the_cache_is_bounded_by_bytes_and_by_entries() {
     // Room for about two of these results: the oldest goes, the bytes stay under the bound.
     let probe = engine_with(EngineOptions::default());
     let one = probe.calculate(&q("europe")).await.unwrap();
-    let size = one.batches().iter().map(|b| b.get_array_memory_size()).sum::<usize>();
+    let size = one.memory_size();
     assert_eq!(probe.metrics().cached_bytes, size as u64);
+    // Calculated bytes are counted; a cache hit adds none.
+    assert_eq!(probe.metrics().result_bytes, size as u64);
+    assert!(probe.calculate(&q("europe")).await.unwrap().from_cache());
+    assert_eq!(probe.metrics().result_bytes, size as u64);
     let policy = CachePolicy { max_bytes: size * 5 / 2, ..CachePolicy::default() };
     let engine = engine_with(EngineOptions::default().with_cache(policy));
     for region in regions {
