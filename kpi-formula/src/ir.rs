@@ -302,12 +302,44 @@ impl AggFunc {
 pub enum Window {
     /// The period itself.
     Period,
-    /// The period and the ones before it, covering the given calendar span.
-    Rolling(CalendarSpan),
+    /// The calendar span ending with the period (at its end, or at the end of its first
+    /// sub-period, or each sub-period's averaged: see [`Summary`]).
+    Rolling(CalendarSpan, Summary),
     /// From the start of the enclosing calendar unit to the end of the period.
     ToDate(Grain),
     /// Everything up to the end of the period.
     Cumulative,
+}
+
+/// How a rolling window is summarised at a query grain coarser than the window's own unit
+/// (a 30-day window asked by month): the window ending at the period's end, at the end of its
+/// first sub-period, or the average over the windows ending at each sub-period (MetricFlow's
+/// `period_agg`). At grains as fine as the unit there is one window per period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Summary {
+    /// The window ending with the period. Default.
+    #[default]
+    Last,
+    /// The window ending with the period's first sub-period of the window's unit.
+    First,
+    /// The average of the windows ending with each sub-period.
+    Average,
+}
+
+impl Summary {
+    /// The name written in formulas: `last`, `first` or `average`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Summary::Last => "last",
+            Summary::First => "first",
+            Summary::Average => "average",
+        }
+    }
+
+    /// Reads a name written in formulas.
+    pub fn parse(text: &str) -> Option<Summary> {
+        [Summary::Last, Summary::First, Summary::Average].into_iter().find(|s| s.as_str() == text.trim().to_ascii_lowercase())
+    }
 }
 
 /// An aggregate over one table, with its optional `where` filter and its window.

@@ -100,8 +100,10 @@
 //!   dividing by zero. Results are `Float64`.
 //! * **Time intelligence** at the query grain (the query needs a grain and a time range):
 //!   `prev(x[, n])` is `x` `n` periods earlier; `growth(x[, n]) = (x - prev(x, n)) / prev(x, n)`;
-//!   `rolling(x, '30 days')` evaluates every aggregate in `x` over the window of periods ending
-//!   with the current one (the span must be a whole number of periods);
+//!   `rolling(x, '30 days')` evaluates every aggregate in `x` over the span ending with the
+//!   current period (by month, the 30 days ending with the month's end; `rolling(x, '30 days',
+//!   'first' | 'average')` takes the window ending with the month's first day, or the average of
+//!   the windows ending with each of its days);
 //!   `to_date(x, 'month')` over the periods from the start of the month; `cumulative(x)` over all
 //!   rows up to the end of the period. Windows re-aggregate rows, so `rolling(avg(...))` is the
 //!   average of the rows in the window and `rolling(count_distinct(...))` counts distinct values

@@ -76,7 +76,7 @@ impl Grain {
     }
 
     /// Length in months for month-based grains.
-    fn months(self) -> Option<i64> {
+    pub(crate) fn months(self) -> Option<i64> {
         match self {
             Grain::Month => Some(1),
             Grain::Quarter => Some(3),
@@ -294,6 +294,32 @@ impl Calendar {
         }
     }
 
+    /// `instant` moved back by `span` on the wall clock: minutes and hours as durations, days
+    /// and weeks keeping the local time, months keeping the day (clamped to the month's last
+    /// day: 31 March less a month is 28 or 29 February). Saturates like [`Calendar::add_periods`].
+    pub fn before(&self, instant: DateTime<Utc>, span: CalendarSpan) -> DateTime<Utc> {
+        let n = i64::from(span.count);
+        let by_minutes =
+            |unit: i64| Duration::try_minutes(n * unit).and_then(|d| instant.checked_sub_signed(d)).unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let local = self.to_local(instant);
+        let date = local.date();
+        let moved = match span.unit {
+            Grain::Minute => return by_minutes(1),
+            Grain::Hour => return by_minutes(60),
+            Grain::Day => date.checked_sub_signed(Duration::days(n)),
+            Grain::Week => date.checked_sub_signed(Duration::days(7 * n)),
+            unit => {
+                let months = n * unit.months().unwrap_or(1);
+                let total = i64::from(date.year()) * 12 + i64::from(date.month0()) - months;
+                i32::try_from(total.div_euclid(12)).ok().and_then(|year| {
+                    let month = total.rem_euclid(12) as u32 + 1;
+                    (0..4).find_map(|back| NaiveDate::from_ymd_opt(year, month, date.day().saturating_sub(back)))
+                })
+            }
+        };
+        moved.map_or(DateTime::<Utc>::MIN_UTC, |d| self.to_instant(d.and_time(local.time())))
+    }
+
     /// Period starts from the period containing `from` up to (excluding) `to`, at most `limit` of them.
     pub fn periods(&self, from: DateTime<Utc>, to: DateTime<Utc>, grain: Grain, limit: usize) -> Result<Vec<DateTime<Utc>>, QueryError> {
         let mut out = Vec::new();
@@ -383,6 +409,12 @@ mod tests {
         assert_eq!(CalendarSpan::parse("1 year").unwrap().periods_of(Grain::Quarter), Some(4));
         assert_eq!(CalendarSpan::parse("2 weeks").unwrap().periods_of(Grain::Week), Some(2));
         assert_eq!(CalendarSpan::parse("1 day").unwrap().periods_of(Grain::Week), None);
+        let (cal, at) = (Calendar::default(), utc);
+        let span = |s: &str| CalendarSpan::parse(s).unwrap();
+        assert_eq!(cal.before(at("2024-03-31T00:00:00Z"), span("1 month")), at("2024-02-29T00:00:00Z"));
+        assert_eq!(cal.before(at("2024-03-16T00:00:00Z"), span("2 months")), at("2024-01-16T00:00:00Z"));
+        assert_eq!(cal.before(at("2024-03-01T00:00:00Z"), span("30 days")), at("2024-01-31T00:00:00Z"));
+        assert_eq!(cal.before(at("2024-03-01T06:00:00Z"), span("90 minutes")), at("2024-03-01T04:30:00Z"));
         assert!(CalendarSpan::parse("days").is_err());
         assert!(CalendarSpan::parse("0 days").is_err());
         assert!(CalendarSpan::parse("3 fortnights").is_err());

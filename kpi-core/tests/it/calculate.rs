@@ -122,12 +122,13 @@ async fn comparing_two_ranges_pairs_groups() {
 }
 
 #[tokio::test]
-async fn every_standard_kpi_calculates_through_the_engine() {
+async fn every_standard_kpi_calculates_through_the_engine_at_every_grain_from_day_to_year() {
     let engine = engine();
     let r = range("2024-01-01", "2024-07-01");
+    let grains = [Grain::Day, Grain::Week, Grain::Month, Grain::Quarter, Grain::Year];
     let queries: Vec<Query> =
-        engine.catalog().kpis().map(|k| Query::kpi(&k.code).with_grain(k.default_grain.unwrap_or(Grain::Month)).with_range(r)).collect();
+        engine.catalog().kpis().flat_map(|k| grains.map(|g| Query::kpi(&k.code).with_grain(g).with_range(r))).collect();
     let dashboard = engine.dashboard(&queries).await;
-    let errors: Vec<String> = dashboard.errors().map(|(q, e)| format!("{:?}: {e}", q.target)).collect();
+    let errors: Vec<String> = dashboard.errors().map(|(q, e)| format!("{:?} by {:?}: {e}", q.target, q.grain)).collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }

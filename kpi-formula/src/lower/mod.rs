@@ -19,6 +19,7 @@
 mod expr;
 mod incremental;
 mod known;
+mod ragged;
 mod rows;
 mod series;
 mod spans;
@@ -45,6 +46,7 @@ use crate::query::{CompiledQuery, EmptyPeriods};
 pub use incremental::{IncrementalAggregate, IncrementalPlan};
 
 use expr::{aggregate, scalar_to_df};
+use ragged::Ragged;
 use time::{bucket, has_fixed_offset, period_literal};
 
 /// The most periods one query may span (the spine is a `VALUES` list).
@@ -97,7 +99,9 @@ impl CompiledQuery {
         }
         let cumulative = l.slots.iter().any(|s| s.agg.window == Window::Cumulative);
         let years = l.range.map(|r| {
-            let first = if cumulative { 1970 } else { l.spine_start.unwrap_or(r.start).year() - 1 };
+            let start = l.spine_start.unwrap_or(r.start);
+            let reach = l.slots.iter().filter_map(|s| Ragged::of(s.agg.window, l.grain)).map(|w| l.ragged_reach(w, start)).min();
+            let first = if cumulative { 1970 } else { reach.unwrap_or(start).min(start).year() - 1 };
             (first, r.end.year() + 1)
         });
         l.fixed_offset = has_fixed_offset(&l.cal, years);
@@ -184,6 +188,7 @@ impl Lowering<'_> {
         }
         let kind = match agg.window {
             Window::Period => Kind::Plain,
+            _ if Ragged::of(agg.window, self.grain).is_some() => Kind::Holistic,
             _ if agg.func.is_decomposable() => Kind::Partial,
             _ if agg.func == AggFunc::CountDistinct && self.cal.time_zone == chrono_tz::Tz::UTC => Kind::Spans,
             _ => Kind::Holistic,
@@ -203,8 +208,10 @@ impl Lowering<'_> {
                 let s = &self.slots[*i];
                 let first = self.cal.add_periods(range.start, grain, -offset);
                 let needed = match s.agg.window {
+                    // A ragged window reads rows from its reach back; the series need not widen.
+                    w if Ragged::of(w, Some(grain)).is_some() => first,
                     Window::Period | Window::Cumulative => first,
-                    Window::Rolling(span) => self.cal.add_periods(first, grain, 1 - i64::from(span.periods_of(grain).unwrap_or(1))),
+                    Window::Rolling(span, _) => self.cal.add_periods(first, grain, 1 - i64::from(span.periods_of(grain).unwrap_or(1))),
                     Window::ToDate(unit) => self.cal.period_start(self.cal.period_start(first, unit), grain),
                 };
                 *start = (*start).min(needed);

@@ -21,6 +21,7 @@ use crate::error::FormulaError;
 use crate::ir::{AggFunc, Window};
 
 use super::expr::aggregate;
+use super::ragged::Ragged;
 use super::time::{period_literal, period_type};
 use super::{Kind, Lowering, MAX_PERIODS, f64_of, rows, ucol};
 
@@ -80,7 +81,7 @@ impl Lowering<'_> {
                 let next = self.cal.add_periods(p, grain, 1);
                 let mut row = vec![period_literal(p + (next - p) / 2, &self.cal)];
                 match window {
-                    Some(Window::Rolling(span)) => {
+                    Some(Window::Rolling(span, _)) => {
                         let back = 1 - i64::from(span.periods_of(grain).unwrap_or(1));
                         row.push(period_literal(self.cal.add_periods(p, grain, back), &self.cal));
                     }
@@ -92,7 +93,7 @@ impl Lowering<'_> {
             .collect();
         let mut cols = vec![self.bucket(ucol("column1"), &period_type(&self.cal), grain).alias("__period")];
         let mut fields = vec![Field::new("column1", period_type(&self.cal), false)];
-        if matches!(window, Some(Window::Rolling(_) | Window::ToDate(_))) {
+        if matches!(window, Some(Window::Rolling(..) | Window::ToDate(_))) {
             cols.push(ucol("column2").alias("__wstart"));
             fields.push(Field::new("column2", period_type(&self.cal), false));
         }
@@ -174,14 +175,19 @@ impl Lowering<'_> {
             return Err(DataFusionError::Internal("windows need a grain and a range".into()).into());
         };
         let start = self.spine_start.unwrap_or(range.start);
-        let lo = match s.agg.window {
-            Window::Rolling(span) => Some(self.cal.add_periods(start, grain, 1 - i64::from(span.periods_of(grain).unwrap_or(1)))),
-            Window::ToDate(unit) => Some(self.cal.period_start(start, unit)),
+        let ragged = Ragged::of(s.agg.window, Some(grain));
+        let lo = match (s.agg.window, ragged) {
+            (_, Some(ragged)) => Some(self.ragged_reach(ragged, start)),
+            (Window::Rolling(span, _), None) => {
+                Some(self.cal.add_periods(start, grain, 1 - i64::from(span.periods_of(grain).unwrap_or(1))))
+            }
+            (Window::ToDate(unit), None) => Some(self.cal.period_start(start, unit)),
             _ => None,
         };
         let rows = self.rows(table, &self.slot_exprs(table), lo, Some(range.end))?;
         let (t, ty) = self.time_column(table).ok_or_else(|| DataFusionError::Internal(format!("`{table}` has no time column")))?;
-        let mut cols = vec![self.bucket(t, &ty, grain).alias("__b")];
+        // Ragged windows bucket rows by their sub-periods, whose boundaries all windows keep.
+        let mut cols = vec![self.bucket(t, &ty, ragged.map_or(grain, |r| r.sub)).alias("__b")];
         for (k, dim) in self.q.scopes[table].dimensions.iter().enumerate() {
             cols.push(rows::column(dim).alias(format!("__d{k}")));
         }
@@ -194,6 +200,9 @@ impl Lowering<'_> {
     /// their window, then aggregated: `__hp{i}`, `__hd{i}_{k}`, `__a{i}`.
     pub(super) fn holistic(&self, i: usize) -> Result<LogicalPlan, FormulaError> {
         let s = &self.slots[i];
+        if let Some(ragged) = Ragged::of(s.agg.window, self.grain) {
+            return self.ragged_holistic(i, ragged);
+        }
         let WindowRows { rows, mut cols, filter, lo } = self.window_rows(i)?;
         let distinct = s.agg.func == AggFunc::CountDistinct;
         let rows = if distinct {
@@ -244,7 +253,7 @@ impl Lowering<'_> {
         for (i, s) in self.slots.iter().enumerate().filter(|(_, s)| s.kind == Kind::Partial) {
             let mut partition: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
             let start = match s.agg.window {
-                Window::Rolling(span) => {
+                Window::Rolling(span, _) => {
                     WindowFrameBound::Preceding(ScalarValue::UInt64(Some(u64::from(span.periods_of(grain).unwrap_or(1) - 1))))
                 }
                 _ => WindowFrameBound::Preceding(ScalarValue::UInt64(None)),

@@ -65,7 +65,7 @@ impl Lowering<'_> {
         let next =
             lead(ucol("__b"), Some(1), None).partition_by(partition).order_by(vec![ucol("__b").sort(true, false)]).build()?.alias("__next");
         let reach = match s.agg.window {
-            Window::Rolling(span) => Some(ucol("__b") + periods(grain, span.periods_of(grain).unwrap_or(1) as i32)),
+            Window::Rolling(span, _) => Some(ucol("__b") + periods(grain, span.periods_of(grain).unwrap_or(1) as i32)),
             Window::ToDate(unit) => {
                 // The period after the last one that starts inside the unit: with weeks in
                 // months, the week holding the 1st still belongs to the month before.

@@ -3,7 +3,7 @@
 
 use crate::ast::{BinaryOp, Expr, ExprKind, Ident, Literal};
 use crate::diagnostic::{Diagnostic, ErrorKind};
-use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, Scalar, ValueType, Window};
+use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, Scalar, Summary, ValueType, Window};
 use crate::period::{CalendarSpan, Grain};
 use crate::span::Source;
 
@@ -222,7 +222,11 @@ impl MetricLevel {
     /// `rolling(x, 'n unit')`, `to_date(x, 'unit')`, `cumulative(x)`: change which rows the
     /// aggregates inside `x` cover.
     fn window_function(&self, r: &mut Resolver<'_>, e: &Expr, name: &str, args: &[Expr]) -> Res<MetricLeaf> {
-        let (min, max) = if name == "cumulative" { (1, 1) } else { (2, 2) };
+        let (min, max) = match name {
+            "cumulative" => (1, 1),
+            "rolling" => (2, 3),
+            _ => (2, 2),
+        };
         r.arity(e, name, args.len(), min, max)?;
         if self.window != Window::Period {
             let d = r
@@ -245,8 +249,25 @@ impl MetricLevel {
                     }
                 };
                 if name == "rolling" {
+                    let summary = match args.get(2) {
+                        None => Summary::Last,
+                        Some(arg) => {
+                            let named = match &arg.kind {
+                                ExprKind::Literal(Literal::String(s)) => Summary::parse(s),
+                                _ => None,
+                            };
+                            let Some(summary) = named else {
+                                let d = r
+                                    .diag(ErrorKind::Arguments, "the third argument of `rolling` says how windows are summarised", arg)
+                                    .expected("'last', 'first' or 'average'")
+                                    .help("at a grain coarser than the window's unit: the window ending with the period ('last'), with its first day ('first'), or the average of the windows ending each day ('average')");
+                                return Err(r.error(d));
+                            };
+                            summary
+                        }
+                    };
                     match CalendarSpan::parse(&text) {
-                        Ok(span) => Window::Rolling(span),
+                        Ok(span) => Window::Rolling(span, summary),
                         Err(expected) => {
                             let d = r
                                 .diag(ErrorKind::Arguments, format!("cannot read '{text}' as a span"), &args[1])
@@ -373,14 +394,6 @@ fn check_query_allows(r: &mut Resolver<'_>, e: &Expr, name: &str, window: Option
         return Err(r.error(d));
     }
     match window {
-        Some(Window::Rolling(span)) if span.periods_of(grain).is_none() => {
-            let d = r
-                .diag(ErrorKind::TimeIntelligence, format!("a rolling window of {span} is not a whole number of {grain} periods"), e)
-                .expected(format!("a span made of whole {grain}s"))
-                .found(format!("'{span}'"))
-                .help("days and weeks go with minute..week grains; months, quarters and years with month..year grains");
-            Err(r.error(d))
-        }
         Some(Window::ToDate(unit)) if unit < grain => {
             let d = r
                 .diag(ErrorKind::TimeIntelligence, format!("to_date by {unit} is finer than the query grain {grain}"), e)
@@ -395,7 +408,8 @@ fn check_query_allows(r: &mut Resolver<'_>, e: &Expr, name: &str, window: Option
 fn window_name(w: Window) -> String {
     match w {
         Window::Period => "no window".to_string(),
-        Window::Rolling(s) => format!("rolling(..., '{s}')"),
+        Window::Rolling(s, Summary::Last) => format!("rolling(..., '{s}')"),
+        Window::Rolling(s, summary) => format!("rolling(..., '{s}', '{}')", summary.as_str()),
         Window::ToDate(g) => format!("to_date(..., '{g}')"),
         Window::Cumulative => "cumulative(...)".to_string(),
     }

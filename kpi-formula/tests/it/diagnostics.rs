@@ -141,8 +141,9 @@ fn time_functions_need_a_grain_a_range_and_fitting_windows() {
     assert!(d[0].message.contains("needs a query with a grain"));
     let d = query_err(Query::formula("growth(count(orders))").with_grain(Grain::Month));
     assert!(d[0].message.contains("needs a query with a time range"));
-    let d = query_err(Query::formula("rolling(count(orders), '30 days')").with_grain(Grain::Month).with_range(h1()));
-    assert!(d[0].message.contains("not a whole number of month periods"), "{}", d[0]);
+    let d = query_err(Query::formula("rolling(count(orders), '30 days', 'mean')").with_grain(Grain::Month).with_range(h1()));
+    assert_eq!(d[0].kind, ErrorKind::Arguments);
+    assert!(d[0].message.contains("how windows are summarised"), "{}", d[0]);
     let d = query_err(Query::formula("to_date(count(orders), 'week')").with_grain(Grain::Month).with_range(h1()));
     assert!(d[0].message.contains("finer than the query grain"));
     assert_eq!(err("rolling(cumulative(count(orders)), '2 days')").kind, ErrorKind::TimeIntelligence);

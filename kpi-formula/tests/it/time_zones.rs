@@ -109,3 +109,36 @@ async fn naive_timestamps_are_wall_clock_times_in_the_calendar_zone() {
         .with_range(TimeRange::parse("2024-03-30", "2024-04-02", &berlin()).unwrap());
     expect(&run(&w, &q).await, &[("2024-03-29T23:00:00Z", 1.0), ("2024-03-30T23:00:00Z", 2.0), ("2024-03-31T22:00:00Z", 1.0)]);
 }
+
+/// A ragged window by month equals the whole window by day read at the month's last day
+/// (`last`), its first day (`first`), or averaged over its days (`average`), across both DST
+/// changes in Berlin, with events every 7 hours so days hold different counts.
+#[tokio::test]
+async fn ragged_windows_by_month_agree_with_daily_windows_across_dst() {
+    let ts: Vec<i64> = (utc("2024-01-01T00:00:00Z")..utc("2024-12-31T00:00:00Z")).step_by(7 * 3_600_000_000).collect();
+    let w = event_world(ts, Some("UTC"));
+    let year = TimeRange::parse("2024-02-01", "2024-12-01", &berlin()).unwrap();
+    let q = |grain, formula: &str| Query::formula(formula).with_grain(grain).with_calendar(berlin()).with_range(year);
+    let days = run(&w, &q(Grain::Day, "rolling(count(events), '30 days')")).await;
+    let month_of = |t: i64| {
+        let local = DateTime::from_timestamp_micros(t).unwrap().with_timezone(&chrono_tz::Europe::Berlin);
+        (chrono::Datelike::year(&local), chrono::Datelike::month(&local))
+    };
+    let mut by_month: std::collections::BTreeMap<(i32, u32), Vec<f64>> = Default::default();
+    for d in &days {
+        by_month.entry(month_of(d.0.unwrap())).or_default().push(d.2.unwrap());
+    }
+    for (summary, pick) in [("last", 0), ("first", 1), ("average", 2)] {
+        let months = run(&w, &q(Grain::Month, &format!("rolling(count(events), '30 days', '{summary}')"))).await;
+        assert_eq!(months.len(), 10, "{summary}");
+        for m in &months {
+            let daily = &by_month[&month_of(m.0.unwrap())];
+            let want = match pick {
+                0 => *daily.last().unwrap(),
+                1 => daily[0],
+                _ => daily.iter().sum::<f64>() / daily.len() as f64,
+            };
+            assert!((m.2.unwrap() - want).abs() < 1e-9, "{summary} {:?}: {} != {want}", month_of(m.0.unwrap()), m.2.unwrap());
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Rolling windows that are not a whole number of query periods (30 days by month, 2 months by
+//! day, a month by week) and windows summarised over sub-periods, against hand-written SQL.
+
+use kpi_formula::{Grain, Query};
+
+use crate::support::*;
+
+fn at(grain: Grain, formula: &str) -> Query {
+    Query::formula(formula).with_grain(grain).with_range(h1())
+}
+
+async fn check(name: &str, query: Query, sql: &str) {
+    let w = world();
+    let ours = run(&w, &query).await;
+    let oracle = run_sql(&w, sql, true).await;
+    assert_same(name, &ours, &oracle);
+}
+
+macro_rules! case {
+    ($name:ident, $query:expr, $sql:expr) => {
+        #[tokio::test]
+        async fn $name() {
+            check(stringify!($name), $query, &$sql).await;
+        }
+    };
+}
+
+/// The periods of H1 every `days` days as `VALUES` of `t(period)`.
+fn series(days: i64) -> String {
+    let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    let end = chrono::NaiveDate::from_ymd_opt(2024, 7, 1).unwrap();
+    let values: Vec<String> = std::iter::successors(Some(start), |d| Some(*d + chrono::Duration::days(days)))
+        .take_while(|d| *d < end)
+        .map(|d| format!("(TIMESTAMP '{d}')"))
+        .collect();
+    format!("SELECT * FROM (VALUES {}) AS t(period)", values.join(", "))
+}
+
+/// Each period of `periods` with `agg` over the orders of the window `[end - span, end)`,
+/// `end` being the period's start plus `length`.
+fn window(periods: &str, length: &str, span: &str, agg: &str) -> String {
+    format!(
+        "WITH p AS ({periods}) SELECT p.period, CAST({agg} AS DOUBLE) AS value FROM p LEFT JOIN orders o \
+         ON o.ordered_at >= p.period + INTERVAL '{length}' - INTERVAL '{span}' AND o.ordered_at < p.period + INTERVAL '{length}' \
+         GROUP BY p.period"
+    )
+}
+
+/// The monthly average of `agg` over the windows ending with each day (`count`: windows
+/// without rows count as 0; others skip them).
+fn daily_average(span: &str, agg: &str, zero_when_empty: bool) -> String {
+    let value = if zero_when_empty { "COALESCE(v, 0)" } else { "v" };
+    format!(
+        "WITH d AS ({}), w AS (SELECT d.period AS day, CAST({agg} AS DOUBLE) AS v FROM d LEFT JOIN orders o \
+         ON o.ordered_at >= d.period + INTERVAL '1 day' - INTERVAL '{span}' AND o.ordered_at < d.period + INTERVAL '1 day' GROUP BY d.period) \
+         SELECT date_trunc('month', day) AS period, AVG({value}) AS value FROM w GROUP BY 1",
+        series(1)
+    )
+}
+
+case!(
+    thirty_days_by_month_end_with_the_month,
+    at(Grain::Month, "rolling(count_distinct(orders.customer_id), '30 days')"),
+    window(H1_MONTHS, "1 month", "30 days", "COUNT(DISTINCT o.customer_id)")
+);
+case!(
+    a_sum_over_45_days_by_month,
+    at(Grain::Month, "rolling(sum(orders.order_value), '45 days')"),
+    window(H1_MONTHS, "1 month", "45 days", "SUM(o.order_value)")
+);
+case!(
+    a_median_over_10_days_by_month,
+    at(Grain::Month, "rolling(median(orders.order_value), '10 days')"),
+    window(H1_MONTHS, "1 month", "10 days", "percentile_cont(0.5) WITHIN GROUP (ORDER BY CAST(o.order_value AS DOUBLE))")
+);
+case!(
+    two_calendar_months_by_day,
+    at(Grain::Day, "rolling(sum(orders.order_value), '2 months')"),
+    window(&series(1), "1 day", "2 months", "SUM(o.order_value)")
+);
+case!(a_month_by_week, at(Grain::Week, "rolling(count(orders), '1 month')"), window(&series(7), "7 days", "1 month", "COUNT(o.order_id)"));
+case!(
+    the_first_day_of_each_month,
+    at(Grain::Month, "rolling(count(orders), '30 days', 'first')"),
+    window(H1_MONTHS, "1 day", "30 days", "COUNT(o.order_id)")
+);
+case!(
+    distinct_counts_averaged_over_days,
+    at(Grain::Month, "rolling(count_distinct(orders.customer_id), '7 days', 'average')"),
+    daily_average("7 days", "COUNT(DISTINCT o.customer_id)", true)
+);
+case!(
+    sums_averaged_over_days_skip_empty_windows,
+    at(Grain::Month, "rolling(sum(orders.order_value), '3 days', 'average')"),
+    daily_average("3 days", "SUM(o.order_value)", false)
+);
+case!(
+    ragged_windows_by_dimension,
+    at(Grain::Month, "rolling(count(orders), '30 days')").by(["orders.channel"]),
+    format!(
+        "WITH p AS ({H1_MONTHS}), d AS (SELECT DISTINCT channel FROM orders) \
+         SELECT p.period, d.channel, CAST(COUNT(o.order_id) AS DOUBLE) AS value FROM p CROSS JOIN d LEFT JOIN orders o \
+         ON o.channel = d.channel AND o.ordered_at >= p.period + INTERVAL '1 month' - INTERVAL '30 days' AND o.ordered_at < p.period + INTERVAL '1 month' \
+         GROUP BY p.period, d.channel"
+    )
+);
+case!(
+    a_ragged_window_inside_arithmetic,
+    at(Grain::Month, "count_distinct(orders.customer_id) / rolling(count_distinct(orders.customer_id), '30 days')"),
+    format!(
+        "WITH p AS ({H1_MONTHS}), \
+         a AS (SELECT date_trunc('month', ordered_at) AS period, COUNT(DISTINCT customer_id) AS n FROM orders GROUP BY 1), \
+         w AS (SELECT p.period, COUNT(DISTINCT o.customer_id) AS n FROM p LEFT JOIN orders o \
+         ON o.ordered_at >= p.period + INTERVAL '1 month' - INTERVAL '30 days' AND o.ordered_at < p.period + INTERVAL '1 month' GROUP BY p.period) \
+         SELECT p.period, CAST(COALESCE(a.n, 0) AS DOUBLE) / NULLIF(CAST(w.n AS DOUBLE), 0) AS value FROM p LEFT JOIN a ON p.period = a.period JOIN w ON w.period = p.period"
+    )
+);
+
+#[test]
+fn a_summary_is_one_of_three_names() {
+    let w = world();
+    let err = kpi_formula::plan(&at(Grain::Month, "rolling(count(orders), '30 days', 'median')"), &w.model, &w.sources).unwrap_err();
+    assert!(err.to_string().contains("'last', 'first' or 'average'"), "{err}");
+    let err = kpi_formula::plan(&at(Grain::Month, "rolling(count(orders), '30 days', 'last', 'x')"), &w.model, &w.sources).unwrap_err();
+    assert!(err.to_string().contains("rolling"), "{err}");
+}
