@@ -47,7 +47,7 @@ pub use incremental::{IncrementalAggregate, IncrementalPlan};
 
 use expr::{aggregate, scalar_to_df};
 use ragged::Ragged;
-use time::{bucket, has_fixed_offset, period_literal};
+use time::{bucket, has_fixed_offset, period_literal, time_bounds};
 
 /// The most periods one query may span (the spine is a `VALUES` list).
 pub const MAX_PERIODS: usize = 200_000;
@@ -182,12 +182,16 @@ impl Lowering<'_> {
     fn slot(&mut self, a: &Aggregate) -> usize {
         let timed = self.grain.is_some() && self.is_time_table(&a.table);
         let mut agg = a.clone();
-        if !timed {
+        // Without a grain, `cumulative` is everything up to the range's end: a plain aggregate
+        // over rows read from the beginning (see `table_aggregate`).
+        let grainless_cumulative = self.grain.is_none() && agg.window == Window::Cumulative && self.is_time_table(&a.table);
+        if !timed && !grainless_cumulative {
             // A static table has one value for every period, so a window changes nothing.
             agg.window = Window::Period;
         }
         let kind = match agg.window {
             Window::Period => Kind::Plain,
+            _ if grainless_cumulative => Kind::Plain,
             _ if Ragged::of(agg.window, self.grain).is_some() => Kind::Holistic,
             _ if agg.func.is_decomposable() => Kind::Partial,
             _ if agg.func == AggFunc::CountDistinct && self.cal.time_zone == chrono_tz::Tz::UTC => Kind::Spans,
@@ -253,7 +257,15 @@ impl Lowering<'_> {
 
     /// Per-period aggregates of table `j`: `__p{j}`, `__g{j}_{k}`, `__n{j}` (rows) and `__a{i}`.
     fn table_aggregate(&self, j: usize, table: &str) -> Result<LogicalPlan, FormulaError> {
-        let (lo, hi) = self.bounds();
+        let (mut lo, hi) = self.bounds();
+        // A grainless `cumulative` reads from the beginning; the table's other aggregates keep
+        // the range's start as a filter of their own.
+        let mut since = None;
+        if self.grain.is_none() && self.slots.iter().any(|s| s.agg.table == table && s.agg.window == Window::Cumulative) {
+            if let (Some(start), Some((t, ty))) = (lo.take(), self.time_column(table)) {
+                since = time_bounds(t, &ty, Some(start), None, &self.cal);
+            }
+        }
         let rows = self.rows(table, &self.slot_exprs(table), lo, hi)?;
         let group = self.period_and_dims(table, &format!("__p{j}"), |k| format!("__g{j}_{k}"));
         let mut aggs = Vec::new();
@@ -262,7 +274,10 @@ impl Lowering<'_> {
         }
         for (i, s) in self.slots.iter().enumerate().filter(|(_, s)| s.agg.table == table) {
             match s.kind {
-                Kind::Plain => aggs.push(self.slot_aggregate(s, s.agg.func)?.alias(format!("__a{i}"))),
+                Kind::Plain => {
+                    let since = since.clone().filter(|_| s.agg.window != Window::Cumulative);
+                    aggs.push(self.slot_aggregate_where(s, s.agg.func, since)?.alias(format!("__a{i}")));
+                }
                 Kind::Partial => aggs.extend(self.partials(i, s, "__a")?),
                 Kind::Holistic | Kind::Spans => {}
             }
@@ -271,8 +286,17 @@ impl Lowering<'_> {
     }
 
     fn slot_aggregate(&self, s: &Slot, func: AggFunc) -> Result<Expr, FormulaError> {
+        self.slot_aggregate_where(s, func, None)
+    }
+
+    /// [`Lowering::slot_aggregate`] over the rows that also meet `also`.
+    fn slot_aggregate_where(&self, s: &Slot, func: AggFunc, also: Option<Expr>) -> Result<Expr, FormulaError> {
         let arg = s.agg.arg.as_ref().map(|a| self.row(a)).transpose()?;
         let filter = s.agg.filter.as_ref().map(|f| self.row(f)).transpose()?;
+        let filter = match (filter, also) {
+            (Some(f), Some(a)) => Some(f.and(a)),
+            (f, a) => f.or(a),
+        };
         let arg = match (func, s.agg.func) {
             (AggFunc::Sum, AggFunc::Avg) => arg.map(f64_of),
             _ => arg,

@@ -378,6 +378,10 @@ impl MetricLevel {
 /// Checks a time function against the query's grain and range, where it is written.
 fn check_query_allows(r: &mut Resolver<'_>, e: &Expr, name: &str, window: Option<Window>) -> Result<(), Failed> {
     let Some(q) = r.query else { return Ok(()) };
+    // Without a grain, everything up to the range's end (or all rows) is still an answer.
+    if window == Some(Window::Cumulative) && q.grain.is_none() {
+        return Ok(());
+    }
     let Some(grain) = q.grain else {
         let d = r
             .diag(ErrorKind::TimeIntelligence, format!("`{name}` needs a query with a grain"), e)

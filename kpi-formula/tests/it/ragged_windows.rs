@@ -124,3 +124,33 @@ fn a_summary_is_one_of_three_names() {
     let err = kpi_formula::plan(&at(Grain::Month, "rolling(count(orders), '30 days', 'last', 'x')"), &w.model, &w.sources).unwrap_err();
     assert!(err.to_string().contains("rolling"), "{err}");
 }
+
+case!(
+    to_date_by_day_at_hour_grain,
+    Query::formula("to_date(count(orders), 'day')")
+        .with_grain(Grain::Hour)
+        .with_range(kpi_formula::TimeRange::parse("2024-01-01", "2024-01-03", &kpi_formula::Calendar::default()).unwrap()),
+    {
+        let hours: Vec<String> = (0..48).map(|h| format!("(TIMESTAMP '2024-01-01 00:00:00' + INTERVAL '{h} hours')")).collect();
+        format!(
+            "WITH p AS (SELECT * FROM (VALUES {}) AS t(period)) SELECT p.period, CAST(COUNT(o.order_id) AS DOUBLE) AS value \
+             FROM p LEFT JOIN orders o ON o.ordered_at >= date_trunc('day', p.period) AND o.ordered_at < p.period + INTERVAL '1 hour' GROUP BY p.period",
+            hours.join(", ")
+        )
+    }
+);
+
+/// Without a grain `cumulative` is everything up to the range's end (all rows without a
+/// range), beside aggregates of the range itself.
+#[tokio::test]
+async fn cumulative_without_a_grain_is_everything_up_to_the_end() {
+    let w = world();
+    let range = kpi_formula::TimeRange::parse("2024-02-01", "2024-05-01", &kpi_formula::Calendar::default()).unwrap();
+    let q = Query::formula("cumulative(count(orders)) * 1000 + count(orders)").with_range(range);
+    let sql = "SELECT CAST((SELECT COUNT(*) FROM orders WHERE ordered_at < TIMESTAMP '2024-05-01') * 1000 \
+               + (SELECT COUNT(*) FROM orders WHERE ordered_at >= TIMESTAMP '2024-02-01' AND ordered_at < TIMESTAMP '2024-05-01') AS DOUBLE) AS value";
+    assert_same("bounded", &run(&w, &q).await, &run_sql(&w, sql, false).await);
+    let q = Query::formula("cumulative(sum(orders.order_value))");
+    let sql = "SELECT CAST(SUM(order_value) AS DOUBLE) AS value FROM orders";
+    assert_same("everything", &run(&w, &q).await, &run_sql(&w, sql, false).await);
+}
