@@ -375,8 +375,18 @@ impl Aggregate {
 pub enum MetricLeaf {
     /// An aggregate.
     Aggregate(Box<Aggregate>),
-    /// The value of an expression `n` periods earlier.
-    Prev(Box<MetricExpr>, u32, Span),
+    /// The value of an expression at an earlier period of the series.
+    Prev(Box<MetricExpr>, Shift, Span),
+}
+
+/// Which earlier period a shifted expression takes its value from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Shift {
+    /// `n` periods earlier (`prev(x, n)`).
+    Periods(u32),
+    /// The first period of the enclosing calendar unit (`at_start(x, 'month')`; MetricFlow's
+    /// `offset_to_grain`). With weeks in months, the first week starting in the month.
+    ToStart(Grain),
 }
 
 impl MetricLeaf {

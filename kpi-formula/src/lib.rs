@@ -100,6 +100,8 @@
 //!   dividing by zero. Results are `Float64`.
 //! * **Time intelligence** at the query grain (the query needs a grain and a time range):
 //!   `prev(x[, n])` is `x` `n` periods earlier; `growth(x[, n]) = (x - prev(x, n)) / prev(x, n)`;
+//!   `at_start(x, 'month')` is `x` at the first period of the enclosing month (so
+//!   `x - at_start(x, 'month')` is the change since the month began);
 //!   `rolling(x, '30 days')` evaluates every aggregate in `x` over the span ending with the
 //!   current period (by month, the 30 days ending with the month's end; `rolling(x, '30 days',
 //!   'first' | 'average')` takes the window ending with the month's first day, or the average of

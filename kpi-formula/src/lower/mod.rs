@@ -33,12 +33,12 @@ use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Column, JoinType, NullEquality};
 use datafusion::error::DataFusionError;
 use datafusion::functions::expr_fn::coalesce;
-use datafusion::functions_window::expr_fn::lag;
+use datafusion::functions_window::expr_fn::{first_value, lag};
 use datafusion::logical_expr::{ExprFunctionExt, LogicalPlan, LogicalPlanBuilder, TableSource};
 use datafusion::prelude::{Expr, lit};
 
 use crate::error::FormulaError;
-use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, RowExpr, Scalar, Window};
+use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, RowExpr, Scalar, Shift, Window};
 use crate::model::SemanticModel;
 use crate::period::{Calendar, Grain, TimeRange};
 use crate::query::{CompiledQuery, EmptyPeriods};
@@ -47,7 +47,7 @@ pub use incremental::{IncrementalAggregate, IncrementalPlan};
 
 use expr::{aggregate, scalar_to_df};
 use ragged::Ragged;
-use time::{bucket, has_fixed_offset, period_literal, time_bounds};
+use time::{bucket, has_fixed_offset, period_literal, period_type, time_bounds};
 
 /// The most periods one query may span (the spine is a `VALUES` list).
 pub const MAX_PERIODS: usize = 200_000;
@@ -94,7 +94,7 @@ impl CompiledQuery {
         let metric = l.collect(&self.formula.expr);
         if let (Some(grain), Some(range)) = (l.grain, l.range) {
             let mut start = range.start;
-            l.widen(&metric, 0, grain, range, &mut start);
+            l.widen(&metric, range.start, grain, &mut start);
             l.spine_start = Some(start);
         }
         let cumulative = l.slots.iter().any(|s| s.agg.window == Window::Cumulative);
@@ -130,7 +130,7 @@ struct Slot {
 /// A formula leaf after lowering's bookkeeping: a computed aggregate, or a shift of a subtree.
 enum Leaf {
     Slot(usize),
-    Prev(Box<Scalar<Leaf>>, u32),
+    Prev(Box<Scalar<Leaf>>, Shift),
 }
 
 pub(crate) struct Lowering<'a> {
@@ -170,7 +170,7 @@ impl Lowering<'_> {
         let mapped: Result<_, std::convert::Infallible> = e.try_map_leaves(&mut |leaf| {
             Ok(Scalar::Leaf(match leaf {
                 MetricLeaf::Aggregate(a) => Leaf::Slot(self.slot(a)),
-                MetricLeaf::Prev(inner, n, _) => Leaf::Prev(Box::new(self.collect(inner)), *n),
+                MetricLeaf::Prev(inner, shift, _) => Leaf::Prev(Box::new(self.collect(inner)), *shift),
             }))
         });
         match mapped {
@@ -205,12 +205,15 @@ impl Lowering<'_> {
     }
 
     /// Moves `start` back to the earliest period any aggregate needs.
-    fn widen(&self, e: &Scalar<Leaf>, offset: i64, grain: Grain, range: TimeRange, start: &mut DateTime<Utc>) {
+    /// `first` is the earliest period `e` is asked for.
+    fn widen(&self, e: &Scalar<Leaf>, first: DateTime<Utc>, grain: Grain, start: &mut DateTime<Utc>) {
         e.for_each_leaf(&mut |leaf| match leaf {
-            Leaf::Prev(inner, n) => self.widen(inner, offset + i64::from(*n), grain, range, start),
+            Leaf::Prev(inner, Shift::Periods(n)) => self.widen(inner, self.cal.add_periods(first, grain, -i64::from(*n)), grain, start),
+            Leaf::Prev(inner, Shift::ToStart(unit)) => {
+                self.widen(inner, self.cal.period_start(self.cal.period_start(first, *unit), grain), grain, start)
+            }
             Leaf::Slot(i) if self.is_time_table(&self.slots[*i].agg.table) => {
                 let s = &self.slots[*i];
-                let first = self.cal.add_periods(range.start, grain, -offset);
                 let needed = match s.agg.window {
                     // A ragged window reads rows from its reach back; the series need not widen.
                     w if Ragged::of(w, Some(grain)).is_some() => first,
@@ -261,10 +264,11 @@ impl Lowering<'_> {
         // A grainless `cumulative` reads from the beginning; the table's other aggregates keep
         // the range's start as a filter of their own.
         let mut since = None;
-        if self.grain.is_none() && self.slots.iter().any(|s| s.agg.table == table && s.agg.window == Window::Cumulative) {
-            if let (Some(start), Some((t, ty))) = (lo.take(), self.time_column(table)) {
-                since = time_bounds(t, &ty, Some(start), None, &self.cal);
-            }
+        if self.grain.is_none()
+            && self.slots.iter().any(|s| s.agg.table == table && s.agg.window == Window::Cumulative)
+            && let (Some(start), Some((t, ty))) = (lo.take(), self.time_column(table))
+        {
+            since = time_bounds(t, &ty, Some(start), None, &self.cal);
         }
         let rows = self.rows(table, &self.slot_exprs(table), lo, hi)?;
         let group = self.period_and_dims(table, &format!("__p{j}"), |k| format!("__g{j}_{k}"));
@@ -433,22 +437,27 @@ impl Lowering<'_> {
     /// the dense series, so every expression is planned once (DataFusion's planning time grows
     /// faster than linearly with expression size). `lags` remembers those built: `growth` uses
     /// its `prev` twice, and DataFusion mishandles a window expression repeated in a plan.
-    fn metric(&self, b: &mut LogicalPlanBuilder, e: &Scalar<Leaf>, lags: &mut Vec<(Expr, u32)>) -> Result<Expr, FormulaError> {
+    fn metric(&self, b: &mut LogicalPlanBuilder, e: &Scalar<Leaf>, lags: &mut Vec<(Expr, Shift)>) -> Result<Expr, FormulaError> {
         scalar_to_df(e, &self.cal, &mut |leaf| match leaf {
             Leaf::Slot(i) => self.slot_value(*i),
-            Leaf::Prev(inner, n) => {
+            Leaf::Prev(inner, shift) => {
                 let inner = self.metric(b, inner, lags)?;
-                if let Some(k) = lags.iter().position(|(e, m)| *e == inner && m == n) {
+                if let Some(k) = lags.iter().position(|(e, m)| *e == inner && m == shift) {
                     return Ok(ucol(&format!("__lag{k}")));
                 }
                 let name = format!("__lag{}", lags.len());
-                lags.push((inner.clone(), *n));
-                let partition: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
-                let shifted = lag(f64_of(inner), Some(i64::from(*n)), None)
-                    .partition_by(partition)
-                    .order_by(vec![ucol("__period").sort(true, false)])
-                    .build()?
-                    .alias(name.clone());
+                lags.push((inner.clone(), *shift));
+                let mut partition: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
+                let shifted = match *shift {
+                    Shift::Periods(n) => lag(f64_of(inner), Some(i64::from(n)), None),
+                    // The dense series holds every period of the unit from its first (`widen`).
+                    Shift::ToStart(unit) => {
+                        partition.push(self.bucket(ucol("__period"), &period_type(&self.cal), unit));
+                        first_value(f64_of(inner))
+                    }
+                };
+                let shifted =
+                    shifted.partition_by(partition).order_by(vec![ucol("__period").sort(true, false)]).build()?.alias(name.clone());
                 let current = std::mem::replace(b, LogicalPlanBuilder::empty(false));
                 *b = known::window(current, shifted, Field::new(&name, DataType::Float64, true))?;
                 Ok(ucol(&name))

@@ -3,7 +3,7 @@
 
 use crate::ast::{BinaryOp, Expr, ExprKind, Ident, Literal};
 use crate::diagnostic::{Diagnostic, ErrorKind};
-use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, Scalar, Summary, ValueType, Window};
+use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, Scalar, Shift, Summary, ValueType, Window};
 use crate::period::{CalendarSpan, Grain};
 use crate::span::Source;
 
@@ -11,7 +11,7 @@ use super::row::{RowLevel, RowScope, find_path, path_error};
 use super::{Failed, Level, MAX_EXPANDED_NODES, MAX_KPI_DEPTH, Res, Resolver};
 
 const AGGREGATES: &[&str] = &["sum", "count", "count_distinct", "avg", "mean", "min", "max", "median", "percentile"];
-const TIME_FUNCTIONS: &[&str] = &["prev", "growth", "rolling", "to_date", "cumulative"];
+const TIME_FUNCTIONS: &[&str] = &["prev", "growth", "at_start", "rolling", "to_date", "cumulative"];
 
 /// Whether `name` is an aggregate or time function (which only the KPI level allows).
 pub(crate) fn is_special_metric_call(name: &str) -> bool {
@@ -82,6 +82,7 @@ impl Level for MetricLevel {
         }
         Some(match name {
             "prev" | "growth" => self.shift(r, e, name, args),
+            "at_start" => self.at_start(r, e, args),
             _ => self.window_function(r, e, name, args),
         })
     }
@@ -210,13 +211,41 @@ impl MetricLevel {
                 .expected(format!("at most {reach} {grain} periods"));
             return Err(r.error(d));
         }
-        let prev = Scalar::Leaf(MetricLeaf::Prev(Box::new(x.clone()), n, e.span));
+        let prev = Scalar::Leaf(MetricLeaf::Prev(Box::new(x.clone()), Shift::Periods(n), e.span));
         let result = if name == "prev" {
             prev
         } else {
             Scalar::Binary(BinaryOp::Div, Box::new(Scalar::Binary(BinaryOp::Sub, Box::new(x), Box::new(prev.clone()))), Box::new(prev))
         };
         Ok((result, ValueType::Number))
+    }
+
+    /// `at_start(x, 'unit')`: `x` at the first period of the enclosing unit.
+    fn at_start(&self, r: &mut Resolver<'_>, e: &Expr, args: &[Expr]) -> Res<MetricLeaf> {
+        r.arity(e, "at_start", args.len(), 2, 2)?;
+        check_query_allows(r, e, "at_start", None)?;
+        let unit = match &args[1].kind {
+            ExprKind::Literal(Literal::String(text)) => Grain::parse(text).ok(),
+            _ => None,
+        };
+        let Some(unit) = unit else {
+            let d = r
+                .diag(ErrorKind::Arguments, "the second argument of `at_start` is a calendar unit", &args[1])
+                .expected("'hour', 'day', 'week', 'month', 'quarter' or 'year'");
+            return Err(r.error(d));
+        };
+        if let Some(grain) = r.query.and_then(|q| q.grain)
+            && unit < grain
+        {
+            let d = r
+                .diag(ErrorKind::TimeIntelligence, format!("at_start of a {unit} is finer than the query grain {grain}"), &args[1])
+                .expected(format!("a unit of {grain} or coarser"))
+                .found(format!("'{unit}'"));
+            return Err(r.error(d));
+        }
+        let (x, ty) = r.scalar(self, &args[0])?;
+        r.expect_type(&args[0], ty, ValueType::Number, "`at_start`")?;
+        Ok((Scalar::Leaf(MetricLeaf::Prev(Box::new(x), Shift::ToStart(unit), e.span)), ValueType::Number))
     }
 
     /// `rolling(x, 'n unit')`, `to_date(x, 'unit')`, `cumulative(x)`: change which rows the

@@ -85,7 +85,7 @@ pub struct ResolvedFormula {
 }
 
 impl ResolvedFormula {
-    /// Whether the formula uses `prev`, `growth`, `rolling`, `to_date` or `cumulative`.
+    /// Whether the formula uses `prev`, `growth`, `at_start`, `rolling`, `to_date` or `cumulative`.
     pub fn uses_time_intelligence(&self) -> bool {
         let mut found = false;
         self.expr.for_each_leaf(&mut |leaf| match leaf {

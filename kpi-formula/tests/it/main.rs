@@ -2,7 +2,7 @@
 
 mod correctness;
 mod diagnostics;
-mod ragged_windows;
 mod robustness;
 mod support;
+mod time_functions;
 mod time_zones;

@@ -1,5 +1,7 @@
-//! Rolling windows that are not a whole number of query periods (30 days by month, 2 months by
-//! day, a month by week) and windows summarised over sub-periods, against hand-written SQL.
+//! Time functions beyond whole-period windows, against hand-written SQL: rolling windows that are
+//! not a whole number of query periods (30 days by month, 2 months by day, a month by week),
+//! windows summarised over sub-periods, `at_start` of a unit, `to_date` by hour, and
+//! `cumulative` without a grain.
 
 use kpi_formula::{Grain, Query};
 
@@ -153,4 +155,63 @@ async fn cumulative_without_a_grain_is_everything_up_to_the_end() {
     let q = Query::formula("cumulative(sum(orders.order_value))");
     let sql = "SELECT CAST(SUM(order_value) AS DOUBLE) AS value FROM orders";
     assert_same("everything", &run(&w, &q).await, &run_sql(&w, sql, false).await);
+}
+
+fn from_jan_15(grain: Grain, formula: &str) -> Query {
+    Query::formula(formula)
+        .with_grain(grain)
+        .with_range(kpi_formula::TimeRange::parse("2024-01-15", "2024-07-01", &kpi_formula::Calendar::default()).unwrap())
+}
+
+case!(
+    at_start_of_the_month_by_day_reaches_before_the_range,
+    from_jan_15(Grain::Day, "at_start(sum(orders.order_value), 'month')"),
+    format!(
+        "WITH p AS ({}), a AS (SELECT date_trunc('day', ordered_at) AS d, SUM(order_value) AS s FROM orders GROUP BY 1) \
+         SELECT p.period, CAST(a.s AS DOUBLE) AS value FROM p LEFT JOIN a ON a.d = date_trunc('month', p.period) \
+         WHERE p.period >= TIMESTAMP '2024-01-15'",
+        series(1)
+    )
+);
+case!(
+    change_since_the_start_of_the_month,
+    from_jan_15(Grain::Day, "count(orders) - at_start(count(orders), 'month')"),
+    format!(
+        "WITH p AS ({}), a AS (SELECT date_trunc('day', ordered_at) AS d, COUNT(*) AS n FROM orders GROUP BY 1) \
+         SELECT p.period, CAST(COALESCE(a.n, 0) - COALESCE(f.n, 0) AS DOUBLE) AS value FROM p LEFT JOIN a ON a.d = p.period \
+         LEFT JOIN a f ON f.d = date_trunc('month', p.period) WHERE p.period >= TIMESTAMP '2024-01-15'",
+        series(1)
+    )
+);
+case!(
+    at_start_of_the_month_by_week_is_the_first_week_starting_in_it,
+    at(Grain::Week, "at_start(count(orders), 'month')"),
+    format!(
+        "WITH p AS ({}), c AS (SELECT p.period, COUNT(o.order_id) AS n FROM p LEFT JOIN orders o \
+         ON o.ordered_at >= p.period AND o.ordered_at < p.period + INTERVAL '7 days' GROUP BY p.period), \
+         f AS (SELECT date_trunc('month', period) AS m, MIN(period) AS first FROM p GROUP BY 1) \
+         SELECT c.period, CAST(s.n AS DOUBLE) AS value FROM c JOIN f ON f.m = date_trunc('month', c.period) JOIN c s ON s.period = f.first",
+        series(7)
+    )
+);
+case!(
+    at_start_of_the_quarter_by_month_and_channel,
+    at(Grain::Month, "at_start(count(orders), 'quarter')").by(["orders.channel"]),
+    format!(
+        "WITH p AS ({H1_MONTHS}), d AS (SELECT DISTINCT channel FROM orders), \
+         a AS (SELECT date_trunc('month', ordered_at) AS m, channel, COUNT(*) AS n FROM orders GROUP BY 1, 2) \
+         SELECT p.period, d.channel, CAST(COALESCE(a.n, 0) AS DOUBLE) AS value FROM p CROSS JOIN d \
+         LEFT JOIN a ON a.m = date_trunc('quarter', p.period) AND a.channel = d.channel"
+    )
+);
+
+#[test]
+fn at_start_takes_a_unit_as_coarse_as_the_grain() {
+    let w = world();
+    let err = kpi_formula::plan(&at(Grain::Month, "at_start(count(orders), 'day')"), &w.model, &w.sources).unwrap_err();
+    assert!(err.to_string().contains("finer than the query grain"), "{err}");
+    let err = kpi_formula::plan(&at(Grain::Month, "at_start(count(orders), 'fortnight')"), &w.model, &w.sources).unwrap_err();
+    assert!(err.to_string().contains("calendar unit"), "{err}");
+    let err = kpi_formula::plan(&Query::formula("at_start(count(orders), 'month')"), &w.model, &w.sources).unwrap_err();
+    assert!(err.to_string().contains("needs a query with a grain"), "{err}");
 }
