@@ -95,6 +95,74 @@ pub struct ColumnRef {
     pub column: String,
     /// The column's Arrow type.
     pub data_type: DataType,
+    /// A date part of a time column (`month(orders.ordered_at)`), taken in the query's calendar.
+    pub part: Option<DatePart>,
+}
+
+impl ColumnRef {
+    /// The Arrow type of the reference's values: the column's, or `Int64` for a date part.
+    pub fn value_type(&self) -> DataType {
+        if self.part.is_some() { DataType::Int64 } else { self.data_type.clone() }
+    }
+}
+
+/// A calendar field of a time column, usable as a dimension and in filters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DatePart {
+    /// The year, e.g. 2024.
+    Year,
+    /// The quarter, 1 to 4.
+    Quarter,
+    /// The month, 1 to 12.
+    Month,
+    /// The ISO week of the year, 1 to 53.
+    Week,
+    /// The day of the month, 1 to 31.
+    Day,
+    /// The ISO day of the week, 1 (Monday) to 7 (Sunday).
+    DayOfWeek,
+    /// The day of the year, 1 to 366.
+    DayOfYear,
+    /// The hour, 0 to 23.
+    Hour,
+    /// The minute, 0 to 59.
+    Minute,
+}
+
+impl DatePart {
+    /// Every part, in the order of [`DatePart::name`]'s list.
+    pub const ALL: [DatePart; 9] = [
+        DatePart::Year,
+        DatePart::Quarter,
+        DatePart::Month,
+        DatePart::Week,
+        DatePart::Day,
+        DatePart::DayOfWeek,
+        DatePart::DayOfYear,
+        DatePart::Hour,
+        DatePart::Minute,
+    ];
+
+    /// The function name in formulas: `year`, `quarter`, `month`, `week`, `day`, `dow`, `doy`,
+    /// `hour`, `minute`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatePart::Year => "year",
+            DatePart::Quarter => "quarter",
+            DatePart::Month => "month",
+            DatePart::Week => "week",
+            DatePart::Day => "day",
+            DatePart::DayOfWeek => "dow",
+            DatePart::DayOfYear => "doy",
+            DatePart::Hour => "hour",
+            DatePart::Minute => "minute",
+        }
+    }
+
+    /// The part a function name stands for.
+    pub fn from_name(name: &str) -> Option<DatePart> {
+        DatePart::ALL.into_iter().find(|p| p.name() == name)
+    }
 }
 
 /// Built-in scalar functions.

@@ -98,6 +98,9 @@
 //!   `power`, `least`, `greatest`, `lower`, `upper`, `days_between(a, b)`, `hours_between`,
 //!   `minutes_between`. SQL null semantics. `/` is always real division and gives null when
 //!   dividing by zero. Results are `Float64`.
+//! * **Date parts** — `year`, `quarter`, `month`, `week` (ISO), `day`, `dow` (ISO: Monday 1 …
+//!   Sunday 7), `doy`, `hour`, `minute` of a time column, in the query's calendar, in filters and
+//!   as dimensions: `by=["dow(orders.ordered_at)"]`.
 //! * **Time intelligence** at the query grain (the query needs a grain and a time range):
 //!   `prev(x[, n])` is `x` `n` periods earlier; `growth(x[, n]) = (x - prev(x, n)) / prev(x, n)`;
 //!   `at_start(x, 'month')` is `x` at the first period of the enclosing month (so

@@ -457,3 +457,27 @@ async fn retention_releases_old_rows_while_views_keep_their_values() {
     let mut seen = Seen::new();
     converge(&engine, &mut users, &mut seen).await;
 }
+
+/// Date-part dimensions, ragged windows and `at_start` stream too: what a subscriber has
+/// seen after appends equals an on-demand calculation.
+#[tokio::test]
+async fn date_parts_and_calendar_windows_stream_like_on_demand() {
+    let engine = engine(&[(10, Some("eu"), Some(1), Some(5.0)), (4_000, Some("us"), Some(2), Some(7.0))]);
+    let range = kpi_formula::TimeRange::parse("2024-01-01", "2024-01-02", &kpi_formula::Calendar::default()).unwrap();
+    let queries = [
+        by_minute("total").by(["hour(events.at)"]),
+        Query::formula("rolling(sum(events.amount), '90 minutes')").with_grain(Grain::Hour).with_range(range),
+        Query::formula("rolling(count(events), '30 minutes', 'average')").with_grain(Grain::Hour).with_range(range),
+        Query::formula("count(events) - at_start(count(events), 'day')").with_grain(Grain::Hour).with_range(range),
+    ];
+    for query in queries {
+        let mut sub = engine.subscribe(&query, Refresh::OnChange).await.unwrap();
+        let mut seen = Seen::new();
+        apply(&mut seen, &next(&mut sub).await);
+        converge(&engine, &mut sub, &mut seen).await;
+        engine
+            .append_batches("events", vec![batch(&[(5_000, Some("eu"), Some(3), Some(2.0)), (9_000, None, Some(4), Some(1.0))])])
+            .unwrap();
+        converge(&engine, &mut sub, &mut seen).await;
+    }
+}

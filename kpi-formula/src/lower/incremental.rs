@@ -16,7 +16,6 @@ use crate::period::{Calendar, Grain, TimeRange};
 use crate::query::{CompiledQuery, EmptyPeriods};
 
 use super::expr::scalar_to_df;
-use super::rows::column;
 use super::time::{period_type, time_bounds};
 use super::{Leaf, Lowering, TableSources, finish_value, ucol};
 
@@ -161,7 +160,7 @@ impl CompiledQuery {
             calendar: self.query.calendar,
             period,
             period_type: period_type(&self.query.calendar),
-            dimensions: self.scopes[table].dimensions.iter().map(column).collect(),
+            dimensions: self.scopes[table].dimensions.iter().map(|d| l.column(d)).collect(),
             dimension_labels: self.dimensions.iter().map(|d| d.label.clone()).collect(),
             rows: conditions.into_iter().reduce(Expr::and),
             aggregates,

@@ -242,7 +242,7 @@ impl Lowering<'_> {
             group.push(self.bucket(t, &ty, g).alias(period));
         }
         for (k, d) in self.q.scopes[table].dimensions.iter().enumerate() {
-            group.push(rows::column(d).alias(dim(k)));
+            group.push(self.column(d).alias(dim(k)));
         }
         group
     }
@@ -340,7 +340,7 @@ impl Lowering<'_> {
         }
         let rows = self.rows(table, &self.slot_exprs(table), None, self.spine_start)?;
         let group: Vec<Expr> =
-            self.q.scopes[table].dimensions.iter().enumerate().map(|(k, d)| rows::column(d).alias(format!("__q{j}_{k}"))).collect();
+            self.q.scopes[table].dimensions.iter().enumerate().map(|(k, d)| self.column(d).alias(format!("__q{j}_{k}"))).collect();
         let mut aggs = Vec::new();
         for i in cumulative {
             aggs.extend(self.partials(i, &self.slots[i], "__pre")?);

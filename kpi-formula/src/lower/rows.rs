@@ -13,22 +13,30 @@ use crate::ir::{ColumnRef, RowExpr};
 
 use super::Lowering;
 use super::expr::scalar_to_df;
-use super::time::time_bounds;
+use super::time::{date_part_value, time_bounds};
 
 /// The alias of the table reached from `root` along `path` (the root itself for an empty path).
 pub(crate) fn alias(root: &str, path: &[String]) -> String {
     if path.is_empty() { root.to_string() } else { format!("{root}__{}", path.join("__")) }
 }
 
-/// A column reference as a qualified DataFusion column.
-pub(crate) fn column(c: &ColumnRef) -> Expr {
+/// The column a reference reads, qualified by the alias of its table.
+fn qualified(c: &ColumnRef) -> Expr {
     Expr::Column(Column::new(Some(TableReference::bare(alias(&c.table, &c.path))), &c.column))
 }
 
 impl Lowering<'_> {
+    /// A column reference's values: the qualified column, or its date part in the calendar.
+    pub(crate) fn column(&self, c: &ColumnRef) -> Expr {
+        match c.part {
+            None => qualified(c),
+            Some(part) => date_part_value(qualified(c), &c.data_type, part, &self.cal),
+        }
+    }
+
     /// A row-level expression over the rows of its table.
     pub(crate) fn row(&self, e: &RowExpr) -> Result<Expr, FormulaError> {
-        scalar_to_df(e, &self.cal, &mut |c: &ColumnRef| Ok(column(c)))
+        scalar_to_df(e, &self.cal, &mut |c: &ColumnRef| Ok(self.column(c)))
     }
 
     /// Scans `table` under `alias`, with its security filter.
@@ -41,7 +49,11 @@ impl Lowering<'_> {
         if let Some(security) = self.q.security.get(table) {
             let qualifier = alias_name.to_string();
             let cond = scalar_to_df(security, &self.cal, &mut |c: &ColumnRef| {
-                Ok(Expr::Column(Column::new(Some(TableReference::bare(qualifier.clone())), &c.column)))
+                let column = Expr::Column(Column::new(Some(TableReference::bare(qualifier.clone())), &c.column));
+                Ok(match c.part {
+                    None => column,
+                    Some(part) => date_part_value(column, &c.data_type, part, &self.cal),
+                })
             })?;
             b = b.filter(cond)?;
         }

@@ -23,7 +23,7 @@ use crate::ir::{AggFunc, Window};
 use super::expr::aggregate;
 use super::ragged::Ragged;
 use super::time::{period_literal, period_type};
-use super::{Kind, Lowering, MAX_PERIODS, f64_of, rows, ucol};
+use super::{Kind, Lowering, MAX_PERIODS, f64_of, ucol};
 
 /// The partial states a windowed aggregate keeps: `s` sum, `c` count, `m` min or max.
 fn partial_suffixes(func: AggFunc) -> &'static [&'static str] {
@@ -147,12 +147,8 @@ impl Lowering<'_> {
         let (lo, hi) = self.bounds();
         let mut out: Option<LogicalPlanBuilder> = None;
         for (table, _) in aggregates {
-            let dims: Vec<Expr> = self.q.scopes[table.as_str()]
-                .dimensions
-                .iter()
-                .enumerate()
-                .map(|(k, d)| rows::column(d).alias(format!("__d{k}")))
-                .collect();
+            let dims: Vec<Expr> =
+                self.q.scopes[table.as_str()].dimensions.iter().enumerate().map(|(k, d)| self.column(d).alias(format!("__d{k}"))).collect();
             let groups = self.rows(table, &[], lo, hi)?.aggregate(dims, Vec::<Expr>::new())?.build()?;
             out = Some(match out {
                 None => LogicalPlanBuilder::from(groups),
@@ -189,7 +185,7 @@ impl Lowering<'_> {
         // Ragged windows bucket rows by their sub-periods, whose boundaries all windows keep.
         let mut cols = vec![self.bucket(t, &ty, ragged.map_or(grain, |r| r.sub)).alias("__b")];
         for (k, dim) in self.q.scopes[table].dimensions.iter().enumerate() {
-            cols.push(rows::column(dim).alias(format!("__d{k}")));
+            cols.push(self.column(dim).alias(format!("__d{k}")));
         }
         cols.push(s.agg.arg.as_ref().map(|a| self.row(a)).transpose()?.unwrap_or_else(|| lit(1)).alias("__x"));
         let filter = s.agg.filter.as_ref().map(|f| self.row(f)).transpose()?;

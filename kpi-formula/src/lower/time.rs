@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano, TimeUnit};
-use datafusion::functions::expr_fn::{coalesce, date_trunc};
+use datafusion::functions::expr_fn::{coalesce, date_part, date_trunc};
 use datafusion::logical_expr::TryCast;
 use datafusion::prelude::{Expr, cast, lit};
 use datafusion::scalar::ScalarValue;
 
+use crate::ir::DatePart;
 use crate::period::{Calendar, Grain};
 
 /// The type of period columns: microsecond instants labelled with the calendar's zone.
@@ -166,4 +167,26 @@ pub(crate) fn has_fixed_offset(cal: &Calendar, years: Option<(i32, i32)>) -> boo
     let offset = |year: i32, month: u32| NaiveDate::from_ymd_opt(year, month, 1).map(|d| cal.time_zone.offset_from_utc_date(&d).fix());
     let first = offset(from, 1);
     first.is_some() && (from..=to).all(|y| offset(y, 1) == first && offset(y, 7) == first)
+}
+
+/// A date part of a time column in the calendar: zoned instants are read in the calendar's
+/// zone, naive timestamps and dates are wall-clock times already.
+pub(crate) fn date_part_value(column: Expr, column_type: &DataType, part: DatePart, cal: &Calendar) -> Expr {
+    let local = match column_type {
+        DataType::Timestamp(_, Some(_)) => cast(column, period_type(cal)),
+        _ => column,
+    };
+    let field = |name: &str| cast(date_part(lit(name), local.clone()), DataType::Int64);
+    match part {
+        // DataFusion's `dow` counts from Sunday = 0; ISO from Monday = 1.
+        DatePart::DayOfWeek => (field("dow") + lit(6i64)) % lit(7i64) + lit(1i64),
+        DatePart::Year => field("year"),
+        DatePart::Quarter => field("quarter"),
+        DatePart::Month => field("month"),
+        DatePart::Week => field("week"),
+        DatePart::Day => field("day"),
+        DatePart::DayOfYear => field("doy"),
+        DatePart::Hour => field("hour"),
+        DatePart::Minute => field("minute"),
+    }
 }

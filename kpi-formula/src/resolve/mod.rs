@@ -13,7 +13,7 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 
 use crate::ast::{BinaryOp, Expr, ExprKind, Ident, Literal, UnaryOp};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
-use crate::ir::{ColumnRef, MetricExpr, RowExpr, Scalar, ScalarFunc, Value, ValueType};
+use crate::ir::{ColumnRef, DatePart, MetricExpr, RowExpr, Scalar, ScalarFunc, Value, ValueType};
 use crate::model::SemanticModel;
 use crate::parser::parse;
 use crate::period::parse_local;
@@ -209,10 +209,27 @@ impl<'m> Resolver<'m> {
         let ast = self.parse_current()?;
         match &ast.kind {
             ExprKind::Path(parts) if parts.len() >= 2 => row::column_path(self, parts, &ast),
+            ExprKind::Call { name, args, filter: None } if let Some(part) = DatePart::from_name(&name.name.to_ascii_lowercase()) => {
+                let (leaf, _) = row::date_part(self, &ast, part, args, |r, arg, parts| {
+                    if parts.len() < 2 {
+                        let d =
+                            r.diag(ErrorKind::Query, "a date part takes a column path", arg).expected("a path such as `orders.ordered_at`");
+                        return Err(r.error(d));
+                    }
+                    let c = row::column_path(r, parts, arg)?;
+                    let ty = ValueType::of(&c.data_type).unwrap_or(ValueType::Null);
+                    Ok((Scalar::Leaf(c), ty))
+                })?;
+                match leaf {
+                    Scalar::Leaf(c) => Ok(c),
+                    _ => Err(Failed),
+                }
+            }
             _ => {
-                let d = Diagnostic::new(ErrorKind::Query, "a dimension must be a column path", &self.source, ast.span)
-                    .expected("a path such as `orders.region` or `orders.customer.segment`")
-                    .found(format!("`{}`", self.source.text.trim()));
+                let d =
+                    Diagnostic::new(ErrorKind::Query, "a dimension must be a column path or a date part of one", &self.source, ast.span)
+                        .expected("a path such as `orders.region` or `orders.customer.segment`, or `month(orders.ordered_at)`")
+                        .found(format!("`{}`", self.source.text.trim()));
                 Err(self.error(d))
             }
         }

@@ -5,9 +5,9 @@ use std::collections::{HashMap, VecDeque};
 
 use datafusion::arrow::datatypes::DataType;
 
-use crate::ast::{Expr, Ident};
+use crate::ast::{Expr, ExprKind, Ident};
 use crate::diagnostic::{Diagnostic, ErrorKind};
-use crate::ir::{ColumnRef, Scalar, ValueType};
+use crate::ir::{ColumnRef, DatePart, Scalar, ValueType};
 use crate::model::{Relationship, SemanticModel, TableModel};
 use crate::span::Span;
 
@@ -54,7 +54,10 @@ impl Level for RowLevel {
         Ok((Scalar::Leaf(c), ty))
     }
 
-    fn call(&self, r: &mut Resolver<'_>, e: &Expr, name: &str, _args: &[Expr], _filter: Option<&Expr>) -> Option<Res<ColumnRef>> {
+    fn call(&self, r: &mut Resolver<'_>, e: &Expr, name: &str, args: &[Expr], _filter: Option<&Expr>) -> Option<Res<ColumnRef>> {
+        if let Some(part) = DatePart::from_name(name) {
+            return Some(date_part(r, e, part, args, |r, arg, parts| self.path(r, arg, parts)));
+        }
         if !is_special_metric_call(name) {
             return None;
         }
@@ -74,8 +77,38 @@ impl Level for RowLevel {
     }
 
     fn leaf_data_type(leaf: &ColumnRef) -> Option<DataType> {
-        Some(leaf.data_type.clone())
+        Some(leaf.value_type())
     }
+}
+
+/// `month(t.time)` and the other date parts: the column at `args[0]` (resolved by `column`),
+/// which must be a timestamp or date, as a part of it.
+pub(crate) fn date_part(
+    r: &mut Resolver<'_>,
+    e: &Expr,
+    part: DatePart,
+    args: &[Expr],
+    column: impl FnOnce(&mut Resolver<'_>, &Expr, &[Ident]) -> Res<ColumnRef>,
+) -> Res<ColumnRef> {
+    let name = part.name();
+    r.arity(e, name, args.len(), 1, 1)?;
+    let ExprKind::Path(parts) = &args[0].kind else {
+        let d =
+            r.diag(ErrorKind::Arguments, format!("`{name}` takes a time column"), &args[0]).expected("a path such as `orders.ordered_at`");
+        return Err(r.error(d));
+    };
+    let (leaf, ty) = column(r, &args[0], parts)?;
+    let Scalar::Leaf(c) = leaf else {
+        let d = r.diag(ErrorKind::Arguments, format!("`{name}` takes a time column"), &args[0]);
+        return Err(r.error(d));
+    };
+    if !matches!(ty, ValueType::Timestamp | ValueType::Date) {
+        let d = r
+            .diag(ErrorKind::Type, format!("`{name}` takes a timestamp or date column, not {}", c.data_type), &args[0])
+            .expected("a timestamp or date column");
+        return Err(r.error(d));
+    }
+    Ok((Scalar::Leaf(ColumnRef { part: Some(part), ..c }), ValueType::Number))
 }
 
 fn bare_name(r: &mut Resolver<'_>, level: &RowLevel, e: &Expr, name: &Ident) -> Failed {
@@ -179,7 +212,7 @@ pub(crate) fn column_path(r: &mut Resolver<'_>, parts: &[Ident], e: &Expr) -> Re
             return Err(r.error(d));
         }
         r.columns.insert((table.name.clone(), part.name.clone()));
-        return Ok(ColumnRef { table: first.name.clone(), path, column: part.name.clone(), data_type: data_type.clone() });
+        return Ok(ColumnRef { table: first.name.clone(), path, column: part.name.clone(), data_type: data_type.clone(), part: None });
     }
     // invariant: callers pass a path of at least two parts, so the loop returns.
     unreachable!("column_path is called with at least two parts")

@@ -1,6 +1,7 @@
 //! Integration tests of kpi-formula through its public API (one binary: linking DataFusion is slow).
 
 mod correctness;
+mod date_parts;
 mod diagnostics;
 mod robustness;
 mod support;
