@@ -326,8 +326,21 @@ pub enum AggFunc {
     Max,
     /// Median (continuous: mean of the two middle values).
     Median,
-    /// Continuous percentile at the given fraction in `[0, 1]`.
+    /// Continuous percentile at the given fraction in `[0, 1]` (SQL `percentile_cont`).
     Percentile(f64),
+    /// Discrete percentile: the smallest value whose cumulative share reaches the fraction
+    /// (SQL `percentile_disc`), always one of the values.
+    PercentileDisc(f64),
+    /// Approximate continuous percentile from a t-digest (DataFusion's
+    /// `approx_percentile_cont`): bounded memory per group, for large inputs.
+    ApproxPercentile(f64),
+}
+
+/// The position, from 0, of the discrete percentile at `fraction` among `n` sorted values:
+/// the smallest value whose cumulative share `k / n` reaches the fraction (SQL
+/// `percentile_disc`; the first value for 0).
+pub fn discrete_rank(fraction: f64, n: usize) -> usize {
+    ((fraction * n as f64).ceil() as usize).clamp(1, n.max(1)) - 1
 }
 
 impl PartialEq for AggFunc {
@@ -347,7 +360,7 @@ impl std::hash::Hash for AggFunc {
 impl AggFunc {
     fn identity(self) -> (std::mem::Discriminant<AggFunc>, u64) {
         let fraction = match self {
-            AggFunc::Percentile(p) => p.to_bits(),
+            AggFunc::Percentile(p) | AggFunc::PercentileDisc(p) | AggFunc::ApproxPercentile(p) => p.to_bits(),
             _ => 0,
         };
         (std::mem::discriminant(&self), fraction)

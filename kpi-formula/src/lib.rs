@@ -85,7 +85,9 @@
 //! ## Meaning
 //!
 //! * **Aggregates** — `sum`, `count`, `count_distinct`, `avg`, `min`, `max`, `median`,
-//!   `percentile(x, 0.95)` (continuous, like SQL `percentile_cont`). `count(orders)` counts rows;
+//!   `percentile(x, 0.95)` (continuous, like SQL `percentile_cont`), `percentile_disc(x, 0.95)`
+//!   (discrete: always one of the values) and `approx_percentile(x, 0.95)` (a t-digest, in
+//!   bounded memory). `count(orders)` counts rows;
 //!   `count(orders.x)` counts non-null values. Any aggregate takes a filter inside its parentheses:
 //!   `sum(orders.value where orders.status = 'completed')`.
 //! * **Navigation** — inside an aggregate, `order_lines.product.unit_cost` follows the

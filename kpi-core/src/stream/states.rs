@@ -16,7 +16,7 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 use datafusion::common::hash_utils::create_hashes_with_hasher;
 use datafusion::error::DataFusionError;
-use kpi_formula::ir::AggFunc;
+use kpi_formula::ir::{AggFunc, discrete_rank};
 
 use crate::options::Estimate;
 
@@ -40,8 +40,8 @@ pub(crate) enum States {
     Max(Vec<Option<f64>>),
     /// Distinct non-null values.
     Distinct { cells: Vec<Distinct>, estimate: Estimate },
-    /// Continuous percentile at a fraction (0.5 for the median).
-    Quantile { cells: Vec<Quantile>, fraction: f64, estimate: Estimate },
+    /// Percentile at a fraction (0.5 for the median): continuous, or `discrete` (one of the values).
+    Quantile { cells: Vec<Quantile>, fraction: f64, estimate: Estimate, discrete: bool },
 }
 
 impl States {
@@ -54,8 +54,13 @@ impl States {
             AggFunc::Min => States::Min(Vec::new()),
             AggFunc::Max => States::Max(Vec::new()),
             AggFunc::CountDistinct => States::Distinct { cells: Vec::new(), estimate: distinct },
-            AggFunc::Median => States::Quantile { cells: Vec::new(), fraction: 0.5, estimate: quantiles },
-            AggFunc::Percentile(p) => States::Quantile { cells: Vec::new(), fraction: p, estimate: quantiles },
+            AggFunc::Median => States::Quantile { cells: Vec::new(), fraction: 0.5, estimate: quantiles, discrete: false },
+            AggFunc::Percentile(p) => States::Quantile { cells: Vec::new(), fraction: p, estimate: quantiles, discrete: false },
+            AggFunc::PercentileDisc(p) => States::Quantile { cells: Vec::new(), fraction: p, estimate: quantiles, discrete: true },
+            // Asked to be approximate: a sketch whatever the engine's setting.
+            AggFunc::ApproxPercentile(p) => {
+                States::Quantile { cells: Vec::new(), fraction: p, estimate: Estimate::Approximate, discrete: false }
+            }
         }
     }
 
@@ -134,7 +139,8 @@ impl States {
             States::Sum { sum, n } => floats(&mut |c| (n[c] > 0).then(|| sum[c])),
             States::Avg { sum, n } => floats(&mut |c| (n[c] > 0).then(|| sum[c] / n[c] as f64)),
             States::Min(m) | States::Max(m) => floats(&mut |c| m[c]),
-            States::Quantile { cells: states, fraction, .. } => floats(&mut |c| states[c].value(*fraction)),
+            States::Quantile { cells: states, fraction, discrete: false, .. } => floats(&mut |c| states[c].value(*fraction)),
+            States::Quantile { cells: states, fraction, discrete: true, .. } => floats(&mut |c| states[c].discrete(*fraction)),
         }
     }
 }
@@ -245,6 +251,12 @@ impl Quantile {
         // streamed and calculated values agree.
         let weight = ((rank - lo as f64) * 1e6).floor() / 1e6;
         Some(a + (b - a) * weight)
+    }
+
+    /// The discrete percentile at `fraction`: the value at [`discrete_rank`].
+    fn discrete(&mut self, fraction: f64) -> Option<f64> {
+        let n = self.len();
+        (n > 0).then(|| self.nth(discrete_rank(fraction, n as usize) as u64))
     }
 
     fn len(&self) -> u64 {

@@ -13,6 +13,7 @@ use crate::error::FormulaError;
 use crate::ir::{AggFunc, Scalar, ScalarFunc, Value};
 use crate::period::Calendar;
 
+use super::percentile_disc::percentile_disc;
 use super::time::local_time_literal;
 
 /// Lowers an expression tree, with `leaf` lowering its leaves.
@@ -174,6 +175,8 @@ pub(crate) fn aggregate(func: AggFunc, arg: Option<Expr>, filter: Option<Expr>) 
         AggFunc::Max => agg::max(arg),
         AggFunc::Median => agg::median(float(arg)),
         AggFunc::Percentile(p) => agg::percentile_cont(Sort::new(float(arg), true, false), lit(p)),
+        AggFunc::ApproxPercentile(p) => agg::approx_percentile_cont(Sort::new(float(arg), true, false), lit(p), None),
+        AggFunc::PercentileDisc(p) => percentile_disc(p).call(vec![float(arg)]),
     };
     Ok(match filter {
         Some(cond) => e.filter(cond).build()?,

@@ -19,6 +19,7 @@
 mod expr;
 mod incremental;
 mod known;
+mod percentile_disc;
 mod ragged;
 mod rows;
 mod series;

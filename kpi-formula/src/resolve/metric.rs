@@ -10,7 +10,8 @@ use crate::span::Source;
 use super::row::{RowLevel, RowScope, find_path, path_error};
 use super::{Failed, Level, MAX_EXPANDED_NODES, MAX_KPI_DEPTH, Res, Resolver};
 
-const AGGREGATES: &[&str] = &["sum", "count", "count_distinct", "avg", "mean", "min", "max", "median", "percentile"];
+const AGGREGATES: &[&str] =
+    &["sum", "count", "count_distinct", "avg", "mean", "min", "max", "median", "percentile", "percentile_disc", "approx_percentile"];
 const TIME_FUNCTIONS: &[&str] = &["prev", "growth", "at_start", "rolling", "to_date", "cumulative"];
 
 /// Whether `name` is an aggregate or time function (which only the KPI level allows).
@@ -102,12 +103,17 @@ impl MetricLevel {
             "min" => AggFunc::Min,
             "max" => AggFunc::Max,
             "median" => AggFunc::Median,
+            "percentile_disc" => AggFunc::PercentileDisc(0.0),
+            "approx_percentile" => AggFunc::ApproxPercentile(0.0),
             _ => AggFunc::Percentile(0.0),
         };
-        let (min, max) = if matches!(func, AggFunc::Percentile(_)) { (2, 2) } else { (1, 1) };
+        let fractional = matches!(func, AggFunc::Percentile(_) | AggFunc::PercentileDisc(_) | AggFunc::ApproxPercentile(_));
+        let (min, max) = if fractional { (2, 2) } else { (1, 1) };
         r.arity(e, name, args.len(), min, max)?;
         let func = match func {
             AggFunc::Percentile(_) => AggFunc::Percentile(fraction(r, &args[1])?),
+            AggFunc::PercentileDisc(_) => AggFunc::PercentileDisc(fraction(r, &args[1])?),
+            AggFunc::ApproxPercentile(_) => AggFunc::ApproxPercentile(fraction(r, &args[1])?),
             f => f,
         };
         let first = &args[0];

@@ -395,3 +395,33 @@ case!(
     m("cumulative(count_distinct(orders.customer_id where orders.on_time))"),
     window("COUNT(DISTINCT o.customer_id) FILTER (WHERE o.on_time)", "TIMESTAMP '1970-01-01'", "p.period + INTERVAL '1 month'")
 );
+
+/// The value at 1-based position `max(1, ceil(p × n))` of each month's sorted order values.
+fn discrete(p: f64) -> String {
+    format!(
+        "WITH v AS (SELECT date_trunc('month', ordered_at) AS m, CAST(order_value AS DOUBLE) AS x, \
+         ROW_NUMBER() OVER (PARTITION BY date_trunc('month', ordered_at) ORDER BY CAST(order_value AS DOUBLE)) AS rn, \
+         COUNT(*) OVER (PARTITION BY date_trunc('month', ordered_at)) AS n FROM orders WHERE order_value IS NOT NULL), \
+         a AS (SELECT m AS period, x FROM v WHERE rn = GREATEST(CAST(CEIL({p} * n) AS BIGINT), 1)), p AS ({H1_MONTHS}) \
+         SELECT p.period, a.x AS value FROM p LEFT JOIN a ON p.period = a.period"
+    )
+}
+
+case!(discrete_percentile, m("percentile_disc(orders.order_value, 0.9)"), discrete(0.9));
+case!(discrete_percentile_at_zero_is_the_smallest, m("percentile_disc(orders.order_value, 0)"), discrete(0.0));
+case!(discrete_median, m("percentile_disc(orders.order_value, 0.5)"), discrete(0.5));
+
+/// The approximate percentile (a t-digest) stays within 2% of the exact one on every month.
+#[tokio::test]
+async fn approximate_percentile_is_close_to_the_exact_one() {
+    let w = world();
+    let exact = run(&w, &m("percentile(orders.order_value, 0.75)")).await;
+    let approx = run(&w, &m("approx_percentile(orders.order_value, 0.75)")).await;
+    assert_eq!(exact.len(), approx.len());
+    for (e, a) in exact.iter().zip(&approx) {
+        match (e.2, a.2) {
+            (Some(x), Some(y)) => assert!((x - y).abs() <= 0.02 * x.abs(), "{x} vs {y}"),
+            (x, y) => assert_eq!(x, y),
+        }
+    }
+}
