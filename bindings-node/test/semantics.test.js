@@ -1,0 +1,73 @@
+'use strict'
+// Semantic-layer constructs through the package, checked against the demo data read with
+// apache-arrow: MAU by month (a 30-day window at month grain), date parts as dimensions and
+// filters, at_start, discrete percentiles and cumulative without a grain.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { tableFromIPC } = require('apache-arrow')
+const ke = require('..')
+
+const cat = ke.Catalog.standard()
+const data = ke.demo.generate(cat, { rows: 3000, seed: 9, start: '2024-01-01', end: '2024-07-01' })
+const range = { start: '2024-01-01', end: '2024-07-01' }
+
+function engine() {
+  const engine = new ke.Engine(cat, { timezone: 'UTC' })
+  for (const [name, table] of Object.entries(data)) engine.register(name, table)
+  return engine
+}
+
+/** Milliseconds since the epoch of each value of a timestamp column. */
+function times(table, column) {
+  const col = table.getChild(column)
+  return Array.from({ length: col.length }, (_, i) => Number(col.get(i)))
+}
+
+test('monthly active users by month count the 30 days ending with each month', async () => {
+  const activity = tableFromIPC(data.user_activity)
+  const at = times(activity, 'occurred_at')
+  const users = Array.from(activity.getChild('user_id').toArray(), Number)
+  const res = await engine().calculate({ kpi: 'monthly_active_users', grain: 'month', ...range })
+  const want = [1, 2, 3, 4, 5, 6].map((m) => {
+    const end = Date.UTC(2024, m, 1)
+    const seen = new Set()
+    at.forEach((t, i) => t >= end - 30 * 86400000 && t < end && seen.add(users[i]))
+    return seen.size
+  })
+  assert.deepEqual(res.rows.map((r) => r.value), want)
+})
+
+test('date parts, at_start, discrete percentiles and a grainless cumulative', async () => {
+  const e = engine()
+  const orders = tableFromIPC(data.orders)
+  const at = times(orders, 'ordered_at')
+  const byDay = await e.calculate({ formula: 'count(orders)', by: ['dow(orders.ordered_at)'] })
+  const counts = new Map()
+  for (const t of at) {
+    const dow = ((new Date(t).getUTCDay() + 6) % 7) + 1
+    counts.set(dow, (counts.get(dow) || 0) + 1)
+  }
+  assert.deepEqual(
+    byDay.rows.map((r) => [Number(r['dow(orders.ordered_at)']), r.value]),
+    [...counts.entries()].sort((a, b) => a[0] - b[0]),
+  )
+  const since = await e.calculate({ formula: "count(orders) - at_start(count(orders), 'month')", grain: 'month', ...range })
+  assert.deepEqual(since.rows.map((r) => r.value), [0, 0, 0, 0, 0, 0])
+
+  // Decimal128 values arrive as four little-endian 32-bit words; these are small and positive.
+  const decimals = orders.getChild('order_value')
+  const values = Array.from({ length: decimals.length }, (_, i) => decimals.get(i))
+    .filter((w) => w !== null)
+    .map((w) => (w[0] + w[1] * 2 ** 32) / 10 ** decimals.type.scale)
+    .sort((a, b) => a - b)
+  const p90 = await e.calculate({ formula: 'percentile_disc(orders.order_value, 0.9)' })
+  assert.equal(p90.rows[0].value, values[Math.max(1, Math.ceil(0.9 * values.length)) - 1])
+  const all = await e.calculate({ formula: 'cumulative(count(orders))' })
+  assert.equal(all.rows[0].value, at.length)
+  await assert.rejects(e.calculate({ formula: "at_start(count(orders), 'day')", grain: 'month', ...range }), (err) => {
+    assert.equal(err.code, 'KPI_FORMULA')
+    assert.match(err.message, /finer than the query grain/)
+    return true
+  })
+})
