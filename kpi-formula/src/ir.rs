@@ -436,8 +436,31 @@ pub struct Aggregate {
     pub filter: Option<RowExpr>,
     /// The rows covered relative to each period.
     pub window: Window,
+    /// Semi-additive: only the rows at the period's last (or first) time.
+    pub snapshot: Option<Snapshot>,
     /// Where the aggregate was written (for diagnostics after resolution).
     pub span: Span,
+}
+
+/// A semi-additive aggregate (`last(sum(balances.amount))`): balances, inventory levels and
+/// other states summed across entities at one time, never across times (MetricFlow's
+/// `non_additive_dimension`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// Whether the period's last or first time counts.
+    pub at: SnapshotAt,
+    /// Each entity (`last(sum(balances.amount), balances.account_id)`) at its own last time in
+    /// the period, rather than every entity at the period's last time.
+    pub per: Option<RowExpr>,
+}
+
+/// Which time of a period a snapshot takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SnapshotAt {
+    /// The latest time (`last`).
+    Last,
+    /// The earliest time (`first`).
+    First,
 }
 
 impl Aggregate {
@@ -448,6 +471,7 @@ impl Aggregate {
             && self.arg == other.arg
             && self.filter == other.filter
             && self.window == other.window
+            && self.snapshot == other.snapshot
     }
 }
 

@@ -112,7 +112,10 @@
 //!   'first' | 'average')` takes the window ending with the month's first day, or the average of
 //!   the windows ending with each of its days);
 //!   `to_date(x, 'month')` over the periods from the start of the month; `cumulative(x)` over all
-//!   rows up to the end of the period (without a grain: up to the range's end, or every row). Windows re-aggregate rows, so `rolling(avg(...))` is the
+//!   rows up to the end of the period (without a grain: up to the range's end, or every row);
+//!   `last(sum(balances.amount))` over the rows at each period's last time (`first` at its
+//!   first), `last(sum(balances.amount), balances.account_id)` each account at its own last time
+//!   (semi-additive measures such as balances and inventory levels). Windows re-aggregate rows, so `rolling(avg(...))` is the
 //!   average of the rows in the window and `rolling(count_distinct(...))` counts distinct values
 //!   across it. Periods without rows count: the engine builds the full series of periods and
 //!   widens the scan back as far as the functions need.

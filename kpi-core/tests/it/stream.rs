@@ -458,7 +458,7 @@ async fn retention_releases_old_rows_while_views_keep_their_values() {
     converge(&engine, &mut users, &mut seen).await;
 }
 
-/// Date-part dimensions, ragged windows, `at_start` and discrete percentiles stream too: what a subscriber has
+/// Date-part dimensions, ragged windows, `at_start`, discrete percentiles and snapshots stream too: what a subscriber has
 /// seen after appends equals an on-demand calculation.
 #[tokio::test]
 async fn date_parts_and_calendar_windows_stream_like_on_demand() {
@@ -470,6 +470,7 @@ async fn date_parts_and_calendar_windows_stream_like_on_demand() {
         Query::formula("rolling(count(events), '30 minutes', 'average')").with_grain(Grain::Hour).with_range(range),
         Query::formula("count(events) - at_start(count(events), 'day')").with_grain(Grain::Hour).with_range(range),
         Query::formula("percentile_disc(events.amount, 0.5)").with_grain(Grain::Hour).by(["events.region"]),
+        Query::formula("last(sum(events.amount), events.user_id)").with_grain(Grain::Hour).with_range(range),
     ];
     for query in queries {
         let mut sub = engine.subscribe(&query, Refresh::OnChange).await.unwrap();

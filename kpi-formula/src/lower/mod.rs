@@ -23,6 +23,7 @@ mod percentile_disc;
 mod ragged;
 mod rows;
 mod series;
+mod snapshot;
 mod spans;
 mod time;
 
@@ -121,6 +122,8 @@ enum Kind {
     Holistic,
     /// A distinct count over a window, from the spans each value counts in (UTC calendars).
     Spans,
+    /// A semi-additive aggregate over the rows at each period's last or first time.
+    Snapshot,
 }
 
 struct Slot {
@@ -191,6 +194,7 @@ impl Lowering<'_> {
             agg.window = Window::Period;
         }
         let kind = match agg.window {
+            _ if agg.snapshot.is_some() => Kind::Snapshot,
             Window::Period => Kind::Plain,
             _ if grainless_cumulative => Kind::Plain,
             _ if Ragged::of(agg.window, self.grain).is_some() => Kind::Holistic,
@@ -284,8 +288,13 @@ impl Lowering<'_> {
                     aggs.push(self.slot_aggregate_where(s, s.agg.func, since)?.alias(format!("__a{i}")));
                 }
                 Kind::Partial => aggs.extend(self.partials(i, s, "__a")?),
-                Kind::Holistic | Kind::Spans => {}
+                Kind::Holistic | Kind::Spans | Kind::Snapshot => {}
             }
+        }
+        if group.is_empty() && aggs.is_empty() {
+            // Every aggregate of the table is planned apart (a snapshot without a grain):
+            // DataFusion refuses an aggregate of nothing.
+            aggs.push(aggregate(AggFunc::Count, None, None)?.alias(format!("__n{j}")));
         }
         Ok(rows.aggregate(group, aggs)?.build()?)
     }
@@ -386,12 +395,13 @@ impl Lowering<'_> {
             }
         }
         for (i, s) in self.slots.iter().enumerate() {
-            let events = match s.kind {
-                Kind::Holistic => self.holistic(i)?,
-                Kind::Spans => self.spans(i)?,
+            let (events, period) = match s.kind {
+                Kind::Holistic => (self.holistic(i)?, true),
+                Kind::Spans => (self.spans(i)?, true),
+                Kind::Snapshot => (self.snapshot(i)?, self.grain.is_some()),
                 _ => continue,
             };
-            b = self.join_to_keys(b, events, Some(format!("__hp{i}")), |k| format!("__hd{i}_{k}"))?;
+            b = self.join_to_keys(b, events, period.then(|| format!("__hp{i}")), |k| format!("__hd{i}_{k}"))?;
         }
         b = self.windows(b)?;
         let value = self.metric(&mut b, metric, &mut Vec::new())?;
@@ -429,7 +439,7 @@ impl Lowering<'_> {
     fn slot_value(&self, i: usize) -> Result<Expr, FormulaError> {
         let s = &self.slots[i];
         match s.kind {
-            Kind::Plain | Kind::Holistic | Kind::Spans => Ok(finish_value(ucol(&format!("__a{i}")), s.agg.func)),
+            Kind::Plain | Kind::Holistic | Kind::Spans | Kind::Snapshot => Ok(finish_value(ucol(&format!("__a{i}")), s.agg.func)),
             Kind::Partial => series::partial_value(i, s.agg.func, s.agg.window == Window::Cumulative),
         }
     }

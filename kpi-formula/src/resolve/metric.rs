@@ -3,7 +3,7 @@
 
 use crate::ast::{BinaryOp, Expr, ExprKind, Ident, Literal};
 use crate::diagnostic::{Diagnostic, ErrorKind};
-use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, Scalar, Shift, Summary, ValueType, Window};
+use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, Scalar, Shift, Snapshot, SnapshotAt, Summary, ValueType, Window};
 use crate::period::{CalendarSpan, Grain};
 use crate::span::Source;
 
@@ -12,7 +12,7 @@ use super::{Failed, Level, MAX_EXPANDED_NODES, MAX_KPI_DEPTH, Res, Resolver};
 
 const AGGREGATES: &[&str] =
     &["sum", "count", "count_distinct", "avg", "mean", "min", "max", "median", "percentile", "percentile_disc", "approx_percentile"];
-const TIME_FUNCTIONS: &[&str] = &["prev", "growth", "at_start", "rolling", "to_date", "cumulative"];
+const TIME_FUNCTIONS: &[&str] = &["prev", "growth", "at_start", "rolling", "to_date", "cumulative", "last", "first"];
 
 /// Whether `name` is an aggregate or time function (which only the KPI level allows).
 pub(crate) fn is_special_metric_call(name: &str) -> bool {
@@ -84,6 +84,7 @@ impl Level for MetricLevel {
         Some(match name {
             "prev" | "growth" => self.shift(r, e, name, args),
             "at_start" => self.at_start(r, e, args),
+            "last" | "first" => self.snapshot(r, e, name, args),
             _ => self.window_function(r, e, name, args),
         })
     }
@@ -182,7 +183,7 @@ impl MetricLevel {
             }
             None => None,
         };
-        let agg = Aggregate { func, table: root, arg, filter, window: self.window, span: e.span };
+        let agg = Aggregate { func, table: root, arg, filter, window: self.window, snapshot: None, span: e.span };
         Ok((Scalar::Leaf(MetricLeaf::Aggregate(Box::new(agg))), ValueType::Number))
     }
 
@@ -224,6 +225,56 @@ impl MetricLevel {
             Scalar::Binary(BinaryOp::Div, Box::new(Scalar::Binary(BinaryOp::Sub, Box::new(x), Box::new(prev.clone()))), Box::new(prev))
         };
         Ok((result, ValueType::Number))
+    }
+
+    /// `last(x[, entity])` and `first(...)`: every aggregate in `x` over the rows at the
+    /// period's last (first) time, or each entity's rows at its own last (first) time.
+    fn snapshot(&self, r: &mut Resolver<'_>, e: &Expr, name: &str, args: &[Expr]) -> Res<MetricLeaf> {
+        r.arity(e, name, args.len(), 1, 2)?;
+        if self.window != Window::Period {
+            let d = r
+                .diag(ErrorKind::TimeIntelligence, format!("`{name}` cannot be used inside {}", window_name(self.window)), e)
+                .help("a snapshot takes one time of each period; a window spans several");
+            return Err(r.error(d));
+        }
+        let (x, ty) = r.scalar(self, &args[0])?;
+        r.expect_type(&args[0], ty, ValueType::Number, &format!("`{name}`"))?;
+        let at = if name == "last" { SnapshotAt::Last } else { SnapshotAt::First };
+        enum Refused {
+            Reported,
+            Because(String),
+        }
+        let mapped = x.try_map_leaves(&mut |leaf| match leaf {
+            MetricLeaf::Aggregate(a) if a.window == Window::Period && a.snapshot.is_none() => {
+                if r.model.table(&a.table).is_none_or(|t| t.time_column.is_none()) {
+                    return Err(Refused::Because(format!("`{}` has no time column to take the {name} time of", a.table)));
+                }
+                let per = match args.get(1) {
+                    None => None,
+                    Some(entity) => {
+                        let row = RowLevel { scope: RowScope::Aggregate { root: a.table.clone() } };
+                        Some(r.scalar(&row, entity).map_err(|_| Refused::Reported)?.0)
+                    }
+                };
+                let snapshot = Some(Snapshot { at, per });
+                Ok(Scalar::Leaf(MetricLeaf::Aggregate(Box::new(Aggregate { snapshot, ..(**a).clone() }))))
+            }
+            MetricLeaf::Aggregate(a) if a.snapshot.is_some() => {
+                Err(Refused::Because(format!("`{name}` cannot take a snapshot of a snapshot")))
+            }
+            MetricLeaf::Aggregate(a) => Err(Refused::Because(format!("`{name}` cannot be used around {}", window_name(a.window)))),
+            MetricLeaf::Prev(..) => Err(Refused::Because(format!("`{name}` takes aggregates, not prev, growth or at_start"))),
+        });
+        match mapped {
+            Ok(x) => Ok((x, ValueType::Number)),
+            Err(Refused::Reported) => Err(Failed),
+            Err(Refused::Because(message)) => {
+                let d = r
+                    .diag(ErrorKind::TimeIntelligence, message, e)
+                    .expected(format!("`{name}(sum(balances.amount))` over a table with a time column"));
+                Err(r.error(d))
+            }
+        }
     }
 
     /// `at_start(x, 'unit')`: `x` at the first period of the enclosing unit.

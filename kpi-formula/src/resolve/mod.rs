@@ -85,12 +85,13 @@ pub struct ResolvedFormula {
 }
 
 impl ResolvedFormula {
-    /// Whether the formula uses `prev`, `growth`, `at_start`, `rolling`, `to_date` or `cumulative`.
+    /// Whether the formula uses `prev`, `growth`, `at_start`, `rolling`, `to_date`, `cumulative`,
+    /// `last` or `first`.
     pub fn uses_time_intelligence(&self) -> bool {
         let mut found = false;
         self.expr.for_each_leaf(&mut |leaf| match leaf {
             crate::ir::MetricLeaf::Prev(..) => found = true,
-            crate::ir::MetricLeaf::Aggregate(a) => found |= a.window != crate::ir::Window::Period,
+            crate::ir::MetricLeaf::Aggregate(a) => found |= a.window != crate::ir::Window::Period || a.snapshot.is_some(),
         });
         found
     }

@@ -203,6 +203,7 @@ async fn combinations_that_compile_execute() {
         "to_date({}, 'quarter')",
         "at_start(prev({}), 'quarter')",
         "cumulative({})",
+        "last({}, orders.customer_id)",
         "{} / nullif({}, 0)",
     ];
     let (mut compiled, mut executed) = (0, 0);

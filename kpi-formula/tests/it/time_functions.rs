@@ -215,3 +215,64 @@ fn at_start_takes_a_unit_as_coarse_as_the_grain() {
     let err = kpi_formula::plan(&Query::formula("at_start(count(orders), 'month')"), &w.model, &w.sources).unwrap_err();
     assert!(err.to_string().contains("needs a query with a grain"), "{err}");
 }
+
+/// Orders of H1 with their month and the edge time `edge` over `partition` (SQL window).
+fn at_edge(edge: &str, partition: &str) -> String {
+    format!(
+        "SELECT *, date_trunc('month', ordered_at) AS m, {edge}(ordered_at) OVER (PARTITION BY {partition}) AS edge FROM orders \
+         WHERE ordered_at >= TIMESTAMP '2024-01-01' AND ordered_at < TIMESTAMP '2024-07-01'"
+    )
+}
+
+case!(
+    last_sums_the_rows_at_each_periods_last_time,
+    at(Grain::Month, "last(sum(orders.order_value))"),
+    format!(
+        "WITH r AS ({}), a AS (SELECT m, SUM(order_value) AS s FROM r WHERE ordered_at = edge GROUP BY m), p AS ({H1_MONTHS}) \
+         SELECT p.period, CAST(a.s AS DOUBLE) AS value FROM p LEFT JOIN a ON a.m = p.period",
+        at_edge("MAX", "date_trunc('month', ordered_at)")
+    )
+);
+case!(
+    last_per_entity_sums_each_customers_latest_order,
+    at(Grain::Month, "last(sum(orders.order_value where orders.status <> 'cancelled'), orders.customer_id)"),
+    format!(
+        "WITH o AS (SELECT * FROM orders WHERE status <> 'cancelled'), \
+         r AS (SELECT *, date_trunc('month', ordered_at) AS m, MAX(ordered_at) OVER (PARTITION BY date_trunc('month', ordered_at), customer_id) AS edge \
+         FROM o WHERE ordered_at >= TIMESTAMP '2024-01-01' AND ordered_at < TIMESTAMP '2024-07-01'), \
+         a AS (SELECT m, SUM(order_value) AS s FROM r WHERE ordered_at = edge GROUP BY m), p AS ({H1_MONTHS}) \
+         SELECT p.period, CAST(a.s AS DOUBLE) AS value FROM p LEFT JOIN a ON a.m = p.period"
+    )
+);
+case!(
+    first_by_channel_takes_the_periods_first_time_for_every_channel,
+    at(Grain::Month, "first(count(orders))").by(["orders.channel"]),
+    format!(
+        "WITH r AS ({}), a AS (SELECT m, channel, COUNT(*) AS n FROM r WHERE ordered_at = edge GROUP BY m, channel), \
+         p AS ({H1_MONTHS}), d AS (SELECT DISTINCT channel FROM orders) \
+         SELECT p.period, d.channel, CAST(COALESCE(a.n, 0) AS DOUBLE) AS value FROM p CROSS JOIN d LEFT JOIN a ON a.m = p.period AND a.channel = d.channel",
+        at_edge("MIN", "date_trunc('month', ordered_at)")
+    )
+);
+
+#[tokio::test]
+async fn last_without_a_grain_is_the_latest_time_of_the_range() {
+    let w = world();
+    let q = Query::formula("last(sum(orders.order_value), orders.customer_id)").with_range(h1());
+    let sql = format!(
+        "WITH r AS ({}) SELECT CAST(SUM(order_value) AS DOUBLE) AS value FROM r WHERE ordered_at = edge",
+        at_edge("MAX", "customer_id")
+    );
+    assert_same("grainless", &run(&w, &q).await, &run_sql(&w, &sql, false).await);
+}
+
+#[test]
+fn snapshots_take_plain_aggregates_of_timed_tables() {
+    let w = world();
+    let err = |f: &str| kpi_formula::plan(&at(Grain::Month, f), &w.model, &w.sources).map(|_| ()).unwrap_err().to_string();
+    assert!(err("last(sum(products.unit_cost))").contains("no time column"));
+    assert!(err("last(rolling(count(orders), '2 months'))").contains("cannot be used around"));
+    assert!(err("rolling(last(count(orders)), '2 months')").contains("cannot be used inside"));
+    assert!(err("last(prev(count(orders)))").contains("takes aggregates"));
+    assert!(err("last(count(orders), orders.nope)").contains("unknown column"));
+}
