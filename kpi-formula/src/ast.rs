@@ -210,6 +210,27 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// The direct sub-expressions, mutably, in source order (for rewriting a tree).
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match &mut self.kind {
+            ExprKind::Literal(_) | ExprKind::Path(_) => Vec::new(),
+            ExprKind::Call { args, filter, .. } => args.iter_mut().chain(filter.as_deref_mut()).collect(),
+            ExprKind::Unary { expr, .. } | ExprKind::IsNull { expr, .. } => vec![&mut **expr],
+            ExprKind::Binary { left, right, .. } => vec![&mut **left, &mut **right],
+            ExprKind::InList { expr, list, .. } => std::iter::once(&mut **expr).chain(list.iter_mut()).collect(),
+            ExprKind::Between { expr, low, high, .. } => vec![&mut **expr, &mut **low, &mut **high],
+            ExprKind::Like { expr, pattern, .. } => vec![&mut **expr, &mut **pattern],
+            ExprKind::Case { operand, branches, otherwise } => operand
+                .as_deref_mut()
+                .into_iter()
+                .chain(branches.iter_mut().flat_map(|(w, t)| [w, t]))
+                .chain(otherwise.as_deref_mut())
+                .collect(),
+        }
+    }
+}
+
 fn write_ident(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
     let plain = name.chars().next().is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
         && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric())

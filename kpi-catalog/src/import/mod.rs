@@ -5,12 +5,14 @@
 //! and calculates like any other; [`import_seed_json`] and [`import_sql`] add them to a catalog
 //! and validate it.
 
+mod dbt;
 mod seed;
 mod sql;
 
 use kpi_formula::ast::{Expr, ExprKind, Ident, Literal};
 use kpi_formula::span::Span;
 
+pub use dbt::{DbtImport, Skipped, import_dbt, import_dbt_sources};
 pub use seed::{
     SeedFilter, SeedFormula, SeedKpi, SeedSchedule, SeedSource, SeedThresholds, SeedTimeRange, SeedVariable, from_seed_json, from_seed_kpi,
     import_seed_json,

@@ -3,6 +3,7 @@
 mod support;
 
 mod browse;
+mod dbt;
 mod demo;
 mod fuzz;
 mod imports;

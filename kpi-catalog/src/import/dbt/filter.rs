@@ -1,0 +1,91 @@
+//! dbt's filter templates in the formula language: `{{ Dimension('customer__region') }}` becomes
+//! the column path from the measure's object model (`orders.customer.region`),
+//! `{{ TimeDimension('order__ordered_at', 'month') }}` the time column, `{{ Entity('customer') }}`
+//! the entity's key column. The SQL around them is the formula language's own comparison syntax.
+
+use super::Model;
+
+/// A filter template rewritten for `model`, or why it cannot be.
+pub(super) fn translate(template: &str, model: &Model, models: &[Model]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 2..];
+        let close = after.find("}}").ok_or_else(|| format!("an unclosed `{{{{` in `{template}`"))?;
+        out.push_str(&reference(after[..close].trim(), model, models)?);
+        rest = &after[close + 2..];
+    }
+    out.push_str(rest);
+    if out.contains("{%") || out.contains("}}") {
+        return Err(format!("Jinja beyond Dimension, TimeDimension and Entity in `{template}`"));
+    }
+    Ok(out.trim().to_string())
+}
+
+/// One `Name('arg', ...)` call of a template.
+fn reference(call: &str, model: &Model, models: &[Model]) -> Result<String, String> {
+    let unsupported = || {
+        format!(
+            "`{{{{ {call} }}}}`: only Dimension('entity__name'), TimeDimension('entity__name', 'grain') and Entity('name') are understood"
+        )
+    };
+    let (name, args) = call.split_once('(').ok_or_else(unsupported)?;
+    let args = args.strip_suffix(')').ok_or_else(unsupported)?;
+    let args: Vec<String> = args.split(',').map(|a| a.trim().trim_matches(['\'', '"']).to_string()).collect();
+    let first = args.first().filter(|a| !a.is_empty()).ok_or_else(unsupported)?;
+    match name.trim() {
+        "Dimension" | "TimeDimension" => dimension_path(first, model, models),
+        "Entity" => entity_path(first, model),
+        _ => Err(unsupported()),
+    }
+}
+
+/// `entity__dimension` (or a dimension of the model itself, or `metric_time`) as a path.
+fn dimension_path(name: &str, model: &Model, models: &[Model]) -> Result<String, String> {
+    let parts: Vec<&str> = name.split("__").collect();
+    let (entity, dimension) = match parts.as_slice() {
+        [dimension] => (None, *dimension),
+        [entity, dimension] => (Some(*entity), *dimension),
+        _ => return Err(format!("`{name}` goes through more than one entity; only direct joins are imported")),
+    };
+    if dimension == "metric_time" {
+        let time = model.time_column.as_deref().ok_or_else(|| format!("`{}` has no time dimension for `metric_time`", model.name))?;
+        return Ok(format!("{}.{time}", model.name));
+    }
+    let (target, prefix) = match entity {
+        None => (model, model.name.clone()),
+        Some(e) if model.primary.as_deref() == Some(e) => (model, model.name.clone()),
+        Some(e) => {
+            let target = models
+                .iter()
+                .find(|m| m.primary.as_deref() == Some(e) && model.foreign.iter().any(|(f, _)| f == e))
+                .ok_or_else(|| format!("`{}` cannot reach entity `{e}`: it has no foreign entity of that name", model.name))?;
+            (target, format!("{}.{e}", model.name))
+        }
+    };
+    let column = target
+        .dimensions
+        .iter()
+        .find(|(d, _)| d == dimension)
+        .map(|(_, c)| c.clone())
+        .ok_or_else(|| format!("`{}` has no dimension `{dimension}`", target.name))?;
+    Ok(format!("{prefix}.{column}"))
+}
+
+/// The key column of an entity of the model (its own or a foreign one).
+fn entity_path(name: &str, model: &Model) -> Result<String, String> {
+    if model.primary.as_deref() == Some(name) {
+        return model
+            .primary_column
+            .as_ref()
+            .map(|c| format!("{}.{c}", model.name))
+            .ok_or_else(|| format!("entity `{name}` has no column"));
+    }
+    model
+        .foreign
+        .iter()
+        .find(|(e, _)| e == name)
+        .map(|(_, c)| format!("{}.{c}", model.name))
+        .ok_or_else(|| format!("`{}` has no entity `{name}`", model.name))
+}

@@ -1,0 +1,237 @@
+//! A dbt project (tests/dbt/shop, written for these tests) imported as a catalog: the formulas
+//! it gives, what it leaves out and where, and its KPIs' numbers against hand-written SQL.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::datasource::{MemTable, TableProvider, provider_as_source};
+use datafusion::logical_expr::TableSource;
+use datafusion::prelude::SessionContext;
+use kpi_catalog::import::{DbtImport, import_dbt, import_dbt_sources};
+use kpi_formula::{Calendar, Grain, Query, TimeRange};
+
+fn project() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dbt/shop")
+}
+
+fn shop() -> DbtImport {
+    import_dbt(project()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_shop_imports_and_lists_what_it_cannot_express() {
+    let imported = shop();
+    let formula = |code: &str| imported.catalog.kpi(code).unwrap_or_else(|e| panic!("{e}")).formula.clone();
+    assert_eq!(formula("revenue"), "sum(orders.amount where orders.status = 'completed')");
+    assert_eq!(formula("orders_placed"), "count(orders)");
+    assert_eq!(formula("average_order_value"), "revenue / orders_placed");
+    assert_eq!(formula("revenue_7d"), "rolling(sum(orders.amount), '7 days', 'first')");
+    assert_eq!(formula("revenue_mtd"), "to_date(sum(orders.amount), 'month')");
+    assert_eq!(formula("typical_order"), "percentile_disc(orders.amount, 0.5)");
+    assert_eq!(formula("total_balance"), "last(sum(balances.amount), balances.account_id)");
+    assert_eq!(formula("gifts"), "count(orders where orders.is_gift)");
+    assert_eq!(formula("tax_due"), "sum(orders.amount * 0.2)");
+    assert_eq!(imported.catalog.kpi("revenue").unwrap().name, "Revenue");
+    let orders = imported.catalog.object_model("orders").unwrap();
+    assert_eq!(orders.primary_key, ["order_id"]);
+    assert_eq!(orders.time_column.as_deref(), Some("ordered_at"));
+    assert_eq!(orders.relationship("customer").map(|r| r.to.as_str()), Some("customers"));
+
+    let skipped: Vec<(&str, &str)> = imported.skipped.iter().map(|s| (s.what.as_str(), s.reason.as_str())).collect();
+    let reason = |what: &str| skipped.iter().find(|(w, _)| *w == what).map(|(_, r)| *r).unwrap_or_else(|| panic!("{what} in {skipped:#?}"));
+    assert!(reason("dimension orders.is_large").contains("SQL expression"));
+    assert!(reason("metric revenue_mom").contains("offset_window"));
+    assert!(reason("metric revenue_all_time").contains("period_agg"));
+    assert!(reason("metric checkout_conversion").contains("conversion"));
+    assert!(reason("metric regional_revenue").contains("more than one entity"));
+    assert_eq!(skipped.len(), 5, "{skipped:#?}");
+    let mom = imported.skipped.iter().find(|s| s.what == "metric revenue_mom").unwrap();
+    assert!(mom.location.file.as_deref().is_some_and(|f| f.ends_with("metrics.yml")), "{}", mom.location);
+    let text = std::fs::read_to_string(project().join("models/metrics.yml")).unwrap();
+    let line = text.lines().position(|l| l.contains("name: revenue_mom")).unwrap() as u32 + 1;
+    assert_eq!(mom.location.line.map(|l| l.abs_diff(line) <= 3), Some(true), "{} vs line {line}", mom.location);
+}
+
+#[test]
+fn the_manifest_dbt_writes_imports_like_the_yaml() {
+    let manifest = r#"{
+      "semantic_models": [{
+        "name": "orders", "defaults": {"agg_time_dimension": "ordered_at"},
+        "entities": [{"name": "order", "type": "primary", "expr": "order_id"}],
+        "dimensions": [{"name": "ordered_at", "type": "time"}, {"name": "status", "type": "categorical"}],
+        "measures": [{"name": "order_total", "agg": "sum", "expr": "amount"}]
+      }],
+      "metrics": [
+        {"name": "revenue", "type": "simple", "type_params": {"measure": {"name": "order_total", "filter": null}},
+         "filter": {"where_filters": [{"where_sql_template": "{{ Dimension('order__status') }} = 'completed'"}]}},
+        {"name": "revenue_7d", "type": "cumulative",
+         "type_params": {"measure": {"name": "order_total"}, "cumulative_type_params": {"window": {"count": 7, "granularity": "day"}, "period_agg": "average"}}}
+      ]
+    }"#;
+    let imported = import_dbt_sources(&[("target/semantic_manifest.json".into(), manifest.into())]).unwrap();
+    assert_eq!(imported.catalog.kpi("revenue").unwrap().formula, "sum(orders.amount where orders.status = 'completed')");
+    assert_eq!(imported.catalog.kpi("revenue_7d").unwrap().formula, "rolling(sum(orders.amount), '7 days', 'average')");
+    assert!(imported.skipped.is_empty(), "{:?}", imported.skipped);
+}
+
+#[test]
+fn unsupported_jinja_and_broken_files_are_located_errors() {
+    let yaml = "semantic_models:\n  - name: t\n    entities: [{ name: t, type: primary, expr: id }]\n    dimensions: [{ name: at, type: time }]\n    measures: [{ name: rows, agg: sum, expr: 1 }]\nmetrics:\n  - name: m\n    type: simple\n    type_params: { measure: rows }\n    filter: \"{{ Metric('x', group_by=['t']) }} > 1\"\n";
+    let imported = import_dbt_sources(&[("m.yml".into(), yaml.into())]).unwrap();
+    let skipped = &imported.skipped[0];
+    assert_eq!(skipped.what, "metric m");
+    assert!(skipped.reason.contains("only Dimension"), "{}", skipped.reason);
+    assert_eq!(skipped.location.line, Some(7));
+    let err = import_dbt_sources(&[("bad.yml".into(), "metrics: [ {".into())]).unwrap_err();
+    assert!(err.to_string().contains("bad.yml"), "{err}");
+}
+
+/// Hand-made shop data: 400 orders, 40 customers, 300 balance snapshots in 2024 H1.
+fn tables() -> Vec<(&'static str, RecordBatch)> {
+    let mut seed = 7u64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    const JAN_1: i64 = 1_704_067_200_000_000;
+    const DAY: i64 = 86_400_000_000;
+    let ts = || DataType::Timestamp(TimeUnit::Microsecond, None);
+    let batch = |fields: Vec<Field>, columns: Vec<ArrayRef>| RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+    let statuses = ["completed", "completed", "returned", "open"];
+    let n = 400;
+    let orders = batch(
+        vec![
+            Field::new("order_id", DataType::Int64, false),
+            Field::new("customer_id", DataType::Int64, true),
+            Field::new("ordered_at", ts(), false),
+            Field::new("status", DataType::Utf8, false),
+            Field::new("amount", DataType::Float64, true),
+            Field::new("is_gift", DataType::Boolean, true),
+        ],
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..n)),
+            Arc::new(Int64Array::from_iter((0..n).map(|_| Some(1 + next(40) as i64)))),
+            Arc::new(TimestampMicrosecondArray::from_iter_values((0..n).map(|_| JAN_1 + next(182) as i64 * DAY + next(DAY as u64) as i64))),
+            Arc::new(StringArray::from_iter_values((0..n).map(|_| statuses[next(4) as usize]))),
+            Arc::new(Float64Array::from_iter((0..n).map(|_| Some(5.0 + next(20_000) as f64 / 100.0)))),
+            Arc::new(BooleanArray::from_iter((0..n).map(|_| Some(next(5) == 0)))),
+        ],
+    );
+    let customers = batch(
+        vec![
+            Field::new("customer_id", DataType::Int64, false),
+            Field::new("signed_up_at", ts(), true),
+            Field::new("region", DataType::Utf8, true),
+        ],
+        vec![
+            Arc::new(Int64Array::from_iter_values(1..=40)),
+            Arc::new(TimestampMicrosecondArray::from_iter_values((1..=40).map(|i| JAN_1 - i * DAY))),
+            Arc::new(StringArray::from_iter_values((1..=40).map(|i| if i % 3 == 0 { "eu" } else { "us" }))),
+        ],
+    );
+    let m = 300;
+    let balances = batch(
+        vec![
+            Field::new("balance_id", DataType::Int64, false),
+            Field::new("account_id", DataType::Int64, true),
+            Field::new("as_of", ts(), true),
+            Field::new("amount", DataType::Float64, true),
+        ],
+        vec![
+            Arc::new(Int64Array::from_iter_values(0..m)),
+            Arc::new(Int64Array::from_iter((0..m).map(|_| Some(1 + next(10) as i64)))),
+            Arc::new(TimestampMicrosecondArray::from_iter_values((0..m).map(|_| JAN_1 + next(182) as i64 * DAY))),
+            Arc::new(Float64Array::from_iter((0..m).map(|_| Some(next(1_000) as f64)))),
+        ],
+    );
+    vec![("orders", orders), ("customers", customers), ("balances", balances)]
+}
+
+const MONTHS: &str = "SELECT * FROM (VALUES (TIMESTAMP '2024-01-01'), (TIMESTAMP '2024-02-01'), (TIMESTAMP '2024-03-01'), \
+    (TIMESTAMP '2024-04-01'), (TIMESTAMP '2024-05-01'), (TIMESTAMP '2024-06-01')) AS t(period)";
+
+#[tokio::test]
+async fn imported_kpis_give_the_numbers_of_hand_written_sql() {
+    let imported = shop();
+    let ctx = SessionContext::new();
+    let mut sources: HashMap<String, Arc<dyn TableSource>> = HashMap::new();
+    for (name, batch) in tables() {
+        let provider: Arc<dyn TableProvider> = Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]]).unwrap());
+        ctx.register_table(name, provider.clone()).unwrap();
+        sources.insert(name.to_string(), provider_as_source(provider));
+    }
+    let range = TimeRange::parse("2024-01-01", "2024-07-01", &Calendar::default()).unwrap();
+    let h1 = "ordered_at >= TIMESTAMP '2024-01-01' AND ordered_at < TIMESTAMP '2024-07-01'";
+    let monthly = |value: &str, from: &str| {
+        format!(
+            "WITH p AS ({MONTHS}), a AS (SELECT date_trunc('month', o.ordered_at) AS m, {value} AS v FROM {from} GROUP BY 1) \
+             SELECT CAST(a.v AS DOUBLE) AS value FROM p LEFT JOIN a ON a.m = p.period ORDER BY p.period"
+        )
+    };
+    let orders = format!("(SELECT * FROM orders WHERE {h1}) o");
+    let with_region = format!("(SELECT * FROM orders WHERE {h1}) o LEFT JOIN customers c ON o.customer_id = c.customer_id");
+    let revenue = "SUM(CASE WHEN o.status = 'completed' THEN o.amount END)";
+    let cases = [
+        ("revenue", monthly(revenue, &orders)),
+        ("average_order_value", monthly(&format!("{revenue} / COUNT(*)"), &orders)),
+        (
+            "eu_share",
+            monthly(
+                &format!("COALESCE(SUM(CASE WHEN o.status = 'completed' AND c.region = 'eu' THEN o.amount END), 0) / {revenue}"),
+                &with_region,
+            ),
+        ),
+        ("gift_share", monthly("CAST(SUM(CASE WHEN o.status = 'completed' THEN 1 ELSE 0 END) AS DOUBLE) / COUNT(*)", &orders)),
+        ("gifts", monthly("SUM(CASE WHEN o.is_gift THEN 1 ELSE 0 END)", &orders)),
+        ("tax_due", monthly("SUM(o.amount * 0.2)", &orders)),
+        ("revenue_mtd", monthly("SUM(o.amount)", &orders)),
+        (
+            "revenue_7d",
+            format!(
+                "WITH p AS ({MONTHS}) SELECT CAST(SUM(o.amount) AS DOUBLE) AS value FROM p LEFT JOIN orders o \
+                 ON o.ordered_at >= p.period + INTERVAL '1 day' - INTERVAL '7 days' AND o.ordered_at < p.period + INTERVAL '1 day' \
+                 GROUP BY p.period ORDER BY p.period"
+            ),
+        ),
+        (
+            "total_balance",
+            format!(
+                "WITH p AS ({MONTHS}), r AS (SELECT *, date_trunc('month', as_of) AS m, MAX(as_of) OVER (PARTITION BY date_trunc('month', as_of), account_id) AS edge \
+                 FROM balances), a AS (SELECT m, SUM(amount) AS v FROM r WHERE as_of = edge GROUP BY m) \
+                 SELECT CAST(a.v AS DOUBLE) AS value FROM p LEFT JOIN a ON a.m = p.period ORDER BY p.period"
+            ),
+        ),
+    ];
+    let values = |batches: &[RecordBatch]| -> Vec<Option<f64>> {
+        batches
+            .iter()
+            .flat_map(|b| {
+                let v = b.column_by_name("value").unwrap().as_any().downcast_ref::<Float64Array>().unwrap().clone();
+                (0..v.len()).map(move |i| (!v.is_null(i)).then(|| v.value(i))).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    for (code, sql) in cases {
+        let query = Query::kpi(code).with_grain(Grain::Month).with_range(range);
+        let plan = kpi_formula::plan(&query, &imported.catalog, &sources).unwrap_or_else(|e| panic!("{code}: {e}"));
+        let ours = values(&ctx.execute_logical_plan(plan).await.unwrap().collect().await.unwrap());
+        let oracle = values(&ctx.sql(&sql).await.unwrap_or_else(|e| panic!("{code}: {e}")).collect().await.unwrap());
+        assert_eq!(ours.len(), 6, "{code}");
+        assert!(oracle.iter().any(Option::is_some), "{code}: the oracle has values");
+        for (a, b) in ours.iter().zip(&oracle) {
+            let same = match (a, b) {
+                (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+                (None, None) => true,
+                _ => false,
+            };
+            assert!(same, "{code}: {ours:?} != {oracle:?}");
+        }
+    }
+}
