@@ -48,12 +48,20 @@ export interface Problem {
   column: number | null
 }
 
+/** An element of a dbt project that was not imported. */
+export type DbtSkipped = { what: string; reason: string; location: string; file: string | null; line: number | null; column: number | null }
+
 export class Catalog {
   static standard(): Catalog
   static empty(): Catalog
   static fromYaml(text: string): Catalog
   static fromJson(text: string | object): Catalog
   static load(path: string): Catalog
+  /** A catalog from a dbt project's semantic models and metrics: a directory, a YAML file or
+   *  `target/semantic_manifest.json`. */
+  static fromDbt(path: string): Catalog
+  /** What `fromDbt` left out, with why and where; empty otherwise. */
+  skipped?: DbtSkipped[]
   kpis(filter?: { module?: string; valueChain?: string }): CatalogEntry[]
   kpi(code: string): CatalogEntry
   /** KPIs matching every word of `text`, best first. */

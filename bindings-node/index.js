@@ -192,6 +192,14 @@ class Catalog {
   static load(path) {
     return new Catalog(call(() => native.Catalog.load(path)))
   }
+  /** A catalog from a dbt project's semantic models and metrics (a directory, a YAML file or
+   *  `target/semantic_manifest.json`); what cannot be imported exactly is in `skipped`. */
+  static fromDbt(path) {
+    const imported = call(() => native.Catalog.importDbt(path))
+    const catalog = new Catalog(call(() => native.Catalog.fromJson(imported.catalog)))
+    catalog.skipped = imported.skipped
+    return catalog
+  }
   kpis(filter = {}) {
     return call(() => this._inner.kpis({ module: filter.module, valueChain: filter.valueChain }))
   }

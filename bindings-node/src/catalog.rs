@@ -94,6 +94,18 @@ impl Catalog {
         guard(|| Ok(catalog(kpi_catalog::Catalog::from_json(&text).map_err(errors::catalog)?)))
     }
 
+    /// A catalog imported from a dbt project (directory, YAML file or semantic manifest):
+    /// `{ catalog, skipped }`, the catalog as JSON text for `fromJson`.
+    #[napi(js_name = "importDbt")]
+    pub fn import_dbt(path: String) -> napi::Result<Value> {
+        guard(|| {
+            let imported = kpi_catalog::import::import_dbt(&path).map_err(errors::catalog)?;
+            let catalog = imported.catalog.to_json().map_err(errors::catalog)?;
+            let skipped: Vec<Value> = imported.skipped.iter().map(kpi_catalog::import::Skipped::to_json).collect();
+            Ok(serde_json::json!({ "catalog": catalog, "skipped": skipped }))
+        })
+    }
+
     /// A catalog from a YAML or JSON file.
     #[napi(factory)]
     pub fn load(path: String) -> napi::Result<Catalog> {

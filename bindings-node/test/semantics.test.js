@@ -71,3 +71,13 @@ test('date parts, at_start, discrete percentiles and a grainless cumulative', as
     return true
   })
 })
+
+test('a dbt project imports as a catalog with what was skipped', () => {
+  const root = require('node:path').join(__dirname, '..', '..', 'kpi-catalog', 'tests', 'dbt', 'shop')
+  const shop = ke.Catalog.fromDbt(root)
+  assert.equal(shop.kpi('revenue').formula, "sum(orders.amount where orders.status = 'completed')")
+  const conversion = shop.skipped.find((s) => s.what === 'metric checkout_conversion')
+  assert.match(conversion.reason, /conversion/)
+  assert.ok(conversion.line > 1 && conversion.file.endsWith('metrics.yml'))
+  assert.throws(() => ke.Catalog.fromDbt('/no/such/project'), (e) => e.code === 'KPI_CATALOG' || e.code === 'KPI_IO')
+})

@@ -86,6 +86,16 @@ impl Catalog {
         guarded(|| Ok(Catalog::new(Arc::new(kpi_catalog::Catalog::from_json(text)?))))
     }
 
+    /// A catalog imported from a dbt project, with what was skipped as JSON.
+    #[staticmethod]
+    fn from_dbt(path: std::path::PathBuf) -> Outcome<(Catalog, String)> {
+        guarded(|| {
+            let imported = kpi_catalog::import::import_dbt(path)?;
+            let skipped = serde_json::Value::Array(imported.skipped.iter().map(kpi_catalog::import::Skipped::to_json).collect());
+            Ok((Catalog::new(Arc::new(imported.catalog)), skipped.to_string()))
+        })
+    }
+
     /// A catalog from a YAML or JSON file.
     #[staticmethod]
     fn load(path: std::path::PathBuf) -> Outcome<Catalog> {

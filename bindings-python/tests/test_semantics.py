@@ -102,3 +102,15 @@ def test_discrete_percentile_and_cumulative_without_a_grain(eng, data):
     assert res.to_pyarrow().column("value").to_pylist() == [values[k - 1]]
     total = eng.calculate(formula="cumulative(count(orders))")
     assert total.to_pyarrow().column("value").to_pylist() == [float(orders.height)]
+
+
+def test_a_dbt_project_imports_with_what_was_skipped():
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    shop = ke.Catalog.from_dbt(root / "kpi-catalog" / "tests" / "dbt" / "shop")
+    assert shop.kpi("average_order_value")["formula"] == "revenue / orders_placed"
+    skipped = {s["what"]: s for s in shop.skipped}
+    assert "conversion" in skipped["metric checkout_conversion"]["reason"]
+    assert skipped["metric revenue_mom"]["file"].endswith("metrics.yml") and skipped["metric revenue_mom"]["line"] > 1
+    assert ke.Catalog.standard().skipped == []
+    with pytest.raises(ke.CatalogError):
+        ke.Catalog.from_dbt(root / "no-such-project")

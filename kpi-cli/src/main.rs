@@ -7,6 +7,7 @@
 //! kpi sql -k revenue -g month --start 2024-01-01 --end 2025-01-01 --dialect mysql
 //! kpi explain -k perfect_order_rate -d data/
 //! kpi price answers.yaml -k perfect_order_rate,new_customers
+//! kpi import-dbt my_dbt_project/ -o catalog.yaml   # dbt semantic models and metrics as a catalog
 //! ```
 //!
 //! Every error is one message on standard error and a non-zero exit: 1 for a failed command
@@ -17,6 +18,7 @@ mod check;
 mod data;
 mod demo;
 mod error;
+mod import_dbt;
 mod output;
 mod price;
 mod query;
@@ -56,6 +58,10 @@ const DEMO_EXAMPLES: &str = "Examples:
   kpi demo --out data/
   kpi demo --out data/ --rows 1000000 --start 2023-01-01 --end 2025-01-01 --seed 7
   kpi demo --out csv/ --format csv --models orders,customers -c catalog.yaml";
+
+const IMPORT_DBT_EXAMPLES: &str = "Examples:
+  kpi import-dbt my_project/ -o catalog.yaml && kpi check catalog.yaml
+  kpi import-dbt my_project/target/semantic_manifest.json --strict > catalog.yaml";
 
 /// The KPI engine on the command line: check catalogs, calculate KPIs over Parquet and CSV
 /// files, export SQL, explain plans, price proposals and write demo data.
@@ -112,6 +118,9 @@ enum Command {
     /// Write demo data for a catalog as Parquet or CSV files.
     #[command(after_help = DEMO_EXAMPLES)]
     Demo(demo::DemoArgs),
+    /// Import a dbt project's semantic models and metrics as a catalog (YAML).
+    #[command(name = "import-dbt", after_help = IMPORT_DBT_EXAMPLES)]
+    ImportDbt(import_dbt::ImportDbtArgs),
 }
 
 fn main() -> ExitCode {
@@ -146,6 +155,7 @@ fn run(command: Command) -> Result<bool, CliError> {
         .map_err(|e| CliError::Io { path: "<runtime>".into(), source: e })?;
     match command {
         Command::Check(args) => check::run(&args),
+        Command::ImportDbt(args) => import_dbt::run(&args),
         Command::Calc { catalog, query, data, output } => runtime.block_on(async {
             let spec = query.spec()?;
             output.format()?;

@@ -20,6 +20,9 @@ class Catalog:
 
     def __init__(self, native: _native.Catalog) -> None:
         self._native = native
+        #: What an import (:meth:`from_dbt`) left out: ``{"what", "reason", "location", "file",
+        #: "line", "column"}`` each; empty otherwise.
+        self.skipped: list[dict[str, Any]] = []
 
     @staticmethod
     def standard() -> "Catalog":
@@ -39,6 +42,16 @@ class Catalog:
         if _is_path(path_or_text):
             return Catalog(_native.Catalog.load(os.fspath(path_or_text)))
         return Catalog(_native.Catalog.from_json(str(path_or_text)))
+
+    @staticmethod
+    def from_dbt(path: "str | os.PathLike[str]") -> "Catalog":
+        """A catalog from a dbt project's semantic models and metrics: a project directory,
+        one of its YAML files, or ``target/semantic_manifest.json``. What cannot be imported
+        exactly is listed in :attr:`skipped` with the reason and its location."""
+        native, skipped = _native.Catalog.from_dbt(os.fspath(path))
+        catalog = Catalog(native)
+        catalog.skipped = json.loads(skipped)
+        return catalog
 
     @staticmethod
     def empty() -> "Catalog":

@@ -41,3 +41,20 @@ fn bad_yaml_is_located() {
     assert!(run.stdout.starts_with("bad.yaml:"), "{}", run.stdout);
     assert!(run.stdout.contains("[syntax]"), "{}", run.stdout);
 }
+
+/// A dbt project becomes a catalog file that `kpi check` accepts; what was left out is listed
+/// on standard error, and `--strict` makes it a failure.
+#[test]
+fn a_dbt_project_imports_to_a_catalog_that_checks() {
+    let dir = workspace();
+    let project = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kpi-catalog/tests/dbt/shop");
+    let project = project.to_str().expect("a UTF-8 path");
+    let run = kpi(dir.path(), &["import-dbt", project, "-o", "shop.yaml"]).expect(0);
+    assert!(run.stderr.contains("skipped metric checkout_conversion: conversion metrics"), "{}", run.stderr);
+    assert!(run.stderr.contains("metrics.yml:"), "located: {}", run.stderr);
+    assert!(run.stderr.contains("5 skipped"), "{}", run.stderr);
+    kpi(dir.path(), &["check", "shop.yaml"]).expect(0);
+    kpi(dir.path(), &["import-dbt", project, "--strict", "-o", "strict.yaml"]).expect(1);
+    let missing = kpi(dir.path(), &["import-dbt", "no/such/project"]).expect(1);
+    assert!(missing.stderr.contains("no/such/project"), "{}", missing.stderr);
+}

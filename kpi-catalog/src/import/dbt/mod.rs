@@ -45,6 +45,16 @@ pub struct Skipped {
     pub location: Location,
 }
 
+impl Skipped {
+    /// `{what, reason, location, file, line, column}`, as the bindings and tools list it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "what": self.what, "reason": self.reason, "location": self.location.to_string(),
+            "file": self.location.file, "line": self.location.line, "column": self.location.column,
+        })
+    }
+}
+
 /// Imports a dbt project: a directory (its `.yml`/`.yaml` files, `target/` and packages
 /// excepted), one YAML file, or the `semantic_manifest.json` dbt writes.
 ///
