@@ -19,11 +19,9 @@ use datafusion::prelude::{Expr, lit};
 
 use crate::error::FormulaError;
 use crate::error::QueryError;
-use crate::ir::{AggFunc, Summary, Window};
+use crate::ir::{Summary, Window};
 use crate::period::{CalendarSpan, Grain};
 
-use super::expr::aggregate;
-use super::series::WindowRows;
 use super::time::{period_literal, period_type};
 use super::{Lowering, MAX_PERIODS, f64_of, ucol};
 
@@ -113,23 +111,10 @@ impl Lowering<'_> {
     /// `__hp{i}`, `__hd{i}_{k}`, `__a{i}`.
     pub(super) fn ragged_holistic(&self, i: usize, ragged: Ragged) -> Result<LogicalPlan, FormulaError> {
         let s = &self.slots[i];
-        let WindowRows { rows, mut cols, filter, .. } = self.window_rows(i)?;
-        let distinct = s.agg.func == AggFunc::CountDistinct;
-        let rows = if distinct {
-            let rows = match filter {
-                Some(f) => rows.filter(f)?,
-                None => rows,
-            };
-            rows.project(cols)?.distinct()?
-        } else {
-            cols.push(filter.unwrap_or_else(|| lit(true)).alias("__f"));
-            rows.project(cols)?
-        };
+        let (rows, value, _) = self.joined_rows(i)?;
         let on = ucol("__b").gt_eq(ucol("__wstart")).and(ucol("__b").lt(ucol("__wend")));
         let joined = self.ragged_windows(ragged)?.join_on(rows.build()?, JoinType::Inner, [on])?;
         let dims: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
-        let f = if distinct { None } else { Some(ucol("__f")) };
-        let value = aggregate(s.agg.func, Some(ucol("__x")), f)?;
         let named = |dims: &[Expr]| -> Vec<Expr> {
             let mut group = vec![ucol("__period").alias(format!("__hp{i}"))];
             group.extend(dims.iter().enumerate().map(|(k, d)| d.clone().alias(format!("__hd{i}_{k}"))));

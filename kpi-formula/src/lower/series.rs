@@ -199,19 +199,7 @@ impl Lowering<'_> {
         if let Some(ragged) = Ragged::of(s.agg.window, self.grain) {
             return self.ragged_holistic(i, ragged);
         }
-        let WindowRows { rows, mut cols, filter, lo } = self.window_rows(i)?;
-        let distinct = s.agg.func == AggFunc::CountDistinct;
-        let rows = if distinct {
-            // Distinct values per period first: far fewer rows to join with the periods.
-            let rows = match filter.clone() {
-                Some(f) => rows.filter(f)?,
-                None => rows,
-            };
-            rows.project(cols)?.distinct()?
-        } else {
-            cols.push(filter.unwrap_or_else(|| lit(true)).alias("__f"));
-            rows.project(cols)?
-        };
+        let (rows, value, lo) = self.joined_rows(i)?;
         let mut on = ucol("__b").lt_eq(ucol("__period"));
         if lo {
             on = on.and(ucol("__b").gt_eq(ucol("__wstart")));
@@ -219,9 +207,25 @@ impl Lowering<'_> {
         let joined = self.spine(Some(s.agg.window))?.join_on(rows.build()?, JoinType::Inner, [on])?;
         let mut group = vec![ucol("__period").alias(format!("__hp{i}"))];
         group.extend((0..self.dims()).map(|k| ucol(&format!("__d{k}")).alias(format!("__hd{i}_{k}"))));
-        let f = if distinct { None } else { Some(ucol("__f")) };
-        let agg = aggregate(s.agg.func, Some(ucol("__x")), f)?.alias(format!("__a{i}"));
-        Ok(joined.aggregate(group, [agg])?.build()?)
+        Ok(joined.aggregate(group, [value.alias(format!("__a{i}"))])?.build()?)
+    }
+
+    /// The rows slot `i`'s windows join (bucket `__b`, `__d{k}`, `__x`, and its filter as
+    /// `__f`; distinct values only, filtered first, for a distinct count), the aggregate over
+    /// the joined rows, and whether the window has a lower bound.
+    pub(super) fn joined_rows(&self, i: usize) -> Result<(LogicalPlanBuilder, Expr, bool), FormulaError> {
+        let func = self.slots[i].agg.func;
+        let WindowRows { rows, mut cols, filter, lo } = self.window_rows(i)?;
+        if func == AggFunc::CountDistinct {
+            // Distinct values per period first: far fewer rows to join with the periods.
+            let rows = match filter {
+                Some(f) => rows.filter(f)?,
+                None => rows,
+            };
+            return Ok((rows.project(cols)?.distinct()?, aggregate(func, Some(ucol("__x")), None)?, lo));
+        }
+        cols.push(filter.unwrap_or_else(|| lit(true)).alias("__f"));
+        Ok((rows.project(cols)?, aggregate(func, Some(ucol("__x")), Some(ucol("__f")))?, lo))
     }
 
     /// Window frames over the dense series turning per-period partials `__a{i}_*` into

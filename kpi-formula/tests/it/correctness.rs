@@ -11,22 +11,6 @@ fn m(formula: &str) -> Query {
     Query::formula(formula).with_grain(Grain::Month).with_range(h1())
 }
 
-async fn check(name: &str, query: Query, sql: &str) {
-    let w = world();
-    let ours = run(&w, &query).await;
-    let oracle = run_sql(&w, sql, query.grain.is_some()).await;
-    assert_same(name, &ours, &oracle);
-}
-
-macro_rules! case {
-    ($name:ident, $query:expr, $sql:expr) => {
-        #[tokio::test]
-        async fn $name() {
-            check(stringify!($name), $query, &$sql).await;
-        }
-    };
-}
-
 fn orders(aggs: &str, value: &str) -> String {
     monthly(aggs, value, "orders", "ordered_at")
 }

@@ -5,23 +5,6 @@ use kpi_formula::{Calendar, Grain, Query};
 
 use crate::support::*;
 
-async fn check(name: &str, query: Query, sql: &str) {
-    let w = world();
-    let ours = run(&w, &query).await;
-    let oracle = run_sql(&w, sql, query.grain.is_some()).await;
-    assert!(!oracle.is_empty(), "{name}: the oracle has rows");
-    assert_same(name, &ours, &oracle);
-}
-
-macro_rules! case {
-    ($name:ident, $query:expr, $sql:expr) => {
-        #[tokio::test]
-        async fn $name() {
-            check(stringify!($name), $query, &$sql).await;
-        }
-    };
-}
-
 case!(
     orders_by_iso_weekday,
     Query::formula("count(orders)").by(["dow(orders.ordered_at)"]),

@@ -338,3 +338,22 @@ pub fn monthly(aggs: &str, value: &str, from: &str, time: &str) -> String {
          SELECT p.period, {value} AS value FROM p LEFT JOIN a ON p.period = a.period"
     )
 }
+
+/// Compares a query with hand-written SQL over the test world.
+pub async fn check(name: &str, query: Query, sql: &str) {
+    let w = world();
+    let ours = run(&w, &query).await;
+    let oracle = run_sql(&w, sql, query.grain.is_some()).await;
+    assert_same(name, &ours, &oracle);
+}
+
+/// A test comparing a query with hand-written SQL (see [`check`]).
+macro_rules! case {
+    ($name:ident, $query:expr, $sql:expr) => {
+        #[tokio::test]
+        async fn $name() {
+            $crate::support::check(stringify!($name), $query, &$sql).await;
+        }
+    };
+}
+pub(crate) use case;

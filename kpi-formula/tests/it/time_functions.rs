@@ -11,22 +11,6 @@ fn at(grain: Grain, formula: &str) -> Query {
     Query::formula(formula).with_grain(grain).with_range(h1())
 }
 
-async fn check(name: &str, query: Query, sql: &str) {
-    let w = world();
-    let ours = run(&w, &query).await;
-    let oracle = run_sql(&w, sql, true).await;
-    assert_same(name, &ours, &oracle);
-}
-
-macro_rules! case {
-    ($name:ident, $query:expr, $sql:expr) => {
-        #[tokio::test]
-        async fn $name() {
-            check(stringify!($name), $query, &$sql).await;
-        }
-    };
-}
-
 /// The periods of H1 every `days` days as `VALUES` of `t(period)`.
 fn series(days: i64) -> String {
     let start = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();

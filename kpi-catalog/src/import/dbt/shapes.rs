@@ -24,9 +24,9 @@ pub(crate) struct SemanticModel {
     #[serde(default)]
     pub defaults: Option<Defaults>,
     #[serde(default)]
-    pub entities: Vec<Entity>,
+    pub entities: Vec<Element>,
     #[serde(default)]
-    pub dimensions: Vec<Dimension>,
+    pub dimensions: Vec<Element>,
     #[serde(default)]
     pub measures: Vec<Measure>,
 }
@@ -44,21 +44,9 @@ pub(crate) struct Config {
     pub meta: BTreeMap<String, serde_json::Value>,
 }
 
+/// An entity or a dimension: a named column (or expression) of a kind.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Entity {
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub expr: Option<String>,
-    #[serde(default)]
-    pub meta: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    pub config: Option<Config>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Dimension {
+pub(crate) struct Element {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: String,
