@@ -115,6 +115,8 @@ export interface Query {
   security?: Record<string, string>
   timezone?: string
   weekStart?: 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday' | 'sunday'
+  /** The month fiscal years and quarters start in: a name (`'april'`, `'apr'`) or number. */
+  fiscalYearStart?: string | number
   emptyPeriods?: 'include' | 'omit'
   timeout?: Duration
   bypassCache?: boolean
@@ -197,6 +199,8 @@ export interface Metrics {
 export interface EngineOptions {
   timezone?: string
   weekStart?: string
+  /** The month fiscal years and quarters start in (`'april'`, `'apr'` or `4`). */
+  fiscalYearStart?: string | number
   timeout?: Duration
   /** Milliseconds. */
   timeoutMs?: number

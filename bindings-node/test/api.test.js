@@ -55,6 +55,11 @@ test('a calendar per query', async () => {
   assert.equal(res.rows[0].period, '2024-02-29T23:00:00Z')
   const weeks = await e.calculate({ kpi: 'revenue', grain: 'week', start: '2024-03-01', end: '2024-04-01', weekStart: 'sunday' })
   assert.equal(new Date(weeks.rows[0].period).getUTCDay(), 0)
+  const fiscal = await e.calculate({ kpi: 'revenue', grain: 'year', start: '2023-04-01', end: '2025-04-01', fiscalYearStart: 'april' })
+  assert.deepEqual(fiscal.rows.map((r) => r.period), ['2023-04-01T00:00:00Z', '2024-04-01T00:00:00Z'])
+  const quarter = await e.calculate({ kpi: 'revenue', grain: 'quarter', start: '2024-02-01', end: '2024-05-01', fiscalYearStart: 2 })
+  assert.equal(quarter.rows[0].period, '2024-02-01T00:00:00Z')
+  await assert.rejects(e.calculate({ kpi: 'revenue', grain: 'year', fiscalYearStart: 'smarch' }), { name: 'QueryError', message: /unknown month/ })
 })
 
 test('an AbortSignal cancels a calculation', async () => {

@@ -68,6 +68,12 @@ def test_calendar_and_empty_periods_per_query(eng):
     assert first.weekday() == 6
     berlin = eng.calculate("revenue", grain="day", start="2024-03-01", end="2024-03-02", timezone="Europe/Berlin")
     assert berlin.to_dict()["rows"][0]["period"] == "2024-02-29T23:00:00Z"
+    fiscal = eng.calculate("revenue", grain="year", start="2023-04-01", end="2025-04-01", fiscal_year_start="april")
+    assert [r["period"] for r in fiscal.to_dict()["rows"]] == ["2023-04-01T00:00:00Z", "2024-04-01T00:00:00Z"]
+    by_number = eng.calculate("revenue", grain="quarter", start="2024-02-01", end="2024-05-01", fiscal_year_start=2)
+    assert by_number.to_dict()["rows"][0]["period"] == "2024-02-01T00:00:00Z"
+    with pytest.raises(ke.QueryError, match="unknown month"):
+        eng.calculate("revenue", grain="year", fiscal_year_start="smarch")
 
 
 def test_files_are_registered_where_they_lie(eng, data, tmp_path):

@@ -58,6 +58,9 @@ pub struct QueryArgs {
     /// The first day of a week (monday by default).
     #[arg(long, value_name = "DAY")]
     pub week_start: Option<String>,
+    /// The first month of the fiscal year and its quarters, e.g. `april` (january by default).
+    #[arg(long, value_name = "MONTH")]
+    pub fiscal_year_start: Option<String>,
     /// Leave out periods without rows instead of listing them.
     #[arg(long)]
     pub omit_empty: bool,
@@ -79,6 +82,7 @@ impl QueryArgs {
             filter: self.filter.clone(),
             timezone: self.timezone.clone(),
             week_start: self.week_start.clone(),
+            fiscal_year_start: self.fiscal_year_start.clone(),
             empty_periods: self.omit_empty.then(|| "omit".to_string()),
             timeout: self.timeout.clone().map(TimeSetting::Text),
             ..QuerySpec::default()

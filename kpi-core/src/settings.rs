@@ -35,6 +35,9 @@ pub struct EngineSettings {
     /// First day of the week of the default calendar.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub week_start: Option<String>,
+    /// First month of the (fiscal) year of the default calendar (`april`, `apr` or `4`).
+    #[serde(default, deserialize_with = "crate::spec::month_text", skip_serializing_if = "Option::is_none")]
+    pub fiscal_year_start: Option<String>,
     /// Timeout of each calculation (seconds or text with a unit); 60 s when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<TimeSetting>,
@@ -118,7 +121,12 @@ impl EngineSettings {
     /// The options, every value checked.
     pub fn to_options(&self) -> Result<EngineOptions, EngineError> {
         let mut options = EngineOptions::default();
-        options.calendar = crate::spec::calendar(&options.calendar, self.timezone.as_deref(), self.week_start.as_deref())?;
+        options.calendar = crate::spec::calendar(
+            &options.calendar,
+            self.timezone.as_deref(),
+            self.week_start.as_deref(),
+            self.fiscal_year_start.as_deref(),
+        )?;
         if let Some(t) = &self.timeout {
             options.timeout = Some(t.duration("timeout")?);
         }

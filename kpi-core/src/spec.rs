@@ -66,6 +66,10 @@ pub struct QuerySpec {
     /// The first day of a week (`monday`, `sunday`, ...); the engine's by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub week_start: Option<String>,
+    /// The first month of the (fiscal) year and its quarters (`april`, `apr` or `4`); the
+    /// engine's by default (January).
+    #[serde(default, deserialize_with = "month_text", skip_serializing_if = "Option::is_none")]
+    pub fiscal_year_start: Option<String>,
     /// `include` (default: every period of the range appears) or `omit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty_periods: Option<String>,
@@ -109,9 +113,9 @@ impl QuerySpec {
         serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
     }
 
-    /// The calendar: `default` with this document's time zone and week start.
+    /// The calendar: `default` with this document's time zone, week start and fiscal year start.
     pub fn calendar(&self, default: &Calendar) -> Result<Calendar, EngineError> {
-        calendar(default, self.timezone.as_deref(), self.week_start.as_deref())
+        calendar(default, self.timezone.as_deref(), self.week_start.as_deref(), self.fiscal_year_start.as_deref())
     }
 
     /// The query, with `default` as the calendar where the document sets none.
@@ -198,6 +202,7 @@ impl From<&Query> for QuerySpec {
             security: query.security.filters.clone(),
             timezone: Some(query.calendar.time_zone.name().to_string()),
             week_start: Some(weekday_name(query.calendar.week_start).to_string()),
+            fiscal_year_start: Some(query.calendar.fiscal_year_start.name().to_lowercase()),
             empty_periods: Some(match query.empty_periods {
                 EmptyPeriods::Include => "include".to_string(),
                 EmptyPeriods::Omit => "omit".to_string(),
@@ -264,8 +269,13 @@ impl crate::Engine {
     }
 }
 
-/// `default` with a time zone and week start as documents write them.
-pub(crate) fn calendar(default: &Calendar, timezone: Option<&str>, week_start: Option<&str>) -> Result<Calendar, EngineError> {
+/// `default` with a time zone, week start and fiscal year start as documents write them.
+pub(crate) fn calendar(
+    default: &Calendar,
+    timezone: Option<&str>,
+    week_start: Option<&str>,
+    fiscal_year_start: Option<&str>,
+) -> Result<Calendar, EngineError> {
     let mut calendar = *default;
     if let Some(zone) = timezone {
         calendar.time_zone = Calendar::parse_time_zone(zone).map_err(kpi_formula::FormulaError::from)?;
@@ -276,7 +286,25 @@ pub(crate) fn calendar(default: &Calendar, timezone: Option<&str>, week_start: O
             message: format!("unknown day `{day}`; use monday, tuesday, ..., sunday"),
         })?;
     }
+    if let Some(month) = fiscal_year_start {
+        calendar.fiscal_year_start = Calendar::parse_month(month).map_err(kpi_formula::FormulaError::from)?;
+    }
     Ok(calendar)
+}
+
+/// A month as documents write it: a name, or its number (`4`) as JSON numbers come from
+/// Python and Node; kept as text for [`Calendar::parse_month`].
+pub(crate) fn month_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Month {
+        Number(u64),
+        Name(String),
+    }
+    Ok(Option::<Month>::deserialize(deserializer)?.map(|m| match m {
+        Month::Number(n) => n.to_string(),
+        Month::Name(name) => name,
+    }))
 }
 
 pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
@@ -328,6 +356,9 @@ mod tests {
         }
         assert_eq!(err(r#"{"kpi": "a", "grain": "fortnight"}"#).code(), "KPI_QUERY");
         assert_eq!(err(r#"{"kpi": "a", "timezone": "Mars/Olympus"}"#).code(), "KPI_QUERY");
+        assert_eq!(err(r#"{"kpi": "a", "fiscal_year_start": "smarch"}"#).code(), "KPI_QUERY");
+        assert_eq!(err(r#"{"kpi": "a", "fiscal_year_start": 13}"#).code(), "KPI_QUERY");
+        assert_eq!(err(r#"{"kpi": "a", "fiscal_year_start": [4]}"#).code(), "KPI_QUERY");
     }
 
     #[test]
@@ -349,9 +380,11 @@ mod tests {
             start: Some("2024-01-01".into()),
             end: Some("2024-02-01T12:00:00".into()),
             timezone: Some("Europe/Berlin".into()),
+            fiscal_year_start: Some("Apr".into()),
             ..spec
         };
         let q = ranged.to_query(&Calendar::default()).unwrap();
+        assert_eq!(q.calendar.fiscal_year_start, chrono::Month::April);
         assert_eq!(QuerySpec::from(&q).to_query(&Calendar::default()).unwrap(), q);
     }
 }

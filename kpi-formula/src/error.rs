@@ -90,6 +90,9 @@ pub enum QueryError {
     /// The time zone is not an IANA zone name.
     #[error("unknown time zone `{0}`; expected an IANA name such as `UTC` or `Europe/Berlin`")]
     UnknownTimeZone(String),
+    /// The fiscal year start is not a month.
+    #[error("unknown month `{0}`; expected a month name (`april`, `apr`) or number (1-12)")]
+    UnknownMonth(String),
     /// A time bound could not be read.
     #[error(
         "cannot read `{0}` as a time; expected a date (2024-01-31), a local date-time (2024-01-31T13:00:00) or an RFC 3339 time with offset (2024-01-31T13:00:00Z)"

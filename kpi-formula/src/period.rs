@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, Month, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
 use crate::error::QueryError;
@@ -20,9 +20,10 @@ pub enum Grain {
     Week,
     /// One calendar month.
     Month,
-    /// Three calendar months starting January, April, July, October.
+    /// Three months: January, April, July and October start them, or in a fiscal calendar
+    /// the fiscal year's first month and every third month after it.
     Quarter,
-    /// One calendar year.
+    /// One calendar year, or a fiscal year starting on the calendar's fiscal year start.
     Year,
 }
 
@@ -175,26 +176,54 @@ impl fmt::Display for CalendarSpan {
     }
 }
 
-/// Where periods start: the time zone of the calendar and the first day of the week.
+/// Where periods start: the time zone of the calendar, the first day of the week and the
+/// first month of the (fiscal) year.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Calendar {
     /// IANA time zone in which days, weeks, months... begin.
     pub time_zone: Tz,
     /// The first day of a week.
     pub week_start: Weekday,
+    /// The first month of a year and of its first quarter: January for calendar years, April
+    /// for a fiscal year running April to March. A fiscal year is labelled by its start.
+    pub fiscal_year_start: Month,
 }
 
 impl Default for Calendar {
-    /// UTC with ISO weeks (starting Monday).
+    /// UTC with ISO weeks (starting Monday) and calendar years.
     fn default() -> Self {
-        Calendar { time_zone: Tz::UTC, week_start: Weekday::Mon }
+        Calendar::new(Tz::UTC)
     }
 }
 
 impl Calendar {
-    /// A calendar in `time_zone` with ISO weeks.
+    /// A calendar in `time_zone` with ISO weeks and calendar years.
     pub fn new(time_zone: Tz) -> Self {
-        Calendar { time_zone, week_start: Weekday::Mon }
+        Calendar { time_zone, week_start: Weekday::Mon, fiscal_year_start: Month::January }
+    }
+
+    /// The same calendar with years (and their quarters) starting in `month`.
+    pub fn with_fiscal_year_start(mut self, month: Month) -> Self {
+        self.fiscal_year_start = month;
+        self
+    }
+
+    /// Parses a month name (`april`, `Apr`) or number (`4`) as a fiscal year start.
+    pub fn parse_month(text: &str) -> Result<Month, QueryError> {
+        let t = text.trim();
+        let by_number = t.parse::<u8>().ok().and_then(|n| Month::try_from(n).ok());
+        by_number.or_else(|| t.parse::<Month>().ok()).ok_or_else(|| QueryError::UnknownMonth(text.to_string()))
+    }
+
+    /// How many months the start of the period of `grain` lies before the start of the
+    /// calendar month `month0` (0 = January): its place in its quarter or (fiscal) year.
+    fn months_into(&self, grain: Grain, month0: u32) -> u32 {
+        let from_start = (month0 + 12 - self.fiscal_year_start.number_from_month() + 1) % 12;
+        match grain {
+            Grain::Quarter => from_start % 3,
+            Grain::Year => from_start,
+            _ => 0,
+        }
     }
 
     /// Parses an IANA zone name such as `Europe/Berlin`.
@@ -226,19 +255,20 @@ impl Calendar {
                 let start = floored.and_utc().checked_add_signed(offset).unwrap_or(instant);
                 if start <= instant { start } else { self.to_instant(floored) }
             }
-            _ => self.to_instant(Self::floor_naive(naive.date(), grain, self.week_start)),
+            _ => self.to_instant(self.floor_naive(naive.date(), grain)),
         }
     }
 
-    fn floor_naive(date: NaiveDate, grain: Grain, week_start: Weekday) -> NaiveDateTime {
+    fn floor_naive(&self, date: NaiveDate, grain: Grain) -> NaiveDateTime {
         let day = match grain {
             Grain::Week => {
-                let back = (7 + date.weekday().num_days_from_monday() - week_start.num_days_from_monday()) % 7;
+                let back = (7 + date.weekday().num_days_from_monday() - self.week_start.num_days_from_monday()) % 7;
                 date.checked_sub_signed(Duration::days(i64::from(back))).unwrap_or(date)
             }
-            Grain::Month => date.with_day(1).unwrap_or(date),
-            Grain::Quarter => NaiveDate::from_ymd_opt(date.year(), (date.month0() / 3) * 3 + 1, 1).unwrap_or(date),
-            Grain::Year => NaiveDate::from_ymd_opt(date.year(), 1, 1).unwrap_or(date),
+            Grain::Month | Grain::Quarter | Grain::Year => {
+                let total = date.year() * 12 + date.month0() as i32 - self.months_into(grain, date.month0()) as i32;
+                NaiveDate::from_ymd_opt(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1).unwrap_or(date)
+            }
             _ => date,
         };
         day.and_time(NaiveTime::MIN)
@@ -289,7 +319,7 @@ impl Calendar {
                             .unwrap_or(date_limit)
                     }
                 };
-                self.to_instant(Self::floor_naive(date, grain, self.week_start))
+                self.to_instant(self.floor_naive(date, grain))
             }
         }
     }
@@ -449,6 +479,25 @@ mod tests {
         // 2024-01-03 is a Wednesday; its Sunday-week starts 2023-12-31.
         assert_eq!(sunday.period_start(utc("2024-01-03T10:00:00Z"), Grain::Week), utc("2023-12-31T00:00:00Z"));
         assert_eq!(Calendar::default().period_start(utc("2024-01-03T10:00:00Z"), Grain::Week), utc("2024-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn fiscal_years_start_in_their_month() {
+        let april = Calendar::default().with_fiscal_year_start(Month::April);
+        assert_eq!(april.period_start(utc("2024-03-15T10:00:00Z"), Grain::Year), utc("2023-04-01T00:00:00Z"));
+        assert_eq!(april.period_start(utc("2024-04-01T00:00:00Z"), Grain::Year), utc("2024-04-01T00:00:00Z"));
+        assert_eq!(april.period_start(utc("2024-03-15T10:00:00Z"), Grain::Quarter), utc("2024-01-01T00:00:00Z"));
+        let july = Calendar::default().with_fiscal_year_start(Month::July);
+        assert_eq!(july.period_start(utc("2024-06-30T00:00:00Z"), Grain::Year), utc("2023-07-01T00:00:00Z"));
+        let feb = Calendar::default().with_fiscal_year_start(Month::February);
+        assert_eq!(feb.period_start(utc("2024-01-31T00:00:00Z"), Grain::Quarter), utc("2023-11-01T00:00:00Z"));
+        assert_eq!(feb.add_periods(utc("2023-11-01T00:00:00Z"), Grain::Quarter, 1), utc("2024-02-01T00:00:00Z"));
+        assert_eq!(feb.add_periods(utc("2023-02-01T00:00:00Z"), Grain::Year, -1), utc("2022-02-01T00:00:00Z"));
+        assert_eq!(Calendar::parse_month("4").unwrap(), Month::April);
+        assert_eq!(Calendar::parse_month("Apr").unwrap(), Month::April);
+        assert_eq!(Calendar::parse_month(" october").unwrap(), Month::October);
+        assert!(Calendar::parse_month("13").is_err());
+        assert!(Calendar::parse_month("smarch").is_err());
     }
 
     #[test]

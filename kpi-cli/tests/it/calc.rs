@@ -68,3 +68,21 @@ fn demo_rows_and_a_formula() {
     let run = kpi(dir.path(), &["calc", "-f", "count(orders)", "--demo", "300", "--format", "csv"]).expect(0);
     assert_eq!(run.stdout.trim(), "value\n300.0");
 }
+
+#[test]
+fn fiscal_years_from_the_command_line() {
+    let dir = workspace_with_data(2_000);
+    let args = ["calc", "-k", "revenue", "-g", "quarter", "-d", "data", "--start", "2024-02-01", "--end", "2024-08-01"];
+    let out = kpi(dir.path(), &[&args[..], &["--fiscal-year-start", "feb", "--format", "json"]].concat()).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let mut spec = QuerySpec::kpi("revenue");
+    spec.grain = Some("quarter".into());
+    spec.start = Some("2024-02-01".into());
+    spec.end = Some("2024-08-01".into());
+    spec.fiscal_year_start = Some("february".into());
+    assert_eq!(json["rows"], in_process(dir.path(), &spec)["rows"]);
+    let periods: Vec<&str> = json["rows"].as_array().expect("rows").iter().map(|r| r["period"].as_str().expect("a period")).collect();
+    assert_eq!(periods, ["2024-02-01T00:00:00Z", "2024-05-01T00:00:00Z"]);
+    let bad = kpi(dir.path(), &[&args[..], &["--fiscal-year-start", "smarch"]].concat()).expect_clear_error();
+    assert!(bad.stderr.contains("unknown month `smarch`"), "{}", bad.stderr);
+}

@@ -483,3 +483,33 @@ async fn date_parts_and_calendar_windows_stream_like_on_demand() {
         converge(&engine, &mut sub, &mut seen).await;
     }
 }
+
+/// Fiscal quarters and years (a year from February) stream like on-demand calculations, with
+/// appends landing in the first fiscal quarter and in the next.
+#[tokio::test]
+async fn fiscal_quarters_stream_like_on_demand() {
+    let engine = engine(&[(10, Some("eu"), Some(1), Some(5.0)), (4_000, Some("us"), Some(2), Some(7.0))]);
+    let cal = kpi_formula::Calendar::default().with_fiscal_year_start(chrono::Month::February);
+    let range = kpi_formula::TimeRange::parse("2023-11-01", "2024-11-01", &cal).unwrap();
+    let queries = [
+        Query::kpi("total").with_grain(Grain::Quarter).with_calendar(cal).with_range(range),
+        Query::formula("to_date(count(events), 'year') + prev(sum(events.amount))")
+            .with_grain(Grain::Month)
+            .with_calendar(cal)
+            .with_range(range),
+    ];
+    let day = 86_400;
+    for query in queries {
+        let mut sub = engine.subscribe(&query, Refresh::OnChange).await.unwrap();
+        let mut seen = Seen::new();
+        apply(&mut seen, &next(&mut sub).await);
+        converge(&engine, &mut sub, &mut seen).await;
+        engine
+            .append_batches("events", vec![batch(&[(20 * day, Some("eu"), Some(3), Some(2.0)), (45 * day, None, Some(4), Some(1.0))])])
+            .unwrap();
+        converge(&engine, &mut sub, &mut seen).await;
+        let quarters = on_demand(&engine, &Query::kpi("total").with_grain(Grain::Quarter).with_calendar(cal).with_range(range)).await;
+        let february: DateTime<Utc> = "2024-02-01T00:00:00Z".parse().unwrap();
+        assert!(quarters.contains_key(&key(Some(february), &[])), "{quarters:?}");
+    }
+}

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use datafusion::arrow::datatypes::{DataType, IntervalMonthDayNano, TimeUnit};
-use datafusion::functions::expr_fn::{coalesce, date_part, date_trunc};
+use datafusion::functions::expr_fn::{coalesce, date_part, date_trunc, make_date};
 use datafusion::logical_expr::TryCast;
 use datafusion::prelude::{Expr, cast, lit};
 use datafusion::scalar::ScalarValue;
@@ -40,6 +40,9 @@ fn week_shift(cal: &Calendar) -> i64 {
 /// adding calendar days fails on such times. In a zone with one fixed offset every wall-clock
 /// time exists exactly once, so `fixed_offset` allows the plain (and much smaller) cast.
 pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Calendar, fixed_offset: bool) -> Expr {
+    if matches!(grain, Grain::Quarter | Grain::Year) && cal.fiscal_year_start != chrono::Month::January {
+        return fiscal_bucket(expr, column_type, grain, cal);
+    }
     let shift = week_shift(cal);
     let naive = |expr: Expr| match column_type {
         DataType::Timestamp(_, None) => expr,
@@ -88,6 +91,24 @@ pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Cal
             local_to_instant(local, cal)
         }
     }
+}
+
+/// The start of a fiscal quarter or year: the local month, moved back by its place in the
+/// quarter or year, as a date (`date_trunc` knows only calendar quarters and years, and months
+/// cannot be subtracted from zoned times without failing on some of them).
+fn fiscal_bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Calendar) -> Expr {
+    let local = match column_type {
+        DataType::Timestamp(_, Some(_)) => cast(expr, period_type(cal)),
+        _ => expr,
+    };
+    let part = |name: &str| cast(date_part(lit(name), local.clone()), DataType::Int64);
+    let month0 = part("month") - lit(1i64);
+    let first0 = i64::from(cal.fiscal_year_start.number_from_month()) - 1;
+    let from_start = (month0.clone() + lit(12 - first0)) % lit(12i64);
+    let into = if grain == Grain::Quarter { from_start % lit(3i64) } else { from_start };
+    let total = part("year") * lit(12i64) + month0 - into;
+    let start = make_date(total.clone() / lit(12i64), total % lit(12i64) + lit(1i64), lit(1i64));
+    local_to_instant(cast(start, DataType::Timestamp(TimeUnit::Microsecond, None)), cal)
 }
 
 /// A wall-clock period start as an instant: the earlier one when it occurs twice, the first

@@ -3,6 +3,7 @@
 mod correctness;
 mod date_parts;
 mod diagnostics;
+mod fiscal_years;
 mod robustness;
 mod support;
 mod time_functions;
