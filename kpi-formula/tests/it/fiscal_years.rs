@@ -1,12 +1,8 @@
 //! Fiscal years and quarters (a calendar whose year starts in another month than January),
 //! against hand-written SQL over the orders, and across a DST change in Berlin by hand.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Month, Utc};
-use datafusion::arrow::array::{Int64Array, RecordBatch, TimestampMicrosecondArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use kpi_formula::{Calendar, Grain, InMemoryModel, Query, TableModel, TimeRange};
+use kpi_formula::{Calendar, Grain, Query, TimeRange};
 
 use crate::support::*;
 
@@ -104,17 +100,7 @@ fn utc(s: &str) -> i64 {
 /// One event per hour from 2024-03-30T00:00Z to 2024-04-02T00:00Z on a column of type `tz`
 /// (`None`: wall-clock times, read in the calendar's zone).
 fn hourly(tz: Option<&str>) -> World {
-    let ts: Vec<i64> = (utc("2024-03-30T00:00:00Z")..utc("2024-04-02T00:00:00Z")).step_by(3_600_000_000).collect();
-    let ty = DataType::Timestamp(TimeUnit::Microsecond, tz.map(Arc::from));
-    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("at", ty, false)]));
-    let model = InMemoryModel::new().with_table(TableModel::new("events", schema.clone()).with_time_column("at").with_primary_key(["id"]));
-    let n = ts.len() as i64;
-    let mut array = TimestampMicrosecondArray::from(ts);
-    if let Some(tz) = tz {
-        array = array.with_timezone(tz);
-    }
-    let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..n)), Arc::new(array)]).unwrap();
-    build_world(model, vec![("events".into(), batch)])
+    event_world((utc("2024-03-30T00:00:00Z")..utc("2024-04-02T00:00:00Z")).step_by(3_600_000_000).collect(), tz)
 }
 
 /// In Berlin the fiscal year starting in April begins at 2024-03-31T22:00Z (CEST, the clocks

@@ -236,6 +236,20 @@ pub fn world() -> World {
     build_world(model, tables.into_iter().map(|(n, b)| (n.to_string(), b)).collect())
 }
 
+/// Events `(id, at)` at `ts` (epoch µs) on a time column of zone `tz` (`None`: wall-clock times).
+pub fn event_world(ts: Vec<i64>, tz: Option<&str>) -> World {
+    let ty = DataType::Timestamp(TimeUnit::Microsecond, tz.map(Arc::from));
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("at", ty, false)]));
+    let model = InMemoryModel::new().with_table(TableModel::new("events", schema.clone()).with_time_column("at").with_primary_key(["id"]));
+    let n = ts.len() as i64;
+    let mut array = TimestampMicrosecondArray::from(ts);
+    if let Some(tz) = tz {
+        array = array.with_timezone(tz);
+    }
+    let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..n)), Arc::new(array)]).unwrap();
+    build_world(model, vec![("events".into(), batch)])
+}
+
 /// Registers batches as tables, both for SQL and as plan sources.
 pub fn build_world(model: InMemoryModel, tables: Vec<(String, RecordBatch)>) -> World {
     let ctx = SessionContext::new();

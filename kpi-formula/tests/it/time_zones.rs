@@ -1,14 +1,10 @@
 //! Periods in a non-UTC zone across daylight-saving changes, checked against counts and period
 //! starts worked out by hand.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc, Weekday};
-use datafusion::arrow::array::{Int64Array, RecordBatch, TimestampMicrosecondArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use kpi_formula::{Calendar, Grain, InMemoryModel, Query, TableModel, TimeRange};
+use kpi_formula::{Calendar, Grain, Query, TimeRange};
 
-use crate::support::{Row, build_world, run};
+use crate::support::{Row, event_world, run};
 
 fn utc(s: &str) -> i64 {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc).timestamp_micros()
@@ -22,19 +18,6 @@ fn berlin() -> Calendar {
 fn hourly(from: &str, to: &str, tz: Option<&str>) -> crate::support::World {
     let ts: Vec<i64> = (utc(from)..utc(to)).step_by(3_600_000_000).collect();
     event_world(ts, tz)
-}
-
-fn event_world(ts: Vec<i64>, tz: Option<&str>) -> crate::support::World {
-    let ty = DataType::Timestamp(TimeUnit::Microsecond, tz.map(Arc::from));
-    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("at", ty, false)]));
-    let model = InMemoryModel::new().with_table(TableModel::new("events", schema.clone()).with_time_column("at").with_primary_key(["id"]));
-    let n = ts.len() as i64;
-    let mut array = TimestampMicrosecondArray::from(ts);
-    if let Some(tz) = tz {
-        array = array.with_timezone(tz);
-    }
-    let batch = RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from_iter_values(0..n)), Arc::new(array)]).unwrap();
-    build_world(model, vec![("events".into(), batch)])
 }
 
 fn expect(rows: &[Row], expected: &[(&str, f64)]) {
