@@ -473,15 +473,19 @@ async fn date_parts_and_calendar_windows_stream_like_on_demand() {
         Query::formula("last(sum(events.amount), events.user_id)").with_grain(Grain::Hour).with_range(range),
     ];
     for query in queries {
-        let mut sub = engine.subscribe(&query, Refresh::OnChange).await.unwrap();
-        let mut seen = Seen::new();
-        apply(&mut seen, &next(&mut sub).await);
-        converge(&engine, &mut sub, &mut seen).await;
-        engine
-            .append_batches("events", vec![batch(&[(5_000, Some("eu"), Some(3), Some(2.0)), (9_000, None, Some(4), Some(1.0))])])
-            .unwrap();
-        converge(&engine, &mut sub, &mut seen).await;
+        streams_like_on_demand(&engine, &query, &[(5_000, Some("eu"), Some(3), Some(2.0)), (9_000, None, Some(4), Some(1.0))]).await;
     }
+}
+
+/// Subscribes to `query`, then appends `events`: what the subscriber has seen equals an
+/// on-demand calculation before and after.
+async fn streams_like_on_demand(engine: &Engine, query: &Query, events: &[Event]) {
+    let mut sub = engine.subscribe(query, Refresh::OnChange).await.unwrap();
+    let mut seen = Seen::new();
+    apply(&mut seen, &next(&mut sub).await);
+    converge(engine, &mut sub, &mut seen).await;
+    engine.append_batches("events", vec![batch(events)]).unwrap();
+    converge(engine, &mut sub, &mut seen).await;
 }
 
 /// Fiscal quarters and years (a year from February) stream like on-demand calculations, with
@@ -500,14 +504,7 @@ async fn fiscal_quarters_stream_like_on_demand() {
     ];
     let day = 86_400;
     for query in queries {
-        let mut sub = engine.subscribe(&query, Refresh::OnChange).await.unwrap();
-        let mut seen = Seen::new();
-        apply(&mut seen, &next(&mut sub).await);
-        converge(&engine, &mut sub, &mut seen).await;
-        engine
-            .append_batches("events", vec![batch(&[(20 * day, Some("eu"), Some(3), Some(2.0)), (45 * day, None, Some(4), Some(1.0))])])
-            .unwrap();
-        converge(&engine, &mut sub, &mut seen).await;
+        streams_like_on_demand(&engine, &query, &[(20 * day, Some("eu"), Some(3), Some(2.0)), (45 * day, None, Some(4), Some(1.0))]).await;
         let quarters = on_demand(&engine, &Query::kpi("total").with_grain(Grain::Quarter).with_calendar(cal).with_range(range)).await;
         let february: DateTime<Utc> = "2024-02-01T00:00:00Z".parse().unwrap();
         assert!(quarters.contains_key(&key(Some(february), &[])), "{quarters:?}");
