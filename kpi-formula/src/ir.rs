@@ -438,6 +438,9 @@ pub struct Aggregate {
     pub window: Window,
     /// Semi-additive: only the rows at the period's last (or first) time.
     pub snapshot: Option<Snapshot>,
+    /// A conversion count: `func` over the rows of another table matched to this table's rows
+    /// (`arg` and `filter` are then `None`; the conversion carries its own).
+    pub conversion: Option<Box<Conversion>>,
     /// Where the aggregate was written (for diagnostics after resolution).
     pub span: Span,
 }
@@ -472,7 +475,27 @@ impl Aggregate {
             && self.filter == other.filter
             && self.window == other.window
             && self.snapshot == other.snapshot
+            && self.conversion == other.conversion
     }
+}
+
+/// The conversion side of a funnel metric (MetricFlow's conversion metrics): each row of
+/// `table` that meets `filter` is matched to the latest row of the base table (the aggregate's
+/// own) with the same entity and constant properties at or before it, within `within`; the
+/// matched rows are aggregated by the base row's period and dimensions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Conversion {
+    /// The table of conversion events.
+    pub table: String,
+    /// The conversion measure's argument (`None` for `count(table)`).
+    pub arg: Option<RowExpr>,
+    /// The conversion events counted.
+    pub filter: Option<RowExpr>,
+    /// Pairs of base and conversion expressions that must be equal: the entity first, then the
+    /// properties held constant.
+    pub on: Vec<(RowExpr, RowExpr)>,
+    /// How long after a base event a conversion counts; `None` for any time after.
+    pub within: Option<CalendarSpan>,
 }
 
 /// A leaf of a KPI-level expression.

@@ -102,7 +102,7 @@ impl CompiledQuery {
         self.formula.expr.for_each_leaf(&mut |leaf| match leaf {
             MetricLeaf::Prev(..) => windowed = true,
             MetricLeaf::Aggregate(a) => {
-                windowed |= a.window != Window::Period || a.snapshot.is_some();
+                windowed |= a.window != Window::Period || a.snapshot.is_some() || a.conversion.is_some();
                 a.arg.iter().chain(a.filter.iter()).for_each(&mut check_row);
             }
         });

@@ -16,6 +16,7 @@
 //! 5. `prev` as `lag` over the dense series, so periods without rows count;
 //! 6. the formula as a projection to `Float64`, the lookback periods dropped, sorted.
 
+mod conversion;
 mod expr;
 mod incremental;
 mod known;
@@ -124,6 +125,8 @@ enum Kind {
     Spans,
     /// A semi-additive aggregate over the rows at each period's last or first time.
     Snapshot,
+    /// Conversion events matched to the base events they follow.
+    Conversion,
 }
 
 struct Slot {
@@ -194,6 +197,7 @@ impl Lowering<'_> {
             agg.window = Window::Period;
         }
         let kind = match agg.window {
+            _ if agg.conversion.is_some() => Kind::Conversion,
             _ if agg.snapshot.is_some() => Kind::Snapshot,
             Window::Period => Kind::Plain,
             _ if grainless_cumulative => Kind::Plain,
@@ -288,7 +292,7 @@ impl Lowering<'_> {
                     aggs.push(self.slot_aggregate_where(s, s.agg.func, since)?.alias(format!("__a{i}")));
                 }
                 Kind::Partial => aggs.extend(self.partials(i, s, "__a")?),
-                Kind::Holistic | Kind::Spans | Kind::Snapshot => {}
+                Kind::Holistic | Kind::Spans | Kind::Snapshot | Kind::Conversion => {}
             }
         }
         if group.is_empty() && aggs.is_empty() {
@@ -399,6 +403,7 @@ impl Lowering<'_> {
                 Kind::Holistic => (self.holistic(i)?, true),
                 Kind::Spans => (self.spans(i)?, true),
                 Kind::Snapshot => (self.snapshot(i)?, self.grain.is_some()),
+                Kind::Conversion => (self.conversion(i)?, self.grain.is_some()),
                 _ => continue,
             };
             b = self.join_to_keys(b, events, period.then(|| format!("__hp{i}")), |k| format!("__hd{i}_{k}"))?;
@@ -439,7 +444,9 @@ impl Lowering<'_> {
     fn slot_value(&self, i: usize) -> Result<Expr, FormulaError> {
         let s = &self.slots[i];
         match s.kind {
-            Kind::Plain | Kind::Holistic | Kind::Spans | Kind::Snapshot => Ok(finish_value(ucol(&format!("__a{i}")), s.agg.func)),
+            Kind::Plain | Kind::Holistic | Kind::Spans | Kind::Snapshot | Kind::Conversion => {
+                Ok(finish_value(ucol(&format!("__a{i}")), s.agg.func))
+            }
             Kind::Partial => series::partial_value(i, s.agg.func, s.agg.window == Window::Cumulative),
         }
     }

@@ -10,6 +10,7 @@ use datafusion::prelude::Expr;
 
 use crate::error::FormulaError;
 use crate::ir::{ColumnRef, RowExpr};
+use crate::query::TableScope;
 
 use super::Lowering;
 use super::expr::scalar_to_df;
@@ -68,17 +69,40 @@ impl Lowering<'_> {
         lo: Option<DateTime<Utc>>,
         hi: Option<DateTime<Utc>>,
     ) -> Result<LogicalPlanBuilder, FormulaError> {
-        let scope = &self.q.scopes[table];
+        self.rows_in(table, Some(&self.q.scopes[table]), exprs, lo, hi)
+    }
+
+    /// [`Lowering::rows`] of a table read for another's aggregate (the conversion events of a
+    /// funnel): without the query's dimensions and filter, which belong to the aggregated table.
+    pub(crate) fn unscoped_rows(
+        &self,
+        table: &str,
+        exprs: &[&RowExpr],
+        lo: Option<DateTime<Utc>>,
+        hi: Option<DateTime<Utc>>,
+    ) -> Result<LogicalPlanBuilder, FormulaError> {
+        self.rows_in(table, None, exprs, lo, hi)
+    }
+
+    fn rows_in(
+        &self,
+        table: &str,
+        scope: Option<&TableScope>,
+        exprs: &[&RowExpr],
+        lo: Option<DateTime<Utc>>,
+        hi: Option<DateTime<Utc>>,
+    ) -> Result<LogicalPlanBuilder, FormulaError> {
+        let filter = scope.and_then(|s| s.filter.as_ref());
         let mut paths: BTreeSet<Vec<String>> = BTreeSet::new();
         let mut add = |c: &ColumnRef| {
             for n in 1..=c.path.len() {
                 paths.insert(c.path[..n].to_vec());
             }
         };
-        for e in exprs.iter().copied().chain(scope.filter.as_ref()) {
+        for e in exprs.iter().copied().chain(filter) {
             e.for_each_leaf(&mut add);
         }
-        scope.dimensions.iter().for_each(&mut add);
+        scope.iter().flat_map(|s| &s.dimensions).for_each(&mut add);
 
         let mut b = self.scan(table, table)?;
         // BTreeSet order puts every path after its prefixes, so parents are joined first.
@@ -104,7 +128,7 @@ impl Lowering<'_> {
         {
             conditions.push(cond);
         }
-        if let Some(filter) = &scope.filter {
+        if let Some(filter) = filter {
             conditions.push(self.row(filter)?);
         }
         if let Some(cond) = conditions.into_iter().reduce(Expr::and) {

@@ -7,6 +7,7 @@ use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, Scalar, Shift, Snaps
 use crate::period::{CalendarSpan, Grain};
 use crate::span::Source;
 
+use super::conversion::CONVERSION_FUNCTIONS;
 use super::row::{RowLevel, RowScope, find_path, path_error};
 use super::{Failed, Level, MAX_EXPANDED_NODES, MAX_KPI_DEPTH, Res, Resolver};
 
@@ -16,7 +17,7 @@ const TIME_FUNCTIONS: &[&str] = &["prev", "growth", "at_start", "rolling", "to_d
 
 /// Whether `name` is an aggregate or time function (which only the KPI level allows).
 pub(crate) fn is_special_metric_call(name: &str) -> bool {
-    AGGREGATES.contains(&name) || TIME_FUNCTIONS.contains(&name)
+    AGGREGATES.contains(&name) || TIME_FUNCTIONS.contains(&name) || CONVERSION_FUNCTIONS.contains(&name)
 }
 
 /// The KPI level, with the window that enclosing `rolling`/`to_date`/`cumulative` put on aggregates.
@@ -72,7 +73,7 @@ impl Level for MetricLevel {
         if AGGREGATES.contains(&name) {
             return Some(self.aggregate(r, e, name, args, filter));
         }
-        if !TIME_FUNCTIONS.contains(&name) {
+        if !TIME_FUNCTIONS.contains(&name) && !CONVERSION_FUNCTIONS.contains(&name) {
             return None;
         }
         if let Some(f) = filter {
@@ -85,6 +86,7 @@ impl Level for MetricLevel {
             "prev" | "growth" => self.shift(r, e, name, args),
             "at_start" => self.at_start(r, e, args),
             "last" | "first" => self.snapshot(r, e, name, args),
+            "conversions" | "conversion_rate" => self.conversion(r, e, name, args),
             _ => self.window_function(r, e, name, args),
         })
     }
@@ -95,6 +97,11 @@ impl Level for MetricLevel {
 }
 
 impl MetricLevel {
+    /// The window enclosing `rolling`/`to_date`/`cumulative` put on aggregates here.
+    pub(super) fn window(&self) -> Window {
+        self.window
+    }
+
     fn aggregate(&self, r: &mut Resolver<'_>, e: &Expr, name: &str, args: &[Expr], filter: Option<&Expr>) -> Res<MetricLeaf> {
         let func = match name {
             "sum" => AggFunc::Sum,
@@ -183,7 +190,7 @@ impl MetricLevel {
             }
             None => None,
         };
-        let agg = Aggregate { func, table: root, arg, filter, window: self.window, snapshot: None, span: e.span };
+        let agg = Aggregate { func, table: root, arg, filter, window: self.window, snapshot: None, conversion: None, span: e.span };
         Ok((Scalar::Leaf(MetricLeaf::Aggregate(Box::new(agg))), ValueType::Number))
     }
 
@@ -245,6 +252,9 @@ impl MetricLevel {
             Because(String),
         }
         let mapped = x.try_map_leaves(&mut |leaf| match leaf {
+            MetricLeaf::Aggregate(a) if a.conversion.is_some() => {
+                Err(Refused::Because(format!("`{name}` cannot take a snapshot of a conversion")))
+            }
             MetricLeaf::Aggregate(a) if a.window == Window::Period && a.snapshot.is_none() => {
                 if r.model.table(&a.table).is_none_or(|t| t.time_column.is_none()) {
                     return Err(Refused::Because(format!("`{}` has no time column to take the {name} time of", a.table)));
@@ -447,11 +457,7 @@ impl MetricLevel {
                 let d = r
                     .diag(
                         ErrorKind::TimeIntelligence,
-                        format!(
-                            "KPI `{code}` already uses {}, so it cannot be put inside {}",
-                            window_name(inner),
-                            window_name(self.window)
-                        ),
+                        format!("KPI `{code}` already uses {}, so it cannot be put inside {}", inner, window_name(self.window)),
                         e,
                     )
                     .expected("a KPI whose aggregates have no window of their own");
@@ -506,15 +512,17 @@ fn window_name(w: Window) -> String {
 }
 
 /// Puts `window` on every aggregate of an inlined KPI; fails with the aggregate's own window if it has one.
-fn apply_window(expr: &MetricExpr, window: Window) -> Result<MetricExpr, Window> {
+/// `expr` with `window` on its aggregates; `Err` names what an aggregate already uses.
+fn apply_window(expr: &MetricExpr, window: Window) -> Result<MetricExpr, String> {
     if window == Window::Period {
         return Ok(expr.clone());
     }
     expr.try_map_leaves(&mut |leaf| match leaf {
+        MetricLeaf::Aggregate(a) if a.conversion.is_some() => Err("a conversion".to_string()),
         MetricLeaf::Aggregate(a) if a.window == Window::Period => {
             Ok(Scalar::Leaf(MetricLeaf::Aggregate(Box::new(Aggregate { window, ..(**a).clone() }))))
         }
-        MetricLeaf::Aggregate(a) => Err(a.window),
+        MetricLeaf::Aggregate(a) => Err(window_name(a.window)),
         MetricLeaf::Prev(inner, n, span) => Ok(Scalar::Leaf(MetricLeaf::Prev(Box::new(apply_window(inner, window)?), *n, *span))),
     })
 }
@@ -580,7 +588,7 @@ fn choose_root(r: &mut Resolver<'_>, e: &Expr, arg: &Expr, filter: Option<&Expr>
     Err(r.error(d))
 }
 
-fn collect_tables(e: &Expr, f: &mut impl FnMut(&str)) {
+pub(super) fn collect_tables(e: &Expr, f: &mut impl FnMut(&str)) {
     if let ExprKind::Path(parts) = &e.kind
         && parts.len() >= 2
     {

@@ -3,6 +3,7 @@
 //!
 //! All problems found are collected, so a caller sees every error of a formula at once.
 
+mod conversion;
 mod metric;
 mod row;
 
@@ -47,6 +48,13 @@ pub(crate) const FUNCTION_NAMES: &[&str] = &[
     "max",
     "median",
     "percentile",
+    "percentile_disc",
+    "approx_percentile",
+    "conversions",
+    "conversion_rate",
+    "at_start",
+    "last",
+    "first",
     "prev",
     "growth",
     "rolling",
@@ -86,12 +94,14 @@ pub struct ResolvedFormula {
 
 impl ResolvedFormula {
     /// Whether the formula uses `prev`, `growth`, `at_start`, `rolling`, `to_date`, `cumulative`,
-    /// `last` or `first`.
+    /// `last`, `first` or a conversion: whether a period's value depends on rows outside it.
     pub fn uses_time_intelligence(&self) -> bool {
         let mut found = false;
         self.expr.for_each_leaf(&mut |leaf| match leaf {
             crate::ir::MetricLeaf::Prev(..) => found = true,
-            crate::ir::MetricLeaf::Aggregate(a) => found |= a.window != crate::ir::Window::Period || a.snapshot.is_some(),
+            crate::ir::MetricLeaf::Aggregate(a) => {
+                found |= a.window != crate::ir::Window::Period || a.snapshot.is_some() || a.conversion.is_some()
+            }
         });
         found
     }

@@ -1,5 +1,6 @@
 //! Integration tests of kpi-formula through its public API (one binary: linking DataFusion is slow).
 
+mod conversions;
 mod correctness;
 mod date_parts;
 mod diagnostics;
