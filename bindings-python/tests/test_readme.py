@@ -21,6 +21,7 @@ def test_readme_python_examples_run(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "KPI_FORMULA 1 12" in out
     assert "sum(orders.amount where orders.status = 'completed')" in out and "[30.0, 20.0]" in out
+    assert "[0.5]" in out
 
 
 def test_package_readme_example_runs(capsys):

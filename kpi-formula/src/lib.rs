@@ -120,6 +120,14 @@
 //!   across it. Periods without rows count: the engine builds the full series of periods and
 //!   widens the scan back as far as the functions need.
 //!
+//! * **Conversions** (funnels, MetricFlow's conversion metrics):
+//!   `conversions(count(visits), count(buys), visits.user_id = buys.user_id, '7 days')` counts
+//!   the buys that follow a visit of the same user within seven days, each buy matched to the
+//!   latest visit at or before it and counted in that visit's period and dimensions;
+//!   `conversion_rate(...)` divides by the visits. More `and base.p = conversion.p` pairs hold
+//!   properties constant; without the window any later buy counts. Zoned timestamps are
+//!   compared as instants (a day is 24 hours), naive ones and dates on their wall clock.
+//!
 //! ## Time
 //!
 //! Periods are bucketed in the query's [`Calendar`]: an IANA time zone and a week start.

@@ -36,6 +36,14 @@ fn the_shop_imports_and_lists_what_it_cannot_express() {
     assert_eq!(formula("total_balance"), "last(sum(balances.amount), balances.account_id)");
     assert_eq!(formula("gifts"), "count(orders where orders.is_gift)");
     assert_eq!(formula("tax_due"), "sum(orders.amount * 0.2)");
+    assert_eq!(
+        formula("checkout_conversion"),
+        "conversion_rate(count(customers.customer_id), count_distinct(orders.customer_id where orders.status = 'completed'), customers.customer_id = orders.customer_id, '30 days')"
+    );
+    assert_eq!(
+        formula("first_orders"),
+        "coalesce(conversions(count(customers.customer_id where customers.region = 'eu'), count(orders), customers.customer_id = orders.customer_id and customers.customer_id = orders.customer_id), 0)"
+    );
     assert_eq!(imported.catalog.kpi("revenue").unwrap().name, "Revenue");
     let orders = imported.catalog.object_model("orders").unwrap();
     assert_eq!(orders.primary_key, ["order_id"]);
@@ -47,9 +55,8 @@ fn the_shop_imports_and_lists_what_it_cannot_express() {
     assert!(reason("dimension orders.is_large").contains("SQL expression"));
     assert!(reason("metric revenue_mom").contains("offset_window"));
     assert!(reason("metric revenue_all_time").contains("period_agg"));
-    assert!(reason("metric checkout_conversion").contains("conversion"));
     assert!(reason("metric regional_revenue").contains("more than one entity"));
-    assert_eq!(skipped.len(), 5, "{skipped:#?}");
+    assert_eq!(skipped.len(), 4, "{skipped:#?}");
     let mom = imported.skipped.iter().find(|s| s.what == "metric revenue_mom").unwrap();
     assert!(mom.location.file.as_deref().is_some_and(|f| f.ends_with("metrics.yml")), "{}", mom.location);
     let text = std::fs::read_to_string(project().join("models/metrics.yml")).unwrap();
@@ -70,12 +77,19 @@ fn the_manifest_dbt_writes_imports_like_the_yaml() {
         {"name": "revenue", "type": "simple", "type_params": {"measure": {"name": "order_total", "filter": null}},
          "filter": {"where_filters": [{"where_sql_template": "{{ Dimension('order__status') }} = 'completed'"}]}},
         {"name": "revenue_7d", "type": "cumulative",
-         "type_params": {"measure": {"name": "order_total"}, "cumulative_type_params": {"window": {"count": 7, "granularity": "day"}, "period_agg": "average"}}}
+         "type_params": {"measure": {"name": "order_total"}, "cumulative_type_params": {"window": {"count": 7, "granularity": "day"}, "period_agg": "average"}}},
+        {"name": "reorders", "type": "conversion", "type_params": {"conversion_type_params": {
+          "base_measure": {"name": "order_total", "filter": null, "fill_nulls_with": null}, "conversion_measure": {"name": "order_total"},
+          "entity": "order", "calculation": "conversions", "window": {"count": 7, "granularity": "day"}, "constant_properties": null}}}
       ]
     }"#;
     let imported = import_dbt_sources(&[("target/semantic_manifest.json".into(), manifest.into())]).unwrap();
     assert_eq!(imported.catalog.kpi("revenue").unwrap().formula, "sum(orders.amount where orders.status = 'completed')");
     assert_eq!(imported.catalog.kpi("revenue_7d").unwrap().formula, "rolling(sum(orders.amount), '7 days', 'average')");
+    assert_eq!(
+        imported.catalog.kpi("reorders").unwrap().formula,
+        "conversions(sum(orders.amount), sum(orders.amount), orders.order_id = orders.order_id, '7 days')"
+    );
     assert!(imported.skipped.is_empty(), "{:?}", imported.skipped);
 }
 
@@ -132,7 +146,8 @@ fn tables() -> Vec<(&'static str, RecordBatch)> {
         ],
         vec![
             Arc::new(Int64Array::from_iter_values(1..=40)),
-            Arc::new(TimestampMicrosecondArray::from_iter_values((1..=40).map(|i| JAN_1 - i * DAY))),
+            // From two weeks before H1 to May, so signups convert to orders within H1.
+            Arc::new(TimestampMicrosecondArray::from_iter_values((1..=40).map(|i| JAN_1 + (i * 4 - 20) * DAY + i * 3_600_000_000))),
             Arc::new(StringArray::from_iter_values((1..=40).map(|i| if i % 3 == 0 { "eu" } else { "us" }))),
         ],
     );
@@ -178,7 +193,7 @@ async fn imported_kpis_give_the_numbers_of_hand_written_sql() {
     let orders = format!("(SELECT * FROM orders WHERE {h1}) o");
     let with_region = format!("(SELECT * FROM orders WHERE {h1}) o LEFT JOIN customers c ON o.customer_id = c.customer_id");
     let revenue = "SUM(CASE WHEN o.status = 'completed' THEN o.amount END)";
-    let cases = [
+    let mut cases = vec![
         ("revenue", monthly(revenue, &orders)),
         ("average_order_value", monthly(&format!("{revenue} / COUNT(*)"), &orders)),
         (
@@ -209,6 +224,21 @@ async fn imported_kpis_give_the_numbers_of_hand_written_sql() {
             ),
         ),
     ];
+    // Customers by signup month, and the orders they placed after signing up (within `window`).
+    let signups = |window: &str, region: &str, value: &str| {
+        format!(
+            "WITH p AS ({MONTHS}), c AS (SELECT * FROM customers WHERE signed_up_at >= TIMESTAMP '2024-01-01' AND signed_up_at < TIMESTAMP '2024-07-01' {region}), \
+             a AS (SELECT date_trunc('month', c.signed_up_at) AS m, COUNT(DISTINCT c.customer_id) AS base, \
+                   COUNT(DISTINCT CASE WHEN o.status = 'completed' THEN o.customer_id END) AS buyers, COUNT(o.order_id) AS orders \
+                   FROM c LEFT JOIN orders o ON o.customer_id = c.customer_id AND o.ordered_at >= c.signed_up_at {window} GROUP BY 1) \
+             SELECT CAST({value} AS DOUBLE) AS value FROM p LEFT JOIN a ON a.m = p.period ORDER BY p.period"
+        )
+    };
+    cases.push((
+        "checkout_conversion",
+        signups("AND o.ordered_at < c.signed_up_at + INTERVAL '30 days'", "", "CAST(a.buyers AS DOUBLE) / NULLIF(a.base, 0)"),
+    ));
+    cases.push(("first_orders", signups("", "AND region = 'eu'", "COALESCE(a.orders, 0)")));
     let values = |batches: &[RecordBatch]| -> Vec<Option<f64>> {
         batches
             .iter()

@@ -458,7 +458,7 @@ async fn retention_releases_old_rows_while_views_keep_their_values() {
     converge(&engine, &mut users, &mut seen).await;
 }
 
-/// Date-part dimensions, ragged windows, `at_start`, discrete percentiles and snapshots stream too: what a subscriber has
+/// Date-part dimensions, ragged windows, `at_start`, discrete percentiles, snapshots and conversions stream too: what a subscriber has
 /// seen after appends equals an on-demand calculation.
 #[tokio::test]
 async fn date_parts_and_calendar_windows_stream_like_on_demand() {
@@ -475,6 +475,14 @@ async fn date_parts_and_calendar_windows_stream_like_on_demand() {
     for query in queries {
         streams_like_on_demand(&engine, &query, &[(5_000, Some("eu"), Some(3), Some(2.0)), (9_000, None, Some(4), Some(1.0))]).await;
     }
+    // A conversion appended later changes the hour of the event it follows.
+    let funnel = Query::formula("conversions(count(events where events.region = 'eu'), count(events where events.region is null), events.user_id = events.user_id, '2 hours')")
+        .with_grain(Grain::Hour)
+        .with_range(range);
+    streams_like_on_demand(&engine, &funnel, &[(3_000, None, Some(1), Some(1.0)), (12_000, None, Some(3), Some(1.0))]).await;
+    let hours = on_demand(&engine, &funnel).await;
+    let midnight = key(Some("2024-01-01T00:00:00Z".parse().unwrap()), &[]);
+    assert_eq!(hours[&midnight], Some(1.0), "user 1's event of 00:50 converts the visit of 00:00: {hours:?}");
 }
 
 /// Subscribes to `query`, then appends `events`: what the subscriber has seen equals an

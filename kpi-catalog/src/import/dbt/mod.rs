@@ -20,7 +20,7 @@ use crate::document::{Format, parse, read};
 use crate::source::{Location, Origin};
 use crate::{Catalog, CatalogError, ColumnDef, KeyPair, KeyPairs, KpiDefinition, ObjectModel, RelationshipDef};
 
-use shapes::{DbtFile, InputFields, Metric, SemanticModel, meta_type};
+use shapes::{ConversionParams, DbtFile, Input, InputFields, Metric, SemanticModel, meta_type};
 
 /// The most files a project directory may hold.
 const MAX_FILES: usize = 10_000;
@@ -150,6 +150,22 @@ pub(super) struct Model {
     foreign: Vec<(String, String)>,
     /// Dimensions: (name, column).
     dimensions: Vec<(String, String)>,
+}
+
+impl Model {
+    /// The key column of one of the model's entities.
+    fn entity_column(&self, entity: &str) -> Option<String> {
+        if self.primary.as_deref() == Some(entity) {
+            self.primary_column.clone()
+        } else {
+            self.foreign.iter().find(|(e, _)| e == entity).map(|(_, c)| c.clone())
+        }
+    }
+
+    /// The column of one of the model's entities or dimensions.
+    fn property_column(&self, name: &str) -> Option<String> {
+        self.entity_column(name).or_else(|| self.dimensions.iter().find(|(d, _)| d == name).map(|(_, c)| c.clone()))
+    }
 }
 
 /// A measure as a formula aggregate over its object model.
@@ -373,12 +389,8 @@ impl Project {
             template = match na.window_groupings.as_slice() {
                 [] => format!("{edge}({template})"),
                 [entity] => {
-                    let column = if model.primary.as_deref() == Some(entity.as_str()) {
-                        model.primary_column.clone()
-                    } else {
-                        model.foreign.iter().find(|(e, _)| e == entity).map(|(_, c)| c.clone())
-                    };
-                    let column = column.ok_or_else(|| format!("window grouping `{entity}` is not an entity of `{table}`"))?;
+                    let column =
+                        model.entity_column(entity).ok_or_else(|| format!("window grouping `{entity}` is not an entity of `{table}`"))?;
                     format!("{edge}({template}, {table}.{column})")
                 }
                 _ => return Err("more than one window grouping; one entity is imported".into()),
@@ -447,9 +459,56 @@ impl Project {
                     (Some(_), Some(_)) => Err("both a window and grain_to_date".into()),
                 }
             }
-            "conversion" => Err("conversion metrics are not imported yet".into()),
+            "conversion" => self.conversion_formula(
+                tp.conversion_type_params.as_ref().ok_or("a conversion metric without conversion_type_params")?,
+                &filters,
+            ),
             other => Err(format!("metric type `{other}`")),
         }
+    }
+
+    /// `conversions(...)` or `conversion_rate(...)` of a conversion metric; the metric's filters
+    /// select base events, as MetricFlow applies them.
+    fn conversion_formula(&self, params: &ConversionParams, filters: &[String]) -> Result<String, String> {
+        let side = |input: &Input, own_filters: &[String]| -> Result<(String, &Model, InputFields), String> {
+            let f = input.fields();
+            if f.offset_window.is_some() || f.offset_to_grain.is_some() {
+                return Err(format!("an offset on the conversion metric's measure `{}`", f.name));
+            }
+            let mut all = own_filters.to_vec();
+            all.extend(f.filter.iter().flat_map(|x| x.templates()));
+            let measure = self.measures.get(&f.name).ok_or_else(|| format!("measure `{}` is not defined or was not imported", f.name))?;
+            Ok((self.measure_formula(&f.name, &all)?, &self.resolved[measure.model], f))
+        };
+        let (base, base_model, base_fields) = side(&params.base_measure, filters)?;
+        let (conv, conv_model, conv_fields) = side(&params.conversion_measure, &[])?;
+        if base_fields.fill_nulls_with.is_some_and(|v| v != 0.0) {
+            return Err("fill_nulls_with on the base measure of a conversion metric (other than 0)".into());
+        }
+        let (b, c) = (&base_model.name, &conv_model.name);
+        let key = |m: &Model, name: &str, what: &str| {
+            m.property_column(name).ok_or_else(|| format!("{what} `{name}` is not an entity or dimension of `{}`", m.name))
+        };
+        let entity = &params.entity;
+        let mut on = vec![format!("{b}.{} = {c}.{}", key(base_model, entity, "entity")?, key(conv_model, entity, "entity")?)];
+        for p in params.constant_properties.iter().flatten() {
+            on.push(format!(
+                "{b}.{} = {c}.{}",
+                key(base_model, &p.base_property, "base property")?,
+                key(conv_model, &p.conversion_property, "conversion property")?
+            ));
+        }
+        let func = match params.calculation.as_deref().map(str::to_lowercase).as_deref() {
+            None | Some("conversion_rate") => "conversion_rate",
+            Some("conversions") => "conversions",
+            Some(other) => return Err(format!("calculation `{other}`; conversion_rate or conversions")),
+        };
+        let window = params.window.as_ref().map(|w| format!(", '{}'", w.text())).unwrap_or_default();
+        let x = format!("{func}({base}, {conv}, {}{window})", on.join(" and "));
+        Ok(match conv_fields.fill_nulls_with {
+            Some(v) => format!("coalesce({x}, {v})"),
+            None => x,
+        })
     }
 
     /// A measure (`measure_input`) or metric input as a formula: a KPI reference when it

@@ -148,6 +148,31 @@ pub(crate) struct TypeParams {
     pub grain_to_date: Option<String>,
     #[serde(default)]
     pub cumulative_type_params: Option<Cumulative>,
+    #[serde(default)]
+    pub conversion_type_params: Option<ConversionParams>,
+}
+
+/// A conversion metric's parameters.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ConversionParams {
+    pub base_measure: Input,
+    pub conversion_measure: Input,
+    pub entity: String,
+    /// `conversion_rate` (dbt's default) or `conversions`.
+    #[serde(default)]
+    pub calculation: Option<String>,
+    #[serde(default)]
+    pub window: Option<Span>,
+    /// Null in manifests without any.
+    #[serde(default)]
+    pub constant_properties: Option<Vec<ConstantProperty>>,
+}
+
+/// A property (dimension or entity) that must be equal on the base and conversion events.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ConstantProperty {
+    pub base_property: String,
+    pub conversion_property: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
