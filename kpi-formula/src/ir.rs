@@ -1,6 +1,8 @@
 //! The resolved form of a formula: names bound to tables, columns and KPIs, types checked,
 //! KPI references inlined. Lowering turns it into a DataFusion plan.
 
+use std::sync::Arc;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use datafusion::arrow::datatypes::DataType;
 
@@ -97,12 +99,41 @@ pub struct ColumnRef {
     pub data_type: DataType,
     /// A date part of a time column (`month(orders.ordered_at)`), taken in the query's calendar.
     pub part: Option<DatePart>,
+    /// Instead of the column, the value of a KPI-level expression for the entity the column
+    /// holds (`per(bookings.listing_id, count(bookings))`).
+    pub per: Option<Arc<PerEntity>>,
 }
 
 impl ColumnRef {
-    /// The Arrow type of the reference's values: the column's, or `Int64` for a date part.
+    /// The Arrow type of the reference's values: the column's, `Int64` for a date part, or
+    /// `Float64` for a per-entity value.
     pub fn value_type(&self) -> DataType {
-        if self.part.is_some() { DataType::Int64 } else { self.data_type.clone() }
+        match (&self.per, self.part) {
+            (Some(_), _) => DataType::Float64,
+            (None, Some(_)) => DataType::Int64,
+            (None, None) => self.data_type.clone(),
+        }
+    }
+}
+
+/// A KPI-level expression calculated per entity over all the rows of its table (MetricFlow's
+/// `Metric('bookings', group_by=['listing'])` in a filter): `metric` grouped by `key`, a
+/// column of the one table its aggregates read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PerEntity {
+    /// The expression, its aggregates without windows.
+    pub metric: MetricExpr,
+    /// The entity column the expression is grouped by.
+    pub key: ColumnRef,
+}
+
+// Equality is structural; the literals of `metric` are never NaN (the parser reads none).
+impl Eq for PerEntity {}
+
+impl std::hash::Hash for PerEntity {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Equal values have equal keys; hashing the key alone keeps this consistent with `Eq`.
+        self.key.hash(state);
     }
 }
 
@@ -467,6 +498,16 @@ pub enum SnapshotAt {
 }
 
 impl Aggregate {
+    /// Whether the argument or filter uses a per-entity value (`per(...)`), which reads the
+    /// entity's rows of every period.
+    pub fn reads_entities(&self) -> bool {
+        let mut found = false;
+        for e in self.arg.iter().chain(self.filter.iter()) {
+            e.for_each_leaf(&mut |c| found |= c.per.is_some());
+        }
+        found
+    }
+
     /// Equal apart from where it was written (used to compute shared aggregates once).
     pub fn same_as(&self, other: &Aggregate) -> bool {
         self.func == other.func

@@ -102,7 +102,7 @@ impl CompiledQuery {
         self.formula.expr.for_each_leaf(&mut |leaf| match leaf {
             MetricLeaf::Prev(..) => windowed = true,
             MetricLeaf::Aggregate(a) => {
-                windowed |= a.window != Window::Period || a.snapshot.is_some() || a.conversion.is_some();
+                windowed |= a.window != Window::Period || a.snapshot.is_some() || a.conversion.is_some() || a.reads_entities();
                 a.arg.iter().chain(a.filter.iter()).for_each(&mut check_row);
             }
         });
@@ -123,6 +123,7 @@ impl CompiledQuery {
             range: self.range,
             spine_start: None,
             slots: Vec::new(),
+            pers: Vec::new(),
             // The general bucketing, right in every zone whatever the data's years.
             fixed_offset: false,
         };

@@ -20,6 +20,7 @@ mod conversion;
 mod expr;
 mod incremental;
 mod known;
+mod per;
 mod percentile_disc;
 mod ragged;
 mod rows;
@@ -92,9 +93,11 @@ impl CompiledQuery {
             range: self.range,
             spine_start: None,
             slots: Vec::new(),
+            pers: Vec::new(),
             fixed_offset: false,
         };
         let metric = l.collect(&self.formula.expr);
+        l.pers = per::per_entities(l.slots.iter().map(|s| &s.agg));
         if let (Some(grain), Some(range)) = (l.grain, l.range) {
             let mut start = range.start;
             l.widen(&metric, range.start, grain, &mut start);
@@ -149,6 +152,8 @@ pub(crate) struct Lowering<'a> {
     /// First period of the dense series, before the range when time functions look back.
     spine_start: Option<DateTime<Utc>>,
     slots: Vec<Slot>,
+    /// The per-entity values the aggregates' rows use, joined as `__pv{n}`.
+    pers: Vec<Arc<crate::ir::PerEntity>>,
     /// The zone has one UTC offset over the data's years, so wall-clock times convert directly.
     fixed_offset: bool,
 }

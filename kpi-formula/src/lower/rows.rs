@@ -29,9 +29,10 @@ fn qualified(c: &ColumnRef) -> Expr {
 impl Lowering<'_> {
     /// A column reference's values: the qualified column, or its date part in the calendar.
     pub(crate) fn column(&self, c: &ColumnRef) -> Expr {
-        match c.part {
-            None => qualified(c),
-            Some(part) => date_part_value(qualified(c), &c.data_type, part, &self.cal),
+        match (&c.per, c.part) {
+            (Some(p), _) => self.per_value(p),
+            (None, None) => qualified(c),
+            (None, Some(part)) => date_part_value(qualified(c), &c.data_type, part, &self.cal),
         }
     }
 
@@ -120,6 +121,7 @@ impl Lowering<'_> {
                 rel.on.iter().map(|(_, to)| Column::new(Some(TableReference::bare(right_alias.clone())), to)).collect();
             b = b.join(right, JoinType::Left, (left_keys, right_keys), None)?;
         }
+        b = self.join_per_entities(b, exprs)?;
         // One filter node for the time range and the query filter: DataFusion's planning cost
         // grows with the number of nodes.
         let mut conditions = Vec::new();

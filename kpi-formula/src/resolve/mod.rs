@@ -5,6 +5,7 @@
 
 mod conversion;
 mod metric;
+mod per;
 mod row;
 
 use std::collections::{BTreeSet, HashMap};
@@ -52,6 +53,7 @@ pub(crate) const FUNCTION_NAMES: &[&str] = &[
     "approx_percentile",
     "conversions",
     "conversion_rate",
+    "per",
     "at_start",
     "last",
     "first",
@@ -94,7 +96,8 @@ pub struct ResolvedFormula {
 
 impl ResolvedFormula {
     /// Whether the formula uses `prev`, `growth`, `at_start`, `rolling`, `to_date`, `cumulative`,
-    /// `last`, `first` or a conversion: whether a period's value depends on rows outside it.
+    /// `last`, `first`, a conversion or a per-entity value: whether a period's value depends on
+    /// rows outside it.
     pub fn uses_time_intelligence(&self) -> bool {
         let mut found = false;
         self.expr.for_each_leaf(&mut |leaf| match leaf {

@@ -58,6 +58,9 @@ impl Level for RowLevel {
         if let Some(part) = DatePart::from_name(name) {
             return Some(date_part(r, e, part, args, |r, arg, parts| self.path(r, arg, parts)));
         }
+        if name == "per" {
+            return Some(super::per::per_entity(r, self, e, args));
+        }
         if !is_special_metric_call(name) {
             return None;
         }
@@ -212,7 +215,14 @@ pub(crate) fn column_path(r: &mut Resolver<'_>, parts: &[Ident], e: &Expr) -> Re
             return Err(r.error(d));
         }
         r.columns.insert((table.name.clone(), part.name.clone()));
-        return Ok(ColumnRef { table: first.name.clone(), path, column: part.name.clone(), data_type: data_type.clone(), part: None });
+        return Ok(ColumnRef {
+            table: first.name.clone(),
+            path,
+            column: part.name.clone(),
+            data_type: data_type.clone(),
+            part: None,
+            per: None,
+        });
     }
     // invariant: callers pass a path of at least two parts, so the loop returns.
     unreachable!("column_path is called with at least two parts")

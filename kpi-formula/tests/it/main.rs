@@ -5,6 +5,7 @@ mod correctness;
 mod date_parts;
 mod diagnostics;
 mod fiscal_years;
+mod per_entity;
 mod robustness;
 mod support;
 mod time_functions;
