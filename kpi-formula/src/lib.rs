@@ -120,6 +120,12 @@
 //!   across it. Periods without rows count: the engine builds the full series of periods and
 //!   widens the scan back as far as the functions need.
 //!
+//! * **Per-entity values** in an aggregate's `where`: `per(orders.customer_id, count(orders))`
+//!   is the customer's order count over all of their rows, so
+//!   `sum(orders.order_value where per(orders.customer_id, count(orders)) > 5)` is the revenue of
+//!   customers with more than five orders; `per(customers.customer_id, revenue,
+//!   orders.customer_id)` matches another table's column. An entity without rows has no value
+//!   (null): write `coalesce(per(...), 0)` to count it as zero.
 //! * **Conversions** (funnels, MetricFlow's conversion metrics):
 //!   `conversions(count(visits), count(buys), visits.user_id = buys.user_id, '7 days')` counts
 //!   the buys that follow a visit of the same user within seven days, each buy matched to the

@@ -44,6 +44,11 @@ fn the_shop_imports_and_lists_what_it_cannot_express() {
         formula("first_orders"),
         "coalesce(conversions(count(customers.customer_id where customers.region = 'eu'), count(orders), customers.customer_id = orders.customer_id and customers.customer_id = orders.customer_id), 0)"
     );
+    assert_eq!(formula("loyal_revenue"), "sum(orders.amount where per(orders.customer_id, orders_placed, orders.customer_id) > 10)");
+    assert_eq!(
+        formula("loyal_signups"),
+        "count(customers.customer_id where per(customers.customer_id, orders_placed, orders.customer_id) >= 12)"
+    );
     assert_eq!(imported.catalog.kpi("revenue").unwrap().name, "Revenue");
     let orders = imported.catalog.object_model("orders").unwrap();
     assert_eq!(orders.primary_key, ["order_id"]);
@@ -95,11 +100,11 @@ fn the_manifest_dbt_writes_imports_like_the_yaml() {
 
 #[test]
 fn unsupported_jinja_and_broken_files_are_located_errors() {
-    let yaml = "semantic_models:\n  - name: t\n    entities: [{ name: t, type: primary, expr: id }]\n    dimensions: [{ name: at, type: time }]\n    measures: [{ name: rows, agg: sum, expr: 1 }]\nmetrics:\n  - name: m\n    type: simple\n    type_params: { measure: rows }\n    filter: \"{{ Metric('x', group_by=['t']) }} > 1\"\n";
+    let yaml = "semantic_models:\n  - name: t\n    entities: [{ name: t, type: primary, expr: id }]\n    dimensions: [{ name: at, type: time }]\n    measures: [{ name: rows, agg: sum, expr: 1 }]\nmetrics:\n  - name: m\n    type: simple\n    type_params: { measure: rows }\n    filter: \"{{ Metric('x', group_by=['t']) }} > 1 and {{ Custom('y') }}\"\n";
     let imported = import_dbt_sources(&[("m.yml".into(), yaml.into())]).unwrap();
     let skipped = &imported.skipped[0];
     assert_eq!(skipped.what, "metric m");
-    assert!(skipped.reason.contains("only Dimension"), "{}", skipped.reason);
+    assert!(skipped.reason.contains("only simple metrics"), "{}", skipped.reason);
     assert_eq!(skipped.location.line, Some(7));
     let err = import_dbt_sources(&[("bad.yml".into(), "metrics: [ {".into())]).unwrap_err();
     assert!(err.to_string().contains("bad.yml"), "{err}");
@@ -239,6 +244,23 @@ async fn imported_kpis_give_the_numbers_of_hand_written_sql() {
         signups("AND o.ordered_at < c.signed_up_at + INTERVAL '30 days'", "", "CAST(a.buyers AS DOUBLE) / NULLIF(a.base, 0)"),
     ));
     cases.push(("first_orders", signups("", "AND region = 'eu'", "COALESCE(a.orders, 0)")));
+    // Each customer's orders over all time.
+    let per_customer = "(SELECT customer_id, COUNT(*) AS n FROM orders GROUP BY customer_id)";
+    cases.push((
+        "loyal_revenue",
+        monthly(
+            "SUM(CASE WHEN n.n > 10 THEN o.amount END)",
+            &format!("{orders} LEFT JOIN {per_customer} n ON n.customer_id = o.customer_id"),
+        ),
+    ));
+    cases.push((
+        "loyal_signups",
+        format!(
+            "WITH p AS ({MONTHS}), a AS (SELECT date_trunc('month', c.signed_up_at) AS m, COUNT(*) FILTER (WHERE n.n >= 12) AS v \
+             FROM customers c LEFT JOIN {per_customer} n ON n.customer_id = c.customer_id GROUP BY 1) \
+             SELECT CAST(COALESCE(a.v, 0) AS DOUBLE) AS value FROM p LEFT JOIN a ON a.m = p.period ORDER BY p.period"
+        ),
+    ));
     let values = |batches: &[RecordBatch]| -> Vec<Option<f64>> {
         batches
             .iter()

@@ -458,7 +458,7 @@ async fn retention_releases_old_rows_while_views_keep_their_values() {
     converge(&engine, &mut users, &mut seen).await;
 }
 
-/// Date-part dimensions, ragged windows, `at_start`, discrete percentiles, snapshots and conversions stream too: what a subscriber has
+/// Date-part dimensions, ragged windows, `at_start`, discrete percentiles, snapshots, per-entity filters and conversions stream too: what a subscriber has
 /// seen after appends equals an on-demand calculation.
 #[tokio::test]
 async fn date_parts_and_calendar_windows_stream_like_on_demand() {
@@ -471,6 +471,7 @@ async fn date_parts_and_calendar_windows_stream_like_on_demand() {
         Query::formula("count(events) - at_start(count(events), 'day')").with_grain(Grain::Hour).with_range(range),
         Query::formula("percentile_disc(events.amount, 0.5)").with_grain(Grain::Hour).by(["events.region"]),
         Query::formula("last(sum(events.amount), events.user_id)").with_grain(Grain::Hour).with_range(range),
+        Query::formula("sum(events.amount where per(events.user_id, count(events)) > 1)").with_grain(Grain::Hour).with_range(range),
     ];
     for query in queries {
         streams_like_on_demand(&engine, &query, &[(5_000, Some("eu"), Some(3), Some(2.0)), (9_000, None, Some(4), Some(1.0))]).await;

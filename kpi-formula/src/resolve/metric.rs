@@ -594,6 +594,13 @@ pub(super) fn collect_tables(e: &Expr, f: &mut impl FnMut(&str)) {
     {
         f(&parts[0].name);
     }
+    // A per-entity value reads its own table; only its key is a column of these rows.
+    if let ExprKind::Call { name, args, .. } = &e.kind
+        && name.name.eq_ignore_ascii_case("per")
+    {
+        args.iter().take(1).for_each(|a| collect_tables(a, f));
+        return;
+    }
     for child in e.children() {
         collect_tables(child, f);
     }

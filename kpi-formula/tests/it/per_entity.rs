@@ -42,13 +42,26 @@ case!(
 case!(
     customers_counted_by_the_orders_of_another_table,
     at("count(customers where per(customers.customer_id, count(orders where orders.status = 'completed'), orders.customer_id) >= 3)"),
+    CUSTOMERS_WITH_THREE_COMPLETED
+);
+// The per-entity value's own table does not decide which rows are aggregated.
+case!(
+    a_column_count_keeps_its_table_whatever_per_reads,
+    at(
+        "count(customers.customer_id where per(customers.customer_id, count(orders where orders.status = 'completed'), orders.customer_id) >= 3)"
+    ),
+    CUSTOMERS_WITH_THREE_COMPLETED
+);
+
+/// Customers by signup month with at least three completed orders.
+static CUSTOMERS_WITH_THREE_COMPLETED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     monthly(
         "COUNT(*) FILTER (WHERE n.done >= 3) AS n",
         "CAST(COALESCE(a.n, 0) AS DOUBLE)",
         "customers c LEFT JOIN (SELECT customer_id, COUNT(*) FILTER (WHERE status = 'completed') AS done FROM orders GROUP BY customer_id) n ON n.customer_id = c.customer_id",
-        "signup_at"
+        "signup_at",
     )
-);
+});
 case!(
     a_key_reached_through_a_relationship,
     at("count(order_lines where per(order_lines.order.customer_id, count(orders), orders.customer_id) > 8)"),

@@ -1,33 +1,46 @@
 //! dbt's filter templates in the formula language: `{{ Dimension('customer__region') }}` becomes
 //! the column path from the measure's object model (`orders.customer.region`),
 //! `{{ TimeDimension('order__ordered_at', 'month') }}` the time column, `{{ Entity('customer') }}`
-//! the entity's key column. The SQL around them is the formula language's own comparison syntax.
+//! the entity's key column, `{{ Metric('bookings', group_by=['listing']) }}` the per-entity
+//! value `per(model.listing_id, bookings, listings_model.listing_id)`. The SQL around them is the
+//! formula language's own comparison syntax.
 
 use super::Model;
 
 /// A filter template rewritten for `model`, or why it cannot be.
-pub(super) fn translate(template: &str, model: &Model, models: &[Model]) -> Result<String, String> {
+/// `metric_model` gives the model a simple metric's measure reads.
+pub(super) fn translate<'m>(
+    template: &str,
+    model: &Model,
+    models: &'m [Model],
+    metric_model: &dyn Fn(&str) -> Option<&'m Model>,
+) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find("{{") {
         out.push_str(&rest[..open]);
         let after = &rest[open + 2..];
         let close = after.find("}}").ok_or_else(|| format!("an unclosed `{{{{` in `{template}`"))?;
-        out.push_str(&reference(after[..close].trim(), model, models)?);
+        out.push_str(&reference(after[..close].trim(), model, models, metric_model)?);
         rest = &after[close + 2..];
     }
     out.push_str(rest);
     if out.contains("{%") || out.contains("}}") {
-        return Err(format!("Jinja beyond Dimension, TimeDimension and Entity in `{template}`"));
+        return Err(format!("Jinja beyond Dimension, TimeDimension, Entity and Metric in `{template}`"));
     }
     Ok(out.trim().to_string())
 }
 
 /// One `Name('arg', ...)` call of a template.
-fn reference(call: &str, model: &Model, models: &[Model]) -> Result<String, String> {
+fn reference<'m>(
+    call: &str,
+    model: &Model,
+    models: &'m [Model],
+    metric_model: &dyn Fn(&str) -> Option<&'m Model>,
+) -> Result<String, String> {
     let unsupported = || {
         format!(
-            "`{{{{ {call} }}}}`: only Dimension('entity__name'), TimeDimension('entity__name', 'grain') and Entity('name') are understood"
+            "`{{{{ {call} }}}}`: only Dimension('entity__name'), TimeDimension('entity__name', 'grain'), Entity('name') and Metric('name', group_by=['entity']) are understood"
         )
     };
     let (name, args) = call.split_once('(').ok_or_else(unsupported)?;
@@ -37,8 +50,24 @@ fn reference(call: &str, model: &Model, models: &[Model]) -> Result<String, Stri
     match name.trim() {
         "Dimension" | "TimeDimension" => dimension_path(first, model, models),
         "Entity" => entity_path(first, model),
+        "Metric" => metric_value(call, first, model, metric_model),
         _ => Err(unsupported()),
     }
+}
+
+/// `Metric('name', group_by=['entity'])`: the metric's value for the entity of each row.
+fn metric_value<'m>(call: &str, metric: &str, model: &Model, metric_model: &dyn Fn(&str) -> Option<&'m Model>) -> Result<String, String> {
+    let group = call
+        .split_once("group_by")
+        .and_then(|(_, g)| g.split_once('[')?.1.split_once(']').map(|(list, _)| list))
+        .ok_or_else(|| format!("`{{{{ {call} }}}}` without group_by=['entity']"))?;
+    let entities: Vec<&str> = group.split(',').map(|e| e.trim().trim_matches(['\'', '"'])).filter(|e| !e.is_empty()).collect();
+    let [entity] = entities.as_slice() else {
+        return Err(format!("`{{{{ {call} }}}}` groups by {} entities; one is imported", entities.len()));
+    };
+    let target =
+        metric_model(metric).ok_or_else(|| format!("Metric('{metric}'): only simple metrics are imported as per-entity values"))?;
+    Ok(format!("per({}, {metric}, {})", entity_path(entity, model)?, entity_path(entity, target)?))
 }
 
 /// `entity__dimension` (or a dimension of the model itself, or `metric_time`) as a path.

@@ -183,6 +183,8 @@ struct Project {
     metrics: Vec<(Metric, Origin)>,
     resolved: Vec<Model>,
     measures: BTreeMap<String, Measure>,
+    /// The measure of each simple metric, for `Metric(...)` in filters.
+    metric_measures: BTreeMap<String, String>,
     skipped: Vec<Skipped>,
 }
 
@@ -213,6 +215,11 @@ impl Project {
             catalog.add_object_model(object);
         }
         let metrics = std::mem::take(&mut self.metrics);
+        self.metric_measures = metrics
+            .iter()
+            .filter(|(m, _)| m.kind.eq_ignore_ascii_case("simple"))
+            .filter_map(|(m, _)| Some((m.name.clone(), m.type_params.measure.as_ref()?.fields().name)))
+            .collect();
         let by_name: BTreeMap<&str, &Metric> = metrics.iter().map(|(m, _)| (m.name.as_str(), m)).collect();
         for (metric, origin) in &metrics {
             match self.metric_formula(metric, &by_name) {
@@ -399,13 +406,19 @@ impl Project {
         Ok(Measure { model: 0, template, condition })
     }
 
+    /// The model a simple metric's measure reads.
+    fn metric_model(&self, name: &str) -> Option<&Model> {
+        let measure = self.measures.get(self.metric_measures.get(name)?)?;
+        self.resolved.get(measure.model)
+    }
+
     /// A measure's aggregate with filter templates (dbt's), for the measure's model.
     fn measure_formula(&self, name: &str, filters: &[String]) -> Result<String, String> {
         let measure = self.measures.get(name).ok_or_else(|| format!("measure `{name}` is not defined or was not imported"))?;
         let model = &self.resolved[measure.model];
         let mut conditions: Vec<String> = measure.condition.iter().cloned().collect();
         for f in filters {
-            conditions.push(filter::translate(f, model, &self.resolved)?);
+            conditions.push(filter::translate(f, model, &self.resolved, &|name| self.metric_model(name))?);
         }
         let clause = match conditions.as_slice() {
             [] => String::new(),
