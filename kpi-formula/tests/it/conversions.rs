@@ -71,7 +71,7 @@ case!(
 );
 case!(
     conversions_without_a_window_count_any_later_order,
-    Query::formula(&format!("conversions(count(customers where customers.segment = 'smb'), count(orders), {SIGNUP_TO_ORDER})"))
+    Query::formula(format!("conversions(count(customers where customers.segment = 'smb'), count(orders), {SIGNUP_TO_ORDER})"))
         .with_range(h1()),
     "SELECT CAST(COUNT(o.order_id) AS DOUBLE) AS value FROM customers c JOIN orders o ON o.customer_id = c.customer_id \
      AND o.ordered_at >= c.signup_at WHERE c.segment = 'smb' AND c.signup_at >= TIMESTAMP '2024-01-01' AND c.signup_at < TIMESTAMP '2024-07-01'"
