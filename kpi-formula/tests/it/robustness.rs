@@ -193,7 +193,12 @@ async fn combinations_that_compile_execute() {
     let w = world();
     let aggs = ["sum", "avg", "min", "max", "median", "count", "count_distinct", "percentile", "percentile_disc", "approx_percentile"];
     let cols = ["orders.order_value", "order_lines.quantity", "expenses.amount", "order_lines.product.unit_cost", "returns.amount"];
-    let conds = ["", " where orders.status = 'completed'", " where order_lines.order.channel in ('web')"];
+    let conds = [
+        "",
+        " where orders.status = 'completed'",
+        " where order_lines.order.channel in ('web')",
+        " where per(orders.customer_id, count(orders)) > 2",
+    ];
     let wraps = [
         "{}",
         "prev({}, 2)",
@@ -205,6 +210,7 @@ async fn combinations_that_compile_execute() {
         "cumulative({})",
         "last({}, orders.customer_id)",
         "{} / nullif({}, 0)",
+        "conversion_rate(count(customers), {}, customers.customer_id = orders.customer_id, '30 days')",
     ];
     let (mut compiled, mut executed) = (0, 0);
     let mut combos = Vec::new();
