@@ -498,14 +498,31 @@ pub enum SnapshotAt {
 }
 
 impl Aggregate {
-    /// Whether the argument or filter uses a per-entity value (`per(...)`), which reads the
-    /// entity's rows of every period.
+    /// Every row-level expression of the aggregate: its argument and filter, its conversion's
+    /// and its snapshot's entity.
+    pub fn row_exprs(&self) -> Vec<&RowExpr> {
+        let mut out: Vec<&RowExpr> = self.arg.iter().chain(self.filter.iter()).collect();
+        if let Some(c) = &self.conversion {
+            out.extend(c.arg.iter().chain(c.filter.iter()));
+            out.extend(c.on.iter().flat_map(|(b, x)| [b, x]));
+        }
+        out.extend(self.snapshot.iter().flat_map(|s| s.per.iter()));
+        out
+    }
+
+    /// Whether a row expression uses a per-entity value (`per(...)`), which reads the entity's
+    /// rows of every period.
     pub fn reads_entities(&self) -> bool {
         let mut found = false;
-        for e in self.arg.iter().chain(self.filter.iter()) {
+        for e in self.row_exprs() {
             e.for_each_leaf(&mut |c| found |= c.per.is_some());
         }
         found
+    }
+
+    /// Whether the aggregate covers its period's rows only: no window, snapshot or conversion.
+    pub fn is_plain(&self) -> bool {
+        self.window == Window::Period && self.snapshot.is_none() && self.conversion.is_none()
     }
 
     /// Equal apart from where it was written (used to compute shared aggregates once).

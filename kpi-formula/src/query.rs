@@ -396,7 +396,8 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
     Ok(CompiledQuery { query: query.clone(), formula, dimensions, tables, scopes, security, range })
 }
 
-fn collect_roots(leaf: &MetricLeaf, roots: &mut BTreeSet<String>) {
+/// The tables the aggregates under `leaf` are taken over.
+pub(crate) fn collect_roots(leaf: &MetricLeaf, roots: &mut BTreeSet<String>) {
     match leaf {
         MetricLeaf::Aggregate(a) => {
             roots.insert(a.table.clone());

@@ -11,8 +11,8 @@ use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::{Expr, cast};
 
 use crate::error::FormulaError;
-use crate::ir::{Aggregate, ColumnRef, MetricLeaf, PerEntity, RowExpr, ValueType};
-use crate::query::{CompiledQuery, Dimension, TableScope};
+use crate::ir::{Aggregate, ColumnRef, PerEntity, RowExpr, ValueType};
+use crate::query::{CompiledQuery, Dimension, TableScope, collect_roots};
 use crate::resolve::ResolvedFormula;
 
 use super::{Lowering, ucol};
@@ -21,7 +21,7 @@ use super::{Lowering, ucol};
 pub(super) fn per_entities<'a>(aggregates: impl Iterator<Item = &'a Aggregate>) -> Vec<Arc<PerEntity>> {
     let mut found: Vec<Arc<PerEntity>> = Vec::new();
     for a in aggregates {
-        for e in row_exprs(a) {
+        for e in a.row_exprs() {
             e.for_each_leaf(&mut |c| {
                 if let Some(p) = &c.per
                     && !found.iter().any(|f| f == p)
@@ -32,17 +32,6 @@ pub(super) fn per_entities<'a>(aggregates: impl Iterator<Item = &'a Aggregate>) 
         }
     }
     found
-}
-
-/// The row expressions of an aggregate, its conversion's and its snapshot's included.
-fn row_exprs(a: &Aggregate) -> Vec<&RowExpr> {
-    let mut out: Vec<&RowExpr> = a.arg.iter().chain(a.filter.iter()).collect();
-    if let Some(c) = &a.conversion {
-        out.extend(c.arg.iter().chain(c.filter.iter()));
-        out.extend(c.on.iter().flat_map(|(b, x)| [b, x]));
-    }
-    out.extend(a.snapshot.iter().flat_map(|s| s.per.iter()));
-    out
 }
 
 impl Lowering<'_> {
@@ -81,7 +70,7 @@ impl Lowering<'_> {
         query.filter = None;
         query.dimensions = vec!["__key".into()];
         let mut tables = std::collections::BTreeSet::new();
-        p.metric.for_each_leaf(&mut |leaf| collect_tables(leaf, &mut tables));
+        p.metric.for_each_leaf(&mut |leaf| collect_roots(leaf, &mut tables));
         let mut scopes = BTreeMap::new();
         for t in &tables {
             scopes.insert(t.clone(), TableScope { dimensions: vec![p.key.clone()], filter: None });
@@ -105,14 +94,5 @@ impl Lowering<'_> {
         let plan = sub.to_logical_plan(self.sources)?;
         let cols = vec![cast(ucol("__key"), key.data_type.clone()).alias(format!("__pk{n}")), ucol("value").alias(format!("__pv{n}"))];
         Ok(LogicalPlanBuilder::from(plan).project(cols)?.build()?)
-    }
-}
-
-fn collect_tables(leaf: &MetricLeaf, tables: &mut std::collections::BTreeSet<String>) {
-    match leaf {
-        MetricLeaf::Aggregate(a) => {
-            tables.insert(a.table.clone());
-        }
-        MetricLeaf::Prev(inner, ..) => inner.for_each_leaf(&mut |l| collect_tables(l, tables)),
     }
 }

@@ -68,7 +68,7 @@ impl MetricLevel {
 fn plain_aggregate(r: &mut Resolver<'_>, e: &Expr, name: &str, role: &str) -> Result<Aggregate, Failed> {
     let (x, _) = r.scalar(&MetricLevel::default(), e)?;
     let refused = match &x {
-        Scalar::Leaf(MetricLeaf::Aggregate(a)) if a.window == Window::Period && a.snapshot.is_none() && a.conversion.is_none() => {
+        Scalar::Leaf(MetricLeaf::Aggregate(a)) if a.is_plain() => {
             if r.model.table(&a.table).is_some_and(|t| t.time_column.is_some()) {
                 return Ok((**a).clone());
             }

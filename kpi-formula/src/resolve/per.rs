@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::ast::{Expr, ExprKind};
 use crate::diagnostic::ErrorKind;
-use crate::ir::{ColumnRef, MetricLeaf, PerEntity, Scalar, ValueType, Window};
+use crate::ir::{ColumnRef, MetricLeaf, PerEntity, Scalar, ValueType};
 
 use super::metric::MetricLevel;
 use super::row::{RowLevel, RowScope};
@@ -74,7 +74,7 @@ fn metric_table(r: &mut Resolver<'_>, x: &Scalar<MetricLeaf>, e: &Expr) -> Resul
     let mut plain = true;
     x.for_each_leaf(&mut |leaf| match leaf {
         MetricLeaf::Aggregate(a) => {
-            plain &= a.window == Window::Period && a.snapshot.is_none() && a.conversion.is_none();
+            plain &= a.is_plain();
             if !tables.contains(&a.table) {
                 tables.push(a.table.clone());
             }
