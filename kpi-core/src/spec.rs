@@ -127,7 +127,7 @@ impl QuerySpec {
             (None, None) => return Err(invalid("give `kpi` (a KPI code) or `formula` (a formula)")),
         };
         let calendar = self.calendar(default)?;
-        query = query.with_calendar(calendar);
+        query = query.with_calendar(calendar.clone());
         if let Some(grain) = &self.grain {
             query = query.with_grain(Grain::parse(grain).map_err(kpi_formula::FormulaError::from)?);
         }
@@ -276,7 +276,7 @@ pub(crate) fn calendar(
     week_start: Option<&str>,
     fiscal_year_start: Option<&str>,
 ) -> Result<Calendar, EngineError> {
-    let mut calendar = *default;
+    let mut calendar = default.clone();
     if let Some(zone) = timezone {
         calendar.time_zone = Calendar::parse_time_zone(zone).map_err(kpi_formula::FormulaError::from)?;
     }

@@ -132,6 +132,30 @@ pub enum QueryError {
         /// The tables the formula reads.
         tables: String,
     },
+    /// A retail calendar or a calendar table could not be read.
+    #[error("calendar `{calendar}`: {message}")]
+    BadCalendar {
+        /// The calendar as given (its text or the table's name).
+        calendar: String,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
+    /// A time lies outside the days a calendar table covers.
+    #[error(
+        "{what} {time} lies outside the calendar table `{calendar}`, which covers {first} to {last}; query inside it or extend the table"
+    )]
+    OutsideCalendar {
+        /// Which time: `start`, `end`, an offset...
+        what: String,
+        /// The time.
+        time: String,
+        /// The calendar table.
+        calendar: String,
+        /// The first day the table covers.
+        first: String,
+        /// The last day the table covers.
+        last: String,
+    },
 }
 
 /// Any error of compiling a formula query to a plan.

@@ -164,6 +164,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod ast;
+pub mod custom_calendar;
 pub mod diagnostic;
 pub mod error;
 pub mod ir;

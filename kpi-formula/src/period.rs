@@ -1,10 +1,12 @@
 //! Grains, calendar spans, time ranges and period arithmetic in an IANA time zone.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, Duration, Month, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc, Weekday};
 use chrono_tz::Tz;
 
+use crate::custom_calendar::{PeriodTable, RetailCalendar};
 use crate::error::QueryError;
 
 /// The size of the periods a query groups by.
@@ -176,9 +178,10 @@ impl fmt::Display for CalendarSpan {
     }
 }
 
-/// Where periods start: the time zone of the calendar, the first day of the week and the
-/// first month of the (fiscal) year.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Where periods start: the time zone of the calendar, the first day of the week, the first
+/// month of the (fiscal) year, and optionally a table of months, quarters and years that are
+/// not the civil ones (a retail calendar or a calendar table).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Calendar {
     /// IANA time zone in which days, weeks, months... begin.
     pub time_zone: Tz,
@@ -187,6 +190,9 @@ pub struct Calendar {
     /// The first month of a year and of its first quarter: January for calendar years, April
     /// for a fiscal year running April to March. A fiscal year is labelled by its start.
     pub fiscal_year_start: Month,
+    /// Months, quarters and years from a retail calendar or a calendar table, instead of the
+    /// civil ones (and of `fiscal_year_start`) for the grains the table defines.
+    pub periods: Option<Arc<PeriodTable>>,
 }
 
 impl Default for Calendar {
@@ -199,7 +205,26 @@ impl Default for Calendar {
 impl Calendar {
     /// A calendar in `time_zone` with ISO weeks and calendar years.
     pub fn new(time_zone: Tz) -> Self {
-        Calendar { time_zone, week_start: Weekday::Mon, fiscal_year_start: Month::January }
+        Calendar { time_zone, week_start: Weekday::Mon, fiscal_year_start: Month::January, periods: None }
+    }
+
+    /// The same calendar with the months, quarters and years of a retail calendar, and weeks
+    /// that start the day after its years end.
+    pub fn with_retail(mut self, retail: RetailCalendar) -> Self {
+        self.week_start = retail.week_start();
+        self.periods = Some(retail.table());
+        self
+    }
+
+    /// The same calendar with the months, quarters and years a calendar table defines.
+    pub fn with_period_table(mut self, table: Arc<PeriodTable>) -> Self {
+        self.periods = Some(table);
+        self
+    }
+
+    /// The table that defines periods of `grain`, if this calendar has one.
+    pub(crate) fn table_for(&self, grain: Grain) -> Option<&PeriodTable> {
+        self.periods.as_deref().filter(|t| t.defines(grain))
     }
 
     /// The same calendar with years (and their quarters) starting in `month`.
@@ -260,6 +285,9 @@ impl Calendar {
     }
 
     fn floor_naive(&self, date: NaiveDate, grain: Grain) -> NaiveDateTime {
+        if let Some(day) = self.table_for(grain).and_then(|t| t.floor(date, grain)) {
+            return day.and_time(NaiveTime::MIN);
+        }
         let day = match grain {
             Grain::Week => {
                 let back = (7 + date.weekday().num_days_from_monday() - self.week_start.num_days_from_monday()) % 7;
@@ -303,6 +331,10 @@ impl Calendar {
         match grain {
             Grain::Minute => shifted(1).unwrap_or(limit),
             Grain::Hour => shifted(60).unwrap_or(limit),
+            _ if self.table_for(grain).is_some() => {
+                let day = self.table_for(grain).and_then(|t| t.shift(self.to_local(start).date(), grain, n));
+                day.map_or(limit, |d| self.to_instant(d.and_time(NaiveTime::MIN)))
+            }
             _ => {
                 let local = self.to_local(start).date();
                 let date_limit = if n < 0 { NaiveDate::MIN } else { NaiveDate::MAX };
@@ -326,7 +358,9 @@ impl Calendar {
 
     /// `instant` moved back by `span` on the wall clock: minutes and hours as durations, days
     /// and weeks keeping the local time, months keeping the day (clamped to the month's last
-    /// day: 31 March less a month is 28 or 29 February). Saturates like [`Calendar::add_periods`].
+    /// day: 31 March less a month is 28 or 29 February). Months, quarters and years of a
+    /// calendar table keep the time since their start, clamped to the earlier period's length.
+    /// Saturates like [`Calendar::add_periods`].
     pub fn before(&self, instant: DateTime<Utc>, span: CalendarSpan) -> DateTime<Utc> {
         let n = i64::from(span.count);
         let by_minutes =
@@ -338,6 +372,12 @@ impl Calendar {
             Grain::Hour => return by_minutes(60),
             Grain::Day => date.checked_sub_signed(Duration::days(n)),
             Grain::Week => date.checked_sub_signed(Duration::days(7 * n)),
+            // Table months keep the time since their start, clamped to the shorter month.
+            unit if self.table_for(unit).is_some() => {
+                let start = self.period_start(instant, unit);
+                let to = self.add_periods(start, unit, -n);
+                return (to + (instant - start)).min(self.add_periods(to, unit, 1));
+            }
             unit => {
                 let months = n * unit.months().unwrap_or(1);
                 let total = i64::from(date.year()) * 12 + i64::from(date.month0()) - months;

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use crate::custom_calendar::PeriodTable;
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::error::{FormulaError, QueryError};
 use crate::ir::{ColumnRef, MetricLeaf, RowExpr};
@@ -392,8 +393,31 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
         (Some(r), Some(g)) => Some(r.align(&query.calendar, g)),
         (r, _) => r,
     };
+    if let (Some(r), Some(table)) = (query.range, &query.calendar.periods) {
+        inside_calendar_table(&query.calendar, table, r)?;
+    }
     let dimensions = dimensions.into_iter().map(|(_, d)| d).collect();
     Ok(CompiledQuery { query: query.clone(), formula, dimensions, tables, scopes, security, range })
+}
+
+/// A range must lie in the days a calendar table covers: its periods are unknown outside them.
+fn inside_calendar_table(calendar: &Calendar, table: &PeriodTable, range: TimeRange) -> Result<(), QueryError> {
+    let (first, end) = table.coverage();
+    let at = |d: chrono::NaiveDate| calendar.to_instant(d.and_time(chrono::NaiveTime::MIN));
+    let outside = |what: &str, t: chrono::DateTime<chrono::Utc>| QueryError::OutsideCalendar {
+        what: what.to_string(),
+        time: calendar.to_local(t).to_string(),
+        calendar: table.name().to_string(),
+        first: first.to_string(),
+        last: end.pred_opt().unwrap_or(end).to_string(),
+    };
+    if range.start < at(first) {
+        return Err(outside("the range's start", range.start));
+    }
+    if range.end > at(end) {
+        return Err(outside("the range's end", range.end));
+    }
+    Ok(())
 }
 
 /// The tables the aggregates under `leaf` are taken over.

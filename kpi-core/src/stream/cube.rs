@@ -83,6 +83,7 @@ struct Touched {
 }
 
 /// How one grouping of one table is keyed: what makes two views' cells the same.
+#[derive(Clone)]
 struct Keying {
     table: String,
     grain: Grain,
@@ -168,7 +169,7 @@ impl CubeKey {
         CubeKey {
             table: plan.table.clone(),
             grain: plan.grain,
-            calendar: plan.calendar,
+            calendar: plan.calendar.clone(),
             range: plan.range,
             empty_periods: plan.empty_periods,
             period: plan.period.clone(),
@@ -217,7 +218,7 @@ impl Cube {
         let keying = Keying {
             table: plan.table.clone(),
             grain: plan.grain,
-            calendar: plan.calendar,
+            calendar: plan.calendar.clone(),
             range: plan.range,
             empty_periods: plan.empty_periods,
             period: physical(ctx, plan.period.clone(), &input)?,
@@ -254,17 +255,7 @@ impl Cube {
     /// The same cells and aggregates with no rows yet, to be rebuilt from the table and then
     /// take this one's place (views see a new epoch).
     pub(crate) fn empty_like(&self) -> Result<Cube, DataFusionError> {
-        let k = &self.keying;
-        let keying = Keying {
-            table: k.table.clone(),
-            period: k.period.clone(),
-            period_type: k.period_type.clone(),
-            dimensions: k.dimensions.clone(),
-            dimension_types: k.dimension_types.clone(),
-            rows: k.rows.clone(),
-            schema: k.schema.clone(),
-            ..*k
-        };
+        let keying = self.keying.clone();
         let aggregates = self
             .aggregates
             .iter()
@@ -273,7 +264,7 @@ impl Cube {
                 func: a.func,
                 arg: a.arg.clone(),
                 filter: a.filter.clone(),
-                states: States::new(a.func, k.distinct, k.quantiles),
+                states: States::new(a.func, keying.distinct, keying.quantiles),
             })
             .collect();
         Cube::empty(keying, aggregates, self.epoch + 1)

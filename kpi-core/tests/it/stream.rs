@@ -505,16 +505,17 @@ async fn fiscal_quarters_stream_like_on_demand() {
     let cal = kpi_formula::Calendar::default().with_fiscal_year_start(chrono::Month::February);
     let range = kpi_formula::TimeRange::parse("2023-11-01", "2024-11-01", &cal).unwrap();
     let queries = [
-        Query::kpi("total").with_grain(Grain::Quarter).with_calendar(cal).with_range(range),
+        Query::kpi("total").with_grain(Grain::Quarter).with_calendar(cal.clone()).with_range(range),
         Query::formula("to_date(count(events), 'year') + prev(sum(events.amount))")
             .with_grain(Grain::Month)
-            .with_calendar(cal)
+            .with_calendar(cal.clone())
             .with_range(range),
     ];
     let day = 86_400;
     for query in queries {
         streams_like_on_demand(&engine, &query, &[(20 * day, Some("eu"), Some(3), Some(2.0)), (45 * day, None, Some(4), Some(1.0))]).await;
-        let quarters = on_demand(&engine, &Query::kpi("total").with_grain(Grain::Quarter).with_calendar(cal).with_range(range)).await;
+        let quarters =
+            on_demand(&engine, &Query::kpi("total").with_grain(Grain::Quarter).with_calendar(cal.clone()).with_range(range)).await;
         let february: DateTime<Utc> = "2024-02-01T00:00:00Z".parse().unwrap();
         assert!(quarters.contains_key(&key(Some(february), &[])), "{quarters:?}");
     }

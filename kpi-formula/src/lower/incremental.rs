@@ -118,7 +118,7 @@ impl CompiledQuery {
         let mut l = Lowering {
             q: self,
             sources: &NoSources,
-            cal: self.query.calendar,
+            cal: self.query.calendar.clone(),
             grain: Some(grain),
             range: self.range,
             spine_start: None,
@@ -158,7 +158,7 @@ impl CompiledQuery {
         Ok(IncrementalPlan {
             table: table.to_string(),
             grain,
-            calendar: self.query.calendar,
+            calendar: self.query.calendar.clone(),
             period,
             period_type: period_type(&self.query.calendar),
             dimensions: self.scopes[table].dimensions.iter().map(|d| l.column(d)).collect(),

@@ -27,6 +27,7 @@ mod rows;
 mod series;
 mod snapshot;
 mod spans;
+mod table_periods;
 mod time;
 
 use std::collections::HashMap;
@@ -88,7 +89,7 @@ impl CompiledQuery {
         let mut l = Lowering {
             q: self,
             sources,
-            cal: self.query.calendar,
+            cal: self.query.calendar.clone(),
             grain: self.query.grain,
             range: self.range,
             spine_start: None,

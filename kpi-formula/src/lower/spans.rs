@@ -21,13 +21,23 @@ use datafusion::scalar::ScalarValue;
 
 use crate::error::FormulaError;
 use crate::ir::Window;
-use crate::period::Grain;
+use crate::period::{Calendar, Grain};
 
 use super::expr::aggregate;
 use super::series::WindowRows;
+use super::table_periods::table_period;
 use super::time::{period_literal, period_type};
 use super::{Lowering, ucol};
 use crate::ir::AggFunc;
+
+/// The period start `start` moved by `n` periods of `grain`: an interval added, or for the
+/// periods of a calendar table a step through the table.
+fn shift(start: Expr, grain: Grain, n: i32, cal: &Calendar) -> Expr {
+    if cal.table_for(grain).is_some() {
+        return table_period(start, &period_type(cal), grain, cal, i64::from(n));
+    }
+    start + periods(grain, n)
+}
 
 /// `n` periods of `grain` as an interval.
 fn periods(grain: Grain, n: i32) -> Expr {
@@ -65,13 +75,13 @@ impl Lowering<'_> {
         let next =
             lead(ucol("__b"), Some(1), None).partition_by(partition).order_by(vec![ucol("__b").sort(true, false)]).build()?.alias("__next");
         let reach = match s.agg.window {
-            Window::Rolling(span, _) => Some(ucol("__b") + periods(grain, span.periods_of(grain).unwrap_or(1) as i32)),
+            Window::Rolling(span, _) => Some(shift(ucol("__b"), grain, span.periods_of(grain).unwrap_or(1) as i32, &self.cal)),
             Window::ToDate(unit) => {
                 // The period after the last one that starts inside the unit: with weeks in
                 // months, the week holding the 1st still belongs to the month before.
-                let unit_end = self.bucket(ucol("__b"), &period_type(&self.cal), unit) + periods(unit, 1);
+                let unit_end = shift(self.bucket(ucol("__b"), &period_type(&self.cal), unit), unit, 1, &self.cal);
                 let last = self.bucket(unit_end - lit(ScalarValue::new_interval_mdn(0, 0, 1_000)), &period_type(&self.cal), grain);
-                Some(last + periods(grain, 1))
+                Some(shift(last, grain, 1, &self.cal))
             }
             _ => None,
         };

@@ -12,7 +12,7 @@ fn fiscal(month: Month) -> Calendar {
 
 fn query(formula: &str, grain: Grain, month: Month, start: &str, end: &str) -> Query {
     let cal = fiscal(month);
-    Query::formula(formula).with_grain(grain).with_calendar(cal).with_range(TimeRange::parse(start, end, &cal).unwrap())
+    Query::formula(formula).with_grain(grain).with_calendar(cal.clone()).with_range(TimeRange::parse(start, end, &cal).unwrap())
 }
 
 /// `VALUES` of `(period, since)` pairs as `p(period, since)`.
@@ -108,8 +108,8 @@ fn hourly(tz: Option<&str>) -> World {
 #[tokio::test]
 async fn a_fiscal_year_in_berlin_starts_at_local_midnight() {
     let cal = Calendar::new(chrono_tz::Europe::Berlin).with_fiscal_year_start(Month::April);
-    let by = |grain, start, end| {
-        Query::formula("count(events)").with_grain(grain).with_calendar(cal).with_range(TimeRange::parse(start, end, &cal).unwrap())
+    let by = |grain, start, end| -> Query {
+        Query::formula("count(events)").with_grain(grain).with_calendar(cal.clone()).with_range(TimeRange::parse(start, end, &cal).unwrap())
     };
     let want = |pairs: &[(&str, f64)]| pairs.iter().map(|(t, v)| (Some(utc(t)), vec![], Some(*v))).collect::<Vec<Row>>();
     for tz in [Some("UTC"), Some("Europe/Berlin"), Some("+05:00")] {

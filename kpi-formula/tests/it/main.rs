@@ -6,6 +6,7 @@ mod date_parts;
 mod diagnostics;
 mod fiscal_years;
 mod per_entity;
+mod retail_calendars;
 mod robustness;
 mod support;
 mod time_functions;

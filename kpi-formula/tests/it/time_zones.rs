@@ -61,7 +61,7 @@ async fn sunday_weeks_in_berlin_start_at_local_midnight_across_dst() {
     let cal = berlin().with_week_start(Weekday::Sun);
     let q = Query::formula("count(events)")
         .with_grain(Grain::Week)
-        .with_calendar(cal)
+        .with_calendar(cal.clone())
         .with_range(TimeRange::parse("2024-03-24", "2024-04-07", &cal).unwrap());
     // Clocks go forward on Sunday 31 March, the first day of the second week: 167 hours.
     expect(&run(&w, &q).await, &[("2024-03-23T23:00:00Z", 168.0), ("2024-03-30T23:00:00Z", 167.0)]);
@@ -74,7 +74,7 @@ async fn months_in_new_york() {
     let w = event_world(vec![utc("2024-03-01T04:59:00Z"), utc("2024-03-01T05:00:00Z"), utc("2024-04-01T03:59:00Z")], Some("UTC"));
     let q = Query::formula("count(events)")
         .with_grain(Grain::Month)
-        .with_calendar(ny)
+        .with_calendar(ny.clone())
         .with_range(TimeRange::parse("2024-02-01", "2024-04-01", &ny).unwrap());
     expect(&run(&w, &q).await, &[("2024-02-01T05:00:00Z", 1.0), ("2024-03-01T05:00:00Z", 2.0)]);
 }
