@@ -61,6 +61,9 @@ pub struct QueryArgs {
     /// The first month of the fiscal year and its quarters, e.g. `april` (january by default).
     #[arg(long, value_name = "MONTH")]
     pub fiscal_year_start: Option<String>,
+    /// A retail calendar of whole weeks, e.g. `nrf` or `4-4-5, last saturday of december`.
+    #[arg(long, value_name = "CALENDAR")]
+    pub retail_calendar: Option<String>,
     /// Leave out periods without rows instead of listing them.
     #[arg(long)]
     pub omit_empty: bool,
@@ -83,6 +86,7 @@ impl QueryArgs {
             timezone: self.timezone.clone(),
             week_start: self.week_start.clone(),
             fiscal_year_start: self.fiscal_year_start.clone(),
+            retail_calendar: self.retail_calendar.clone(),
             empty_periods: self.omit_empty.then(|| "omit".to_string()),
             timeout: self.timeout.clone().map(TimeSetting::Text),
             ..QuerySpec::default()

@@ -46,6 +46,7 @@
 
 mod cache;
 mod calculate;
+mod calendar_table;
 mod clock;
 mod dashboard;
 mod data;
@@ -66,6 +67,7 @@ mod stream;
 
 pub use cache::{CacheOutcome, CachePolicy, DEFAULT_CACHE_BYTES};
 pub use calculate::SMALL_INPUT_ROWS;
+pub use calendar_table::CalendarTableSpec;
 pub use clock::{Clock, ManualClock, SystemClock, Wait};
 pub use dashboard::{Dashboard, DashboardItem};
 pub use data::AppendReport;

@@ -64,6 +64,8 @@ pub struct EngineOptions {
     /// How streaming views keep medians and percentiles: exactly, keeping every value (by
     /// default), or with a sketch of bounded size ([`Estimate`]).
     pub quantiles: Estimate,
+    /// The calendar table of query documents that name none (see [`CalendarTableSpec`](crate::CalendarTableSpec)).
+    pub calendar_table: Option<crate::CalendarTableSpec>,
 }
 
 /// Whether a streaming view may approximate an aggregate whose exact state grows with the rows:
@@ -111,6 +113,7 @@ impl Default for EngineOptions {
             retention: None,
             distinct_counts: Estimate::Exact,
             quantiles: Estimate::Exact,
+            calendar_table: None,
         }
     }
 }

@@ -38,6 +38,12 @@ pub struct EngineSettings {
     /// First month of the (fiscal) year of the default calendar (`april`, `apr` or `4`).
     #[serde(default, deserialize_with = "crate::spec::month_text", skip_serializing_if = "Option::is_none")]
     pub fiscal_year_start: Option<String>,
+    /// Retail calendar of the default calendar (`nrf`, `4-4-5, last saturday of january`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retail_calendar: Option<String>,
+    /// Calendar table of query documents that name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar_table: Option<crate::CalendarTableSpec>,
     /// Timeout of each calculation (seconds or text with a unit); 60 s when left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<TimeSetting>,
@@ -121,12 +127,14 @@ impl EngineSettings {
     /// The options, every value checked.
     pub fn to_options(&self) -> Result<EngineOptions, EngineError> {
         let mut options = EngineOptions::default();
-        options.calendar = crate::spec::calendar(
-            &options.calendar,
-            self.timezone.as_deref(),
-            self.week_start.as_deref(),
-            self.fiscal_year_start.as_deref(),
-        )?;
+        let text = crate::spec::CalendarText {
+            timezone: self.timezone.as_deref(),
+            week_start: self.week_start.as_deref(),
+            fiscal_year_start: self.fiscal_year_start.as_deref(),
+            retail_calendar: self.retail_calendar.as_deref(),
+        };
+        options.calendar = crate::spec::calendar(&options.calendar, &text)?;
+        options.calendar_table = self.calendar_table.clone();
         if let Some(t) = &self.timeout {
             options.timeout = Some(t.duration("timeout")?);
         }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use kpi_formula::custom_calendar::RetailCalendar;
 use kpi_formula::{Calendar, EmptyPeriods, Grain, Query, SecurityContext, TimeRange};
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +71,15 @@ pub struct QuerySpec {
     /// engine's by default (January).
     #[serde(default, deserialize_with = "month_text", skip_serializing_if = "Option::is_none")]
     pub fiscal_year_start: Option<String>,
+    /// A retail calendar of whole weeks for months, quarters and years: `nrf`, `4-4-5`,
+    /// `4-5-4, last saturday of january`, `5-4-4, saturday nearest the end of december`, or
+    /// `none` for the civil calendar; the engine's by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retail_calendar: Option<String>,
+    /// A calendar table whose columns give each day's month, quarter and year; the engine's
+    /// by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar_table: Option<crate::CalendarTableSpec>,
     /// `include` (default: every period of the range appears) or `omit`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub empty_periods: Option<String>,
@@ -113,9 +123,10 @@ impl QuerySpec {
         serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
     }
 
-    /// The calendar: `default` with this document's time zone, week start and fiscal year start.
+    /// The calendar: `default` with this document's time zone, week start, fiscal year start
+    /// and retail calendar (a calendar table needs the engine's data: [`Engine::query`](crate::Engine::query)).
     pub fn calendar(&self, default: &Calendar) -> Result<Calendar, EngineError> {
-        calendar(default, self.timezone.as_deref(), self.week_start.as_deref(), self.fiscal_year_start.as_deref())
+        calendar(default, &CalendarText::of_query(self))
     }
 
     /// The query, with `default` as the calendar where the document sets none.
@@ -203,6 +214,7 @@ impl From<&Query> for QuerySpec {
             timezone: Some(query.calendar.time_zone.name().to_string()),
             week_start: Some(weekday_name(query.calendar.week_start).to_string()),
             fiscal_year_start: Some(query.calendar.fiscal_year_start.name().to_lowercase()),
+            retail_calendar: query.calendar.periods.as_ref().and_then(|t| t.retail()).map(|r| r.to_string()),
             empty_periods: Some(match query.empty_periods {
                 EmptyPeriods::Include => "include".to_string(),
                 EmptyPeriods::Omit => "omit".to_string(),
@@ -228,7 +240,11 @@ fn weekday_name(day: chrono::Weekday) -> &'static str {
 impl crate::Engine {
     /// The query of a document, with the engine's calendar where the document sets none.
     pub fn query(&self, spec: &QuerySpec) -> Result<Query, EngineError> {
-        spec.to_query(&self.options().calendar)
+        let mut query = spec.to_query(&self.options().calendar)?;
+        if let Some(table) = spec.calendar_table.as_ref().or(self.options().calendar_table.as_ref()) {
+            query.calendar = query.calendar.with_period_table(table.period_table(self)?);
+        }
+        Ok(query)
     }
 
     /// Calculates a query document, with its own timeout and cache bypass where it sets them.
@@ -269,25 +285,70 @@ impl crate::Engine {
     }
 }
 
-/// `default` with a time zone, week start and fiscal year start as documents write them.
-pub(crate) fn calendar(
-    default: &Calendar,
-    timezone: Option<&str>,
-    week_start: Option<&str>,
-    fiscal_year_start: Option<&str>,
-) -> Result<Calendar, EngineError> {
+/// The calendar fields of a query or settings document, as written.
+#[derive(Default)]
+pub(crate) struct CalendarText<'a> {
+    pub(crate) timezone: Option<&'a str>,
+    pub(crate) week_start: Option<&'a str>,
+    pub(crate) fiscal_year_start: Option<&'a str>,
+    pub(crate) retail_calendar: Option<&'a str>,
+}
+
+impl<'a> CalendarText<'a> {
+    fn of_query(spec: &'a QuerySpec) -> Self {
+        CalendarText {
+            timezone: spec.timezone.as_deref(),
+            week_start: spec.week_start.as_deref(),
+            fiscal_year_start: spec.fiscal_year_start.as_deref(),
+            retail_calendar: spec.retail_calendar.as_deref(),
+        }
+    }
+}
+
+/// `default` with a time zone, week start, fiscal year start and retail calendar as
+/// documents write them.
+pub(crate) fn calendar(default: &Calendar, text: &CalendarText<'_>) -> Result<Calendar, EngineError> {
     let mut calendar = default.clone();
-    if let Some(zone) = timezone {
+    if let Some(zone) = text.timezone {
         calendar.time_zone = Calendar::parse_time_zone(zone).map_err(kpi_formula::FormulaError::from)?;
     }
-    if let Some(day) = week_start {
-        calendar.week_start = day.trim().parse().map_err(|_| EngineError::InvalidOption {
+    let retail = match text.retail_calendar.map(str::trim) {
+        Some("none") => {
+            calendar.periods = None;
+            None
+        }
+        Some(retail) => {
+            let retail: RetailCalendar = retail.parse().map_err(kpi_formula::FormulaError::from)?;
+            calendar = calendar.with_retail(retail);
+            Some(retail)
+        }
+        None => calendar.periods.as_ref().and_then(|t| t.retail()),
+    };
+    if let Some(day) = text.week_start {
+        let day: chrono::Weekday = day.trim().parse().map_err(|_| EngineError::InvalidOption {
             option: "week_start",
             message: format!("unknown day `{day}`; use monday, tuesday, ..., sunday"),
         })?;
+        if let Some(r) = retail.filter(|r| r.week_start() != day) {
+            return Err(EngineError::InvalidOption {
+                option: "week_start",
+                message: format!(
+                    "the retail calendar `{r}` has weeks starting on {}, the day after its years end; leave out week_start",
+                    weekday_name(r.week_start())
+                ),
+            });
+        }
+        calendar.week_start = day;
     }
-    if let Some(month) = fiscal_year_start {
-        calendar.fiscal_year_start = Calendar::parse_month(month).map_err(kpi_formula::FormulaError::from)?;
+    if let Some(month) = text.fiscal_year_start {
+        let month = Calendar::parse_month(month).map_err(kpi_formula::FormulaError::from)?;
+        if let Some(r) = retail.filter(|_| month != chrono::Month::January) {
+            return Err(EngineError::InvalidOption {
+                option: "fiscal_year_start",
+                message: format!("the retail calendar `{r}` sets where its years start; leave out fiscal_year_start"),
+            });
+        }
+        calendar.fiscal_year_start = month;
     }
     Ok(calendar)
 }
@@ -359,6 +420,20 @@ mod tests {
         assert_eq!(err(r#"{"kpi": "a", "fiscal_year_start": "smarch"}"#).code(), "KPI_QUERY");
         assert_eq!(err(r#"{"kpi": "a", "fiscal_year_start": 13}"#).code(), "KPI_QUERY");
         assert_eq!(err(r#"{"kpi": "a", "fiscal_year_start": [4]}"#).code(), "KPI_QUERY");
+        assert_eq!(err(r#"{"kpi": "a", "retail_calendar": "4-4-4"}"#).code(), "KPI_QUERY");
+        assert_eq!(err(r#"{"kpi": "a", "retail_calendar": "nrf", "week_start": "monday"}"#).code(), "KPI_OPTION");
+        assert_eq!(err(r#"{"kpi": "a", "retail_calendar": "nrf", "fiscal_year_start": "april"}"#).code(), "KPI_OPTION");
+        assert_eq!(err(r#"{"kpi": "a", "calendar_table": {"table": "c"}}"#).code(), "KPI_QUERY");
+    }
+
+    #[test]
+    fn a_retail_calendar_round_trips_and_none_turns_it_off() {
+        let spec = QuerySpec::from_json(r#"{"kpi": "a", "grain": "month", "retail_calendar": "NRF", "week_start": "sunday"}"#).unwrap();
+        let q = spec.to_query(&Calendar::default()).unwrap();
+        assert_eq!(q.calendar.periods.as_ref().and_then(|t| t.retail()), Some(RetailCalendar::NRF));
+        assert_eq!(QuerySpec::from(&q).to_query(&Calendar::default()).unwrap(), q);
+        let civil = QuerySpec { retail_calendar: Some("none".into()), ..QuerySpec::kpi("a") };
+        assert_eq!(civil.to_query(&q.calendar).unwrap().calendar.periods, None);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SubqueryAlias, Union};
 use datafusion::physical_plan::displayable;
 use datafusion::prelude::{lit, when};
@@ -180,6 +180,20 @@ impl Dialect for TimescaleDialect {
     }
 }
 
+/// Whether the plan buckets times by a retail calendar or calendar table (a function only the
+/// engine has).
+fn buckets_by_table(plan: &LogicalPlan) -> bool {
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        let _ = node.apply_expressions(|e| {
+            found |= e.exists(|x| Ok(matches!(x, Expr::ScalarFunction(f) if f.func.name() == "calendar_period"))).unwrap_or(false);
+            Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+        });
+        Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+    });
+    found
+}
+
 /// The `time_bucket` width of a `date_trunc` unit. TimescaleDB's default origin (Monday
 /// 2000-01-03) makes weeks ISO weeks and month widths calendar months.
 fn bucket_width(unit: &str) -> Option<ScalarValue> {
@@ -220,6 +234,13 @@ impl Engine {
         let catalog = self.inner.catalog.as_ref();
         let plan = kpi_formula::compile(&query, catalog)?.to_logical_plan(&ModelSources(catalog))?;
         let unparse_error = |message: String| EngineError::Unparse { dialect: dialect.as_str(), message };
+        if let Some(table) = query.calendar.periods.as_ref().filter(|_| buckets_by_table(&plan)) {
+            return Err(unparse_error(format!(
+                "the periods of calendar `{}` exist only in the engine, so SQL for another database cannot bucket by them; \
+                 calculate in the engine, or export at day or week grain and group by your own calendar table there",
+                table.name()
+            )));
+        }
         let plan = values_as_selects(plan)
             .and_then(joins_of_derived_tables)
             .and_then(timestamp_relabels_as_casts)

@@ -86,3 +86,21 @@ fn fiscal_years_from_the_command_line() {
     let bad = kpi(dir.path(), &[&args[..], &["--fiscal-year-start", "smarch"]].concat()).expect_clear_error();
     assert!(bad.stderr.contains("unknown month `smarch`"), "{}", bad.stderr);
 }
+
+#[test]
+fn retail_months_from_the_command_line() {
+    let dir = workspace_with_data(2_000);
+    let args = ["calc", "-k", "revenue", "-g", "month", "-d", "data", "--start", "2024-02-04", "--end", "2024-05-05"];
+    let out = kpi(dir.path(), &[&args[..], &["--retail-calendar", "nrf", "--format", "json"]].concat()).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let mut spec = QuerySpec::kpi("revenue");
+    spec.grain = Some("month".into());
+    spec.start = Some("2024-02-04".into());
+    spec.end = Some("2024-05-05".into());
+    spec.retail_calendar = Some("4-5-4, saturday nearest the end of january".into());
+    assert_eq!(json["rows"], in_process(dir.path(), &spec)["rows"]);
+    let periods: Vec<&str> = json["rows"].as_array().expect("rows").iter().map(|r| r["period"].as_str().expect("a period")).collect();
+    assert_eq!(periods, ["2024-02-04T00:00:00Z", "2024-03-03T00:00:00Z", "2024-04-07T00:00:00Z"]);
+    let bad = kpi(dir.path(), &[&args[..], &["--retail-calendar", "4-4-4"]].concat()).expect_clear_error();
+    assert!(bad.stderr.contains("calendar `4-4-4`: expected `nrf` or `4-4-5`"), "{}", bad.stderr);
+}

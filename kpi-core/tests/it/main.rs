@@ -3,6 +3,7 @@
 mod bounds;
 mod cache;
 mod calculate;
+mod calendars;
 mod errors;
 mod fuzz;
 mod isolation;

@@ -520,3 +520,26 @@ async fn fiscal_quarters_stream_like_on_demand() {
         assert!(quarters.contains_key(&key(Some(february), &[])), "{quarters:?}");
     }
 }
+
+/// Retail months and quarters (NRF) stream like on-demand calculations, with appends in the
+/// retail year's last month (January 2024 ends on 3 February) and in the next year's first.
+#[tokio::test]
+async fn retail_months_stream_like_on_demand() {
+    let engine = engine(&[(10, Some("eu"), Some(1), Some(5.0)), (4_000, Some("us"), Some(2), Some(7.0))]);
+    let cal = kpi_formula::Calendar::default().with_retail(kpi_formula::custom_calendar::RetailCalendar::NRF);
+    let range = kpi_formula::TimeRange::parse("2023-10-29", "2024-08-04", &cal).unwrap();
+    let queries = [
+        Query::kpi("total").with_grain(Grain::Quarter).with_calendar(cal.clone()).with_range(range),
+        Query::formula("to_date(count(events), 'quarter') + prev(sum(events.amount))")
+            .with_grain(Grain::Month)
+            .with_calendar(cal.clone())
+            .with_range(range),
+    ];
+    let day = 86_400;
+    for query in queries {
+        streams_like_on_demand(&engine, &query, &[(20 * day, Some("eu"), Some(3), Some(2.0)), (45 * day, None, Some(4), Some(1.0))]).await;
+    }
+    let months = on_demand(&engine, &Query::kpi("total").with_grain(Grain::Month).with_calendar(cal).with_range(range)).await;
+    let february: DateTime<Utc> = "2024-02-04T00:00:00Z".parse().unwrap();
+    assert!(months.contains_key(&key(Some(february), &[])), "{months:?}");
+}
