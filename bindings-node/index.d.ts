@@ -103,6 +103,15 @@ export class ClientConfig {
 export type Duration = number | string
 
 /** What to calculate: a KPI code or a formula, and how. */
+/** A calendar table: the object model holding one row per day, its date column, and the columns naming each day's periods (a new period begins where the value changes). */
+export interface CalendarTable {
+  table: string
+  date: string
+  month?: string
+  quarter?: string
+  year?: string
+}
+
 export interface Query {
   kpi?: string
   formula?: string
@@ -117,6 +126,10 @@ export interface Query {
   weekStart?: 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday' | 'sunday'
   /** The month fiscal years and quarters start in: a name (`'april'`, `'apr'`) or number. */
   fiscalYearStart?: string | number
+  /** Months, quarters and years of whole weeks: `'nrf'`, `'4-4-5, last saturday of december'`, or `'none'`. */
+  retailCalendar?: string
+  /** A registered object model whose columns give each day's month, quarter and year. */
+  calendarTable?: CalendarTable
   emptyPeriods?: 'include' | 'omit'
   timeout?: Duration
   bypassCache?: boolean
@@ -201,6 +214,10 @@ export interface EngineOptions {
   weekStart?: string
   /** The month fiscal years and quarters start in (`'april'`, `'apr'` or `4`). */
   fiscalYearStart?: string | number
+  /** The default retail calendar (see {@link Query.retailCalendar}). */
+  retailCalendar?: string
+  /** The default calendar table (see {@link Query.calendarTable}). */
+  calendarTable?: CalendarTable
   timeout?: Duration
   /** Milliseconds. */
   timeoutMs?: number

@@ -392,11 +392,11 @@ const queryDoc = (query) => doc(query, QUERY_DURATIONS)
 /**
  * Calculates KPIs over registered data. Calculations return Promises and run off the event
  * loop. A query is `{ kpi | formula, grain, by, start, end, where, security, timezone,
- * weekStart, fiscalYearStart, emptyPeriods, timeout, bypassCache }`; durations are milliseconds or text with a
+ * weekStart, fiscalYearStart, retailCalendar, calendarTable, emptyPeriods, timeout, bypassCache }`; durations are milliseconds or text with a
  * unit (`'30s'`). Unknown keys and wrong types are QueryErrors.
  */
 class Engine {
-  /** Options: `timezone`, `weekStart`, `fiscalYearStart`, `timeout` (ms or text; `timeoutMs` too), `memoryLimit`
+  /** Options: `timezone`, `weekStart`, `fiscalYearStart`, `retailCalendar`, `calendarTable`, `timeout` (ms or text; `timeoutMs` too), `memoryLimit`
    *  (bytes), `laneConcurrency`, `targetPartitions`, `cache` (false, or `{ ttl, formulaTtl, kpis,
    *  modules, valueChains, maxEntries, maxBytes }`), `allowedLateness`, `retention`, `distinctCounts` and
    *  `quantiles` (`'exact'` or `'approximate'`), and `client` (a ClientConfig: its catalog and

@@ -62,6 +62,21 @@ test('a calendar per query', async () => {
   await assert.rejects(e.calculate({ kpi: 'revenue', grain: 'year', fiscalYearStart: 'smarch' }), { name: 'QueryError', message: /unknown month/ })
 })
 
+test('retail months of whole weeks', async () => {
+  const e = engine()
+  const months = await e.calculate({ kpi: 'revenue', grain: 'month', start: '2024-02-04', end: '2024-05-05', retailCalendar: 'nrf' })
+  assert.deepEqual(months.rows.map((r) => r.period), ['2024-02-04T00:00:00Z', '2024-03-03T00:00:00Z', '2024-04-07T00:00:00Z'])
+  const days = await e.calculate({ kpi: 'revenue', grain: 'day', start: '2024-02-04', end: '2024-03-03' })
+  assert.equal(days.rows.length, 28)
+  const sum = days.rows.reduce((acc, r) => acc + (r.value ?? 0), 0)
+  assert.ok(Math.abs(sum - months.rows[0].value) < 1e-6 * Math.max(1, sum))
+  await assert.rejects(e.calculate({ kpi: 'revenue', grain: 'month', retailCalendar: '4-4-4' }), { name: 'QueryError', message: /calendar `4-4-4`/ })
+  await assert.rejects(e.calculate({ kpi: 'revenue', grain: 'month', calendarTable: { table: 'calendar', date: 'day', month: 'period' } }), {
+    name: 'QueryError',
+    message: /unknown object model `calendar`/
+  })
+})
+
 test('an AbortSignal cancels a calculation', async () => {
   const e = engine()
   const controller = new AbortController()

@@ -76,6 +76,22 @@ def test_calendar_and_empty_periods_per_query(eng):
         eng.calculate("revenue", grain="year", fiscal_year_start="smarch")
 
 
+def test_retail_months_of_whole_weeks(eng):
+    months = eng.calculate("revenue", grain="month", start="2024-02-04", end="2024-05-05", retail_calendar="nrf")
+    rows = months.to_dict()["rows"]
+    assert [r["period"] for r in rows] == ["2024-02-04T00:00:00Z", "2024-03-03T00:00:00Z", "2024-04-07T00:00:00Z"]
+    # The retail February is four weeks: its days add up to it.
+    days = eng.calculate("revenue", grain="day", start="2024-02-04", end="2024-03-03").to_dict()["rows"]
+    assert len(days) == 28
+    assert sum(d["value"] or 0 for d in days) == pytest.approx(rows[0]["value"])
+    with pytest.raises(ke.QueryError, match="calendar `4-4-4`"):
+        eng.calculate("revenue", grain="month", retail_calendar="4-4-4")
+    with pytest.raises(ke.QueryError, match="leave out week_start"):
+        eng.calculate("revenue", grain="week", retail_calendar="nrf", week_start="monday")
+    with pytest.raises(ke.QueryError, match="unknown object model `calendar`"):
+        eng.calculate("revenue", grain="month", calendar_table={"table": "calendar", "date": "day", "month": "period"})
+
+
 def test_files_are_registered_where_they_lie(eng, data, tmp_path):
     orders = pa.table(data["orders"])
     pq.write_table(orders, tmp_path / "orders.parquet")

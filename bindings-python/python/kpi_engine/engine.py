@@ -216,7 +216,10 @@ class Engine:
     ``start``, ``end``, ``where``, ``security`` (a row filter per object model, e.g.
     ``{"orders": "orders.region = 'north'"}``), ``timezone``, ``week_start``,
     ``fiscal_year_start`` (``"april"``, ``"apr"`` or ``4``: fiscal years and quarters),
-    ``empty_periods`` (``"include"`` or ``"omit"``), ``timeout`` (seconds or text such as
+    ``retail_calendar`` (``"nrf"``, ``"4-4-5, last saturday of december"``: months, quarters
+    and years of whole weeks; ``"none"`` for the civil calendar), ``calendar_table`` (a dict
+    ``{"table": ..., "date": ..., "month": ..., "quarter": ..., "year": ...}`` naming a
+    registered object model whose columns give each day's periods), ``empty_periods`` (``"include"`` or ``"omit"``), ``timeout`` (seconds or text such as
     ``"500ms"``) and ``bypass_cache``; ``formula=`` instead of a KPI code for an ad-hoc formula.
     A misspelt keyword is a :class:`QueryError` naming the fields there are.
     """
@@ -235,7 +238,8 @@ class Engine:
         (seconds, or text such as ``"30s"``) and ``memory_limit`` (bytes) bound each
         calculation, which otherwise fails with :class:`CalculationError`.
 
-        Further settings: ``week_start``, ``fiscal_year_start``, ``lane_concurrency`` (calculations of one value chain
+        Further settings: ``week_start``, ``fiscal_year_start``, ``retail_calendar``,
+        ``calendar_table`` (the defaults of queries, see :meth:`calculate`), ``lane_concurrency`` (calculations of one value chain
         at once), ``target_partitions``, ``cache`` (``False``, or a dict of ``ttl``,
         ``formula_ttl``, ``kpis``, ``modules``, ``value_chains``, ``max_entries``, ``max_bytes``),
         ``allowed_lateness``, ``retention``, ``distinct_counts`` and ``quantiles``

@@ -61,7 +61,8 @@ fn the_shop_imports_and_lists_what_it_cannot_express() {
     assert!(reason("metric revenue_mom").contains("offset_window"));
     assert!(reason("metric revenue_all_time").contains("period_agg"));
     assert!(reason("metric regional_revenue").contains("more than one entity"));
-    assert_eq!(skipped.len(), 4, "{skipped:#?}");
+    assert!(reason("metric revenue_fiscal_qtd").contains("granularity `fiscal_quarter`: a custom granularity"));
+    assert_eq!(skipped.len(), 5, "{skipped:#?}");
     let mom = imported.skipped.iter().find(|s| s.what == "metric revenue_mom").unwrap();
     assert!(mom.location.file.as_deref().is_some_and(|f| f.ends_with("metrics.yml")), "{}", mom.location);
     let text = std::fs::read_to_string(project().join("models/metrics.yml")).unwrap();

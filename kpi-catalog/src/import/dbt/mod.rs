@@ -463,8 +463,8 @@ impl Project {
                 // MetricFlow's default above the metric's own grain is the first day's value.
                 let summary = params.and_then(|p| p.period_agg.clone()).unwrap_or_else(|| "first".into()).to_lowercase();
                 match (window, to_date) {
-                    (Some(w), None) => Ok(format!("rolling({x}, '{}', '{summary}')", w.text())),
-                    (None, Some(g)) if summary == "last" => Ok(format!("to_date({x}, '{}')", g.to_lowercase())),
+                    (Some(w), None) => Ok(format!("rolling({x}, '{}', '{summary}')", span_text(&w.text())?)),
+                    (None, Some(g)) if summary == "last" => Ok(format!("to_date({x}, '{}')", grain_name(&g)?)),
                     (None, None) if summary == "last" => Ok(format!("cumulative({x})")),
                     (None, _) => Err(format!(
                         "period_agg `{summary}` of a grain-to-date or all-time cumulative metric: the engine takes these at each period's end (write period_agg: last to import it)"
@@ -550,7 +550,7 @@ impl Project {
             self.input_formula(&measure, &inner, true, all)?
         };
         if let Some(grain) = &input.offset_to_grain {
-            x = format!("at_start({x}, '{}')", grain.to_lowercase());
+            x = format!("at_start({x}, '{}')", grain_name(grain)?);
         }
         if let Some(window) = &input.offset_window {
             return Err(format!(
@@ -635,4 +635,21 @@ fn replace(e: &mut kpi_formula::ast::Expr, f: &mut impl FnMut(&str) -> Option<kp
     for c in e.children_mut() {
         replace(c, f);
     }
+}
+
+/// Why a custom granularity is not imported as one: the engine's grains are fixed, and a
+/// company calendar changes what `month`, `quarter` and `year` mean instead.
+const CUSTOM_GRAIN: &str = "a custom granularity; the engine's month, quarter and year follow a retail calendar or calendar \
+                            table instead (the retail_calendar and calendar_table settings): define it there and write the standard grain";
+
+/// A dbt granularity as the engine's grain name.
+fn grain_name(granularity: &str) -> Result<String, String> {
+    kpi_formula::Grain::parse(granularity)
+        .map(|g| g.as_str().to_string())
+        .map_err(|_| format!("granularity `{granularity}`: {CUSTOM_GRAIN}"))
+}
+
+/// A dbt window (`7 days`) checked to be in standard units.
+fn span_text(window: &str) -> Result<String, String> {
+    kpi_formula::CalendarSpan::parse(window).map(|s| s.to_string()).map_err(|_| format!("window `{window}`: {CUSTOM_GRAIN}"))
 }
