@@ -111,7 +111,10 @@ def test_a_dbt_project_imports_with_what_was_skipped():
     skipped = {s["what"]: s for s in shop.skipped}
     assert shop.kpi("checkout_conversion")["formula"].startswith("conversion_rate(count(customers.customer_id)")
     assert "metric checkout_conversion" not in skipped
-    assert skipped["metric revenue_mom"]["file"].endswith("metrics.yml") and skipped["metric revenue_mom"]["line"] > 1
+    assert shop.kpi("revenue_mom")["formula"] == "revenue - prev(revenue, '1 month')"
+    fiscal = skipped["metric revenue_fiscal_qtd"]
+    assert "custom granularity" in fiscal["reason"]
+    assert fiscal["file"].endswith("metrics.yml") and fiscal["line"] > 1
     assert ke.Catalog.standard().skipped == []
     with pytest.raises(ke.CatalogError):
         ke.Catalog.from_dbt(root / "no-such-project")

@@ -127,7 +127,7 @@ pub fn check_supported(what: &str, instant: DateTime<Utc>) -> Result<DateTime<Ut
 const MAX_SPAN_MONTHS: i64 = MAX_REACH_YEARS as i64 * 12;
 
 /// A length of calendar time such as `30 days` or `3 months`, as used by `rolling`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct CalendarSpan {
     /// How many units.
     pub count: u32,

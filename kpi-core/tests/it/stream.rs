@@ -543,3 +543,14 @@ async fn retail_months_stream_like_on_demand() {
     let february: DateTime<Utc> = "2024-02-04T00:00:00Z".parse().unwrap();
     assert!(months.contains_key(&key(Some(february), &[])), "{months:?}");
 }
+
+/// An offset by a calendar span that is not whole periods (a month back by day) streams like
+/// the on-demand calculation, with appends that change the days it reads.
+#[tokio::test]
+async fn a_month_back_by_day_streams_like_on_demand() {
+    let engine = engine(&[(10, Some("eu"), Some(1), Some(5.0)), (31 * 86_400 + 5, Some("us"), Some(2), Some(7.0))]);
+    let range = kpi_formula::TimeRange::parse("2024-02-25", "2024-03-05", &Default::default()).unwrap();
+    let query = Query::formula("prev(sum(events.amount), '1 month') + count(events)").with_grain(Grain::Day).with_range(range);
+    let day = 86_400;
+    streams_like_on_demand(&engine, &query, &[(28 * day, Some("eu"), Some(3), Some(2.0)), (60 * day, None, Some(4), Some(1.0))]).await;
+}

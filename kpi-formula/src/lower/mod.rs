@@ -20,6 +20,7 @@ mod conversion;
 mod expr;
 mod incremental;
 mod known;
+mod offset;
 mod per;
 mod percentile_disc;
 mod ragged;
@@ -45,7 +46,7 @@ use datafusion::prelude::{Expr, lit};
 use crate::error::FormulaError;
 use crate::ir::{AggFunc, Aggregate, MetricExpr, MetricLeaf, RowExpr, Scalar, Shift, Window};
 use crate::model::SemanticModel;
-use crate::period::{Calendar, Grain, TimeRange};
+use crate::period::{Calendar, CalendarSpan, Grain, TimeRange};
 use crate::query::{CompiledQuery, EmptyPeriods};
 
 pub use incremental::{IncrementalAggregate, IncrementalPlan};
@@ -226,6 +227,9 @@ impl Lowering<'_> {
             Leaf::Prev(inner, Shift::Periods(n)) => self.widen(inner, self.cal.add_periods(first, grain, -i64::from(*n)), grain, start),
             Leaf::Prev(inner, Shift::ToStart(unit)) => {
                 self.widen(inner, self.cal.period_start(self.cal.period_start(first, *unit), grain), grain, start)
+            }
+            Leaf::Prev(inner, Shift::Span(span)) => {
+                self.widen(inner, self.cal.period_start(self.cal.before(first, *span), grain), grain, start)
             }
             Leaf::Slot(i) if self.is_time_table(&self.slots[*i].agg.table) => {
                 let s = &self.slots[*i];
@@ -472,7 +476,10 @@ impl Lowering<'_> {
                 let name = format!("__lag{}", lags.len());
                 lags.push((inner.clone(), *shift));
                 let mut partition: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
+                let whole = |span: CalendarSpan| self.grain.and_then(|g| span.periods_of(g));
                 let shifted = match *shift {
+                    Shift::Span(span) if whole(span).is_none() => return self.value_before(b, inner, span, name),
+                    Shift::Span(span) => lag(f64_of(inner), whole(span).map(i64::from), None),
                     Shift::Periods(n) => lag(f64_of(inner), Some(i64::from(n)), None),
                     // The dense series holds every period of the unit from its first (`widen`).
                     Shift::ToStart(unit) => {
@@ -487,6 +494,37 @@ impl Lowering<'_> {
                 Ok(ucol(&name))
             }
         })
+    }
+}
+
+impl Lowering<'_> {
+    /// `inner` at the period holding each period's start moved back by `span`, joined from the
+    /// series to itself (the offset is not a fixed number of rows: a month back by day is 28 to
+    /// 31 days). The series holds those periods: `widen` reached back to them.
+    fn value_before(&self, b: &mut LogicalPlanBuilder, inner: Expr, span: CalendarSpan, name: String) -> Result<Expr, FormulaError> {
+        let Some(grain) = self.grain else {
+            return Err(DataFusionError::Internal("an offset by a calendar span needs a grain".into()).into());
+        };
+        let current = std::mem::replace(b, LogicalPlanBuilder::empty(false)).build()?;
+        let columns: Vec<Expr> = current.schema().columns().into_iter().map(Expr::Column).collect();
+        let dims: Vec<String> = (0..self.dims()).map(|k| format!("__d{k}")).collect();
+        let (at, their) = (format!("{name}_at"), |d: &str| format!("{name}_{d}"));
+        let right = LogicalPlanBuilder::from(current.clone())
+            .project(
+                std::iter::once(ucol("__period").alias(format!("{name}_p")))
+                    .chain(dims.iter().map(|d| ucol(d).alias(their(d))))
+                    .chain([f64_of(inner).alias(&name)]),
+            )?
+            .build()?;
+        let left_keys: Vec<Column> = std::iter::once(Column::from_name(&at)).chain(dims.iter().map(|d| Column::from_name(d))).collect();
+        let right_keys: Vec<Column> =
+            std::iter::once(Column::from_name(format!("{name}_p"))).chain(dims.iter().map(|d| Column::from_name(their(d)))).collect();
+        let shifted = offset::period_before(ucol("__period"), span, grain, &self.cal).alias(&at);
+        *b = LogicalPlanBuilder::from(current)
+            .project(columns.iter().cloned().chain([shifted]))?
+            .join_detailed(right, JoinType::Left, (left_keys, right_keys), None, NullEquality::NullEqualsNull)?
+            .project(columns.into_iter().chain([ucol(&name)]))?;
+        Ok(ucol(&name))
     }
 }
 

@@ -194,7 +194,7 @@ impl MetricLevel {
         Ok((Scalar::Leaf(MetricLeaf::Aggregate(Box::new(agg))), ValueType::Number))
     }
 
-    /// `prev(x[, n])` and `growth(x[, n]) = (x - prev(x, n)) / prev(x, n)`.
+    /// `prev(x[, n | 'span'])` and `growth(x[, n | 'span']) = (x - prev(x, n)) / prev(x, n)`.
     fn shift(&self, r: &mut Resolver<'_>, e: &Expr, name: &str, args: &[Expr]) -> Res<MetricLeaf> {
         r.arity(e, name, args.len(), 1, 2)?;
         check_query_allows(r, e, name, None)?;
@@ -202,12 +202,21 @@ impl MetricLevel {
         r.expect_type(&args[0], ty, ValueType::Number, &format!("`{name}`"))?;
         let n = match args.get(1) {
             None => 1,
-            Some(a) => match a.kind {
-                ExprKind::Literal(Literal::Integer(n)) if (1..=10_000).contains(&n) => n as u32,
+            Some(a) => match &a.kind {
+                ExprKind::Literal(Literal::Integer(n)) if (1..=10_000).contains(n) => *n as u32,
+                ExprKind::Literal(Literal::String(text)) => {
+                    let span = CalendarSpan::parse(text).map_err(|expected| {
+                        let d =
+                            r.diag(ErrorKind::Arguments, format!("the offset of `{name}` is not a calendar span"), a).expected(expected);
+                        r.error(d)
+                    })?;
+                    let prev = Scalar::Leaf(MetricLeaf::Prev(Box::new(x.clone()), Shift::Span(span), e.span));
+                    return Ok((growth_of(name, x, prev), ValueType::Number));
+                }
                 _ => {
                     let d = r
                         .diag(ErrorKind::Arguments, format!("the offset of `{name}` must be a whole number of periods from 1 to 10000"), a)
-                        .expected("an integer such as 1 or 12");
+                        .expected("an integer such as 1 or 12, or a calendar span such as '1 year'");
                     return Err(r.error(d));
                 }
             },
@@ -226,12 +235,7 @@ impl MetricLevel {
             return Err(r.error(d));
         }
         let prev = Scalar::Leaf(MetricLeaf::Prev(Box::new(x.clone()), Shift::Periods(n), e.span));
-        let result = if name == "prev" {
-            prev
-        } else {
-            Scalar::Binary(BinaryOp::Div, Box::new(Scalar::Binary(BinaryOp::Sub, Box::new(x), Box::new(prev.clone()))), Box::new(prev))
-        };
-        Ok((result, ValueType::Number))
+        Ok((growth_of(name, x, prev), ValueType::Number))
     }
 
     /// `last(x[, entity])` and `first(...)`: every aggregate in `x` over the rows at the
@@ -603,5 +607,14 @@ pub(super) fn collect_tables(e: &Expr, f: &mut impl FnMut(&str)) {
     }
     for child in e.children() {
         collect_tables(child, f);
+    }
+}
+
+/// `prev` itself, or for `growth` the change from it: `(x - prev) / prev`.
+fn growth_of(name: &str, x: Scalar<MetricLeaf>, prev: Scalar<MetricLeaf>) -> Scalar<MetricLeaf> {
+    if name == "prev" {
+        prev
+    } else {
+        Scalar::Binary(BinaryOp::Div, Box::new(Scalar::Binary(BinaryOp::Sub, Box::new(x), Box::new(prev.clone()))), Box::new(prev))
     }
 }

@@ -5,6 +5,7 @@ mod correctness;
 mod date_parts;
 mod diagnostics;
 mod fiscal_years;
+mod offsets;
 mod per_entity;
 mod retail_calendars;
 mod robustness;

@@ -207,6 +207,7 @@ async fn combinations_that_compile_execute() {
         "rolling({}, '45 days', 'average')",
         "to_date({}, 'quarter')",
         "at_start(prev({}), 'quarter')",
+        "growth({}, '45 days')",
         "cumulative({})",
         "last({}, orders.customer_id)",
         "{} / nullif({}, 0)",

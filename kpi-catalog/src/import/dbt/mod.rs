@@ -1,6 +1,7 @@
 //! dbt's semantic layer (MetricFlow) as a catalog: semantic models become object models
 //! (entities keys and many-to-one relationships, dimensions and measure columns), measures the
-//! aggregates of formulas, and metrics KPIs: simple, ratio, derived (with `offset_to_grain`),
+//! aggregates of formulas, and metrics KPIs: simple, ratio, derived (with `offset_to_grain` and
+//! `offset_window`),
 //! cumulative (windows, grain-to-date, all-time) and filters written with `Dimension(...)`,
 //! `TimeDimension(...)` and `Entity(...)`. What cannot be imported exactly is listed in
 //! [`DbtImport::skipped`] with the reason and its location, never approximated.
@@ -553,10 +554,7 @@ impl Project {
             x = format!("at_start({x}, '{}')", grain_name(grain)?);
         }
         if let Some(window) = &input.offset_window {
-            return Err(format!(
-                "offset_window `{}`: an offset by a calendar span; prev(x, n) shifts by query periods, at_start(x, unit) to the start of a grain",
-                window.text()
-            ));
+            x = format!("prev({x}, '{}')", span_text(&window.text())?);
         }
         if let Some(v) = input.fill_nulls_with {
             x = format!("coalesce({x}, {v})");
