@@ -70,29 +70,27 @@ fn metric_value<'m>(call: &str, metric: &str, model: &Model, metric_model: &dyn 
     Ok(format!("per({}, {metric}, {})", entity_path(entity, model)?, entity_path(entity, target)?))
 }
 
-/// `entity__dimension` (or a dimension of the model itself, or `metric_time`) as a path.
+/// `entity__dimension`, `entity__entity__dimension` ... (or a dimension of the model itself, or
+/// `metric_time`) as a path: each entity is the model's own (no join) or a foreign entity of
+/// the model reached so far, followed along its many-to-one relationship.
 fn dimension_path(name: &str, model: &Model, models: &[Model]) -> Result<String, String> {
     let parts: Vec<&str> = name.split("__").collect();
-    let (entity, dimension) = match parts.as_slice() {
-        [dimension] => (None, *dimension),
-        [entity, dimension] => (Some(*entity), *dimension),
-        _ => return Err(format!("`{name}` goes through more than one entity; only direct joins are imported")),
-    };
-    if dimension == "metric_time" {
+    let Some((dimension, entities)) = parts.split_last() else { return Err(format!("`{name}` names no dimension")) };
+    if *dimension == "metric_time" {
         let time = model.time_column.as_deref().ok_or_else(|| format!("`{}` has no time dimension for `metric_time`", model.name))?;
         return Ok(format!("{}.{time}", model.name));
     }
-    let (target, prefix) = match entity {
-        None => (model, model.name.clone()),
-        Some(e) if model.primary.as_deref() == Some(e) => (model, model.name.clone()),
-        Some(e) => {
-            let target = models
-                .iter()
-                .find(|m| m.primary.as_deref() == Some(e) && model.foreign.iter().any(|(f, _)| f == e))
-                .ok_or_else(|| format!("`{}` cannot reach entity `{e}`: it has no foreign entity of that name", model.name))?;
-            (target, format!("{}.{e}", model.name))
+    let (mut target, mut prefix) = (model, model.name.clone());
+    for e in entities {
+        if target.primary.as_deref() == Some(*e) {
+            continue;
         }
-    };
+        target = models
+            .iter()
+            .find(|m| m.primary.as_deref() == Some(*e) && target.foreign.iter().any(|(f, _)| f == e))
+            .ok_or_else(|| format!("`{}` cannot reach entity `{e}`: it has no foreign entity of that name", target.name))?;
+        prefix = format!("{prefix}.{e}");
+    }
     let column = target
         .dimensions
         .iter()
