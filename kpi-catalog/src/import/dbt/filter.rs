@@ -5,7 +5,7 @@
 //! value `per(model.listing_id, bookings, listings_model.listing_id)`. The SQL around them is the
 //! formula language's own comparison syntax.
 
-use super::Model;
+use super::{Model, is_identifier, qualify};
 
 /// A filter template rewritten for `model`, or why it cannot be.
 /// `metric_model` gives the model a simple metric's measure reads.
@@ -97,7 +97,11 @@ fn dimension_path(name: &str, model: &Model, models: &[Model]) -> Result<String,
         .find(|(d, _)| d == dimension)
         .map(|(_, c)| c.clone())
         .ok_or_else(|| format!("`{}` has no dimension `{dimension}`", target.name))?;
-    Ok(format!("{prefix}.{column}"))
+    if is_identifier(&column) {
+        return Ok(format!("{prefix}.{column}"));
+    }
+    // A computed dimension, inlined over the path's columns.
+    Ok(format!("({})", qualify(&prefix, &column, |_| {})?))
 }
 
 /// The key column of an entity of the model (its own or a foreign one).

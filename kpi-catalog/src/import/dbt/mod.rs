@@ -165,7 +165,7 @@ impl Model {
 
     /// The column of one of the model's entities or dimensions.
     fn property_column(&self, name: &str) -> Option<String> {
-        self.entity_column(name).or_else(|| self.dimensions.iter().find(|(d, _)| d == name).map(|(_, c)| c.clone()))
+        self.entity_column(name).or_else(|| self.dimensions.iter().find(|(d, c)| d == name && is_identifier(c)).map(|(_, c)| c.clone()))
     }
 }
 
@@ -292,14 +292,19 @@ impl Project {
                 _ => {}
             }
         }
+        let mut computed = Vec::new();
         for (k, d) in m.dimensions.iter().enumerate() {
             let column = d.expr.clone().unwrap_or_else(|| d.name.clone());
+            let time = d.kind.eq_ignore_ascii_case("time");
             if !is_identifier(&column) {
-                let reason = "a dimension computed by an SQL expression; add the column to the model, or write the expression in the KPI";
-                self.skip(format!("dimension {}.{}", m.name, d.name), reason, origin, &["dimensions", &k.to_string(), "expr"]);
+                if time {
+                    let reason = "a time dimension computed by an SQL expression; add the column to the model";
+                    self.skip(format!("dimension {}.{}", m.name, d.name), reason, origin, &["dimensions", &k.to_string(), "expr"]);
+                } else {
+                    computed.push((k, d.name.clone(), column));
+                }
                 continue;
             }
-            let time = d.kind.eq_ignore_ascii_case("time");
             add(&column, typed(meta_type(&d.meta, &d.config), if time { ColumnType::Timestamp } else { ColumnType::String }));
             if time && model.time_column.is_none() {
                 model.time_column = Some(column.clone());
@@ -319,6 +324,28 @@ impl Project {
                 }
                 Err(reason) => self.skip(format!("measure {}.{}", m.name, measure.name), reason, origin, &at),
             }
+        }
+        // Computed dimensions are inlined where filters name them; they read the columns the
+        // model declares (their types are not known otherwise).
+        for (k, name, expr) in computed {
+            let mut unknown = None;
+            let checked = qualify(&m.name, &expr, |c| {
+                if !columns.iter().any(|d| d.name == c) {
+                    unknown.get_or_insert_with(|| c.to_string());
+                }
+            });
+            let reason = match (checked, unknown) {
+                (Err(reason), _) => reason,
+                (Ok(_), Some(c)) => format!(
+                    "the expression reads `{c}`, which no entity, dimension or measure of `{}` declares; declare it (a dimension with meta: {{type: ...}})",
+                    m.name
+                ),
+                (Ok(_), None) => {
+                    model.dimensions.push((name, expr));
+                    continue;
+                }
+            };
+            self.skip(format!("dimension {}.{name}", m.name), reason, origin, &["dimensions", &k.to_string(), "expr"]);
         }
         let object = ObjectModel {
             code: m.name.clone(),
@@ -563,14 +590,14 @@ impl Project {
     }
 }
 
-fn is_identifier(text: &str) -> bool {
+pub(super) fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// An SQL expression of a model's columns in the formula language, its bare names qualified
-/// by the table (each reported to `column`).
-fn qualify(table: &str, expr: &str, mut column: impl FnMut(&str)) -> Result<String, String> {
+/// by the table or path (`orders.customer`; each name reported to `column`).
+pub(super) fn qualify(table: &str, expr: &str, mut column: impl FnMut(&str)) -> Result<String, String> {
     if is_identifier(expr) {
         column(expr);
         return Ok(format!("{table}.{expr}"));
@@ -580,7 +607,7 @@ fn qualify(table: &str, expr: &str, mut column: impl FnMut(&str)) -> Result<Stri
         .map_err(|d| format!("the expression `{expr}` is not one the formula language reads: {}", d.message))?;
     rename(&mut ast, &mut |name| {
         column(name);
-        Some(vec![table.to_string(), name.to_string()])
+        Some(table.split('.').chain([name]).map(str::to_string).collect())
     });
     Ok(super::print(&ast))
 }
