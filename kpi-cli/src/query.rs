@@ -64,6 +64,9 @@ pub struct QueryArgs {
     /// A retail calendar of whole weeks, e.g. `nrf` or `4-4-5, last saturday of december`.
     #[arg(long, value_name = "CALENDAR")]
     pub retail_calendar: Option<String>,
+    /// A calendar table of the catalog, e.g. `fiscal_calendar(day, month=period, year=fiscal_year)`.
+    #[arg(long, value_name = "TABLE(DATE, GRAIN=COLUMN...)")]
+    pub calendar_table: Option<String>,
     /// Leave out periods without rows instead of listing them.
     #[arg(long)]
     pub omit_empty: bool,
@@ -87,6 +90,7 @@ impl QueryArgs {
             week_start: self.week_start.clone(),
             fiscal_year_start: self.fiscal_year_start.clone(),
             retail_calendar: self.retail_calendar.clone(),
+            calendar_table: self.calendar_table.as_deref().map(str::parse).transpose()?,
             empty_periods: self.omit_empty.then(|| "omit".to_string()),
             timeout: self.timeout.clone().map(TimeSetting::Text),
             ..QuerySpec::default()

@@ -62,3 +62,52 @@ impl CalendarTableSpec {
             .map_err(|e| kpi_formula::FormulaError::from(e).into())
     }
 }
+
+impl std::str::FromStr for CalendarTableSpec {
+    type Err = EngineError;
+
+    /// The command line's form: `table(date_column, month=column, quarter=column, year=column)`,
+    /// e.g. `fiscal_calendar(day, month=period)`.
+    fn from_str(text: &str) -> Result<CalendarTableSpec, EngineError> {
+        let invalid = |message: &str| EngineError::InvalidOption {
+            option: "calendar_table",
+            message: format!("`{text}`: {message}; write `table(date_column, month=column, quarter=column, year=column)`"),
+        };
+        let (table, rest) = text.trim().split_once('(').ok_or_else(|| invalid("no column list"))?;
+        let inner = rest.strip_suffix(')').ok_or_else(|| invalid("no closing parenthesis"))?;
+        let mut parts = inner.split(',').map(str::trim);
+        let date = parts.next().filter(|d| !d.is_empty() && !d.contains('=')).ok_or_else(|| invalid("no date column first"))?;
+        let mut spec = CalendarTableSpec { table: table.trim().to_string(), date: date.to_string(), ..Default::default() };
+        for part in parts {
+            let (grain, column) =
+                part.split_once('=').map(|(g, c)| (g.trim(), c.trim())).ok_or_else(|| invalid("a grain without a column"))?;
+            let slot = match grain {
+                "month" => &mut spec.month,
+                "quarter" => &mut spec.quarter,
+                "year" => &mut spec.year,
+                _ => return Err(invalid(&format!("unknown grain `{grain}`"))),
+            };
+            *slot = Some(column.to_string());
+        }
+        if spec.table.is_empty() {
+            return Err(invalid("no table"));
+        }
+        Ok(spec)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_form_reads_into_the_document() {
+        let spec: CalendarTableSpec = "fiscal_calendar(day, month=period, year = half)".parse().unwrap();
+        assert_eq!((spec.table.as_str(), spec.date.as_str()), ("fiscal_calendar", "day"));
+        assert_eq!((spec.month.as_deref(), spec.quarter.as_deref(), spec.year.as_deref()), (Some("period"), None, Some("half")));
+        for bad in ["fiscal_calendar", "c(day", "c(month=p)", "c(day, week=w)", "c(day, month)", "(day)"] {
+            let err = bad.parse::<CalendarTableSpec>().unwrap_err();
+            assert_eq!(err.code(), "KPI_OPTION", "{bad}");
+        }
+    }
+}

@@ -103,4 +103,8 @@ fn retail_months_from_the_command_line() {
     assert_eq!(periods, ["2024-02-04T00:00:00Z", "2024-03-03T00:00:00Z", "2024-04-07T00:00:00Z"]);
     let bad = kpi(dir.path(), &[&args[..], &["--retail-calendar", "4-4-4"]].concat()).expect_clear_error();
     assert!(bad.stderr.contains("calendar `4-4-4`: expected `nrf` or `4-4-5`"), "{}", bad.stderr);
+    let form = kpi(dir.path(), &[&args[..], &["--calendar-table", "fiscal"]].concat()).expect_clear_error();
+    assert!(form.stderr.contains("write `table(date_column, month=column"), "{}", form.stderr);
+    let unknown = kpi(dir.path(), &[&args[..], &["--calendar-table", "fiscal(day, month=period)"]].concat()).expect_clear_error();
+    assert!(unknown.stderr.contains("unknown object model `fiscal`"), "{}", unknown.stderr);
 }
