@@ -45,6 +45,10 @@ fn the_shop_imports_and_lists_what_it_cannot_express() {
         formula("first_orders"),
         "coalesce(conversions(count(customers.customer_id where customers.region = 'eu'), count(orders), customers.customer_id = orders.customer_id and customers.customer_id = orders.customer_id), 0)"
     );
+    assert_eq!(
+        formula("big_spenders_revenue"),
+        "sum(orders.amount where per(orders.customer_id, average_order_value, orders.customer_id) > 50)"
+    );
     assert_eq!(formula("loyal_revenue"), "sum(orders.amount where per(orders.customer_id, orders_placed, orders.customer_id) > 10)");
     assert_eq!(
         formula("loyal_signups"),
@@ -106,7 +110,7 @@ fn unsupported_jinja_and_broken_files_are_located_errors() {
     let imported = import_dbt_sources(&[("m.yml".into(), yaml.into())]).unwrap();
     let skipped = &imported.skipped[0];
     assert_eq!(skipped.what, "metric m");
-    assert!(skipped.reason.contains("only simple metrics"), "{}", skipped.reason);
+    assert!(skipped.reason.contains("Metric('x'): a metric over more than one semantic model (or not imported)"), "{}", skipped.reason);
     assert_eq!(skipped.location.line, Some(7));
     let err = import_dbt_sources(&[("bad.yml".into(), "metrics: [ {".into())]).unwrap_err();
     assert!(err.to_string().contains("bad.yml"), "{err}");
@@ -263,6 +267,16 @@ async fn imported_kpis_give_the_numbers_of_hand_written_sql() {
         monthly(
             "SUM(CASE WHEN n.n > 10 THEN o.amount END)",
             &format!("{orders} LEFT JOIN {per_customer} n ON n.customer_id = o.customer_id"),
+        ),
+    ));
+    cases.push((
+        "big_spenders_revenue",
+        monthly(
+            "SUM(CASE WHEN n.aov > 50 THEN o.amount END)",
+            &format!(
+                "{orders} LEFT JOIN (SELECT customer_id, SUM(CASE WHEN status = 'completed' THEN amount END) / COUNT(*) AS aov \
+                 FROM orders GROUP BY customer_id) n ON n.customer_id = o.customer_id"
+            ),
         ),
     ));
     cases.push((

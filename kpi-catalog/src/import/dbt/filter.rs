@@ -65,8 +65,9 @@ fn metric_value<'m>(call: &str, metric: &str, model: &Model, metric_model: &dyn 
     let [entity] = entities.as_slice() else {
         return Err(format!("`{{{{ {call} }}}}` groups by {} entities; one is imported", entities.len()));
     };
-    let target =
-        metric_model(metric).ok_or_else(|| format!("Metric('{metric}'): only simple metrics are imported as per-entity values"))?;
+    let target = metric_model(metric).ok_or_else(|| {
+        format!("Metric('{metric}'): a metric over more than one semantic model (or not imported) has no one table to take per entity")
+    })?;
     Ok(format!("per({}, {metric}, {})", entity_path(entity, model)?, entity_path(entity, target)?))
 }
 

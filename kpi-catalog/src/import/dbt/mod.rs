@@ -184,8 +184,9 @@ struct Project {
     metrics: Vec<(Metric, Origin)>,
     resolved: Vec<Model>,
     measures: BTreeMap<String, Measure>,
-    /// The measure of each simple metric, for `Metric(...)` in filters.
-    metric_measures: BTreeMap<String, String>,
+    /// The semantic model each metric reads (simple metrics, and ratio and derived metrics
+    /// whose inputs all read one), for `Metric(...)` in filters.
+    metric_models: BTreeMap<String, usize>,
     skipped: Vec<Skipped>,
 }
 
@@ -216,11 +217,7 @@ impl Project {
             catalog.add_object_model(object);
         }
         let metrics = std::mem::take(&mut self.metrics);
-        self.metric_measures = metrics
-            .iter()
-            .filter(|(m, _)| m.kind.eq_ignore_ascii_case("simple"))
-            .filter_map(|(m, _)| Some((m.name.clone(), m.type_params.measure.as_ref()?.fields().name)))
-            .collect();
+        self.metric_models = self.models_of(&metrics);
         let by_name: BTreeMap<&str, &Metric> = metrics.iter().map(|(m, _)| (m.name.as_str(), m)).collect();
         for (metric, origin) in &metrics {
             match self.metric_formula(metric, &by_name) {
@@ -434,10 +431,36 @@ impl Project {
         Ok(Measure { model: 0, template, condition })
     }
 
-    /// The model a simple metric's measure reads.
+    /// The model a metric reads (see [`Project::metric_models`]).
     fn metric_model(&self, name: &str) -> Option<&Model> {
-        let measure = self.measures.get(self.metric_measures.get(name)?)?;
-        self.resolved.get(measure.model)
+        self.resolved.get(*self.metric_models.get(name)?)
+    }
+
+    /// The semantic model of each metric that reads one: a simple metric's measure's, then
+    /// ratio and derived metrics whose inputs all read the same one (until none is added).
+    fn models_of(&self, metrics: &[(Metric, Origin)]) -> BTreeMap<String, usize> {
+        let mut models: BTreeMap<String, usize> = metrics
+            .iter()
+            .filter(|(m, _)| m.kind.eq_ignore_ascii_case("simple"))
+            .filter_map(|(m, _)| Some((m.name.clone(), self.measures.get(&m.type_params.measure.as_ref()?.fields().name)?.model)))
+            .collect();
+        loop {
+            let before = models.len();
+            for (m, _) in metrics {
+                let tp = &m.type_params;
+                let inputs: Vec<String> = tp.numerator.iter().chain(&tp.denominator).chain(&tp.metrics).map(|i| i.fields().name).collect();
+                if models.contains_key(&m.name) || inputs.is_empty() {
+                    continue;
+                }
+                let read: Option<Vec<usize>> = inputs.iter().map(|i| models.get(i).copied()).collect();
+                if let Some(first) = read.as_ref().and_then(|r| r.first().copied()).filter(|f| read.iter().flatten().all(|m| m == f)) {
+                    models.insert(m.name.clone(), first);
+                }
+            }
+            if models.len() == before {
+                return models;
+            }
+        }
     }
 
     /// A measure's aggregate with filter templates (dbt's), for the measure's model.
