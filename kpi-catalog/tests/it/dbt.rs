@@ -91,7 +91,10 @@ fn the_manifest_dbt_writes_imports_like_the_yaml() {
          "type_params": {"measure": {"name": "order_total"}, "cumulative_type_params": {"window": {"count": 7, "granularity": "day"}, "period_agg": "average"}}},
         {"name": "reorders", "type": "conversion", "type_params": {"conversion_type_params": {
           "base_measure": {"name": "order_total", "filter": null, "fill_nulls_with": null}, "conversion_measure": {"name": "order_total"},
-          "entity": "order", "calculation": "conversions", "window": {"count": 7, "granularity": "day"}, "constant_properties": null}}}
+          "entity": "order", "calculation": "conversions", "window": {"count": 7, "granularity": "day"}, "constant_properties": null}}},
+        {"name": "revenue_yoy", "type": "derived", "type_params": {"expr": "(revenue - last_year) / last_year", "metrics": [
+          {"name": "revenue", "filter": null, "alias": null, "offset_window": null, "offset_to_grain": null},
+          {"name": "revenue", "filter": null, "alias": "last_year", "offset_window": {"count": 1, "granularity": "year"}, "offset_to_grain": null}]}}
       ]
     }"#;
     let imported = import_dbt_sources(&[("target/semantic_manifest.json".into(), manifest.into())]).unwrap();
@@ -101,6 +104,7 @@ fn the_manifest_dbt_writes_imports_like_the_yaml() {
         imported.catalog.kpi("reorders").unwrap().formula,
         "conversions(sum(orders.amount), sum(orders.amount), orders.order_id = orders.order_id, '7 days')"
     );
+    assert_eq!(imported.catalog.kpi("revenue_yoy").unwrap().formula, "(revenue - prev(revenue, '1 year')) / prev(revenue, '1 year')");
     assert!(imported.skipped.is_empty(), "{:?}", imported.skipped);
 }
 
