@@ -180,16 +180,22 @@ impl Dialect for TimescaleDialect {
     }
 }
 
-/// Whether the plan buckets times by a retail calendar or calendar table (a function only the
-/// engine has).
-fn buckets_by_table(plan: &LogicalPlan) -> bool {
-    let mut found = false;
+/// The first function in the plan that only the engine has: periods of a retail calendar or
+/// calendar table (`calendar_period`), or an offset by a calendar span that is not whole
+/// periods (`period_before`).
+fn engine_only_function(plan: &LogicalPlan) -> Option<&'static str> {
+    let mut found = None;
     let _ = plan.apply_with_subqueries(|node| {
         let _ = node.apply_expressions(|e| {
-            found |= e.exists(|x| Ok(matches!(x, Expr::ScalarFunction(f) if f.func.name() == "calendar_period"))).unwrap_or(false);
-            Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+            let _ = e.apply(|x| {
+                if let Expr::ScalarFunction(f) = x {
+                    found = ["calendar_period", "period_before"].into_iter().find(|n| *n == f.func.name());
+                }
+                Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+            });
+            Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
         });
-        Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+        Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
     });
     found
 }
@@ -234,12 +240,22 @@ impl Engine {
         let catalog = self.inner.catalog.as_ref();
         let plan = kpi_formula::compile(&query, catalog)?.to_logical_plan(&ModelSources(catalog))?;
         let unparse_error = |message: String| EngineError::Unparse { dialect: dialect.as_str(), message };
-        if let Some(table) = query.calendar.periods.as_ref().filter(|_| buckets_by_table(&plan)) {
-            return Err(unparse_error(format!(
-                "the periods of calendar `{}` exist only in the engine, so SQL for another database cannot bucket by them; \
-                 calculate in the engine, or export at day or week grain and group by your own calendar table there",
-                table.name()
-            )));
+        match engine_only_function(&plan) {
+            Some("calendar_period") => {
+                let name = query.calendar.periods.as_ref().map_or("", |t| t.name());
+                return Err(unparse_error(format!(
+                    "the periods of calendar `{name}` exist only in the engine, so SQL for another database cannot bucket by them; \
+                     calculate in the engine, or export at day or week grain and group by your own calendar table there"
+                )));
+            }
+            Some(_) => {
+                return Err(unparse_error(
+                    "an offset by a calendar span that is not a whole number of query periods (such as prev(x, '1 month') by day) \
+                     is calculated by the engine only; export at a grain the span divides (by month), or calculate in the engine"
+                        .into(),
+                ));
+            }
+            None => {}
         }
         let plan = values_as_selects(plan)
             .and_then(joins_of_derived_tables)

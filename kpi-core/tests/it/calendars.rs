@@ -139,4 +139,24 @@ fn sql_export_refuses_periods_only_the_engine_knows() {
         )
         .unwrap();
     rt.block_on(engine.to_sql(&weeks, SqlDialect::Postgres)).unwrap();
+    // A month back by day is the engine's; by month it is a lag any database runs.
+    let by_day = engine
+        .query(
+            &QuerySpec::from_json(
+                r#"{"formula": "prev(sum(events.amount), '1 month')", "grain": "day", "start": "2024-03-01", "end": "2024-03-08"}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let err = rt.block_on(engine.to_sql(&by_day, SqlDialect::DuckDb)).unwrap_err();
+    assert!(err.to_string().contains("calculated by the engine only"), "{err}");
+    let by_month = engine
+        .query(
+            &QuerySpec::from_json(
+                r#"{"formula": "prev(sum(events.amount), '1 month')", "grain": "month", "start": "2024-03-01", "end": "2024-06-01"}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    rt.block_on(engine.to_sql(&by_month, SqlDialect::DuckDb)).unwrap();
 }
