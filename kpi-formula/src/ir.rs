@@ -573,9 +573,10 @@ pub enum Shift {
     /// The first period of the enclosing calendar unit (`at_start(x, 'month')`; MetricFlow's
     /// `offset_to_grain`). With weeks in months, the first week starting in the month.
     ToStart(Grain),
-    /// The period holding the period's start moved back by a calendar span (`prev(x, '1 year')`;
-    /// MetricFlow's `offset_window`): the same day a year before at day grain, the period before
-    /// when the span is one period of the query grain.
+    /// The period starting where the period's start moved back by a calendar span lands
+    /// (`prev(x, '1 year')`; MetricFlow's `offset_window`): the same day a year before at day
+    /// grain, the period before when the span is one period of the query grain, none when the
+    /// moved start starts no period.
     Span(CalendarSpan),
 }
 

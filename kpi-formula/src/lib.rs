@@ -104,8 +104,8 @@
 //!   Sunday 7), `doy`, `hour`, `minute` of a time column, in the query's calendar, in filters and
 //!   as dimensions: `by=["dow(orders.ordered_at)"]`.
 //! * **Time intelligence** at the query grain (the query needs a grain and a time range):
-//!   `prev(x[, n])` is `x` `n` periods earlier, `prev(x, '1 year')` at the period holding the
-//!   period's start a calendar span earlier (the same day last year, by day);
+//!   `prev(x[, n])` is `x` `n` periods earlier, `prev(x, '1 year')` at the period starting a
+//!   calendar span earlier (the same day last year, by day; none where no period starts there);
 //!   `growth(x[, n | 'span']) = (x - prev(x, ...)) / prev(x, ...)`;
 //!   `at_start(x, 'month')` is `x` at the first period of the enclosing month (so
 //!   `x - at_start(x, 'month')` is the change since the month began);

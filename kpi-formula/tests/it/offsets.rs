@@ -1,6 +1,7 @@
 //! Offsets by a calendar span (`prev(x, '1 month')`, `growth(x, '1 year')`; MetricFlow's
 //! `offset_window`), against hand-written SQL: whole query periods, and spans that are not
-//! (a month back by day, clamped at month ends; a month back by week), with dimensions.
+//! (a month back by day, clamped at month ends; none where the start moved back starts no
+//! period, as in MetricFlow), with dimensions.
 
 use kpi_formula::{Grain, Query, TimeRange};
 
@@ -61,11 +62,22 @@ case!(
     counted(A_MONTH_BACK_BY_DAY, "SUM(o.order_value)", true)
 );
 case!(
-    a_month_back_by_week_is_the_week_holding_that_day,
-    // Monday weeks: 27 May less a month is 27 April, in the week from 22 April.
+    a_month_back_by_week_starts_no_week,
+    // As in MetricFlow, a week's start less a month is no week's start: no value.
     at(Grain::Week, "prev(count(orders), '1 month')", "2024-05-27", "2024-06-10"),
-    counted(&[("2024-05-27", "2024-04-22", "2024-04-29"), ("2024-06-03", "2024-04-29", "2024-05-06")], "COUNT(o.order_id)", false)
+    "SELECT * FROM (VALUES (TIMESTAMP '2024-05-27', CAST(NULL AS DOUBLE)), (TIMESTAMP '2024-06-03', CAST(NULL AS DOUBLE))) AS t(period, value)"
 );
+case!(
+    four_weeks_back_by_week,
+    at(Grain::Week, "prev(count(orders), '4 weeks')", "2024-05-27", "2024-06-10"),
+    counted(&[("2024-05-27", "2024-04-29", "2024-05-06"), ("2024-06-03", "2024-05-06", "2024-05-13")], "COUNT(o.order_id)", false)
+);
+case!(
+    a_month_back_by_quarter_starts_no_quarter,
+    at(Grain::Quarter, "prev(count(orders), '1 month') + 0 * count(orders)", "2024-04-01", "2024-07-01"),
+    "SELECT * FROM (VALUES (TIMESTAMP '2024-04-01', CAST(NULL AS DOUBLE))) AS t(period, value)"
+);
+
 case!(
     a_week_back_by_day_is_seven_periods,
     at(Grain::Day, "prev(count(orders), '1 week')", "2024-06-01", "2024-06-04"),
