@@ -204,6 +204,16 @@ impl ResultCache {
         Lookup::Stale { result: entry.result.clone(), versions: entry.versions.clone(), expires: entry.expires }
     }
 
+    /// The result of `key` if it is within its TTL at `now` and every object model it read is
+    /// still at the version it read (`current` gives a model's version now): a hit found
+    /// before the query is planned, since what a query reads is fixed by the catalog.
+    pub(crate) fn fresh(&self, key: &Query, now: DateTime<Utc>, current: impl Fn(&str) -> Option<u64>) -> Option<Arc<KpiResult>> {
+        let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = guard.map.get(key)?;
+        let fresh = entry.expires > now && entry.versions.iter().all(|(table, version)| current(table) == Some(*version));
+        fresh.then(|| entry.result.clone())
+    }
+
     /// Stores a result until `expires`, evicting the oldest entries beyond `policy`'s bounds on
     /// entries and bytes; a result larger than the bytes bound alone is not stored.
     pub(crate) fn put(

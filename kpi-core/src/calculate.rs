@@ -156,6 +156,23 @@ impl Engine {
         let info = self.info(query, kpi);
         let chain = kpi.and_then(|k| self.inner.catalog.value_chain_of(k));
         let lane = chain.unwrap_or(AD_HOC_LANE);
+        let ttl = self.inner.options.cache.ttl(info.code.as_deref(), kpi.and_then(|k| k.module.as_deref()), chain);
+        let cacheable = ttl != Duration::ZERO && part.is_none();
+        if cacheable && !options.bypass_cache {
+            let now = self.inner.options.clock.now();
+            let hit = {
+                let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
+                self.inner.cache.fresh(query, now, |t| tables.get(t).map(|d| d.version))
+            };
+            if let Some(hit) = hit {
+                Counters::add(&self.inner.counters.cache_hits, 1);
+                let mut result = KpiResult::clone(&hit);
+                result.cache = CacheOutcome::Hit;
+                result.query = query.clone();
+                result.timing.total = started.elapsed();
+                return Ok(result);
+            }
+        }
         // Planning may scan (a default range needs the data's time bounds), so it takes a slot
         // of the lane too, but only while it plans: a calculation waiting for an identical one
         // in flight, or served from the cache, holds no slot.
@@ -164,9 +181,8 @@ impl Engine {
         let planned = self.plan_part(query, part).instrument(tracing::info_span!("kpi.plan")).await?;
         let planning = planning.elapsed();
         drop(permit);
-        let ttl = self.inner.options.cache.ttl(info.code.as_deref(), kpi.and_then(|k| k.module.as_deref()), chain);
         let execute = Execute { query, info, planned, lane, started, planning, queued };
-        if ttl == Duration::ZERO || part.is_some() {
+        if !cacheable {
             return self.execute(execute).await;
         }
         let (result, outcome) = self.through_cache(execute, ttl, options.bypass_cache).await?;
