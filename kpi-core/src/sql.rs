@@ -238,7 +238,7 @@ impl Engine {
     pub async fn to_sql(&self, query: &Query, dialect: SqlDialect) -> Result<String, EngineError> {
         let query = self.with_default_range(query).await?;
         let catalog = self.inner.catalog.as_ref();
-        let plan = kpi_formula::compile(&query, catalog)?.to_logical_plan(&ModelSources(catalog))?;
+        let plan = kpi_formula::compile(&query, catalog)?.to_portable_logical_plan(&ModelSources(catalog))?;
         let unparse_error = |message: String| EngineError::Unparse { dialect: dialect.as_str(), message };
         match engine_only_function(&plan) {
             Some("calendar_period") => {

@@ -284,7 +284,7 @@ impl Calendar {
         }
     }
 
-    fn floor_naive(&self, date: NaiveDate, grain: Grain) -> NaiveDateTime {
+    pub(crate) fn floor_naive(&self, date: NaiveDate, grain: Grain) -> NaiveDateTime {
         if let Some(day) = self.table_for(grain).and_then(|t| t.floor(date, grain)) {
             return day.and_time(NaiveTime::MIN);
         }

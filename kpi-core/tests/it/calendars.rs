@@ -160,3 +160,31 @@ fn sql_export_refuses_periods_only_the_engine_knows() {
         .unwrap();
     rt.block_on(engine.to_sql(&by_month, SqlDialect::DuckDb)).unwrap();
 }
+
+/// In a zone with DST, days and longer periods of a ranged query are found among the civil
+/// period starts of its years; in UTC they are truncated.
+#[test]
+fn civil_periods_in_a_dst_zone_are_searched() {
+    let engine = engine("{}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let plan = |json: &str| rt.block_on(engine.explain(&engine.query(&QuerySpec::from_json(json).unwrap()).unwrap())).unwrap().logical;
+    let berlin = plan(r#"{"kpi": "total", "grain": "month", "start": "2024-01-01", "end": "2025-01-01", "timezone": "Europe/Berlin"}"#);
+    assert!(berlin.contains("civil_period"), "{berlin}");
+    let utc = plan(r#"{"kpi": "total", "grain": "month", "start": "2024-01-01", "end": "2025-01-01"}"#);
+    assert!(!utc.contains("civil_period") && utc.contains("date_trunc"), "{utc}");
+    let hours = plan(r#"{"kpi": "total", "grain": "hour", "start": "2024-03-31", "end": "2024-04-01", "timezone": "Europe/Berlin"}"#);
+    assert!(!hours.contains("civil_period"), "{hours}");
+    // SQL for another database buckets with its own functions.
+    let q = engine
+        .query(
+            &QuerySpec::from_json(
+                r#"{"kpi": "total", "grain": "month", "start": "2024-01-01", "end": "2025-01-01", "timezone": "Europe/Berlin"}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    for dialect in SqlDialect::ALL {
+        let sql = rt.block_on(engine.to_sql(&q, dialect)).unwrap();
+        assert!(!sql.contains("civil_period"), "{dialect}: {sql}");
+    }
+}

@@ -126,6 +126,7 @@ impl CompiledQuery {
             pers: Vec::new(),
             // The general bucketing, right in every zone whatever the data's years.
             fixed_offset: false,
+            years: None,
         };
         let metric = l.collect(&self.formula.expr);
         let (time, time_type) = l.time_column(table).ok_or_else(|| DataFusionError::Plan(format!("`{table}` has no time column")))?;

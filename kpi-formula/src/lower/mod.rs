@@ -87,6 +87,17 @@ impl CompiledQuery {
     /// The result has a `period` column (with a grain), one column per dimension named by its
     /// path as written, and `value` (`Float64`).
     pub fn to_logical_plan(&self, sources: &dyn TableSources) -> Result<LogicalPlan, FormulaError> {
+        self.lower(sources, false)
+    }
+
+    /// The plan as [`CompiledQuery::to_logical_plan`] builds it, but bucketing civil periods
+    /// only with standard functions (`date_trunc`), so that it can be written as SQL for another
+    /// database; slower in zones with DST changes.
+    pub fn to_portable_logical_plan(&self, sources: &dyn TableSources) -> Result<LogicalPlan, FormulaError> {
+        self.lower(sources, true)
+    }
+
+    fn lower(&self, sources: &dyn TableSources, portable: bool) -> Result<LogicalPlan, FormulaError> {
         let mut l = Lowering {
             q: self,
             sources,
@@ -97,6 +108,7 @@ impl CompiledQuery {
             slots: Vec::new(),
             pers: Vec::new(),
             fixed_offset: false,
+            years: None,
         };
         let metric = l.collect(&self.formula.expr);
         l.pers = per::per_entities(l.slots.iter().map(|s| &s.agg));
@@ -113,9 +125,13 @@ impl CompiledQuery {
             (first, r.end.year() + 1)
         });
         l.fixed_offset = has_fixed_offset(&l.cal, years);
+        l.years = years.filter(|_| !portable);
         l.build(&metric)
     }
 }
+
+/// The most years of civil periods a bucket searches; longer ranges truncate in the zone.
+const MAX_CIVIL_SEARCH_YEARS: i32 = 12;
 
 /// How an aggregate is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,6 +174,8 @@ pub(crate) struct Lowering<'a> {
     pers: Vec<Arc<crate::ir::PerEntity>>,
     /// The zone has one UTC offset over the data's years, so wall-clock times convert directly.
     fixed_offset: bool,
+    /// The years the query's periods and windows touch, when it has a range.
+    years: Option<(i32, i32)>,
 }
 
 /// An unqualified column. Every plan here names its columns uniquely (`__p0`, `__a3`, ...), so
@@ -251,6 +269,15 @@ impl Lowering<'_> {
     }
 
     pub(crate) fn bucket(&self, column: Expr, column_type: &DataType, grain: Grain) -> Expr {
+        // In a zone with DST, civil days and longer are found among the starts of the years
+        // the query touches (a few thousand at most).
+        if let Some(years) = self.years.filter(|(from, to)| to - from <= MAX_CIVIL_SEARCH_YEARS)
+            && !self.fixed_offset
+            && grain >= Grain::Day
+            && self.cal.table_for(grain).is_none()
+        {
+            return table_periods::civil_period(column, column_type, grain, &self.cal, years);
+        }
         bucket(column, column_type, grain, &self.cal, self.fixed_offset)
     }
 
