@@ -207,15 +207,13 @@ pub struct PeriodTable {
     starts: [Option<Vec<NaiveDate>>; 3],
     end: NaiveDate,
     fingerprint: u64,
-    /// Period starts as instants in a zone, in microseconds, as plans compare them.
-    instants: Mutex<HashMap<(Grain, Tz), Arc<[i64]>>>,
 }
 
 impl PeriodTable {
     fn new(name: String, retail: Option<RetailCalendar>, starts: [Option<Vec<NaiveDate>>; 3], end: NaiveDate) -> PeriodTable {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         (&name, &starts, end).hash(&mut hasher);
-        PeriodTable { name, retail, starts, end, fingerprint: hasher.finish(), instants: Mutex::default() }
+        PeriodTable { name, retail, starts, end, fingerprint: hasher.finish() }
     }
 
     /// The retail calendar the table was built from, if any.
@@ -345,16 +343,23 @@ impl PeriodTable {
     }
 
     /// The starts of `grain` as instants (microseconds) in `calendar`'s zone, the day after the
-    /// last period appended; cached per zone.
+    /// last period appended; cached per table, grain and zone.
     pub(crate) fn instants(&self, calendar: &Calendar, grain: Grain) -> Arc<[i64]> {
-        let mut cache = self.instants.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .entry((grain, calendar.time_zone))
-            .or_insert_with(|| {
-                let list = self.list(grain).unwrap_or(&[]);
-                list.iter().chain([&self.end]).map(|d| calendar.to_instant(d.and_time(NaiveTime::MIN)).timestamp_micros()).collect()
-            })
-            .clone()
+        type Key = (u64, Grain, Tz);
+        static CACHE: OnceLock<Mutex<HashMap<Key, Arc<[i64]>>>> = OnceLock::new();
+        let mut cache = CACHE.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+        let key = (self.fingerprint, grain, calendar.time_zone);
+        if let Some(found) = cache.get(&key) {
+            return found.clone();
+        }
+        let list = self.list(grain).unwrap_or(&[]);
+        let instants: Arc<[i64]> =
+            list.iter().chain([&self.end]).map(|d| calendar.to_instant(d.and_time(NaiveTime::MIN)).timestamp_micros()).collect();
+        if cache.len() >= 256 {
+            cache.clear();
+        }
+        cache.insert(key, instants.clone());
+        instants
     }
 
     /// The period starts of `grain` as wall-clock days (the day after the last appended).

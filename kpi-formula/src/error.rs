@@ -141,21 +141,24 @@ pub enum QueryError {
         message: String,
     },
     /// A time lies outside the days a calendar table covers.
-    #[error(
-        "{what} {time} lies outside the calendar table `{calendar}`, which covers {first} to {last}; query inside it or extend the table"
-    )]
-    OutsideCalendar {
-        /// Which time: `start`, `end`, an offset...
-        what: String,
-        /// The time.
-        time: String,
-        /// The calendar table.
-        calendar: String,
-        /// The first day the table covers.
-        first: String,
-        /// The last day the table covers.
-        last: String,
-    },
+    #[error("{0}")]
+    OutsideCalendar(Box<OutsideCalendar>),
+}
+
+/// A time outside the days a calendar table covers (boxed in [`QueryError`], which stays small).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{what} {time} lies outside the calendar table `{calendar}`, which covers {first} to {last}; query inside it or extend the table")]
+pub struct OutsideCalendar {
+    /// Which time: the range's start or end.
+    pub what: String,
+    /// The time.
+    pub time: String,
+    /// The calendar table.
+    pub calendar: String,
+    /// The first day the table covers.
+    pub first: String,
+    /// The last day the table covers.
+    pub last: String,
 }
 
 /// Any error of compiling a formula query to a plan.

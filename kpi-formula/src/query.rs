@@ -404,12 +404,14 @@ pub fn compile(query: &Query, model: &dyn SemanticModel) -> Result<CompiledQuery
 fn inside_calendar_table(calendar: &Calendar, table: &PeriodTable, range: TimeRange) -> Result<(), QueryError> {
     let (first, end) = table.coverage();
     let at = |d: chrono::NaiveDate| calendar.to_instant(d.and_time(chrono::NaiveTime::MIN));
-    let outside = |what: &str, t: chrono::DateTime<chrono::Utc>| QueryError::OutsideCalendar {
-        what: what.to_string(),
-        time: calendar.to_local(t).to_string(),
-        calendar: table.name().to_string(),
-        first: first.to_string(),
-        last: end.pred_opt().unwrap_or(end).to_string(),
+    let outside = |what: &str, t: chrono::DateTime<chrono::Utc>| {
+        QueryError::OutsideCalendar(Box::new(crate::error::OutsideCalendar {
+            what: what.to_string(),
+            time: calendar.to_local(t).to_string(),
+            calendar: table.name().to_string(),
+            first: first.to_string(),
+            last: end.pred_opt().unwrap_or(end).to_string(),
+        }))
     };
     if range.start < at(first) {
         return Err(outside("the range's start", range.start));

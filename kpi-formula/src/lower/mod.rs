@@ -543,7 +543,7 @@ impl Lowering<'_> {
                     .chain([f64_of(inner).alias(&name)]),
             )?
             .build()?;
-        let left_keys: Vec<Column> = std::iter::once(Column::from_name(&at)).chain(dims.iter().map(|d| Column::from_name(d))).collect();
+        let left_keys: Vec<Column> = std::iter::once(Column::from_name(&at)).chain(dims.iter().map(Column::from_name)).collect();
         let right_keys: Vec<Column> =
             std::iter::once(Column::from_name(format!("{name}_p"))).chain(dims.iter().map(|d| Column::from_name(their(d)))).collect();
         let shifted = offset::period_before(ucol("__period"), span, grain, &self.cal).alias(&at);
