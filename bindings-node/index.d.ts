@@ -38,6 +38,26 @@ export function errorCodes(): [string, ErrorKind][]
 export type CatalogEntry = { code: string; name: string; [key: string]: unknown }
 
 /** A validation problem of a catalog. */
+/** A problem of formula text, located in it. */
+export interface FormulaProblem {
+  /** A stable kebab-case code, e.g. `unknown-column`. */
+  code: string
+  message: string
+  /** `formula`, or `kpi <code>` for a KPI the formula references. */
+  source: string
+  line: number
+  column: number
+  start: number
+  end: number
+  expected?: string
+  found?: string
+  /** How to fix it, e.g. a "did you mean". */
+  help?: string
+}
+
+/** Every problem of `formula` over `catalog`. */
+export function validateFormula(catalog: Catalog, formula: string): FormulaProblem[]
+
 export interface Problem {
   kind: string
   message: string
@@ -76,6 +96,8 @@ export class Catalog {
   /** A Mermaid diagram of the object models. */
   diagram(objectModels: string[]): string
   problems(): Problem[]
+  /** Every problem of a formula over the catalog (empty when it is valid). */
+  validateFormula(formula: string): FormulaProblem[]
   validate(): void
   addKpi(definition: { code: string; name: string; formula: string; [key: string]: unknown }): void
   removeKpi(code: string): CatalogEntry | null

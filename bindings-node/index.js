@@ -238,6 +238,11 @@ class Catalog {
   problems() {
     return call(() => this._inner.problems())
   }
+  /** Every problem of `formula` over the catalog (`[]` when it is valid): `{ code, message,
+   *  source, line, column, start, end, expected?, found?, help? }`. */
+  validateFormula(formula) {
+    return call(() => this._inner.validateFormula(formula))
+  }
   /** Throws a CatalogError listing every problem, if there are any. */
   validate() {
     call(() => this._inner.validate())
@@ -577,8 +582,12 @@ const pricing = {
 /** Every error code with its kind: `[[code, kind], ...]`. */
 const errorCodes = () => native.errorCodes()
 
+/** Every problem of `formula` over `catalog` (see `Catalog#validateFormula`). */
+const validateFormula = (catalog, formula) => catalog.validateFormula(formula)
+
 module.exports = {
   Catalog,
+  validateFormula,
   ClientConfig,
   Engine,
   Result,

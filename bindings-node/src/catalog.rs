@@ -190,6 +190,12 @@ impl Catalog {
         guard(|| Ok(self.inner.problems().to_json()))
     }
 
+    /// Every problem of a formula over the catalog (empty when it is valid).
+    #[napi]
+    pub fn validate_formula(&self, formula: String) -> napi::Result<Value> {
+        guard(|| json(&self.inner.validate_formula(&formula)))
+    }
+
     /// Throws a `CatalogError` listing every problem, if there are any.
     #[napi]
     pub fn validate(&self) -> napi::Result<()> {

@@ -83,3 +83,13 @@ test('a dbt project imports as a catalog with what was skipped', () => {
   assert.ok(fiscal.line > 1 && fiscal.file.endsWith('metrics.yml'))
   assert.throws(() => ke.Catalog.fromDbt('/no/such/project'), (e) => e.code === 'KPI_CATALOG' || e.code === 'KPI_IO')
 })
+
+test('validateFormula locates every problem with a suggestion', () => {
+  const cat = ke.Catalog.standard()
+  assert.deepEqual(ke.validateFormula(cat, 'revenue / order_count'), [])
+  const [problem] = ke.validateFormula(cat, 'sum(orders.ordr_value)')
+  assert.deepEqual([problem.code, problem.source, problem.line, problem.column], ['unknown-column', 'formula', 1, 12])
+  assert.match(problem.help, /order_value/)
+  const many = cat.validateFormula('sum(orders.nope) +\n  revenu')
+  assert.deepEqual(many.map((p) => p.line), [1, 2])
+})

@@ -188,6 +188,11 @@ impl Catalog {
         guarded(|| json(&self.get().problems().to_json()))
     }
 
+    /// Every problem of a formula over the catalog as a JSON list (empty when it is valid).
+    fn validate_formula_json(&self, formula: &str) -> Outcome<String> {
+        guarded(|| json(&self.get().validate_formula(formula)))
+    }
+
     /// Raises `CatalogError` listing every problem, if there are any.
     fn validate(&self) -> Outcome<()> {
         guarded(|| Ok(self.get().validate()?))

@@ -118,3 +118,14 @@ def test_a_dbt_project_imports_with_what_was_skipped():
     assert ke.Catalog.standard().skipped == []
     with pytest.raises(ke.CatalogError):
         ke.Catalog.from_dbt(root / "no-such-project")
+
+
+def test_validate_formula_locates_every_problem_with_a_suggestion():
+    cat = ke.Catalog.standard()
+    assert ke.validate_formula(cat, "revenue / order_count") == []
+    [problem] = ke.validate_formula(cat, "sum(orders.ordr_value)")
+    assert (problem["code"], problem["source"], problem["line"], problem["column"]) == ("unknown-column", "formula", 1, 12)
+    assert "order_value" in problem["help"]
+    many = cat.validate_formula("sum(orders.nope) +\n  revenu")
+    assert [p["line"] for p in many] == [1, 2], many
+    assert all(p["message"] for p in many)

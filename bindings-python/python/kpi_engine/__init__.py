@@ -28,7 +28,7 @@ from ._native import (
     QueryError,
 )
 from . import demo, pricing
-from .catalog import Catalog, ClientConfig
+from .catalog import Catalog, ClientConfig, validate_formula
 from .engine import AppendReport, Dashboard, Engine, Result, Subscription
 
 __all__ = [
@@ -49,4 +49,5 @@ __all__ = [
     "Subscription",
     "demo",
     "pricing",
+    "validate_formula",
 ]

@@ -108,6 +108,13 @@ class Catalog:
         """Every validation problem: ``kind``, ``message``, ``help``, ``path``, ``line``, ``column``."""
         return json.loads(self._native.problems_json())
 
+    def validate_formula(self, formula: str) -> list[dict[str, Any]]:
+        """Every problem of ``formula`` over this catalog (an empty list when it is valid): ``code``
+        (e.g. ``"unknown-column"``), ``message``, ``source`` (``"formula"``, or ``"kpi <code>"`` for a
+        KPI it references), ``line``, ``column``, ``start``, ``end`` and, where known, ``expected``,
+        ``found`` and ``help`` (a "did you mean")."""
+        return json.loads(self._native.validate_formula_json(formula))
+
     def validate(self) -> None:
         """Raises :class:`CatalogError` listing every problem, if there are any."""
         self._native.validate()
@@ -234,3 +241,8 @@ def _is_path(value: "str | os.PathLike[str]") -> bool:
     if isinstance(value, os.PathLike):
         return True
     return "\n" not in value and len(value) < 4096 and os.path.isfile(value)
+
+
+def validate_formula(catalog: Catalog, formula: str) -> list[dict[str, Any]]:
+    """Every problem of ``formula`` over ``catalog`` (see :meth:`Catalog.validate_formula`)."""
+    return catalog.validate_formula(formula)
