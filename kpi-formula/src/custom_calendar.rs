@@ -10,8 +10,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{Datelike, Duration, Month, NaiveDate, NaiveTime, Weekday};
-use chrono_tz::Tz;
+use chrono::{Datelike, Duration, Month, NaiveDate, Weekday};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type};
@@ -342,24 +341,9 @@ impl PeriodTable {
         })
     }
 
-    /// The starts of `grain` as instants (microseconds) in `calendar`'s zone, the day after the
-    /// last period appended; cached per table, grain and zone.
-    pub(crate) fn instants(&self, calendar: &Calendar, grain: Grain) -> Arc<[i64]> {
-        type Key = (u64, Grain, Tz);
-        static CACHE: OnceLock<Mutex<HashMap<Key, Arc<[i64]>>>> = OnceLock::new();
-        let mut cache = CACHE.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
-        let key = (self.fingerprint, grain, calendar.time_zone);
-        if let Some(found) = cache.get(&key) {
-            return found.clone();
-        }
-        let list = self.list(grain).unwrap_or(&[]);
-        let instants: Arc<[i64]> =
-            list.iter().chain([&self.end]).map(|d| calendar.to_instant(d.and_time(NaiveTime::MIN)).timestamp_micros()).collect();
-        if cache.len() >= 256 {
-            cache.clear();
-        }
-        cache.insert(key, instants.clone());
-        instants
+    /// A hash of the table's content (two tables with the same one are the same table).
+    pub(crate) fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     /// The period starts of `grain` as wall-clock days (the day after the last appended).

@@ -269,12 +269,14 @@ impl Lowering<'_> {
     }
 
     pub(crate) fn bucket(&self, column: Expr, column_type: &DataType, grain: Grain) -> Expr {
+        if self.cal.table_for(grain).is_some() {
+            return table_periods::table_period(column, column_type, grain, &self.cal, 0);
+        }
         // In a zone with DST, civil days and longer are found among the starts of the years
         // the query touches (a few thousand at most).
         if let Some(years) = self.years.filter(|(from, to)| to - from <= MAX_CIVIL_SEARCH_YEARS)
             && !self.fixed_offset
             && grain >= Grain::Day
-            && self.cal.table_for(grain).is_none()
         {
             return table_periods::civil_period(column, column_type, grain, &self.cal, years);
         }

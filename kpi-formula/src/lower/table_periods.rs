@@ -42,9 +42,14 @@ fn input(expr: Expr, column_type: &DataType, calendar: &Calendar) -> Expr {
 /// The start of the period of `grain` holding each value of a time column, moved by `shift`
 /// periods, for a grain `calendar`'s table defines.
 pub(crate) fn table_period(expr: Expr, column_type: &DataType, grain: Grain, calendar: &Calendar, shift: i64) -> Expr {
-    let table = calendar.periods.as_deref();
-    let local = table.map(|t| t.days(grain).into_iter().map(day_micros).collect()).unwrap_or_default();
-    let instants = table.map(|t| t.instants(calendar, grain)).unwrap_or_else(|| Arc::from(Vec::new()));
+    let (local, instants) = match calendar.periods.as_deref() {
+        Some(table) => cached(StartsKey::Table(table.fingerprint(), grain, calendar.time_zone), || {
+            let days = table.days(grain);
+            let instants = days.iter().map(|d| calendar.to_instant(d.and_time(NaiveTime::MIN)).timestamp_micros()).collect();
+            (days.into_iter().map(day_micros).collect(), instants)
+        }),
+        None => (Arc::from(Vec::new()), Arc::from(Vec::new())),
+    };
     let udf = TablePeriod {
         signature: Signature::any(1, Volatility::Immutable),
         grain,
@@ -73,38 +78,52 @@ pub(crate) fn civil_period(expr: Expr, column_type: &DataType, grain: Grain, cal
     ScalarUDF::from(udf).call(vec![input(expr, column_type, calendar)])
 }
 
+/// Period starts as wall-clock microseconds and as instants, the end appended.
 type Starts = (Arc<[i64]>, Arc<[i64]>);
 
-/// The civil period starts of `years` as wall-clock days and instants, the end appended.
-fn civil_starts(calendar: &Calendar, grain: Grain, (from, to): (i32, i32)) -> Starts {
-    type Key = (chrono_tz::Tz, chrono::Weekday, chrono::Month, Grain, i32, i32);
-    static CACHE: OnceLock<Mutex<HashMap<Key, Starts>>> = OnceLock::new();
-    let key = (calendar.time_zone, calendar.week_start, calendar.fiscal_year_start, grain, from, to);
+/// What a list of starts is of: a table's grain in a zone, or a civil calendar's grain over years.
+#[derive(PartialEq, Eq, Hash)]
+enum StartsKey {
+    Table(u64, Grain, chrono_tz::Tz),
+    Civil(chrono_tz::Tz, chrono::Weekday, chrono::Month, Grain, i32, i32),
+}
+
+/// The starts of `key`, computed once per process (a few hundred lists at most are kept).
+fn cached(key: StartsKey, compute: impl FnOnce() -> Starts) -> Starts {
+    static CACHE: OnceLock<Mutex<HashMap<StartsKey, Starts>>> = OnceLock::new();
     let mut cache = CACHE.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
     if let Some(found) = cache.get(&key) {
         return found.clone();
     }
-    let day = |year: i32| NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
-    let at = |d: NaiveDate| calendar.to_instant(d.and_time(NaiveTime::MIN));
-    let mut p = calendar.period_start(at(day(from)), grain);
-    let end = at(day(to + 1));
-    let (mut local, mut instants) = (Vec::new(), Vec::new());
-    loop {
-        // Periods of a day or longer start at local midnight (or the first time after a gap).
-        local.push(day_micros(calendar.to_local(p).date()));
-        instants.push(p.timestamp_micros());
-        let next = calendar.add_periods(p, grain, 1);
-        if p >= end || next <= p {
-            break;
-        }
-        p = next;
-    }
+    let starts = compute();
     if cache.len() >= 256 {
         cache.clear();
     }
-    let starts: Starts = (local.into(), instants.into());
     cache.insert(key, starts.clone());
     starts
+}
+
+/// The civil period starts of `years` as wall-clock days and instants, the end appended.
+fn civil_starts(calendar: &Calendar, grain: Grain, (from, to): (i32, i32)) -> Starts {
+    let key = StartsKey::Civil(calendar.time_zone, calendar.week_start, calendar.fiscal_year_start, grain, from, to);
+    cached(key, || {
+        let day = |year: i32| NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
+        let at = |d: NaiveDate| calendar.to_instant(d.and_time(NaiveTime::MIN));
+        let mut p = calendar.period_start(at(day(from)), grain);
+        let end = at(day(to + 1));
+        let (mut local, mut instants) = (Vec::new(), Vec::new());
+        loop {
+            // Periods of a day or longer start at local midnight (or the first time after a gap).
+            local.push(day_micros(calendar.to_local(p).date()));
+            instants.push(p.timestamp_micros());
+            let next = calendar.add_periods(p, grain, 1);
+            if p >= end || next <= p {
+                break;
+            }
+            p = next;
+        }
+        (local.into(), instants.into())
+    })
 }
 
 #[derive(Debug)]

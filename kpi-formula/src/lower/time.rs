@@ -9,7 +9,6 @@ use datafusion::logical_expr::TryCast;
 use datafusion::prelude::{Expr, cast, lit};
 use datafusion::scalar::ScalarValue;
 
-use super::table_periods::table_period;
 use crate::ir::DatePart;
 use crate::period::{Calendar, Grain};
 
@@ -41,9 +40,6 @@ fn week_shift(cal: &Calendar) -> i64 {
 /// adding calendar days fails on such times. In a zone with one fixed offset every wall-clock
 /// time exists exactly once, so `fixed_offset` allows the plain (and much smaller) cast.
 pub(crate) fn bucket(expr: Expr, column_type: &DataType, grain: Grain, cal: &Calendar, fixed_offset: bool) -> Expr {
-    if cal.table_for(grain).is_some() {
-        return table_period(expr, column_type, grain, cal, 0);
-    }
     if matches!(grain, Grain::Quarter | Grain::Year) && cal.fiscal_year_start != chrono::Month::January {
         return fiscal_bucket(expr, column_type, grain, cal);
     }

@@ -5,7 +5,8 @@
 //! value `per(model.listing_id, bookings, listings_model.listing_id)`. The SQL around them is the
 //! formula language's own comparison syntax.
 
-use super::{Model, is_identifier, qualify};
+use super::Model;
+use super::expr::{is_identifier, qualify};
 
 /// A filter template rewritten for `model`, or why it cannot be.
 /// `metric_model` gives the model a simple metric's measure reads.
