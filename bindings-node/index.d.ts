@@ -6,7 +6,7 @@ export type ErrorKind = 'formula' | 'query' | 'catalog' | 'data' | 'calculation'
 /** Base class of every error of the KPI engine. */
 export class KpiError extends Error {
   constructor(message: string, code: string, kind?: ErrorKind)
-  /** Which error: KPI_FORMULA, KPI_QUERY, KPI_OPTION, KPI_CATALOG, KPI_DATA, KPI_SCHEMA, KPI_READ,
+  /** Which error: KPI_FORMULA, KPI_QUERY, KPI_OPTION, KPI_CATALOG, KPI_DATA, KPI_SCHEMA, KPI_READ, KPI_SOURCE,
    *  KPI_TIMEOUT, KPI_CANCELLED, KPI_MEMORY, KPI_SQL, KPI_EXECUTION, KPI_INTERNAL, KPI_PRICING. */
   code: string
   /** Which kind of error (the class follows it). */
@@ -226,6 +226,7 @@ export interface Metrics {
   late_rows: number
   rows_beyond_lateness: number
   rows_released: number
+  pushed_down: number
   result_bytes: number
   cached_bytes: number
 }
@@ -288,6 +289,10 @@ export class Engine {
   appendAsync(objectModel: string, data: Data): Promise<AppendReport>
   registerParquet(objectModel: string, path: string): Promise<void>
   registerCsv(objectModel: string, path: string): Promise<void>
+  /** A PostgreSQL table or view as `objectModel`; `table` is `name` or `schema.name`. */
+  registerPostgres(objectModel: string, dsn: string, options?: { table?: string; columns?: Record<string, string> }): Promise<void>
+  /** Every object model with a table of its own name; resolves to their codes. */
+  registerPostgresModels(dsn: string, options?: { schema?: string }): Promise<string[]>
   registerDemo(options?: { rows?: number; seed?: number; start?: string; end?: string }): void
   unregister(objectModel: string): boolean
   registered(): { objectModel: string; version: number; memoryRows: number; inMemory: boolean }[]
@@ -298,7 +303,8 @@ export class Engine {
   metrics(): Metrics
   cachedResults(): number
   clearCache(): void
-  explain(query: Query): Promise<{ logical: string; optimized: string; physical: string }>
+  /** The plans; `pushedDown` is the statement that runs in PostgreSQL instead, when every table read lives in one database. */
+  explain(query: Query): Promise<{ logical: string; optimized: string; physical: string; pushedDown: string | null }>
   toSql(query: Query, dialect?: string): Promise<string>
   schedule(name: string, cron: string, queries: Query[]): Promise<Job>
   scheduleCatalog(): Promise<Job[]>

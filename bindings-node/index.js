@@ -439,6 +439,22 @@ class Engine {
   async registerCsv(objectModel, path) {
     return callAsync(() => this._inner.registerCsv(objectModel, path))
   }
+  /**
+   * Registers a PostgreSQL (or TimescaleDB) table or view as `objectModel`, read where it lies.
+   * `dsn` is `postgresql://user:password@host:5432/database` or `host=... dbname=...`;
+   * `options.table` is `name` or `schema.name` (the model's code by default); `options.columns`
+   * maps model columns to table columns of other names. Unreachable servers, refused logins and
+   * missing tables reject with a `DataError` (`KPI_SOURCE`) that never shows the password.
+   */
+  async registerPostgres(objectModel, dsn, options = {}) {
+    const table = options.table ?? objectModel
+    const columns = Object.entries(options.columns ?? {}).map(([column, from]) => [column, String(from)])
+    return callAsync(() => this._inner.registerPostgres(objectModel, dsn, table, columns))
+  }
+  /** Registers every object model with a table of its own name in `schema` (the search path by default). */
+  async registerPostgresModels(dsn, options = {}) {
+    return callAsync(() => this._inner.registerPostgresModels(dsn, options.schema ?? null))
+  }
   /** Generates demo data for every object model and registers it. */
   registerDemo(options = {}) {
     for (const [name, ipc] of Object.entries(demo.generate(this.catalog, options))) this.register(name, ipc)

@@ -14,7 +14,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::{FileReader, StreamDecoder};
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::json::ReaderBuilder;
-use kpi_core::{Cancellation, EngineError, EngineSettings, KpiResult, QuerySpec, SqlDialect};
+use kpi_core::{Cancellation, EngineError, EngineSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
 use napi::Either;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -288,6 +288,35 @@ impl Engine {
         guard_async(async { self.inner.register_csv(&object_model, &path).await.map_err(errors::engine) }).await
     }
 
+    /// Registers a PostgreSQL table or view as `objectModel`; `columns` pairs model columns
+    /// with the table's columns of other names.
+    #[napi]
+    pub async fn register_postgres(&self, object_model: String, dsn: String, table: String, columns: Vec<Vec<String>>) -> napi::Result<()> {
+        guard_async(async {
+            let dsn: PostgresDsn = dsn.parse().map_err(errors::engine)?;
+            let mut table = PostgresTable::parse(&table).map_err(errors::engine)?;
+            table.columns = columns
+                .into_iter()
+                .filter_map(|pair| match <[String; 2]>::try_from(pair) {
+                    Ok([column, from]) => Some((column, from)),
+                    Err(_) => None,
+                })
+                .collect();
+            self.inner.register_postgres(&object_model, &dsn, &table).await.map_err(errors::engine)
+        })
+        .await
+    }
+
+    /// Registers every object model with a table of its name in `schema` of the database.
+    #[napi]
+    pub async fn register_postgres_models(&self, dsn: String, schema: Option<String>) -> napi::Result<Vec<String>> {
+        guard_async(async {
+            let dsn: PostgresDsn = dsn.parse().map_err(errors::engine)?;
+            self.inner.register_postgres_models(&dsn, schema.as_deref()).await.map_err(errors::engine)
+        })
+        .await
+    }
+
     /// Removes the data of `objectModel`; whether it had any.
     #[napi]
     pub fn unregister(&self, object_model: String) -> bool {
@@ -397,7 +426,7 @@ impl Engine {
         guard_async(async {
             let query = self.inner.query(&spec(query)?).map_err(errors::engine)?;
             let e = self.inner.explain(&query).await.map_err(errors::engine)?;
-            Ok(serde_json::json!({ "logical": e.logical, "optimized": e.optimized, "physical": e.physical }))
+            Ok(serde_json::json!({ "logical": e.logical, "optimized": e.optimized, "physical": e.physical, "pushedDown": e.pushed_down }))
         })
         .await
     }

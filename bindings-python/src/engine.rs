@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use futures::FutureExt;
-use kpi_core::{EngineError, EngineSettings, KpiResult, QuerySpec, SqlDialect};
+use kpi_core::{EngineError, EngineSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
@@ -139,6 +139,27 @@ impl Engine {
         guarded(|| Ok(run(py, self.inner.register_csv(object_model, &path))??))
     }
 
+    /// Registers a PostgreSQL table or view as the rows of `object_model`; `columns` maps model
+    /// columns to the table's columns of other names.
+    #[pyo3(signature = (object_model, dsn, table, columns=Vec::new()))]
+    fn register_postgres(&self, py: Python<'_>, object_model: &str, dsn: &str, table: &str, columns: Vec<(String, String)>) -> Outcome<()> {
+        guarded(|| {
+            let dsn: PostgresDsn = dsn.parse()?;
+            let mut table = PostgresTable::parse(table)?;
+            table.columns = columns;
+            Ok(run(py, self.inner.register_postgres(object_model, &dsn, &table))??)
+        })
+    }
+
+    /// Registers every object model with a table of its name in `schema` of the database.
+    #[pyo3(signature = (dsn, schema=None))]
+    fn register_postgres_models(&self, py: Python<'_>, dsn: &str, schema: Option<&str>) -> Outcome<Vec<String>> {
+        guarded(|| {
+            let dsn: PostgresDsn = dsn.parse()?;
+            Ok(run(py, self.inner.register_postgres_models(&dsn, schema))??)
+        })
+    }
+
     /// Removes the data of `object_model`; whether it had any.
     fn unregister(&self, object_model: &str) -> bool {
         self.inner.unregister(object_model)
@@ -153,11 +174,11 @@ impl Engine {
     }
 
     /// The logical, optimised and physical plans of a query document.
-    fn explain(&self, py: Python<'_>, query: &str) -> Outcome<(String, String, String)> {
+    fn explain(&self, py: Python<'_>, query: &str) -> Outcome<(String, String, String, Option<String>)> {
         guarded(|| {
             let query = self.inner.query(&spec(query)?)?;
             let explain = run(py, self.inner.explain(&query))??;
-            Ok((explain.logical, explain.optimized, explain.physical))
+            Ok((explain.logical, explain.optimized, explain.physical, explain.pushed_down))
         })
     }
 

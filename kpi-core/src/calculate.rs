@@ -85,6 +85,9 @@ pub(crate) struct Planned {
     pub(crate) versions: Versions,
     /// Every table read is in memory, together at most [`SMALL_INPUT_ROWS`] rows.
     pub(crate) small: bool,
+    /// The statement to run in PostgreSQL instead, when every table read lives there.
+    #[cfg(feature = "postgres")]
+    pub(crate) pushdown: Option<crate::postgres::Pushdown>,
 }
 
 impl Engine {
@@ -271,6 +274,23 @@ impl Engine {
         let (_permit, waited) = self.lane_slot(lane).await;
         let queued = queued + waited;
 
+        #[cfg(feature = "postgres")]
+        if let Some(pushdown) = &planned.pushdown {
+            let execution = Instant::now();
+            let schema = Arc::new(planned.plan.schema().as_arrow().clone());
+            let batches = self.run_pushdown(pushdown, &schema, query).instrument(tracing::info_span!("kpi.pushdown")).await?;
+            Counters::add(&self.inner.counters.pushed_down, 1);
+            return Ok(KpiResult {
+                info,
+                query: query.clone(),
+                range: planned.range,
+                schema,
+                batches,
+                timing: Timing { queued, planning, execution: execution.elapsed(), total: started.elapsed() },
+                cache: CacheOutcome::Full,
+            });
+        }
+
         let physical_planning = Instant::now();
         let ctx = if planned.small { &self.inner.small_ctx } else { &self.inner.ctx };
         let physical = self
@@ -360,7 +380,17 @@ impl Engine {
             rows += data.memory_rows;
             data.in_memory()
         }) && rows <= SMALL_INPUT_ROWS;
-        Ok(Planned { range: compiled.range(), query, plan, versions, small })
+        #[cfg(feature = "postgres")]
+        let pushdown = self.pushdown(&query, versions.iter().map(|(t, _)| (t.as_str(), snapshot.tables[t].remote.as_ref())));
+        Ok(Planned {
+            range: compiled.range(),
+            query,
+            plan,
+            versions,
+            small,
+            #[cfg(feature = "postgres")]
+            pushdown,
+        })
     }
 
     /// Refuses before planning a query whose periods alone pass `max_result_rows`: with empty

@@ -54,6 +54,9 @@ pub(crate) struct Inner {
     pub(crate) jobs: std::sync::Mutex<crate::stream::Jobs>,
     /// The partial states of maintained views, fed by appends.
     pub(crate) cubes: crate::stream::Cubes,
+    /// Connection pools of the PostgreSQL databases data is registered from.
+    #[cfg(feature = "postgres")]
+    pub(crate) postgres: crate::postgres::Pools,
 }
 
 /// What is registered for one object model.
@@ -124,6 +127,8 @@ impl Engine {
                 views: std::sync::Mutex::default(),
                 jobs: std::sync::Mutex::default(),
                 cubes: crate::stream::Cubes::default(),
+                #[cfg(feature = "postgres")]
+                postgres: crate::postgres::Pools::default(),
             }),
         })
     }
@@ -322,7 +327,7 @@ impl Engine {
         self.inner.cache.clear();
     }
 
-    fn model(&self, code: &str) -> Result<&ObjectModel, EngineError> {
+    pub(crate) fn model(&self, code: &str) -> Result<&ObjectModel, EngineError> {
         self.inner.catalog.object_model(code).map_err(|_| EngineError::UnknownObjectModel {
             name: code.to_string(),
             suggestion: did_you_mean(code, self.inner.catalog.object_models().map(|m| m.code.as_str())).map(str::to_string),
@@ -346,7 +351,7 @@ impl Engine {
     /// Installs fresh `data` (built at any version) as the data of `object_model`, at a version
     /// allocated under the tables' lock: a registration racing an append never installs an older
     /// version over a newer one, so a cached result is never patched from the wrong data.
-    fn install(&self, object_model: &str, data: TableData, rows: usize) {
+    pub(crate) fn install(&self, object_model: &str, data: TableData, rows: usize) {
         let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
         let version = self.next_version();
         tables.insert(object_model.to_string(), data.at_version(version));

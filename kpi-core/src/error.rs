@@ -92,6 +92,17 @@ pub enum EngineError {
         /// What went wrong.
         message: String,
     },
+    /// A database or other data source could not be reached or read. The location names the
+    /// host and database, never a password.
+    #[error("{system} at {location}: {message}")]
+    Source {
+        /// The kind of source: `PostgreSQL`, ...
+        system: &'static str,
+        /// Where it is, without credentials (`postgresql://user@host:port/database`).
+        location: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A calculation ran longer than its timeout and was stopped.
     #[error("{what} did not finish within {}; it was stopped (raise the timeout or narrow the query)", humanize(*after))]
     Timeout {
@@ -174,6 +185,7 @@ impl EngineError {
         ("KPI_DATA", ErrorCategory::Data),
         ("KPI_SCHEMA", ErrorCategory::Data),
         ("KPI_READ", ErrorCategory::Data),
+        ("KPI_SOURCE", ErrorCategory::Data),
         ("KPI_TIMEOUT", ErrorCategory::Calculation),
         ("KPI_CANCELLED", ErrorCategory::Calculation),
         ("KPI_MEMORY", ErrorCategory::Calculation),
@@ -223,6 +235,7 @@ impl EngineError {
             EngineError::UnknownObjectModel { .. } | EngineError::NoData(_) | EngineError::TimeOutOfRange { .. } => "KPI_DATA",
             EngineError::MissingColumn { .. } | EngineError::SchemaMismatch { .. } | EngineError::UnexpectedNulls { .. } => "KPI_SCHEMA",
             EngineError::Read { .. } => "KPI_READ",
+            EngineError::Source { .. } => "KPI_SOURCE",
             EngineError::Timeout { .. } => "KPI_TIMEOUT",
             EngineError::Cancelled(_) => "KPI_CANCELLED",
             EngineError::MemoryLimit { .. } => "KPI_MEMORY",

@@ -59,6 +59,8 @@ mod metrics;
 mod option_value;
 mod options;
 mod patch;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod result;
 mod settings;
 mod spec;
@@ -81,6 +83,8 @@ pub use memory::{DEFAULT_MEMORY_SHARE, default_memory_limit};
 pub use metrics::Metrics;
 pub use option_value::{MAX_DURATION, TimeSetting};
 pub use options::{CalculateOptions, DEFAULT_MAX_RESULT_ROWS, EngineOptions, Estimate};
+#[cfg(feature = "postgres")]
+pub use postgres::{DEFAULT_CONNECT_TIMEOUT, PostgresDsn, PostgresTable, TlsMode};
 pub use result::{
     Comparison, ComparisonRow, DimensionValue, KpiInfo, KpiResult, ResultRow, STABLE_BAND_PCT, Series, Status, Summary, Timing, Trend,
     TrendDirection,

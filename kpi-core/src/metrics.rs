@@ -39,6 +39,9 @@ pub struct Metrics {
     /// Bytes of Arrow result data calculated, in full or by patching a cached result (cache
     /// hits and shared calculations add nothing): what calculations cost in memory over time.
     pub result_bytes: u64,
+    /// Calculations that ran in a PostgreSQL database as one statement
+    /// ([`crate::EngineOptions::pushdown`]).
+    pub pushed_down: u64,
     /// Bytes of result data the cache holds now (bounded by [`crate::CachePolicy::max_bytes`]).
     pub cached_bytes: u64,
 }
@@ -59,6 +62,7 @@ pub(crate) struct Counters {
     pub(crate) rows_beyond_lateness: AtomicU64,
     pub(crate) rows_released: AtomicU64,
     pub(crate) result_bytes: AtomicU64,
+    pub(crate) pushed_down: AtomicU64,
 }
 
 impl Counters {
@@ -83,6 +87,7 @@ impl Counters {
             rows_beyond_lateness: get(&self.rows_beyond_lateness),
             rows_released: get(&self.rows_released),
             result_bytes: get(&self.result_bytes),
+            pushed_down: get(&self.pushed_down),
             cached_bytes: 0,
         }
     }

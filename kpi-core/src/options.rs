@@ -66,6 +66,10 @@ pub struct EngineOptions {
     pub quantiles: Estimate,
     /// The calendar table of query documents that name none (see [`CalendarTableSpec`](crate::CalendarTableSpec)).
     pub calendar_table: Option<crate::CalendarTableSpec>,
+    /// Whether a calculation whose tables all come from one PostgreSQL database (nothing
+    /// appended in memory) runs there as one SQL statement, only its result coming back; `true`
+    /// by default. Off, such tables are scanned (with their filters) and calculated here.
+    pub pushdown: bool,
 }
 
 /// Whether a streaming view may approximate an aggregate whose exact state grows with the rows:
@@ -114,6 +118,7 @@ impl Default for EngineOptions {
             distinct_counts: Estimate::Exact,
             quantiles: Estimate::Exact,
             calendar_table: None,
+            pushdown: true,
         }
     }
 }

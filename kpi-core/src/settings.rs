@@ -74,6 +74,10 @@ pub struct EngineSettings {
     /// `exact` (default) or `approximate` medians and percentiles in streaming views.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantiles: Option<String>,
+    /// Whether calculations over tables of one PostgreSQL database run there as one statement
+    /// (true when left out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushdown: Option<bool>,
 }
 
 /// Cache settings: TTLs by KPI, module and value chain over the seeds' defaults.
@@ -164,6 +168,9 @@ impl EngineSettings {
         }
         if let Some(e) = &self.quantiles {
             options.quantiles = estimate("quantiles", e)?;
+        }
+        if let Some(p) = self.pushdown {
+            options.pushdown = p;
         }
         Ok(options)
     }

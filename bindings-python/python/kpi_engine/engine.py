@@ -7,7 +7,7 @@ import json
 import os
 from dataclasses import dataclass
 import threading
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, List, Mapping, Optional, Sequence, Union
 
 from . import _native
 from .catalog import Catalog, ClientConfig
@@ -282,6 +282,31 @@ class Engine:
         ``object_model``, read with the object model's schema."""
         self._native.register_csv(object_model, os.fspath(path))
 
+    def register_postgres(
+        self,
+        object_model: str,
+        dsn: str,
+        table: Optional[str] = None,
+        columns: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        """Registers a PostgreSQL (or TimescaleDB) table or view as the rows of ``object_model``.
+
+        ``dsn`` is a connection string, ``postgresql://user:password@host:5432/database`` or
+        ``host=... port=... user=... dbname=...``; ``table`` is ``name`` or ``schema.name``
+        (the object model's code when not given); ``columns`` maps model columns to table
+        columns of other names. Calculations read the table where it lies: each scan is one
+        ``SELECT`` with the filters PostgreSQL can run. A server that cannot be reached, a
+        refused login or a missing table raises :class:`DataError` (code ``KPI_SOURCE``)
+        naming the host and database, never the password.
+        """
+        pairs = list((columns or {}).items())
+        self._native.register_postgres(object_model, dsn, table or object_model, pairs)
+
+    def register_postgres_models(self, dsn: str, schema: Optional[str] = None) -> List[str]:
+        """Registers every object model of the catalog that has a table of its own name in
+        ``schema`` of the database (the search path when not given); returns their codes."""
+        return self._native.register_postgres_models(dsn, schema)
+
     def register_demo(self, rows: int = 10_000, seed: int = 42, start: Optional[When] = None, end: Optional[When] = None) -> None:
         """Generates demo data for every object model of the catalog and registers it."""
         from . import demo
@@ -319,10 +344,12 @@ class Engine:
         return self.calculate(None, grain, by, start, end, where, formula=formula, **query)
 
     def explain(self, kpi: Optional[str] = None, grain: Optional[str] = None, by: Optional[Sequence[str]] = None,
-                start: Optional[When] = None, end: Optional[When] = None, where: Optional[str] = None, **query: Any) -> dict[str, str]:
-        """The logical, optimized and physical plans of a KPI's (or ``formula=``) calculation."""
-        logical, optimized, physical = self._native.explain(_query(kpi, grain, by, start, end, where, query))
-        return {"logical": logical, "optimized": optimized, "physical": physical}
+                start: Optional[When] = None, end: Optional[When] = None, where: Optional[str] = None, **query: Any) -> dict[str, Optional[str]]:
+        """The logical, optimized and physical plans of a KPI's (or ``formula=``) calculation,
+        and under ``pushed_down`` the statement that runs in PostgreSQL instead when every
+        table it reads lives in one PostgreSQL database (``None`` otherwise)."""
+        logical, optimized, physical, pushed = self._native.explain(_query(kpi, grain, by, start, end, where, query))
+        return {"logical": logical, "optimized": optimized, "physical": physical, "pushed_down": pushed}
 
     def to_sql(self, kpi: Optional[str] = None, dialect: str = "postgres", grain: Optional[str] = None,
                by: Optional[Sequence[str]] = None, start: Optional[When] = None, end: Optional[When] = None,

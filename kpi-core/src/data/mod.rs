@@ -66,6 +66,9 @@ pub(crate) struct TableData {
     /// Whether rows were released from memory ([`crate::EngineOptions::retention`]) since the
     /// table was registered.
     pub(crate) released: bool,
+    /// For a PostgreSQL table with nothing appended, what pushing calculations down needs.
+    #[cfg(feature = "postgres")]
+    pub(crate) remote: Option<Arc<crate::postgres::Remote>>,
 }
 
 impl TableData {
@@ -301,6 +304,8 @@ impl TableData {
             log: Arc::default(),
             log_since: version,
             released: false,
+            #[cfg(feature = "postgres")]
+            remote: None,
         }
     }
 

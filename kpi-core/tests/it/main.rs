@@ -7,6 +7,7 @@ mod calendars;
 mod errors;
 mod fuzz;
 mod isolation;
+mod postgres;
 mod registration;
 mod results;
 mod source;

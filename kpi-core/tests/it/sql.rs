@@ -26,8 +26,13 @@ async fn every_standard_kpi_exports_to_every_dialect() {
         let grain = kpi.default_grain.unwrap_or(Grain::Month);
         let q = Query::kpi(&kpi.code).with_grain(grain).by(kpi.dimensions.iter().take(1).cloned()).with_range(r);
         for dialect in SqlDialect::ALL {
-            if let Err(e) = engine.to_sql(&q, dialect).await {
-                failures.push(format!("{} / {dialect}: {e}", kpi.code));
+            match engine.to_sql(&q, dialect).await {
+                // What a dialect cannot express is refused with the reason.
+                Err(e) if e.code() == "KPI_SQL" && e.to_string().contains("calculate medians and percentiles in the engine") => {
+                    assert!(matches!(dialect, SqlDialect::MySql | SqlDialect::Sqlite | SqlDialect::BigQuery), "{e}");
+                }
+                Err(e) => failures.push(format!("{} / {dialect}: {e}", kpi.code)),
+                Ok(_) => {}
             }
         }
     }

@@ -1,13 +1,12 @@
 //! Plans shown (explain) and written as SQL for other databases (scale-out to a warehouse).
 
 use std::fmt;
-use std::sync::Arc;
 
 use datafusion::common::ScalarValue;
-use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder, SubqueryAlias, Union};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::displayable;
-use datafusion::prelude::{lit, when};
+use datafusion::prelude::lit;
 use datafusion::sql::sqlparser::ast;
 use datafusion::sql::sqlparser::dialect as parse_dialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -17,6 +16,8 @@ use datafusion::sql::unparser::dialect::{Dialect, IntervalStyle};
 use kpi_formula::diagnostic::did_you_mean;
 use kpi_formula::{ModelSources, Query};
 use serde::Serialize;
+
+mod rewrites;
 
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -34,12 +35,18 @@ pub struct Explain {
     pub logical: String,
     /// The logical plan after DataFusion's optimiser.
     pub optimized: String,
-    /// The physical plan that executes.
+    /// The physical plan that executes when the calculation runs in the engine.
     pub physical: String,
+    /// When every table the query reads lives in one PostgreSQL database, the statement that
+    /// runs there instead of the physical plan, and where (never with a password).
+    pub pushed_down: Option<String>,
 }
 
 impl fmt::Display for Explain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(pushed) = &self.pushed_down {
+            write!(f, "{pushed}\n\n")?;
+        }
         write!(f, "logical plan:\n{}\n\noptimized plan:\n{}\n\nphysical plan:\n{}", self.logical, self.optimized, self.physical)
     }
 }
@@ -100,6 +107,16 @@ impl SqlDialect {
                 message: format!("unknown SQL dialect `{name}`{hint}; expected one of {}", names.join(", ")),
             }
         })
+    }
+
+    /// Whether the dialect has `median(x)`.
+    fn has_median(self) -> bool {
+        matches!(self, SqlDialect::DuckDb)
+    }
+
+    /// Whether the dialect has `percentile_cont(p) WITHIN GROUP (ORDER BY x)` as an aggregate.
+    fn has_percentiles(self) -> bool {
+        matches!(self, SqlDialect::Postgres | SqlDialect::Timescale | SqlDialect::DuckDb)
     }
 
     /// Whether the dialect has `agg(...) FILTER (WHERE ...)`.
@@ -228,6 +245,10 @@ impl Engine {
             logical: planned.plan.display_indent_schema().to_string(),
             optimized: optimized.display_indent().to_string(),
             physical: displayable(physical.as_ref()).indent(true).to_string(),
+            #[cfg(feature = "postgres")]
+            pushed_down: planned.pushdown.as_ref().map(crate::postgres::Pushdown::describe),
+            #[cfg(not(feature = "postgres"))]
+            pushed_down: None,
         })
     }
 
@@ -237,8 +258,13 @@ impl Engine {
     /// time range unless data is registered to take the range from.
     pub async fn to_sql(&self, query: &Query, dialect: SqlDialect) -> Result<String, EngineError> {
         let query = self.with_default_range(query).await?;
+        self.write_sql(&query, dialect)
+    }
+
+    /// [`Engine::to_sql`] of a query whose range is settled.
+    pub(crate) fn write_sql(&self, query: &Query, dialect: SqlDialect) -> Result<String, EngineError> {
         let catalog = self.inner.catalog.as_ref();
-        let plan = kpi_formula::compile(&query, catalog)?.to_portable_logical_plan(&ModelSources(catalog))?;
+        let plan = kpi_formula::compile(query, catalog)?.to_portable_logical_plan(&ModelSources(catalog))?;
         let unparse_error = |message: String| EngineError::Unparse { dialect: dialect.as_str(), message };
         match engine_only_function(&plan) {
             Some("calendar_period") => {
@@ -257,10 +283,19 @@ impl Engine {
             }
             None => {}
         }
-        let plan = values_as_selects(plan)
-            .and_then(joins_of_derived_tables)
-            .and_then(timestamp_relabels_as_casts)
-            .and_then(|p| if dialect.has_aggregate_filters() { Ok(p) } else { filters_as_case(p) })
+        if !dialect.has_percentiles()
+            && let Some(name) = rewrites::percentile_function(&plan)
+        {
+            return Err(unparse_error(format!(
+                "`{name}` has no aggregate counterpart in {dialect} (no median or percentile_cont); calculate medians and percentiles in the engine, or export for PostgreSQL or DuckDB"
+            )));
+        }
+        let plan = rewrites::values_as_selects(plan)
+            .and_then(rewrites::joins_of_derived_tables)
+            .and_then(rewrites::filters_over_derived_tables)
+            .and_then(rewrites::timestamp_relabels_as_casts)
+            .and_then(|p| if dialect.has_aggregate_filters() { Ok(p) } else { rewrites::filters_as_case(p) })
+            .and_then(|p| if dialect.has_median() { Ok(p) } else { rewrites::medians_as_percentiles(p) })
             .map_err(|e| unparse_error(e.to_string()))?;
         // The series of periods is a UNION ALL as long as the range has periods, and the
         // unparser, the SQL printer and the parser all recurse through it: give them room.
@@ -284,101 +319,6 @@ impl Engine {
             }
         })
     }
-}
-
-/// The unparser cannot write a `VALUES` plan (the series of periods), so each row becomes a
-/// `SELECT` of literals and the rows a `UNION ALL`, which every dialect reads.
-fn values_as_selects(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
-    plan.transform_up(|node| {
-        let LogicalPlan::Values(values) = node else { return Ok(Transformed::no(node)) };
-        if values.values.is_empty() {
-            return Ok(Transformed::no(LogicalPlan::Values(values)));
-        }
-        let names: Vec<String> = values.schema.fields().iter().map(|f| f.name().clone()).collect();
-        let rows = values.values.into_iter().map(|row| {
-            let columns = row.into_iter().zip(&names).map(|(e, name)| e.alias(name));
-            LogicalPlanBuilder::empty(true).project(columns)?.build()
-        });
-        let mut inputs = rows.map(|r| r.map(Arc::new)).collect::<datafusion::error::Result<Vec<_>>>()?;
-        if inputs.len() == 1
-            && let Some(only) = inputs.pop()
-        {
-            return Ok(Transformed::yes(Arc::unwrap_or_clone(only)));
-        }
-        // One n-ary union: nested pairs would be as deep as there are periods.
-        let schema = inputs[0].schema().clone();
-        Ok(Transformed::yes(LogicalPlan::Union(Union { inputs, schema })))
-    })
-    .map(|t| t.data)
-}
-
-/// The unparser inlines a join input that is an aggregate or projection with unqualified
-/// columns (`__p0`, `__a0`) into the join, losing the aggregate; giving each such input a name
-/// makes it a derived table in the SQL.
-fn joins_of_derived_tables(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
-    let mut next = 0;
-    let mut name = |input: Arc<LogicalPlan>| -> datafusion::error::Result<Arc<LogicalPlan>> {
-        let unqualified = input.schema().iter().all(|(q, _)| q.is_none());
-        if !unqualified || matches!(input.as_ref(), LogicalPlan::SubqueryAlias(_) | LogicalPlan::TableScan(_)) {
-            return Ok(input);
-        }
-        next += 1;
-        Ok(Arc::new(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(input, format!("t{next}"))?)))
-    };
-    plan.transform_up(|node| {
-        let LogicalPlan::Join(join) = node else { return Ok(Transformed::no(node)) };
-        let (left, right) = (name(join.left.clone())?, name(join.right.clone())?);
-        if Arc::ptr_eq(&left, &join.left) && Arc::ptr_eq(&right, &join.right) {
-            return Ok(Transformed::no(LogicalPlan::Join(join)));
-        }
-        let joined = LogicalPlan::Join(join);
-        let exprs = joined.expressions();
-        Ok(Transformed::yes(joined.with_new_exprs(exprs, vec![Arc::unwrap_or_clone(left), Arc::unwrap_or_clone(right)])?))
-    })
-    .map(|t| t.data)
-}
-
-/// Plans relabel timestamps between zones through `Int64` (a cheap reinterpretation in Arrow);
-/// in SQL an integer cast to a timestamp means seconds, so the relabel is written as the plain
-/// cast it stands for.
-fn timestamp_relabels_as_casts(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
-    use datafusion::arrow::datatypes::DataType;
-    use datafusion::logical_expr::Cast;
-    rewrite_expressions(plan, |e| {
-        if let Expr::Cast(outer) = &e
-            && matches!(outer.field.data_type(), DataType::Timestamp(..))
-            && let Expr::Cast(inner) = outer.expr.as_ref()
-            && *inner.field.data_type() == DataType::Int64
-        {
-            return Ok(Transformed::yes(Expr::Cast(Cast { expr: inner.expr.clone(), field: outer.field.clone() })));
-        }
-        Ok(Transformed::no(e))
-    })
-}
-
-/// `agg(x) FILTER (WHERE f)` as `agg(CASE WHEN f THEN x END)`, for dialects without `FILTER`;
-/// the same value, since every aggregate of the language ignores nulls.
-fn filters_as_case(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
-    rewrite_expressions(plan, |e| {
-        let Expr::AggregateFunction(mut agg) = e else { return Ok(Transformed::no(e)) };
-        let Some(filter) = agg.params.filter.take() else { return Ok(Transformed::no(Expr::AggregateFunction(agg))) };
-        let args = std::mem::take(&mut agg.params.args);
-        agg.params.args = args.into_iter().map(|a| when(*filter.clone(), a).end()).collect::<datafusion::error::Result<_>>()?;
-        Ok(Transformed::yes(Expr::AggregateFunction(agg)))
-    })
-}
-
-/// Rewrites every expression of every node bottom-up with `f`, recomputing the schemas of the
-/// nodes that changed.
-fn rewrite_expressions(
-    plan: LogicalPlan,
-    mut f: impl FnMut(Expr) -> datafusion::error::Result<Transformed<Expr>>,
-) -> datafusion::error::Result<LogicalPlan> {
-    plan.transform_up(|node| {
-        let rewritten = node.map_expressions(|e| e.transform_up(&mut f))?;
-        if rewritten.transformed { rewritten.map_data(LogicalPlan::recompute_schema) } else { Ok(rewritten) }
-    })
-    .map(|t| t.data)
 }
 
 #[cfg(test)]

@@ -1,0 +1,157 @@
+//! Rewrites of a portable plan so that the unparser writes SQL other databases run as the
+//! engine does: constructs the unparser cannot write, or writes in a way a dialect reads
+//! differently.
+
+use std::sync::Arc;
+
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::{Expr, Filter, LogicalPlan, LogicalPlanBuilder, SortExpr, SubqueryAlias, Union};
+use datafusion::prelude::{lit, when};
+
+/// The unparser cannot write a `VALUES` plan (the series of periods), so each row becomes a
+/// `SELECT` of literals and the rows a `UNION ALL`, which every dialect reads.
+pub(super) fn values_as_selects(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    plan.transform_up(|node| {
+        let LogicalPlan::Values(values) = node else { return Ok(Transformed::no(node)) };
+        if values.values.is_empty() {
+            return Ok(Transformed::no(LogicalPlan::Values(values)));
+        }
+        let names: Vec<String> = values.schema.fields().iter().map(|f| f.name().clone()).collect();
+        let rows = values.values.into_iter().map(|row| {
+            let columns = row.into_iter().zip(&names).map(|(e, name)| e.alias(name));
+            LogicalPlanBuilder::empty(true).project(columns)?.build()
+        });
+        let mut inputs = rows.map(|r| r.map(Arc::new)).collect::<datafusion::error::Result<Vec<_>>>()?;
+        if inputs.len() == 1
+            && let Some(only) = inputs.pop()
+        {
+            return Ok(Transformed::yes(Arc::unwrap_or_clone(only)));
+        }
+        // One n-ary union: nested pairs would be as deep as there are periods.
+        let schema = inputs[0].schema().clone();
+        Ok(Transformed::yes(LogicalPlan::Union(Union { inputs, schema })))
+    })
+    .map(|t| t.data)
+}
+
+/// The unparser inlines a join input that is an aggregate or projection with unqualified
+/// columns (`__p0`, `__a0`) into the join, losing the aggregate; giving each such input a name
+/// makes it a derived table in the SQL.
+pub(super) fn joins_of_derived_tables(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    let mut next = 0;
+    let mut name = |input: Arc<LogicalPlan>| -> datafusion::error::Result<Arc<LogicalPlan>> {
+        let unqualified = input.schema().iter().all(|(q, _)| q.is_none());
+        if !unqualified || matches!(input.as_ref(), LogicalPlan::SubqueryAlias(_) | LogicalPlan::TableScan(_)) {
+            return Ok(input);
+        }
+        next += 1;
+        Ok(Arc::new(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(input, format!("t{next}"))?)))
+    };
+    plan.transform_up(|node| {
+        let LogicalPlan::Join(join) = node else { return Ok(Transformed::no(node)) };
+        let (left, right) = (name(join.left.clone())?, name(join.right.clone())?);
+        if Arc::ptr_eq(&left, &join.left) && Arc::ptr_eq(&right, &join.right) {
+            return Ok(Transformed::no(LogicalPlan::Join(join)));
+        }
+        let joined = LogicalPlan::Join(join);
+        let exprs = joined.expressions();
+        Ok(Transformed::yes(joined.with_new_exprs(exprs, vec![Arc::unwrap_or_clone(left), Arc::unwrap_or_clone(right)])?))
+    })
+    .map(|t| t.data)
+}
+
+/// Plans relabel timestamps between zones through `Int64` (a cheap reinterpretation in Arrow);
+/// in SQL an integer cast to a timestamp means seconds, so the relabel is written as the plain
+/// cast it stands for.
+pub(super) fn timestamp_relabels_as_casts(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::logical_expr::Cast;
+    rewrite_expressions(plan, |e| {
+        if let Expr::Cast(outer) = &e
+            && matches!(outer.field.data_type(), DataType::Timestamp(..))
+            && let Expr::Cast(inner) = outer.expr.as_ref()
+            && *inner.field.data_type() == DataType::Int64
+        {
+            return Ok(Transformed::yes(Expr::Cast(Cast { expr: inner.expr.clone(), field: outer.field.clone() })));
+        }
+        Ok(Transformed::no(e))
+    })
+}
+
+/// `agg(x) FILTER (WHERE f)` as `agg(CASE WHEN f THEN x END)`, for dialects without `FILTER`;
+/// the same value, since every aggregate of the language ignores nulls.
+pub(super) fn filters_as_case(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    rewrite_expressions(plan, |e| {
+        let Expr::AggregateFunction(mut agg) = e else { return Ok(Transformed::no(e)) };
+        let Some(filter) = agg.params.filter.take() else { return Ok(Transformed::no(Expr::AggregateFunction(agg))) };
+        let args = std::mem::take(&mut agg.params.args);
+        agg.params.args = args.into_iter().map(|a| when(*filter.clone(), a).end()).collect::<datafusion::error::Result<_>>()?;
+        Ok(Transformed::yes(Expr::AggregateFunction(agg)))
+    })
+}
+
+/// Rewrites every expression of every node bottom-up with `f`, recomputing the schemas of the
+/// nodes that changed.
+pub(super) fn rewrite_expressions(
+    plan: LogicalPlan,
+    mut f: impl FnMut(Expr) -> datafusion::error::Result<Transformed<Expr>>,
+) -> datafusion::error::Result<LogicalPlan> {
+    plan.transform_up(|node| {
+        let rewritten = node.map_expressions(|e| e.transform_up(&mut f))?;
+        if rewritten.transformed { rewritten.map_data(LogicalPlan::recompute_schema) } else { Ok(rewritten) }
+    })
+    .map(|t| t.data)
+}
+
+/// The unparser writes a filter over a projection as the `WHERE` of that projection's
+/// `SELECT`, where the projection's aliases (`user_id AS __x ... WHERE __x IS NOT NULL`) do
+/// not exist yet; a filter over a projection reads it as a derived table instead.
+pub(super) fn filters_over_derived_tables(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    let mut next = 0;
+    plan.transform_up(|node| {
+        let LogicalPlan::Filter(filter) = node else { return Ok(Transformed::no(node)) };
+        if !matches!(filter.input.as_ref(), LogicalPlan::Projection(_)) {
+            return Ok(Transformed::no(LogicalPlan::Filter(filter)));
+        }
+        next += 1;
+        let derived = LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(filter.input.clone(), format!("f{next}"))?);
+        Ok(Transformed::yes(LogicalPlan::Filter(Filter::try_new(filter.predicate, Arc::new(derived))?)))
+    })
+    .map(|t| t.data)
+}
+
+/// The first aggregate that needs percentiles (`median`, `percentile_cont`), if any.
+pub(super) fn percentile_function(plan: &LogicalPlan) -> Option<&'static str> {
+    let mut found = None;
+    let _ = plan.apply_with_subqueries(|node| {
+        let _ = node.apply_expressions(|e| {
+            let _ = e.apply(|x| {
+                if let Expr::AggregateFunction(f) = x {
+                    found = ["median", "percentile_cont"].into_iter().find(|n| *n == f.func.name());
+                }
+                Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+            });
+            Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+        });
+        Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+    });
+    found
+}
+
+/// `median(x)` as `percentile_cont(0.5) WITHIN GROUP (ORDER BY x)`: the same value (the
+/// middle one, or the mean of the two middle ones), in dialects without `median`.
+pub(super) fn medians_as_percentiles(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    rewrite_expressions(plan, |e| {
+        let Expr::AggregateFunction(agg) = &e else { return Ok(Transformed::no(e)) };
+        if agg.func.name() != "median" {
+            return Ok(Transformed::no(e));
+        }
+        let [arg] = agg.params.args.as_slice() else { return Ok(Transformed::no(e)) };
+        let mut percentile = datafusion::functions_aggregate::expr_fn::percentile_cont(SortExpr::new(arg.clone(), true, false), lit(0.5));
+        if let Expr::AggregateFunction(p) = &mut percentile {
+            p.params.filter = agg.params.filter.clone();
+            p.params.distinct = agg.params.distinct;
+        }
+        Ok(Transformed::yes(percentile))
+    })
+}
