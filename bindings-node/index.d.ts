@@ -255,6 +255,8 @@ export interface EngineOptions {
   retention?: Duration
   distinctCounts?: 'exact' | 'approximate'
   quantiles?: 'exact' | 'approximate'
+  /** `false`: calculate over PostgreSQL tables in the engine instead of running whole KPIs in the database. */
+  pushdown?: boolean
   /** A client: its catalog and field mappings. */
   client?: ClientConfig
 }

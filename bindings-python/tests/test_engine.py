@@ -115,7 +115,8 @@ def test_polars_and_pandas_frames_register_and_append(cat):
 
 def test_explain_and_sql(eng):
     plans = eng.explain("revenue", grain="month")
-    assert set(plans) == {"logical", "optimized", "physical"}
+    assert set(plans) == {"logical", "optimized", "physical", "pushed_down"}
+    assert plans["pushed_down"] is None, "in-memory data is calculated in the engine"
     assert "Aggregate" in plans["logical"]
     sql = eng.to_sql("revenue", dialect="postgres", grain="month")
     assert "SELECT" in sql.upper() and "date_trunc" in sql.lower()

@@ -72,7 +72,15 @@ def test_a_postgres_table_gives_the_in_memory_numbers(server, orders):
         b = pg.calculate(kpi, grain="month", by=["orders.region"], start="2024-01-01", end="2024-07-01").to_dict()["rows"]
         assert [{k: v for k, v in r.items() if k != "value"} for r in a] == [{k: v for k, v in r.items() if k != "value"} for r in b]
         assert [r["value"] for r in b] == pytest.approx([r["value"] for r in a])
-    assert "SqlExec" in pg.explain("revenue", grain="month", start="2024-01-01", end="2024-07-01")["physical"]
+    plans = pg.explain("revenue", grain="month", start="2024-01-01", end="2024-07-01")
+    assert plans["pushed_down"].startswith(f"pushed down to PostgreSQL at postgresql://kpi@127.0.0.1:{port}/postgres")
+    assert "SqlExec" in plans["physical"] and "kpi-test" not in str(plans)
+    scanned = ke.Engine(ke.Catalog.standard(), pushdown=False)
+    scanned.register_postgres("orders", dsn(port), table="public.erp_orders")
+    assert scanned.explain("revenue", grain="month", start="2024-01-01", end="2024-07-01")["pushed_down"] is None
+    a = memory.calculate("revenue", grain="month", start="2024-01-01", end="2024-07-01").to_dict()["rows"]
+    b = scanned.calculate("revenue", grain="month", start="2024-01-01", end="2024-07-01").to_dict()["rows"]
+    assert [r["value"] for r in b] == pytest.approx([r["value"] for r in a])
 
 
 def test_renamed_columns_and_every_model_in_one_call(server, orders):
@@ -82,7 +90,7 @@ def test_renamed_columns_and_every_model_in_one_call(server, orders):
     pg = ke.Engine(ke.Catalog.standard())
     assert pg.register_postgres_models(dsn(port)) == ["orders"]
     expected = pg.calculate(formula="sum(orders.order_value)").to_dict()["rows"][0]["value"]
-    assert expected == pytest.approx(sum(orders.column("order_value").to_pylist()))
+    assert expected == pytest.approx(float(sum(orders.column("order_value").to_pylist())))
     renamed = ke.Engine(ke.Catalog.standard())
     renamed.register_postgres("orders", dsn(port), table="sales_orders", columns={"order_value": "total_amount"})
     assert renamed.calculate(formula="sum(orders.order_value)").to_dict()["rows"][0]["value"] == pytest.approx(expected)

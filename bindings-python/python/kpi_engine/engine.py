@@ -243,7 +243,8 @@ class Engine:
         at once), ``target_partitions``, ``cache`` (``False``, or a dict of ``ttl``,
         ``formula_ttl``, ``kpis``, ``modules``, ``value_chains``, ``max_entries``, ``max_bytes``),
         ``allowed_lateness``, ``retention``, ``distinct_counts`` and ``quantiles``
-        (``"exact"`` or ``"approximate"``). With ``client`` (a :class:`ClientConfig`), the
+        (``"exact"`` or ``"approximate"``), ``pushdown`` (``False`` calculates over PostgreSQL
+        tables in the engine instead of running whole KPIs in the database). With ``client`` (a :class:`ClientConfig`), the
         catalog is the client's and registered data is renamed by its field mappings.
         """
         if not isinstance(catalog, Catalog):

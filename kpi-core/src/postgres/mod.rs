@@ -144,6 +144,41 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
 }
 
+/// The tables, views and foreign tables of `schema` (or those the search path shows).
+async fn relations(
+    pool: &PostgresConnectionPool,
+    dsn: &PostgresDsn,
+    schema: Option<&str>,
+) -> Result<std::collections::HashSet<String>, EngineError> {
+    use datafusion::arrow::array::{Array, AsArray};
+    use datafusion_table_providers_postgres::DynPostgresConnectionPool;
+    use futures::StreamExt;
+    let which = match schema {
+        Some(s) => format!("n.nspname = '{}'", s.replace('\'', "''")),
+        None => "pg_catalog.pg_table_is_visible(c.oid)".to_string(),
+    };
+    let sql = format!(
+        "SELECT c.relname::text AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND {which}"
+    );
+    let failed = |e: &dyn std::error::Error| dsn.error(format!("cannot list the tables: {}", causes(e)));
+    let pool: &DynPostgresConnectionPool = pool;
+    let connection = pool.connect().await.map_err(|e| failed(e.as_ref()))?;
+    let Some(connection) = connection.as_async() else {
+        return Err(EngineError::Internal("the PostgreSQL connection is not asynchronous".into()));
+    };
+    let mut stream = connection.query_arrow(&sql, &[], None).await.map_err(|e| failed(e.as_ref()))?;
+    let mut names = std::collections::HashSet::new();
+    while let Some(batch) = stream.next().await {
+        let batch = batch.map_err(|e| failed(&e))?;
+        let Some(column) = batch.columns().first() else { continue };
+        let text = datafusion::arrow::compute::cast(column, &datafusion::arrow::datatypes::DataType::Utf8).map_err(|e| failed(&e))?;
+        let text = text.as_string::<i32>();
+        names.extend((0..text.len()).filter(|&i| text.is_valid(i)).map(|i| text.value(i).to_string()));
+    }
+    Ok(names)
+}
+
 /// An error and its causes on one line (the connector's outer messages say little: "Query
 /// execution failed"; the server's reason is a cause).
 fn causes(e: &dyn std::error::Error) -> String {
@@ -194,19 +229,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Registers every object model of the catalog that has a table of its own name in
-    /// `schema` of the database (the search path when `None`); returns the models registered.
-    /// A model whose table is missing is skipped; any other failure stops with its error.
+    /// Registers every object model of the catalog that has a table or view of its own name
+    /// in `schema` of the database (those the search path shows when `None`); returns the
+    /// models registered, in the catalog's order.
     pub async fn register_postgres_models(&self, dsn: &PostgresDsn, schema: Option<&str>) -> Result<Vec<String>, EngineError> {
+        let pool = self.inner.postgres.get(dsn).await?;
+        let present = relations(&pool, dsn, schema).await?;
         let mut registered = Vec::new();
-        let models: Vec<String> = self.catalog().object_models().map(|m| m.code.clone()).collect();
+        let models: Vec<String> = self.catalog().object_models().map(|m| m.code.clone()).filter(|m| present.contains(m)).collect();
         for model in models {
             let table = PostgresTable { schema: schema.map(str::to_string), name: model.clone(), columns: Vec::new() };
-            match self.register_postgres(&model, dsn, &table).await {
-                Ok(()) => registered.push(model),
-                Err(EngineError::Source { message, .. }) if message.contains("doesn't exist") => {}
-                Err(e) => return Err(e),
-            }
+            self.register_postgres(&model, dsn, &table).await?;
+            registered.push(model);
         }
         Ok(registered)
     }

@@ -292,6 +292,7 @@ impl Engine {
         }
         let plan = rewrites::values_as_selects(plan)
             .and_then(rewrites::joins_of_derived_tables)
+            .and_then(rewrites::null_safe_joins)
             .and_then(rewrites::filters_over_derived_tables)
             .and_then(rewrites::timestamp_relabels_as_casts)
             .and_then(|p| if dialect.has_aggregate_filters() { Ok(p) } else { rewrites::filters_as_case(p) })

@@ -4,8 +4,11 @@
 
 use std::sync::Arc;
 
+use datafusion::common::NullEquality;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::logical_expr::{Expr, Filter, LogicalPlan, LogicalPlanBuilder, SortExpr, SubqueryAlias, Union};
+use datafusion::logical_expr::{
+    BinaryExpr, Expr, ExprSchemable, Filter, Join, LogicalPlan, LogicalPlanBuilder, Operator, SortExpr, SubqueryAlias, Union,
+};
 use datafusion::prelude::{lit, when};
 
 /// The unparser cannot write a `VALUES` plan (the series of periods), so each row becomes a
@@ -154,4 +157,31 @@ pub(super) fn medians_as_percentiles(plan: LogicalPlan) -> datafusion::error::Re
         }
         Ok(Transformed::yes(percentile))
     })
+}
+
+/// The engine joins the series of periods and groups to the aggregates with nulls equal to
+/// nulls (a group whose dimension is null is a group), which the unparser writes as `=`, so
+/// in SQL that group's values came out null. Keys that can be null are compared with
+/// `IS NOT DISTINCT FROM` instead; keys that cannot keep `=` (hash joins in every database).
+pub(super) fn null_safe_joins(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    plan.transform_up(|node| {
+        let LogicalPlan::Join(join) = node else { return Ok(Transformed::no(node)) };
+        if join.null_equality != NullEquality::NullEqualsNull {
+            return Ok(Transformed::no(LogicalPlan::Join(join)));
+        }
+        let (mut kept, mut safe) = (Vec::new(), Vec::new());
+        for (l, r) in &join.on {
+            if l.nullable(join.left.schema())? || r.nullable(join.right.schema())? {
+                safe.push(Expr::BinaryExpr(BinaryExpr::new(Box::new(l.clone()), Operator::IsNotDistinctFrom, Box::new(r.clone()))));
+            } else {
+                kept.push((l.clone(), r.clone()));
+            }
+        }
+        if safe.is_empty() {
+            return Ok(Transformed::no(LogicalPlan::Join(join)));
+        }
+        let filter = join.filter.iter().cloned().chain(safe).reduce(Expr::and);
+        Ok(Transformed::yes(LogicalPlan::Join(Join { on: kept, filter, null_equality: NullEquality::NullEqualsNothing, ..join })))
+    })
+    .map(|t| t.data)
 }

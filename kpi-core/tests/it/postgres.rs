@@ -350,3 +350,22 @@ async fn exported_postgres_sql_gives_the_engines_numbers_on_postgresql() {
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_whose_dimension_is_null_keeps_its_values_pushed_down() {
+    let server = PgServer::start();
+    server.load_demo().await;
+    server.client().await.batch_execute("UPDATE orders SET region = NULL, channel = NULL WHERE order_id % 7 = 0").await.unwrap();
+    let pushed = postgres_engine();
+    pushed.register_postgres("orders", &server.dsn(), &PostgresTable::new("orders")).await.unwrap();
+    let scanned = Engine::with_options(Catalog::standard().clone(), EngineOptions { pushdown: false, ..Default::default() }).unwrap();
+    scanned.register_postgres("orders", &server.dsn(), &PostgresTable::new("orders")).await.unwrap();
+    let r = range("2024-01-01", "2024-07-01");
+    for code in ["revenue", "average_order_value", "perfect_order_rate", "order_count"] {
+        let q = Query::kpi(code).with_grain(Grain::Month).by(["orders.region", "orders.channel"]).with_range(r);
+        let (a, b) = (scanned.calculate(&q).await.unwrap(), pushed.calculate(&q).await.unwrap());
+        assert!(keyed(a.batches()).keys().any(|k| k[1] == "null"), "{code}: a group without a region");
+        assert_same_values(pushed.catalog().kpi(code).unwrap(), "pushed down", &a, &b);
+    }
+    assert_eq!(pushed.metrics().pushed_down, 4);
+}
