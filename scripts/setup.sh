@@ -12,6 +12,18 @@ command -v mold >/dev/null 2>&1 || need_apt+=(mold)
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 # The dashboard server's browser test drives Debian's Chromium (playwright-core).
 [ $for_tests = yes ] && ! [ -x /usr/bin/chromium ] && need_apt+=(chromium)
+# The PostgreSQL tests start throwaway servers of their own (scripts/postgres.sh): only the
+# binaries are needed, not Debian's default cluster or its service.
+if [ $for_tests = yes ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    need_apt+=(postgresql postgresql-client)
+    if [ "$(id -u)" = 0 ]; then
+        mkdir -p /etc/postgresql-common/createcluster.d
+        echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/kpi-engine.conf
+    fi
+fi
+# OpenSSL is built into the shipped artifacts from source (openssl-src): it needs perl and make.
+command -v perl >/dev/null 2>&1 || need_apt+=(perl)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
 
 if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

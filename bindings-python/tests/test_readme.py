@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from conftest import dsn
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -12,9 +14,11 @@ def blocks(readme):
     return found
 
 
-def test_readme_python_examples_run(capsys, monkeypatch):
-    # The examples are written for the repository's root, where a newcomer runs them.
+def test_readme_python_examples_run(capsys, monkeypatch, server, orders):
+    # The examples are written for the repository's root, where a newcomer runs them; the
+    # PostgreSQL one reads the demo orders of the test server (conftest.py).
     monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("KPI_POSTGRES_DSN", dsn(server[0]))
     readme = ROOT / "README.md"
     for block in blocks(readme):
         exec(compile(block, str(readme), "exec"), {})
@@ -22,6 +26,7 @@ def test_readme_python_examples_run(capsys, monkeypatch):
     assert "KPI_FORMULA 1 12" in out
     assert "sum(orders.amount where orders.status = 'completed')" in out and "[30.0, 20.0]" in out
     assert "[0.5]" in out
+    assert f"pushed down to PostgreSQL at postgresql://kpi@127.0.0.1:{server[0]}/postgres" in out
 
 
 def test_package_readme_example_runs(capsys):
