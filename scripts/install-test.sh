@@ -21,11 +21,18 @@ rm -rf "$scratch"
 mkdir -p "$scratch"
 addon=$(cd bindings-node && node -p "require('./scripts/addon').file")
 aside="$scratch/prebuilt.node"
+pg_dir="$scratch/postgres"
 restore() {
     [ -e "$aside" ] && mv "$aside" "$addon"
+    [ -d "$pg_dir" ] && bash "$root/scripts/postgres.sh" stop "$pg_dir"
     rm -rf "$scratch"
 }
 trap restore EXIT
+
+# The README's PostgreSQL example reads the test orders from a throwaway server.
+pg_port=$(bash scripts/postgres.sh start "$pg_dir")
+node -e 'require(process.argv[1]).loadReadmeOrders(process.argv[2])' "$root/bindings-node/test/postgres-server.js" "$pg_port"
+export KPI_POSTGRES_DSN="postgresql://kpi:kpi-test@127.0.0.1:$pg_port/postgres?sslmode=disable"
 
 # Run a README's ```js blocks in a project directory, as its own files (require resolves the
 # installed package from there).

@@ -69,4 +69,12 @@ function loadOrders(server, table) {
   server.psql(`INSERT INTO ${table} VALUES ${values.join(', ')}`)
 }
 
-module.exports = { rows, startServer, loadOrders }
+/** The README example's table: the orders as table `orders` of the model's own columns. */
+function loadReadmeOrders(port) {
+  const server = { psql: (sql) => psql(port, sql) }
+  loadOrders(server, 'orders_source')
+  server.psql('ALTER TABLE orders_source RENAME COLUMN amount TO order_value')
+  server.psql('ALTER TABLE orders_source RENAME TO orders')
+}
+
+module.exports = { rows, startServer, loadOrders, loadReadmeOrders }

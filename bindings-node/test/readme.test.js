@@ -6,14 +6,12 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const Module = require('node:module')
-const { startServer, loadOrders } = require('./postgres-server')
+const { startServer, loadReadmeOrders } = require('./postgres-server')
 
 test('README examples run', async (t) => {
   // The PostgreSQL example reads orders from a throwaway server of the test's own.
   const server = startServer(t)
-  loadOrders(server, 'orders_source')
-  server.psql('ALTER TABLE orders_source RENAME COLUMN amount TO order_value')
-  server.psql('ALTER TABLE orders_source RENAME TO orders')
+  loadReadmeOrders(server.port)
   process.env.KPI_POSTGRES_DSN = server.dsn
   const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8')
   const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use datafusion::common::ScalarValue;
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::displayable;
 use datafusion::prelude::lit;
@@ -201,20 +200,10 @@ impl Dialect for TimescaleDialect {
 /// calendar table (`calendar_period`), or an offset by a calendar span that is not whole
 /// periods (`period_before`).
 fn engine_only_function(plan: &LogicalPlan) -> Option<&'static str> {
-    let mut found = None;
-    let _ = plan.apply_with_subqueries(|node| {
-        let _ = node.apply_expressions(|e| {
-            let _ = e.apply(|x| {
-                if let Expr::ScalarFunction(f) = x {
-                    found = ["calendar_period", "period_before"].into_iter().find(|n| *n == f.func.name());
-                }
-                Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
-            });
-            Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
-        });
-        Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
-    });
-    found
+    rewrites::first_call(plan, |e| match e {
+        Expr::ScalarFunction(f) => ["calendar_period", "period_before"].into_iter().find(|n| *n == f.func.name()),
+        _ => None,
+    })
 }
 
 /// The `time_bucket` width of a `date_trunc` unit. TimescaleDB's default origin (Monday

@@ -125,18 +125,25 @@ pub(super) fn filters_over_derived_tables(plan: LogicalPlan) -> datafusion::erro
 
 /// The first aggregate that needs percentiles (`median`, `percentile_cont`), if any.
 pub(super) fn percentile_function(plan: &LogicalPlan) -> Option<&'static str> {
+    first_call(plan, |e| match e {
+        Expr::AggregateFunction(f) => ["median", "percentile_cont"].into_iter().find(|n| *n == f.func.name()),
+        _ => None,
+    })
+}
+
+/// The first expression of `plan` (subqueries included) that `pick` names.
+pub(super) fn first_call(plan: &LogicalPlan, pick: impl Fn(&Expr) -> Option<&'static str>) -> Option<&'static str> {
     let mut found = None;
+    let stop = |found: &Option<&str>| if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue };
     let _ = plan.apply_with_subqueries(|node| {
         let _ = node.apply_expressions(|e| {
             let _ = e.apply(|x| {
-                if let Expr::AggregateFunction(f) = x {
-                    found = ["median", "percentile_cont"].into_iter().find(|n| *n == f.func.name());
-                }
-                Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+                found = found.or_else(|| pick(x));
+                Ok(stop(&found))
             });
-            Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+            Ok(stop(&found))
         });
-        Ok(if found.is_some() { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+        Ok(stop(&found))
     });
     found
 }
