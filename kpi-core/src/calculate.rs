@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{LogicalPlan, TableSource};
@@ -274,37 +275,28 @@ impl Engine {
         let (_permit, waited) = self.lane_slot(lane).await;
         let queued = queued + waited;
 
-        #[cfg(feature = "postgres")]
-        if let Some(pushdown) = &planned.pushdown {
-            let execution = Instant::now();
-            let schema = Arc::new(planned.plan.schema().as_arrow().clone());
-            let batches = self.run_pushdown(pushdown, &schema, query).instrument(tracing::info_span!("kpi.pushdown")).await?;
-            Counters::add(&self.inner.counters.pushed_down, 1);
-            return Ok(KpiResult {
-                info,
-                query: query.clone(),
-                range: planned.range,
-                schema,
-                batches,
-                timing: Timing { queued, planning, execution: execution.elapsed(), total: started.elapsed() },
-                cache: CacheOutcome::Full,
-            });
-        }
+        let (schema, batches, planning, execution) = match self.pushed_down(&planned, query).await {
+            Some(pushed) => {
+                let (schema, batches, execution) = pushed?;
+                (schema, batches, planning, execution)
+            }
+            None => {
+                let physical_planning = Instant::now();
+                let ctx = if planned.small { &self.inner.small_ctx } else { &self.inner.ctx };
+                let physical = self
+                    .physical_plan(ctx, planned.plan, planned.small)
+                    .instrument(tracing::info_span!("kpi.physical_plan"))
+                    .await
+                    .map_err(|e| self.execution_error(e, query))?;
+                let planning = planning + physical_planning.elapsed();
+                tracing::debug!(planning_ms = planning.as_secs_f64() * 1e3, "planned");
 
-        let physical_planning = Instant::now();
-        let ctx = if planned.small { &self.inner.small_ctx } else { &self.inner.ctx };
-        let physical = self
-            .physical_plan(ctx, planned.plan, planned.small)
-            .instrument(tracing::info_span!("kpi.physical_plan"))
-            .await
-            .map_err(|e| self.execution_error(e, query))?;
-        let planning = planning + physical_planning.elapsed();
-        tracing::debug!(planning_ms = planning.as_secs_f64() * 1e3, "planned");
-
-        let execution = Instant::now();
-        let schema = physical.schema();
-        let batches = self.collect(physical, ctx, query).instrument(tracing::info_span!("kpi.execute")).await?;
-        let execution = execution.elapsed();
+                let execution = Instant::now();
+                let schema = physical.schema();
+                let batches = self.collect(physical, ctx, query).instrument(tracing::info_span!("kpi.execute")).await?;
+                (schema, batches, planning, execution.elapsed())
+            }
+        };
         let bytes = batches.iter().map(RecordBatch::get_array_memory_size).sum::<usize>();
         Counters::add(&self.inner.counters.result_bytes, bytes as u64);
         tracing::debug!(
@@ -323,6 +315,22 @@ impl Engine {
             timing: Timing { queued, planning, execution, total: started.elapsed() },
             cache: CacheOutcome::Full,
         })
+    }
+
+    /// The result of `planned` run in PostgreSQL, when it is pushed down: its schema, rows and
+    /// execution time.
+    async fn pushed_down(&self, planned: &Planned, query: &Query) -> Option<Result<(SchemaRef, Vec<RecordBatch>, Duration), EngineError>> {
+        #[cfg(feature = "postgres")]
+        if let Some(pushdown) = &planned.pushdown {
+            let execution = Instant::now();
+            let schema = Arc::new(planned.plan.schema().as_arrow().clone());
+            let batches = self.run_pushdown(pushdown, &schema, query).instrument(tracing::info_span!("kpi.pushdown")).await;
+            Counters::add(&self.inner.counters.pushed_down, 1);
+            return Some(batches.map(|b| (schema, b, execution.elapsed())));
+        }
+        #[cfg(not(feature = "postgres"))]
+        let _ = (planned, query);
+        None
     }
 
     /// Runs `physical`, stopping as soon as its rows pass the engine's `max_result_rows`.

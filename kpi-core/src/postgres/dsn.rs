@@ -64,11 +64,6 @@ pub struct PostgresDsn {
 }
 
 impl PostgresDsn {
-    /// Whether the connection string gave a password.
-    pub fn has_password(&self) -> bool {
-        self.password.is_some()
-    }
-
     /// `text` with every occurrence of the password replaced, for messages that come from the
     /// driver or the server.
     pub(crate) fn redact(&self, text: &str) -> String {

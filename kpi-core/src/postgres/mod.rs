@@ -11,12 +11,13 @@ mod pushdown;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
 use datafusion::prelude::col;
-use datafusion_table_providers_postgres::PostgresTableFactory;
 use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
+use datafusion_table_providers_postgres::{DynPostgresConnectionPool, PostgresTableFactory};
 
 pub use dsn::{DEFAULT_CONNECT_TIMEOUT, PostgresDsn, TlsMode};
 pub(crate) use pushdown::{Pushdown, Remote};
@@ -151,8 +152,6 @@ async fn relations(
     schema: Option<&str>,
 ) -> Result<std::collections::HashSet<String>, EngineError> {
     use datafusion::arrow::array::{Array, AsArray};
-    use datafusion_table_providers_postgres::DynPostgresConnectionPool;
-    use futures::StreamExt;
     let which = match schema {
         Some(s) => format!("n.nspname = '{}'", s.replace('\'', "''")),
         None => "pg_catalog.pg_table_is_visible(c.oid)".to_string(),
@@ -161,22 +160,44 @@ async fn relations(
         "SELECT c.relname::text AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') AND {which}"
     );
-    let failed = |e: &dyn std::error::Error| dsn.error(format!("cannot list the tables: {}", causes(e)));
-    let pool: &DynPostgresConnectionPool = pool;
-    let connection = pool.connect().await.map_err(|e| failed(e.as_ref()))?;
+    let mut names = std::collections::HashSet::new();
+    for_each_batch(pool, dsn, &sql, "cannot list the tables", |batch| {
+        let Some(column) = batch.columns().first() else { return Ok(()) };
+        let text = datafusion::arrow::compute::cast(column, &datafusion::arrow::datatypes::DataType::Utf8)
+            .map_err(|e| dsn.error(format!("cannot list the tables: {e}")))?;
+        let text = text.as_string::<i32>();
+        names.extend((0..text.len()).filter(|&i| text.is_valid(i)).map(|i| text.value(i).to_string()));
+        Ok(())
+    })
+    .await?;
+    Ok(names)
+}
+
+/// Runs `sql` on a connection of `pool` and hands each batch of its result to `each`; a
+/// failure is a data-source error of `dsn` saying `what` failed.
+pub(crate) async fn for_each_batch(
+    pool: &DynPostgresConnectionPool,
+    dsn: &PostgresDsn,
+    sql: &str,
+    what: &str,
+    mut each: impl FnMut(RecordBatch) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    use futures::StreamExt;
+    let failed = |e: &dyn std::error::Error| dsn.error(format!("{what}: {}", causes(e)));
+    // The pool waits 30 s for a connection to a server that went away; the connection
+    // string's connect timeout bounds it instead.
+    let connection = match tokio::time::timeout(dsn.connect_timeout, pool.connect()).await {
+        Ok(connection) => connection.map_err(|e| failed(e.as_ref()))?,
+        Err(_) => return Err(dsn.error(format!("{what}: no connection within {} s", dsn.connect_timeout.as_secs_f64()))),
+    };
     let Some(connection) = connection.as_async() else {
         return Err(EngineError::Internal("the PostgreSQL connection is not asynchronous".into()));
     };
-    let mut stream = connection.query_arrow(&sql, &[], None).await.map_err(|e| failed(e.as_ref()))?;
-    let mut names = std::collections::HashSet::new();
+    let mut stream = connection.query_arrow(sql, &[], None).await.map_err(|e| failed(e.as_ref()))?;
     while let Some(batch) = stream.next().await {
-        let batch = batch.map_err(|e| failed(&e))?;
-        let Some(column) = batch.columns().first() else { continue };
-        let text = datafusion::arrow::compute::cast(column, &datafusion::arrow::datatypes::DataType::Utf8).map_err(|e| failed(&e))?;
-        let text = text.as_string::<i32>();
-        names.extend((0..text.len()).filter(|&i| text.is_valid(i)).map(|i| text.value(i).to_string()));
+        each(batch.map_err(|e| failed(&e))?)?;
     }
-    Ok(names)
+    Ok(())
 }
 
 /// An error and its causes on one line (the connector's outer messages say little: "Query

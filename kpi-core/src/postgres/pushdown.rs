@@ -13,7 +13,6 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion_table_providers_postgres::DynPostgresConnectionPool;
-use futures::StreamExt;
 use kpi_catalog::ObjectModel;
 use kpi_formula::Query;
 
@@ -110,34 +109,22 @@ impl Engine {
         query: &Query,
     ) -> Result<Vec<RecordBatch>, EngineError> {
         let dsn = &pushdown.remote.dsn;
-        let failed = |e: &dyn std::error::Error| dsn.error(format!("the pushed-down query failed: {}", super::causes(e)));
-        // The pool waits 30 s for a connection to a server that went away; the connection
-        // string's connect timeout bounds it instead.
-        let connection = match tokio::time::timeout(dsn.connect_timeout, pushdown.remote.pool.connect()).await {
-            Ok(connection) => connection.map_err(|e| failed(e.as_ref()))?,
-            Err(_) => {
-                return Err(dsn.error(format!("no connection within {} s for the pushed-down query", dsn.connect_timeout.as_secs_f64())));
-            }
-        };
-        let Some(connection) = connection.as_async() else {
-            return Err(EngineError::Internal("the PostgreSQL connection is not asynchronous".into()));
-        };
-        let mut stream = connection.query_arrow(&pushdown.sql, &[], None).await.map_err(|e| failed(e.as_ref()))?;
         let limit = self.inner.options.max_result_rows.unwrap_or(usize::MAX);
         let (mut out, mut rows) = (Vec::new(), 0usize);
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(|e| failed(&e))?;
+        super::for_each_batch(pushdown.remote.pool.as_ref(), dsn, &pushdown.sql, "the pushed-down query failed", |batch| {
             if batch.num_rows() == 0 {
-                continue;
+                return Ok(());
             }
             rows = rows.saturating_add(batch.num_rows());
             if rows > limit {
                 return Err(EngineError::TooManyRows { what: crate::calculate::describe(query), limit, at_least: None });
             }
-            out.push(
-                in_schema(&batch, schema).map_err(|e| dsn.error(format!("the pushed-down query's result does not fit the plan: {e}")))?,
-            );
-        }
+            let fitted =
+                in_schema(&batch, schema).map_err(|e| dsn.error(format!("the pushed-down query's result does not fit the plan: {e}")))?;
+            out.push(fitted);
+            Ok(())
+        })
+        .await?;
         Ok(out)
     }
 }
