@@ -289,8 +289,10 @@ export class Engine {
   registerAsync(objectModel: string, data: Data): Promise<void>
   append(objectModel: string, data: Data): AppendReport
   appendAsync(objectModel: string, data: Data): Promise<AppendReport>
-  registerParquet(objectModel: string, path: string): Promise<void>
-  registerCsv(objectModel: string, path: string): Promise<void>
+  /** Parquet files: a file, a directory (hive partitions), a glob, or an `s3://`, `gs://`, `az://` or `http(s)://` URL. */
+  registerParquet(objectModel: string, pathOrUrl: string): Promise<void>
+  /** CSV files with a header row, from the locations `registerParquet` reads. */
+  registerCsv(objectModel: string, pathOrUrl: string): Promise<void>
   /** A PostgreSQL table or view as `objectModel`; `table` is `name` or `schema.name`. */
   registerPostgres(objectModel: string, dsn: string, options?: { table?: string; columns?: Record<string, string> }): Promise<void>
   /** Every object model with a table of its own name; resolves to their codes. */

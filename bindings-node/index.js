@@ -431,13 +431,17 @@ class Engine {
     const input = toData(data)
     return callAsync(() => this._inner.appendAsync(objectModel, input))
   }
-  /** Registers a Parquet file or directory as `objectModel` (read where it lies). */
-  async registerParquet(objectModel, path) {
-    return callAsync(() => this._inner.registerParquet(objectModel, path))
+  /**
+   * Registers Parquet files as `objectModel`, read where they lie: a file, a directory
+   * (`key=value` subdirectories become columns), a glob, or a URL (`s3://`, `gs://`, `az://`,
+   * `https://`) with credentials from the usual environment variables.
+   */
+  async registerParquet(objectModel, pathOrUrl) {
+    return callAsync(() => this._inner.registerParquet(objectModel, pathOrUrl))
   }
-  /** Registers a CSV file (header row) or directory as `objectModel`. */
-  async registerCsv(objectModel, path) {
-    return callAsync(() => this._inner.registerCsv(objectModel, path))
+  /** Registers CSV files (header row) as `objectModel`, from the locations `registerParquet` reads. */
+  async registerCsv(objectModel, pathOrUrl) {
+    return callAsync(() => this._inner.registerCsv(objectModel, pathOrUrl))
   }
   /**
    * Registers a PostgreSQL (or TimescaleDB) table or view as `objectModel`, read where it lies.

@@ -21,6 +21,8 @@ if [ $for_tests = yes ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>
         echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/kpi-engine.conf
     fi
 fi
+# The exported SQL is checked on a throwaway MariaDB server too (scripts/mariadb.sh).
+[ $for_tests = yes ] && ! command -v mariadbd >/dev/null 2>&1 && ! [ -x /usr/sbin/mariadbd ] && need_apt+=(mariadb-server)
 # OpenSSL is built into the shipped artifacts from source (openssl-src): it needs perl and make.
 command -v perl >/dev/null 2>&1 || need_apt+=(perl)
 command -v make >/dev/null 2>&1 || need_apt+=(make)
@@ -29,8 +31,15 @@ if ((${#need_apt[@]})); then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "setup: installing ${need_apt[*]}"
         export DEBIAN_FRONTEND=noninteractive
+        # Database packages would start a system service: forbid that while installing.
+        policy=/usr/sbin/policy-rc.d
+        own_policy=no
+        if ! [ -e $policy ]; then
+            printf '#!/bin/sh\nexit 101\n' >$policy && chmod +x $policy && own_policy=yes
+        fi
         apt-get install -y -q "${need_apt[@]}" >/dev/null 2>&1 ||
             { apt-get update -q >/dev/null && apt-get install -y -q "${need_apt[@]}" >/dev/null; }
+        if [ $own_policy = yes ]; then rm -f $policy; fi
     else
         echo "setup: ${need_apt[*]} missing and cannot be installed here (not root or no apt-get); continuing without" >&2
     fi

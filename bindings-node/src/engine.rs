@@ -276,13 +276,13 @@ impl Engine {
         .await
     }
 
-    /// Registers a Parquet file or directory as `objectModel`.
+    /// Registers Parquet files (a file, directory, glob or URL) as `objectModel`.
     #[napi]
     pub async fn register_parquet(&self, object_model: String, path: String) -> napi::Result<()> {
         guard_async(async { self.inner.register_parquet(&object_model, &path).await.map_err(errors::engine) }).await
     }
 
-    /// Registers a CSV file (with a header row) or directory as `objectModel`.
+    /// Registers CSV files (each with a header row; a file, directory, glob or URL) as `objectModel`.
     #[napi]
     pub async fn register_csv(&self, object_model: String, path: String) -> napi::Result<()> {
         guard_async(async { self.inner.register_csv(&object_model, &path).await.map_err(errors::engine) }).await

@@ -129,14 +129,15 @@ impl Engine {
         })
     }
 
-    /// Registers a Parquet file or directory as the rows of `object_model`.
-    fn register_parquet(&self, py: Python<'_>, object_model: &str, path: std::path::PathBuf) -> Outcome<()> {
-        guarded(|| Ok(run(py, self.inner.register_parquet(object_model, &path))??))
+    /// Registers Parquet files (a file, directory, glob or URL) as the rows of `object_model`.
+    fn register_parquet(&self, py: Python<'_>, object_model: &str, path_or_url: &str) -> Outcome<()> {
+        guarded(|| Ok(run(py, self.inner.register_parquet(object_model, path_or_url))??))
     }
 
-    /// Registers a CSV file (with a header row) or directory as the rows of `object_model`.
-    fn register_csv(&self, py: Python<'_>, object_model: &str, path: std::path::PathBuf) -> Outcome<()> {
-        guarded(|| Ok(run(py, self.inner.register_csv(object_model, &path))??))
+    /// Registers CSV files (each with a header row; a file, directory, glob or URL) as the rows
+    /// of `object_model`.
+    fn register_csv(&self, py: Python<'_>, object_model: &str, path_or_url: &str) -> Outcome<()> {
+        guarded(|| Ok(run(py, self.inner.register_csv(object_model, path_or_url))??))
     }
 
     /// Registers a PostgreSQL table or view as the rows of `object_model`; `columns` maps model

@@ -60,3 +60,16 @@ def orders(server):
     pyarrow.csv.write_csv(table, path)
     psql(port, f"\\copy orders FROM '{path}' WITH (FORMAT csv, HEADER true)")
     return table
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    """A pymysql connection to a throwaway MariaDB server (scripts/mariadb.sh), database ``kpi``."""
+    import pymysql
+
+    where = tempfile.mkdtemp(prefix="kpi-mariadb-py-", dir="/tmp")
+    port = subprocess.check_output(["bash", str(ROOT / "scripts" / "mariadb.sh"), "start", where], text=True).strip()
+    connection = pymysql.connect(host="127.0.0.1", port=int(port), user="kpi", password="kpi-test", database="kpi", autocommit=True)
+    yield connection
+    connection.close()
+    subprocess.run(["bash", str(ROOT / "scripts" / "mariadb.sh"), "stop", where], check=False)

@@ -1,20 +1,20 @@
-//! Where a command's data comes from: Parquet and CSV files named per object model, a directory
-//! holding them, or generated demo data.
+//! Where a command's data comes from: Parquet and CSV files or URLs named per object model, a
+//! directory holding them, or generated demo data.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::Args;
 use kpi_catalog::{Catalog, DemoOptions};
-use kpi_core::Engine;
+use kpi_core::{DataLocation, Engine};
 
 use crate::error::CliError;
 
 /// The data to calculate over.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// `MODEL=PATH` (a Parquet or CSV file, or a directory of them) for one object model, or a
-    /// directory holding `<model>.parquet`, `<model>.csv` or `<model>/` per object model;
-    /// repeatable.
+    /// `MODEL=PATH` (a Parquet or CSV file, a directory of them with hive partitions, a glob,
+    /// or an `s3://`, `gs://`, `az://` or `https://` URL) for one object model, or a directory
+    /// holding `<model>.parquet`, `<model>.csv` or `<model>/` per object model; repeatable.
     #[arg(long, short = 'd', value_name = "DIR|MODEL=PATH")]
     pub data: Vec<String>,
     /// Calculate over this many rows of generated demo data per fact table instead.
@@ -30,27 +30,41 @@ enum Format {
 }
 
 impl Format {
-    /// The format of a file by its extension, or of a directory by the files in it.
-    fn of(path: &Path) -> Result<Format, CliError> {
-        if path.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(CliError::io(path))?;
-            let mut csv = false;
-            for entry in entries {
-                let entry = entry.map_err(CliError::io(path))?;
-                match Format::by_extension(&entry.path()) {
-                    Some(Format::Parquet) => return Ok(Format::Parquet),
-                    Some(Format::Csv) => csv = true,
-                    None => {}
-                }
+    /// The format of a location: a file or glob by its extension, a local directory by the
+    /// files under it (hive partitions included), a URL of a directory Parquet.
+    fn of(location: &DataLocation) -> Result<Format, CliError> {
+        let path = match location {
+            DataLocation::Url(url) => {
+                let path = url.split(['?', '#']).next().unwrap_or(url);
+                return match Format::by_extension(Path::new(path)) {
+                    Some(format) => Ok(format),
+                    None if path.ends_with('/') => Ok(Format::Parquet),
+                    None => Err(CliError::Usage(format!("`{location}` is neither a .parquet nor a .csv file (nor a directory/ of them)"))),
+                };
             }
-            return if csv {
-                Ok(Format::Csv)
-            } else {
-                Err(CliError::Usage(format!("`{}` holds no .parquet or .csv files", path.display())))
-            };
+            DataLocation::Path(path) => path,
+        };
+        if path.is_dir() {
+            return Format::under(path, 0)?.ok_or_else(|| CliError::Usage(format!("`{}` holds no .parquet or .csv files", path.display())));
         }
         Format::by_extension(path)
             .ok_or_else(|| CliError::Usage(format!("`{}` is neither a .parquet nor a .csv file (nor a directory of them)", path.display())))
+    }
+
+    /// The format of the files under `dir` (Parquet wins), searching partition directories a
+    /// few levels deep.
+    fn under(dir: &Path, depth: usize) -> Result<Option<Format>, CliError> {
+        let mut found = None;
+        for entry in std::fs::read_dir(dir).map_err(CliError::io(dir))? {
+            let path = entry.map_err(CliError::io(dir))?.path();
+            let format = if path.is_dir() && depth < 8 { Format::under(&path, depth + 1)? } else { Format::by_extension(&path) };
+            match format {
+                Some(Format::Parquet) => return Ok(Some(Format::Parquet)),
+                Some(Format::Csv) => found = Some(Format::Csv),
+                None => {}
+            }
+        }
+        Ok(found)
     }
 
     fn by_extension(path: &Path) -> Option<Format> {
@@ -78,10 +92,10 @@ impl DataArgs {
         }
         let mut registered = Vec::new();
         for item in &self.data {
-            for (model, path) in sources(engine.catalog(), item)? {
-                match Format::of(&path)? {
-                    Format::Parquet => engine.register_parquet(&model, &path).await?,
-                    Format::Csv => engine.register_csv(&model, &path).await?,
+            for (model, location) in sources(engine.catalog(), item)? {
+                match Format::of(&location)? {
+                    Format::Parquet => engine.register_parquet(&model, location).await?,
+                    Format::Csv => engine.register_csv(&model, location).await?,
                 }
                 registered.push(model);
             }
@@ -91,11 +105,11 @@ impl DataArgs {
 }
 
 /// The object models and paths one `--data` value names.
-fn sources(catalog: &Catalog, item: &str) -> Result<Vec<(String, PathBuf)>, CliError> {
-    if let Some((model, path)) = item.split_once('=') {
+fn sources(catalog: &Catalog, item: &str) -> Result<Vec<(String, DataLocation)>, CliError> {
+    if let Some((model, location)) = item.split_once('=') {
         // An unknown model is the catalog's error, with its did-you-mean.
         catalog.object_model(model)?;
-        return Ok(vec![(model.to_string(), PathBuf::from(path))]);
+        return Ok(vec![(model.to_string(), DataLocation::parse(location))]);
     }
     let dir = Path::new(item);
     if !dir.is_dir() {
@@ -106,7 +120,7 @@ fn sources(catalog: &Catalog, item: &str) -> Result<Vec<(String, PathBuf)>, CliE
     for model in catalog.object_models() {
         let candidates = [format!("{}.parquet", model.code), format!("{}.csv", model.code), model.code.clone()];
         if let Some(path) = candidates.iter().map(|name| dir.join(name)).find(|p| p.exists()) {
-            found.push((model.code.clone(), path));
+            found.push((model.code.clone(), DataLocation::Path(path)));
         }
     }
     if found.is_empty() {

@@ -1,16 +1,13 @@
 //! The engine: a catalog, the data registered for its object models, and a DataFusion session.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-#[cfg(feature = "parquet")]
-use datafusion::prelude::ParquetReadOptions;
-use datafusion::prelude::{CsvReadOptions, SessionConfig, SessionContext};
+use datafusion::prelude::{SessionConfig, SessionContext};
 #[cfg(feature = "demo")]
 use kpi_catalog::DemoData;
 use kpi_catalog::{Catalog, ClientConfig, ObjectModel};
@@ -219,41 +216,6 @@ impl Engine {
         }
     }
 
-    /// Registers a Parquet file, or a directory of Parquet files, as the data of `object_model`.
-    #[cfg(feature = "parquet")]
-    pub async fn register_parquet(&self, object_model: &str, path: impl AsRef<Path>) -> Result<(), EngineError> {
-        let model = self.model(object_model)?;
-        let path = path.as_ref();
-        let read_error = |e: datafusion::error::DataFusionError| EngineError::Read {
-            path: path.display().to_string(),
-            format: "Parquet",
-            message: e.to_string(),
-        };
-        let text = path_text(path)?;
-        let frame = self.inner.ctx.read_parquet(text, ParquetReadOptions::default()).await.map_err(read_error)?;
-        let provider = conform_provider(&self.inner.ctx, model, frame.into_view())?;
-        self.install(object_model, TableData::provider(provider, 0), 0);
-        Ok(())
-    }
-
-    /// Registers a CSV file (with a header row), or a directory of them, as the data of
-    /// `object_model`, read with the object model's schema.
-    pub async fn register_csv(&self, object_model: &str, path: impl AsRef<Path>) -> Result<(), EngineError> {
-        let model = self.model(object_model)?;
-        let path = path.as_ref();
-        let schema = model.schema();
-        let text = path_text(path)?;
-        let options = CsvReadOptions::new().has_header(true).schema(&schema);
-        let frame = self.inner.ctx.read_csv(text, options).await.map_err(|e| EngineError::Read {
-            path: path.display().to_string(),
-            format: "CSV",
-            message: e.to_string(),
-        })?;
-        let provider = conform_provider(&self.inner.ctx, model, frame.into_view())?;
-        self.install(object_model, TableData::provider(provider, 0), 0);
-        Ok(())
-    }
-
     /// Registers any DataFusion table provider as the data of `object_model`.
     pub fn register_table(&self, object_model: &str, provider: Arc<dyn TableProvider>) -> Result<(), EngineError> {
         let model = self.model(object_model)?;
@@ -375,16 +337,4 @@ fn small_session(config: SessionConfig, runtime: Arc<datafusion::execution::runt
         .with_physical_optimizer_rules(rules)
         .build();
     SessionContext::new_with_state(state)
-}
-
-fn path_text(path: &Path) -> Result<&str, EngineError> {
-    let text = path.to_str().ok_or_else(|| EngineError::Read {
-        path: path.display().to_string(),
-        format: "a file",
-        message: "the path is not valid UTF-8".into(),
-    })?;
-    if !path.exists() {
-        return Err(EngineError::Read { path: text.to_string(), format: "a file", message: "no such file or directory".into() });
-    }
-    Ok(text)
 }

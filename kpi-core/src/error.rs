@@ -32,8 +32,9 @@ pub enum EngineError {
     )]
     NoData(String),
     /// Registered data lacks a column of the object model.
-    #[error("data for `{object_model}` has no column `{column}` (expected {expected}){}",
-        suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    #[error("data for `{object_model}` has no column `{column}` (expected {expected}){}; it has {}",
+        suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default(),
+        column_list(found))]
     MissingColumn {
         /// The object model.
         object_model: String,
@@ -43,6 +44,8 @@ pub enum EngineError {
         expected: String,
         /// The closest column name found in the data.
         suggestion: Option<String>,
+        /// The columns the data has.
+        found: Box<[String]>,
     },
     /// A column of registered data has a type that cannot stand for the declared one.
     #[error("column `{object_model}.{column}` has type {found} but the object model declares {expected}{}",
@@ -260,4 +263,15 @@ impl EngineError {
 
 fn humanize(d: Duration) -> String {
     if d.as_secs() >= 1 { format!("{:.1} s", d.as_secs_f64()) } else { format!("{} ms", d.as_millis()) }
+}
+
+/// Column names for a message: the first 30 of them, and how many more.
+fn column_list(names: &[String]) -> String {
+    const SHOWN: usize = 30;
+    if names.is_empty() {
+        return "no columns".into();
+    }
+    let shown: Vec<String> = names.iter().take(SHOWN).map(|c| format!("`{c}`")).collect();
+    let more = names.len().saturating_sub(SHOWN);
+    if more > 0 { format!("{} and {more} more", shown.join(", ")) } else { shown.join(", ") }
 }

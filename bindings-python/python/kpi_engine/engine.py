@@ -273,15 +273,18 @@ class Engine:
         rows, late, beyond = self._native.append(object_model, _arrow(data))
         return AppendReport(rows, late, beyond)
 
-    def register_parquet(self, object_model: str, path: "str | os.PathLike[str]") -> None:
-        """Registers a Parquet file, or a directory of them, as the rows of ``object_model``
-        (read where it lies, not loaded into memory)."""
-        self._native.register_parquet(object_model, os.fspath(path))
+    def register_parquet(self, object_model: str, path_or_url: "str | os.PathLike[str]") -> None:
+        """Registers Parquet files as the rows of ``object_model``, read where they lie: a file,
+        a directory (``key=value`` subdirectories become columns: hive partitions), a glob
+        (``data/*.parquet``), or a URL (``s3://``, ``gs://``, ``az://``, ``https://``) with
+        credentials from the usual environment variables (``AWS_*``, ``GOOGLE_*``,
+        ``AZURE_*``)."""
+        self._native.register_parquet(object_model, os.fspath(path_or_url))
 
-    def register_csv(self, object_model: str, path: "str | os.PathLike[str]") -> None:
-        """Registers a CSV file with a header row, or a directory of them, as the rows of
-        ``object_model``, read with the object model's schema."""
-        self._native.register_csv(object_model, os.fspath(path))
+    def register_csv(self, object_model: str, path_or_url: "str | os.PathLike[str]") -> None:
+        """Registers CSV files with a header row as the rows of ``object_model``, read with the
+        object model's schema, from the same kinds of locations as :meth:`register_parquet`."""
+        self._native.register_csv(object_model, os.fspath(path_or_url))
 
     def register_postgres(
         self,

@@ -34,6 +34,7 @@ pub(crate) fn conform(model: &ObjectModel, found: &Schema) -> Result<Vec<ColumnS
                 column: column.name.clone(),
                 expected: column.data_type.to_string(),
                 suggestion: did_you_mean(&column.name, names).map(str::to_string),
+                found: found.fields().iter().map(|f| f.name().clone()).collect(),
             });
         };
         let actual = found.field(index).data_type();

@@ -2,20 +2,16 @@
 
 use std::fmt;
 
-use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::physical_plan::displayable;
-use datafusion::prelude::lit;
-use datafusion::sql::sqlparser::ast;
 use datafusion::sql::sqlparser::dialect as parse_dialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::unparser::Unparser;
-use datafusion::sql::unparser::dialect::{BigQueryDialect, DuckDBDialect, MySqlDialect, PostgreSqlDialect, SqliteDialect};
-use datafusion::sql::unparser::dialect::{Dialect, IntervalStyle};
 use kpi_formula::diagnostic::did_you_mean;
 use kpi_formula::{ModelSources, Query};
 use serde::Serialize;
 
+mod dialects;
 mod rewrites;
 
 use crate::engine::Engine;
@@ -123,17 +119,6 @@ impl SqlDialect {
         !matches!(self, SqlDialect::MySql | SqlDialect::BigQuery)
     }
 
-    fn unparser_dialect(self) -> Box<dyn Dialect> {
-        match self {
-            SqlDialect::Postgres => Box::new(PostgreSqlDialect {}),
-            SqlDialect::Timescale => Box::new(TimescaleDialect),
-            SqlDialect::MySql => Box::new(MySqlDialect {}),
-            SqlDialect::Sqlite => Box::new(SqliteDialect {}),
-            SqlDialect::DuckDb => Box::new(DuckDBDialect::new()),
-            SqlDialect::BigQuery => Box::new(BigQueryDialect {}),
-        }
-    }
-
     fn parser_dialect(self) -> Box<dyn parse_dialect::Dialect> {
         match self {
             SqlDialect::Postgres | SqlDialect::Timescale => Box::new(parse_dialect::PostgreSqlDialect {}),
@@ -151,51 +136,6 @@ impl fmt::Display for SqlDialect {
     }
 }
 
-/// PostgreSQL, but periods are `time_bucket(interval, time)`: TimescaleDB's bucketing, which its
-/// continuous aggregates and chunk exclusion understand.
-struct TimescaleDialect;
-
-impl Dialect for TimescaleDialect {
-    fn identifier_quote_style(&self, identifier: &str) -> Option<char> {
-        PostgreSqlDialect {}.identifier_quote_style(identifier)
-    }
-    fn use_array_keyword_for_array_literals(&self) -> bool {
-        true
-    }
-    fn supports_qualify(&self) -> bool {
-        false
-    }
-    fn requires_derived_table_alias(&self) -> bool {
-        true
-    }
-    fn supports_empty_select_list(&self) -> bool {
-        true
-    }
-    fn interval_style(&self) -> IntervalStyle {
-        IntervalStyle::PostgresVerbose
-    }
-    fn float64_ast_dtype(&self) -> ast::DataType {
-        ast::DataType::DoublePrecision
-    }
-    fn int8_cast_dtype(&self) -> ast::DataType {
-        ast::DataType::SmallInt(None)
-    }
-    fn scalar_function_to_sql_overrides(
-        &self,
-        unparser: &Unparser,
-        func_name: &str,
-        args: &[Expr],
-    ) -> datafusion::error::Result<Option<ast::Expr>> {
-        if func_name == "date_trunc"
-            && let [Expr::Literal(ScalarValue::Utf8(Some(unit)), _), time] = args
-            && let Some(width) = bucket_width(unit)
-        {
-            return unparser.scalar_function_to_sql("time_bucket", &[lit(width), time.clone()]).map(Some);
-        }
-        PostgreSqlDialect {}.scalar_function_to_sql_overrides(unparser, func_name, args)
-    }
-}
-
 /// The first function in the plan that only the engine has: periods of a retail calendar or
 /// calendar table (`calendar_period`), or an offset by a calendar span that is not whole
 /// periods (`period_before`).
@@ -204,23 +144,6 @@ fn engine_only_function(plan: &LogicalPlan) -> Option<&'static str> {
         Expr::ScalarFunction(f) => ["calendar_period", "period_before"].into_iter().find(|n| *n == f.func.name()),
         _ => None,
     })
-}
-
-/// The `time_bucket` width of a `date_trunc` unit. TimescaleDB's default origin (Monday
-/// 2000-01-03) makes weeks ISO weeks and month widths calendar months.
-fn bucket_width(unit: &str) -> Option<ScalarValue> {
-    let (months, days, minutes) = match unit.to_ascii_lowercase().as_str() {
-        "minute" => (0, 0, 1),
-        "hour" => (0, 0, 60),
-        "day" => (0, 1, 0),
-        "week" => (0, 7, 0),
-        "month" => (1, 0, 0),
-        "quarter" => (3, 0, 0),
-        "year" => (12, 0, 0),
-        _ => return None,
-    };
-    let nanos = minutes * 60 * 1_000_000_000i64;
-    Some(ScalarValue::new_interval_mdn(months, days, nanos))
 }
 
 impl Engine {
@@ -290,8 +213,8 @@ impl Engine {
         // The series of periods is a UNION ALL as long as the range has periods, and the
         // unparser, the SQL printer and the parser all recurse through it: give them room.
         let write = || -> Result<String, EngineError> {
-            let dialect_impl = dialect.unparser_dialect();
-            let statement = Unparser::new(dialect_impl.as_ref()).plan_to_sql(&plan).map_err(|e| unparse_error(e.to_string()))?;
+            let dialect_impl = dialects::EngineDialect::new(dialect);
+            let statement = Unparser::new(&dialect_impl).plan_to_sql(&plan).map_err(|e| unparse_error(e.to_string()))?;
             let sql = statement.to_string();
             let parse_dialect = dialect.parser_dialect();
             Parser::new(parse_dialect.as_ref())
@@ -314,14 +237,6 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_grain_has_a_bucket_width() {
-        for unit in ["minute", "hour", "day", "week", "month", "quarter", "year"] {
-            assert!(bucket_width(unit).is_some(), "{unit}");
-        }
-        assert!(bucket_width("decade").is_none());
-    }
 
     #[test]
     fn dialect_names_round_trip() {
