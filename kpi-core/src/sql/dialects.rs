@@ -90,13 +90,57 @@ impl EngineDialect {
             }
             _ => return Ok(None),
         };
+        self.parse(&text).map(Some)
+    }
+
+    /// Seconds since 1970 of `time` (`date_part('epoch', time)`, which durations are written
+    /// with), when the dialect spells it otherwise.
+    fn epoch(&self, unparser: &Unparser, time: &Expr) -> datafusion::error::Result<Option<ast::Expr>> {
+        let t = unparser.expr_to_sql(time)?.to_string();
+        let text = match self.periods {
+            // Not UNIX_TIMESTAMP: it reads DATETIME in the session's time zone.
+            Periods::MySql => format!("(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {t}) / 1000000.0)"),
+            // Whole seconds of `YYYY-MM-DD HH:MM:SS`, then the text's own fraction: SQLite's
+            // date functions round to milliseconds (and 59.9996 s to the next second).
+            Periods::Sqlite => format!("(CAST(strftime('%s', substr({t}, 1, 19)) AS REAL) + CAST(substr({t}, 20) AS REAL))"),
+            Periods::BigQuery => format!("(UNIX_MICROS({t}) / 1000000.0)"),
+            Periods::Native | Periods::TimeBucket => return Ok(None),
+        };
+        self.parse(&text).map(Some)
+    }
+
+    /// `greatest`/`least` ignoring nulls, as DataFusion and PostgreSQL do, where the dialect's
+    /// own (MySQL's `GREATEST`, SQLite's scalar `max`) gives null when any argument is null.
+    fn extreme(&self, unparser: &Unparser, greatest: bool, args: &[Expr]) -> datafusion::error::Result<Option<ast::Expr>> {
+        let name = match (self.periods, greatest) {
+            (Periods::MySql, true) => "GREATEST",
+            (Periods::MySql, false) => "LEAST",
+            (Periods::Sqlite, true) => "max",
+            (Periods::Sqlite, false) => "min",
+            _ => return Ok(None),
+        };
+        let args = args.iter().map(|a| unparser.expr_to_sql(a).map(|e| e.to_string())).collect::<datafusion::error::Result<Vec<_>>>()?;
+        if args.len() < 2 {
+            return Ok(None);
+        }
+        // Each argument falls back to the others, so a null one never wins.
+        let fallbacks = (0..args.len()).map(|i| {
+            let rest = args.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, a)| a.as_str());
+            format!("COALESCE({})", std::iter::once(args[i].as_str()).chain(rest).collect::<Vec<_>>().join(", "))
+        });
+        self.parse(&format!("{name}({})", fallbacks.collect::<Vec<_>>().join(", "))).map(Some)
+    }
+
+    /// `text` as an expression of the dialect.
+    fn parse(&self, text: &str) -> datafusion::error::Result<ast::Expr> {
         let dialect: Box<dyn parse_dialect::Dialect> = match self.periods {
             Periods::MySql => Box::new(parse_dialect::MySqlDialect {}),
             Periods::Sqlite => Box::new(parse_dialect::SQLiteDialect {}),
-            _ => Box::new(parse_dialect::BigQueryDialect {}),
+            Periods::BigQuery => Box::new(parse_dialect::BigQueryDialect {}),
+            Periods::Native | Periods::TimeBucket => Box::new(parse_dialect::PostgreSqlDialect {}),
         };
-        let parsed = Parser::new(dialect.as_ref()).try_with_sql(&text).and_then(|mut p| p.parse_expr());
-        parsed.map(Some).map_err(|e| datafusion::error::DataFusionError::Plan(format!("cannot write the period `{text}`: {e}")))
+        let parsed = Parser::new(dialect.as_ref()).try_with_sql(text).and_then(|mut p| p.parse_expr());
+        parsed.map_err(|e| datafusion::error::DataFusionError::Plan(format!("cannot write `{text}`: {e}")))
     }
 }
 
@@ -179,6 +223,18 @@ impl Dialect for EngineDialect {
         if func_name == "date_trunc"
             && let [Expr::Literal(ScalarValue::Utf8(Some(unit)), _), time] = args
             && let Some(written) = self.period(unparser, unit, time)?
+        {
+            return Ok(Some(written));
+        }
+        if func_name == "date_part"
+            && let [Expr::Literal(ScalarValue::Utf8(Some(part)), _), time] = args
+            && part.eq_ignore_ascii_case("epoch")
+            && let Some(written) = self.epoch(unparser, time)?
+        {
+            return Ok(Some(written));
+        }
+        if (func_name == "greatest" || func_name == "least")
+            && let Some(written) = self.extreme(unparser, func_name == "greatest", args)?
         {
             return Ok(Some(written));
         }

@@ -209,6 +209,8 @@ impl Engine {
             .and_then(rewrites::timestamp_relabels_as_casts)
             .and_then(|p| if dialect.has_aggregate_filters() { Ok(p) } else { rewrites::filters_as_case(p) })
             .and_then(|p| if dialect.has_median() { Ok(p) } else { rewrites::medians_as_percentiles(p) })
+            .and_then(|p| if dialect == SqlDialect::Sqlite { rewrites::sqlite_times(p) } else { Ok(p) })
+            .and_then(|p| if dialect == SqlDialect::MySql { rewrites::window_defaults_dropped(p) } else { Ok(p) })
             .map_err(|e| unparse_error(e.to_string()))?;
         // The series of periods is a UNION ALL as long as the range has periods, and the
         // unparser, the SQL printer and the parser all recurse through it: give them room.

@@ -192,3 +192,102 @@ pub(super) fn null_safe_joins(plan: LogicalPlan) -> datafusion::error::Result<Lo
     })
     .map(|t| t.data)
 }
+
+/// A function that exists only in the SQL written for another database (`datetime(...)` in
+/// SQLite): the unparser writes it by name; it never runs in the engine.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ForeignFunction {
+    name: &'static str,
+    returns: datafusion::arrow::datatypes::DataType,
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for ForeignFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[datafusion::arrow::datatypes::DataType]) -> datafusion::error::Result<datafusion::arrow::datatypes::DataType> {
+        Ok(self.returns.clone())
+    }
+
+    fn invoke_with_args(
+        &self,
+        _: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> datafusion::error::Result<datafusion::logical_expr::ColumnarValue> {
+        datafusion::common::exec_err!("`{}` is written into exported SQL only", self.name)
+    }
+}
+
+/// `name(args)` as a call the unparser writes verbatim, of type `returns`.
+fn foreign_call(name: &'static str, returns: datafusion::arrow::datatypes::DataType, args: Vec<Expr>) -> Expr {
+    use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
+    ScalarUDF::from(ForeignFunction { name, returns, signature: Signature::variadic_any(Volatility::Immutable) }).call(args)
+}
+
+/// SQLite keeps timestamps as `YYYY-MM-DD HH:MM:SS` text and has no intervals: a date read as
+/// a timestamp becomes `datetime(date)` (a bare `YYYY-MM-DD` sorts before midnight of its own
+/// day), and a timestamp plus or minus a constant interval `datetime(t, '+30 days', ...)`.
+pub(super) fn sqlite_times(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    use datafusion::common::DFSchema;
+    plan.transform_up(|node| {
+        // The schema the node's expressions read: its inputs', joined.
+        let mut schema = DFSchema::empty();
+        for input in node.inputs() {
+            schema.merge(input.schema());
+        }
+        let rewritten = node.map_expressions(|e| e.transform_up(|e| sqlite_time(e, &schema)))?;
+        if rewritten.transformed { rewritten.map_data(LogicalPlan::recompute_schema) } else { Ok(rewritten) }
+    })
+    .map(|t| t.data)
+}
+
+fn sqlite_time(e: Expr, schema: &datafusion::common::DFSchema) -> datafusion::error::Result<Transformed<Expr>> {
+    use datafusion::arrow::datatypes::DataType;
+    use datafusion::common::ScalarValue;
+    // The call keeps the type of what it replaces, so the plan around it is unchanged.
+    let same_type = || e.get_type(schema);
+    match &e {
+            Expr::Cast(cast) if matches!(cast.field.data_type(), DataType::Timestamp(..)) => {
+                let (DataType::Date32 | DataType::Date64) = cast.expr.get_type(schema).unwrap_or(DataType::Null) else {
+                    return Ok(Transformed::no(e));
+                };
+                Ok(Transformed::yes(foreign_call("datetime", same_type()?, vec![(*cast.expr).clone()])))
+            }
+            Expr::BinaryExpr(BinaryExpr { left, op: op @ (Operator::Plus | Operator::Minus), right }) => {
+                let Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(span)), _) = right.as_ref() else { return Ok(Transformed::no(e)) };
+                let sign: i64 = if *op == Operator::Minus { -1 } else { 1 };
+                let mut args = vec![(**left).clone()];
+                if span.months != 0 {
+                    args.push(lit(format!("{:+} months", sign * i64::from(span.months))));
+                }
+                if span.days != 0 {
+                    args.push(lit(format!("{:+} days", sign * i64::from(span.days))));
+                }
+                if span.nanoseconds != 0 {
+                    args.push(lit(format!("{:+} seconds", sign as f64 * span.nanoseconds as f64 / 1e9)));
+                }
+                Ok(Transformed::yes(foreign_call("datetime", same_type()?, args)))
+            }
+            _ => Ok(Transformed::no(e)),
+    }
+}
+
+/// `lag(x, n, NULL)` and `lead(x, n, NULL)` as `lag(x, n)`: the same (null is the default), in
+/// MySQL and MariaDB, which take no default argument.
+pub(super) fn window_defaults_dropped(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    rewrite_expressions(plan, |e| {
+        let Expr::WindowFunction(mut window) = e else { return Ok(Transformed::no(e)) };
+        let name = window.fun.name().to_ascii_lowercase();
+        let args = &mut window.params.args;
+        if (name == "lag" || name == "lead") && args.len() == 3 && matches!(&args[2], Expr::Literal(v, _) if v.is_null()) {
+            args.truncate(2);
+            return Ok(Transformed::yes(Expr::WindowFunction(window)));
+        }
+        Ok(Transformed::no(Expr::WindowFunction(window)))
+    })
+}
