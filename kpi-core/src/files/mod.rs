@@ -9,6 +9,7 @@ use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTableUrl};
 use datafusion::prelude::{CsvReadOptions, SessionContext};
+use futures::StreamExt;
 use kpi_catalog::ObjectModel;
 
 use crate::data::{TableData, conform_provider};
@@ -172,6 +173,17 @@ impl Engine {
         let read_error = |message: String| EngineError::Read { path: location.to_string(), format: kind.name(), message };
         let ctx = &self.inner.ctx;
         let (url, text) = table_url(ctx, location).map_err(read_error)?;
+        // A location with no files is an error now, not an empty table or a failure at the
+        // first calculation (CSV, read with the model's schema, opens no file to register).
+        let state = ctx.state();
+        let store = ctx.runtime_env().object_store(&url).map_err(|e| read_error(e.to_string()))?;
+        let mut files = url.list_all_files(&state, store.as_ref(), kind.extension()).await.map_err(|e| read_error(e.to_string()))?;
+        match files.next().await {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(read_error(e.to_string())),
+            None => return Err(read_error(format!("no {} files there (names ending in `{}`)", kind.name(), kind.extension()))),
+        }
+        drop(files);
         let listing = ListingOptions::new(kind.format()).with_file_extension(kind.extension());
         let partitions = listing.infer_partitions(&ctx.state(), &url).await.map_err(|e| read_error(e.to_string()))?;
         let partition_cols = partition_columns(model, partitions);
