@@ -6,6 +6,7 @@
 //! database opens one pool.
 
 mod dsn;
+mod feed;
 mod pushdown;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
 use datafusion_table_providers_postgres::{DynPostgresConnectionPool, PostgresTableFactory};
 
 pub use dsn::{DEFAULT_CONNECT_TIMEOUT, PostgresDsn, TlsMode};
+pub use feed::{Feed, FeedKey, FeedPosition, FeedStatus, FollowOptions, KeyPart};
 pub(crate) use pushdown::{Pushdown, Remote};
 
 use crate::data::{TableData, conform_provider};
@@ -184,12 +186,7 @@ pub(crate) async fn for_each_batch(
 ) -> Result<(), EngineError> {
     use futures::StreamExt;
     let failed = |e: &dyn std::error::Error| dsn.error(format!("{what}: {}", causes(e)));
-    // The pool waits 30 s for a connection to a server that went away; the connection
-    // string's connect timeout bounds it instead.
-    let connection = match tokio::time::timeout(dsn.connect_timeout, pool.connect()).await {
-        Ok(connection) => connection.map_err(|e| failed(e.as_ref()))?,
-        Err(_) => return Err(dsn.error(format!("{what}: no connection within {} s", dsn.connect_timeout.as_secs_f64()))),
-    };
+    let connection = connect(pool, dsn, what).await?;
     let Some(connection) = connection.as_async() else {
         return Err(EngineError::Internal("the PostgreSQL connection is not asynchronous".into()));
     };
@@ -198,6 +195,19 @@ pub(crate) async fn for_each_batch(
         each(batch.map_err(|e| failed(&e))?)?;
     }
     Ok(())
+}
+
+/// A connection of `pool`. The pool waits 30 s for a connection to a server that went away;
+/// the connection string's connect timeout bounds it instead.
+pub(crate) async fn connect(
+    pool: &DynPostgresConnectionPool,
+    dsn: &PostgresDsn,
+    what: &str,
+) -> Result<Box<datafusion_table_providers_postgres::DynPostgresConnection>, EngineError> {
+    match tokio::time::timeout(dsn.connect_timeout, pool.connect()).await {
+        Ok(connection) => connection.map_err(|e| dsn.error(format!("{what}: {}", causes(e.as_ref())))),
+        Err(_) => Err(dsn.error(format!("{what}: no connection within {} s", dsn.connect_timeout.as_secs_f64()))),
+    }
 }
 
 /// An error and its causes on one line (the connector's outer messages say little: "Query
@@ -229,6 +239,23 @@ impl Engine {
     /// connection string's `connect_timeout` (10 s when not given).
     pub async fn register_postgres(&self, object_model: &str, dsn: &PostgresDsn, table: &PostgresTable) -> Result<(), EngineError> {
         let model = self.model(object_model)?;
+        let (provider, pool, renames) = self.postgres_provider(object_model, dsn, table).await?;
+        let source = |column: &str| renames.iter().find(|(to, _)| to == column).map_or(column, |(_, from)| from.as_str()).to_string();
+        let mut data = TableData::provider(provider, 0);
+        data.remote = Remote::new(dsn, pool, model, table, source).map(Arc::new);
+        self.install(object_model, data, 0);
+        Ok(())
+    }
+
+    /// The table as a provider of the object model's columns and types, with the database's
+    /// pool and the renames applied `(model column, table column)`.
+    pub(crate) async fn postgres_provider(
+        &self,
+        object_model: &str,
+        dsn: &PostgresDsn,
+        table: &PostgresTable,
+    ) -> Result<(Arc<dyn TableProvider>, Arc<PostgresConnectionPool>, Vec<(String, String)>), EngineError> {
+        let model = self.model(object_model)?;
         let pool = self.inner.postgres.get(dsn).await?;
         let factory = PostgresTableFactory::new(pool.clone());
         let lookup = tokio::time::timeout(dsn.connect_timeout, factory.table_provider(table.reference()));
@@ -243,11 +270,7 @@ impl Engine {
         let renames = self.renames(object_model, table, &found.schema());
         let renamed = self.renamed(found, &renames)?;
         let provider = conform_provider(&self.inner.ctx, model, renamed)?;
-        let source = |column: &str| renames.iter().find(|(to, _)| to == column).map_or(column, |(_, from)| from.as_str()).to_string();
-        let mut data = TableData::provider(provider, 0);
-        data.remote = Remote::new(dsn, pool, model, table, source).map(Arc::new);
-        self.install(object_model, data, 0);
-        Ok(())
+        Ok((provider, pool, renames))
     }
 
     /// Registers every object model of the catalog that has a table or view of its own name

@@ -24,9 +24,9 @@ use crate::sql::SqlDialect;
 /// What the engine keeps of a table registered from PostgreSQL, to push calculations down.
 pub(crate) struct Remote {
     pub(crate) dsn: PostgresDsn,
-    pool: Arc<DynPostgresConnectionPool>,
+    pub(crate) pool: Arc<DynPostgresConnectionPool>,
     /// The object model's rows as a `SELECT` over the table.
-    relation: String,
+    pub(crate) relation: String,
 }
 
 impl Remote {
@@ -144,7 +144,7 @@ fn in_schema(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, Str
 }
 
 /// `name` as a PostgreSQL identifier.
-fn quoted(name: &str) -> String {
+pub(crate) fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

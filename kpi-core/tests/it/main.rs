@@ -5,6 +5,7 @@ mod cache;
 mod calculate;
 mod calendars;
 mod errors;
+mod feed;
 mod files;
 mod fuzz;
 mod isolation;
