@@ -282,6 +282,40 @@ export interface Job {
   last_errors: string[]
 }
 
+/** How `followPostgres` follows its table. */
+export interface FollowOptions {
+  /** `name` or `schema.name` (the model's code by default). */
+  table?: string
+  /** Model columns read from table columns of other names. */
+  columns?: Record<string, string>
+  /** The columns that identify a row (the model's primary key by default). */
+  key?: string[]
+  /** Seconds, or text such as '250ms' (0.25 s by default). */
+  pollInterval?: number | string
+  /** How far before the latest time seen each poll reads again (60 s by default). */
+  lookback?: number | string
+  /** A file the feed keeps its position in, to resume after a restart. */
+  checkpoint?: string
+}
+
+/** What a feed has done. */
+export interface FeedStatus {
+  polls: number
+  rows_appended: number
+  errors: number
+  last_error: string | null
+  last_poll: string | null
+  position: { time_micros: number | null; recent: [unknown[], number][] }
+}
+
+/** A live feed from a PostgreSQL table. */
+export class Feed {
+  /** What the feed has done; `null` once stopped. */
+  status(): Promise<FeedStatus | null>
+  /** Stops the feed; nothing is appended after. */
+  stop(): Promise<void>
+}
+
 export class Engine {
   constructor(catalog: Catalog, options?: EngineOptions)
   readonly catalog: Catalog
@@ -297,6 +331,8 @@ export class Engine {
   registerPostgres(objectModel: string, dsn: string, options?: { table?: string; columns?: Record<string, string> }): Promise<void>
   /** Every object model with a table of its own name; resolves to their codes. */
   registerPostgresModels(dsn: string, options?: { schema?: string }): Promise<string[]>
+  /** Follows a PostgreSQL table: its rows now, then new rows as they come. */
+  followPostgres(objectModel: string, dsn: string, options?: FollowOptions): Promise<Feed>
   registerDemo(options?: { rows?: number; seed?: number; start?: string; end?: string }): void
   unregister(objectModel: string): boolean
   registered(): { objectModel: string; version: number; memoryRows: number; inMemory: boolean }[]

@@ -365,6 +365,21 @@ class Result {
   }
 }
 
+/** A live feed from a PostgreSQL table (`engine.followPostgres`). */
+class Feed {
+  constructor(inner) {
+    this._inner = inner
+  }
+  /** `{ polls, rows_appended, errors, last_error, last_poll, position }`; `null` once stopped. */
+  async status() {
+    return callAsync(() => this._inner.status())
+  }
+  /** Stops the feed, waiting for a poll in progress; nothing is appended after. */
+  async stop() {
+    return callAsync(() => this._inner.stop())
+  }
+}
+
 /** Updates of a subscribed query; `next()`, `for await`, or `close()`. */
 class Subscription {
   constructor(inner) {
@@ -454,6 +469,26 @@ class Engine {
     const table = options.table ?? objectModel
     const columns = Object.entries(options.columns ?? {}).map(([column, from]) => [column, String(from)])
     return callAsync(() => this._inner.registerPostgres(objectModel, dsn, table, columns))
+  }
+  /**
+   * Follows a PostgreSQL table: appends its rows to `objectModel` now, then rows that appear
+   * later (found by the model's time column and key, polled every `options.pollInterval`,
+   * seconds or text such as '250ms'), so subscriptions update. `options.checkpoint` is a file
+   * the feed keeps its position in, to resume after a restart; `options.lookback` how far back
+   * each poll reads again for late commits. Resolves to a `Feed` with `status()` and `stop()`.
+   */
+  async followPostgres(objectModel, dsn, options = {}) {
+    const settings = {
+      table: options.table,
+      columns: options.columns,
+      key: options.key,
+      poll_interval: options.pollInterval,
+      lookback: options.lookback,
+      checkpoint: options.checkpoint,
+    }
+    for (const k of Object.keys(settings)) if (settings[k] === undefined || settings[k] === null) delete settings[k]
+    const native = await callAsync(() => this._inner.followPostgres(objectModel, dsn, settings))
+    return new Feed(native)
   }
   /** Registers every object model with a table of its own name in `schema` (the search path by default). */
   async registerPostgresModels(dsn, options = {}) {
@@ -607,6 +642,7 @@ const validateFormula = (catalog, formula) => catalog.validateFormula(formula)
 
 module.exports = {
   Catalog,
+  Feed,
   validateFormula,
   ClientConfig,
   Engine,

@@ -14,7 +14,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::{FileReader, StreamDecoder};
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::json::ReaderBuilder;
-use kpi_core::{Cancellation, EngineError, EngineSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
+use kpi_core::{Cancellation, EngineError, EngineSettings, FollowSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
 use napi::Either;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -303,6 +303,21 @@ impl Engine {
                 })
                 .collect();
             self.inner.register_postgres(&object_model, &dsn, &table).await.map_err(errors::engine)
+        })
+        .await
+    }
+
+    /// Follows a PostgreSQL table: appends its rows now and new rows as they come; `settings`
+    /// is the feed's document (`FollowSettings`: `table`, `columns`, `key`, `poll_interval`,
+    /// `lookback`, `checkpoint`).
+    #[napi]
+    pub async fn follow_postgres(&self, object_model: String, dsn: String, settings: Value) -> napi::Result<crate::feed::Feed> {
+        guard_async(async {
+            let dsn: PostgresDsn = dsn.parse().map_err(errors::engine)?;
+            let settings = FollowSettings::from_json(&settings.to_string()).map_err(errors::engine)?;
+            let (table, options) = settings.resolve(&object_model).map_err(errors::engine)?;
+            let feed = self.inner.follow_postgres(&object_model, &dsn, &table, options).await.map_err(errors::engine)?;
+            Ok(crate::feed::Feed::new(feed))
         })
         .await
     }

@@ -11,4 +11,5 @@
 mod catalog;
 mod engine;
 mod errors;
+mod feed;
 mod pricing;

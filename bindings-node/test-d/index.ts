@@ -42,6 +42,11 @@ async function newerUses(engine: Engine): Promise<void> {
   const rows: number = res.toArrow().numRows
   const cmp = await engine.compare({ kpi: 'revenue' }, ['2024-07-01', '2024-10-01'])
   void [rows, cmp.previous.start]
+  await engine.registerParquet('orders', 's3://bucket/orders/')
+  const feed = await engine.followPostgres('orders', 'postgresql://u@h/db', { table: 'sales.orders', pollInterval: '250ms', checkpoint: 'feed.json' })
+  const appended: number | undefined = (await feed.status())?.rows_appended
+  await feed.stop()
+  void appended
 }
 
 function misuses(engine: Engine): void {
@@ -54,6 +59,8 @@ function misuses(engine: Engine): void {
   // @ts-expect-error: metrics are counts
   const wrong: string = engine.metrics().calculations
   void wrong
+  // @ts-expect-error: the feed's options are an object
+  void engine.followPostgres('orders', 'postgresql://u@h/db', 'orders')
 }
 
 void documentedUses

@@ -33,3 +33,39 @@ test('a PostgreSQL table gives the in-memory numbers; bad sources reject without
   await assert.rejects(pg.registerPostgres('orders', dsn, { table: 'nope' }), (err) => err.code === 'KPI_SOURCE' && /nope/.test(err.message))
   assert.deepEqual(await pg.registerPostgresModels(dsn), [])
 })
+
+test('a feed follows new rows into subscriptions and resumes from its checkpoint', async (t) => {
+  const server = startServer(t)
+  loadOrders(server, 'feed_orders')
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const checkpoint = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-feed-')), 'orders.json')
+  const e = new ke.Engine(ke.Catalog.standard())
+  const options = { table: 'feed_orders', columns: { order_value: 'amount' }, pollInterval: '50ms', checkpoint }
+  const feed = await e.followPostgres('orders', server.dsn, options)
+  const count = async () => (await e.calculate({ formula: 'count(orders)' })).rows[0].value
+  assert.equal(await count(), rows.length)
+  const sub = await e.open({ formula: 'count(orders)' })
+  server.psql(
+    'CREATE TABLE feed_new AS SELECT * FROM feed_orders LIMIT 3; ' +
+      "UPDATE feed_new SET order_id = order_id + 1000000, ordered_at = (SELECT max(ordered_at) FROM feed_orders) + interval '1 minute'; " +
+      'INSERT INTO feed_orders SELECT * FROM feed_new; DROP TABLE feed_new',
+  )
+  const started = Date.now()
+  for (;;) {
+    const batch = await sub.next(5000)
+    assert.ok(batch, 'an update within 5 s')
+    if (batch.updates.some((u) => u.value === rows.length + 3)) break
+  }
+  assert.ok(Date.now() - started < 5000)
+  sub.close()
+  assert.equal((await feed.status()).errors, 0)
+  await feed.stop()
+  assert.equal(await feed.status(), null)
+  const resumed = await e.followPostgres('orders', server.dsn, options)
+  assert.equal((await resumed.status()).rows_appended, 0)
+  assert.equal(await count(), rows.length + 3)
+  await resumed.stop()
+  await assert.rejects(e.followPostgres('orders', server.dsn, { table: 'feed_orders', pollInterval: 'soon' }), (err) => err.code === 'KPI_OPTION')
+})

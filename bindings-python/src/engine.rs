@@ -5,7 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use futures::FutureExt;
-use kpi_core::{EngineError, EngineSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
+use kpi_core::{EngineError, EngineSettings, FollowSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
@@ -149,6 +149,17 @@ impl Engine {
             let mut table = PostgresTable::parse(table)?;
             table.columns = columns;
             Ok(run(py, self.inner.register_postgres(object_model, &dsn, &table))??)
+        })
+    }
+
+    /// Follows a PostgreSQL table: appends its rows now and new rows as they come; `settings`
+    /// is the feed's JSON document (`FollowSettings`).
+    fn follow_postgres(&self, py: Python<'_>, object_model: &str, dsn: &str, settings: &str) -> Outcome<crate::stream::Feed> {
+        guarded(|| {
+            let dsn: PostgresDsn = dsn.parse()?;
+            let (table, options) = FollowSettings::from_json(settings)?.resolve(object_model)?;
+            let feed = run(py, self.inner.follow_postgres(object_model, &dsn, &table, options))??;
+            Ok(crate::stream::Feed::new(feed))
         })
     }
 

@@ -23,6 +23,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::Engine>()?;
     m.add_class::<engine::CalcResult>()?;
     m.add_class::<stream::Subscription>()?;
+    m.add_class::<stream::Feed>()?;
     m.add_class::<arrow::Table>()?;
     m.add_function(wrap_pyfunction!(catalog::generate_demo, m)?)?;
     m.add_class::<pricing::Proposal>()?;

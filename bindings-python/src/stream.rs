@@ -63,3 +63,40 @@ impl Subscription {
         drop(taken);
     }
 }
+
+/// A live feed from a PostgreSQL table; stopping it (or dropping it) stops its polls.
+#[pyclass(module = "kpi_engine._native", frozen)]
+pub(crate) struct Feed {
+    inner: Mutex<Option<kpi_core::Feed>>,
+}
+
+impl Feed {
+    pub(crate) fn new(inner: kpi_core::Feed) -> Feed {
+        Feed { inner: Mutex::new(Some(inner)) }
+    }
+}
+
+#[pymethods]
+impl Feed {
+    /// What the feed has done, as JSON; `None` once stopped.
+    fn status_json(&self) -> Outcome<Option<String>> {
+        guarded(|| {
+            let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            guard
+                .as_ref()
+                .map(|f| serde_json::to_string(&f.status()).map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")).into()))
+                .transpose()
+        })
+    }
+
+    /// Stops the feed, waiting for a poll in progress.
+    fn stop(&self, py: Python<'_>) -> Outcome<()> {
+        guarded(|| {
+            let taken = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(feed) = taken {
+                run(py, feed.stop())?;
+            }
+            Ok(())
+        })
+    }
+}

@@ -2,6 +2,8 @@
 throwaway server (conftest.py), the numbers compared with the same rows registered in memory,
 pushed down or scanned."""
 
+import time
+
 import pytest
 
 import kpi_engine as ke
@@ -56,3 +58,32 @@ def test_bad_sources_raise_data_errors_without_the_password(server, orders):
     with pytest.raises(ke.KpiError) as bad:
         pg.register_postgres("orders", "postgresql://kpi:sw0rdfish@127.0.0.1:notaport/db")
     assert "sw0rdfish" not in str(bad.value)
+
+
+def test_a_feed_follows_new_rows_and_resumes_from_its_checkpoint(server, orders, tmp_path):
+    port, _ = server
+    psql(port, "CREATE TABLE feed_orders AS SELECT * FROM orders")
+    checkpoint = tmp_path / "feed.json"
+    eng = ke.Engine(ke.Catalog.standard())
+    count = lambda: eng.calculate(formula="count(orders)").to_dict()["rows"][0]["value"]  # noqa: E731
+    with eng.follow_postgres("orders", dsn(port), table="feed_orders", poll_interval="50ms", checkpoint=checkpoint) as feed:
+        assert count() == orders.num_rows
+        psql(port, "CREATE TABLE feed_new AS SELECT * FROM orders LIMIT 5; "
+                   "UPDATE feed_new SET order_id = order_id + 1000000, ordered_at = (SELECT max(ordered_at) FROM feed_orders) + interval '1 minute'; "
+                   "INSERT INTO feed_orders SELECT * FROM feed_new; DROP TABLE feed_new")
+        deadline = time.monotonic() + 10
+        while count() != orders.num_rows + 5:
+            assert time.monotonic() < deadline, feed.status()
+            time.sleep(0.05)
+        assert feed.status()["errors"] == 0
+    assert feed.status() is None
+    assert checkpoint.exists()
+    # Started again from its checkpoint: only what came after, nothing twice.
+    resumed = eng.follow_postgres("orders", dsn(port), table="feed_orders", checkpoint=checkpoint)
+    assert resumed.status()["rows_appended"] == 0 and count() == orders.num_rows + 5
+    resumed.stop()
+    with pytest.raises(ke.QueryError):
+        eng.follow_postgres("orders", dsn(port), table="feed_orders", poll_interval=-1)
+    with pytest.raises(ke.DataError) as e:
+        eng.follow_postgres("orders", dsn(port), table="no_such_table")
+    assert e.value.code == "KPI_SOURCE" and "kpi-test" not in str(e.value)

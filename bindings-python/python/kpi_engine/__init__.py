@@ -29,7 +29,7 @@ from ._native import (
 )
 from . import demo, pricing
 from .catalog import Catalog, ClientConfig, validate_formula
-from .engine import AppendReport, Dashboard, Engine, Result, Subscription
+from .engine import AppendReport, Dashboard, Engine, Feed, Result, Subscription
 
 __all__ = [
     "AppendReport",
@@ -40,6 +40,7 @@ __all__ = [
     "Dashboard",
     "DataError",
     "Engine",
+    "Feed",
     "FormulaError",
     "InternalError",
     "KpiError",

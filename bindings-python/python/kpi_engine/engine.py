@@ -137,6 +137,34 @@ class Dashboard:
         return dashboard_html(self.results, self.errors)
 
 
+class Feed:
+    """A live feed from a PostgreSQL table (:meth:`Engine.follow_postgres`); a context manager
+    that stops it on exit."""
+
+    def __init__(self, native: _native.Feed) -> None:
+        self._native = native
+
+    def status(self) -> Optional[dict[str, Any]]:
+        """``polls``, ``rows_appended``, ``errors``, ``last_error``, ``last_poll`` and
+        ``position``; ``None`` once stopped."""
+        text = self._native.status_json()
+        return None if text is None else json.loads(text)
+
+    def stop(self) -> None:
+        """Stops the feed, waiting for a poll in progress; nothing is appended after."""
+        self._native.stop()
+
+    def __enter__(self) -> "Feed":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        status = self.status()
+        return "<Feed: stopped>" if status is None else f"<Feed: {status['rows_appended']} rows in {status['polls']} polls>"
+
+
 class Subscription:
     """Updates of a subscribed KPI. Each update is a dict: ``kpi``, ``period``,
     ``dimensions``, ``value``, ``previous_value``, ``status``, ``revision``, ``computed_at``,
@@ -305,6 +333,39 @@ class Engine:
         """
         pairs = list((columns or {}).items())
         self._native.register_postgres(object_model, dsn, table or object_model, pairs)
+
+    def follow_postgres(
+        self,
+        object_model: str,
+        dsn: str,
+        table: Optional[str] = None,
+        columns: Optional[Mapping[str, str]] = None,
+        key: Optional[Sequence[str]] = None,
+        poll_interval: "float | str | None" = None,
+        lookback: "float | str | None" = None,
+        checkpoint: "str | os.PathLike[str] | None" = None,
+    ) -> "Feed":
+        """Follows a PostgreSQL table: appends its rows to ``object_model`` now, then the rows
+        that appear later, so subscriptions and cached results update.
+
+        New rows are found by the model's time column and ``key`` (its primary key by default),
+        polled every ``poll_interval`` (seconds or text such as ``"250ms"``; 0.25 s by default).
+        Each poll reads again ``lookback`` (60 s by default) before the latest time seen, so rows
+        committed late are read, and never twice. ``checkpoint`` is a file the feed keeps its
+        position in: a feed started again with it resumes where it stopped. A bad connection or
+        table raises :class:`DataError` here; later failures are counted in
+        :meth:`Feed.status` while the feed keeps trying.
+        """
+        settings = {
+            "table": table,
+            "columns": dict(columns or {}),
+            "key": list(key or []),
+            "poll_interval": poll_interval,
+            "lookback": lookback,
+            "checkpoint": os.fspath(checkpoint) if checkpoint is not None else None,
+        }
+        document = json.dumps({k: v for k, v in settings.items() if v not in (None, [], {})})
+        return Feed(self._native.follow_postgres(object_model, dsn, document))
 
     def register_postgres_models(self, dsn: str, schema: Optional[str] = None) -> List[str]:
         """Registers every object model of the catalog that has a table of its own name in

@@ -46,6 +46,69 @@ impl Default for FollowOptions {
     }
 }
 
+/// A feed as Python, Node and the server describe it (JSON): `table` (`name` or
+/// `schema.name`, the model's code when absent), `columns` (`{model column: table column}`),
+/// `key`, `poll_interval` and `lookback` (seconds or text such as `"250ms"`), `checkpoint` (a
+/// file path).
+///
+/// ```
+/// use kpi_core::FollowSettings;
+/// let s = FollowSettings::from_json(r#"{"table": "sales.orders", "poll_interval": "100ms"}"#)?;
+/// let (table, options) = s.resolve("orders")?;
+/// assert_eq!(table.to_string(), "sales.orders");
+/// assert_eq!(options.poll_interval, std::time::Duration::from_millis(100));
+/// assert_eq!(FollowSettings::from_json(r#"{"lookback": -1}"#)?.resolve("orders").unwrap_err().code(), "KPI_OPTION");
+/// # Ok::<(), kpi_core::EngineError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowSettings {
+    /// The table, `name` or `schema.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Model columns read from table columns of other names.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub columns: std::collections::BTreeMap<String, String>,
+    /// The columns that identify a row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key: Vec<String>,
+    /// How often to poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poll_interval: Option<crate::TimeSetting>,
+    /// How far back each poll reads again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookback: Option<crate::TimeSetting>,
+    /// The checkpoint file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<PathBuf>,
+}
+
+impl FollowSettings {
+    /// Reads settings from JSON text (`null` for the defaults).
+    pub fn from_json(text: &str) -> Result<FollowSettings, EngineError> {
+        let invalid = |message: String| EngineError::InvalidDocument { document: "feed settings", message };
+        match serde_json::from_str::<serde_json::Value>(text).map_err(|e| invalid(format!("not JSON: {e}")))? {
+            serde_json::Value::Null => Ok(FollowSettings::default()),
+            value @ serde_json::Value::Object(_) => serde_json::from_value(value).map_err(|e| invalid(e.to_string())),
+            other => Err(invalid(format!("expected an object, got {}", crate::spec::json_type(&other)))),
+        }
+    }
+
+    /// The table to follow for `object_model`, and the options, checked.
+    pub fn resolve(&self, object_model: &str) -> Result<(PostgresTable, FollowOptions), EngineError> {
+        let mut table = PostgresTable::parse(self.table.as_deref().unwrap_or(object_model))?;
+        table.columns = self.columns.iter().map(|(to, from)| (to.clone(), from.clone())).collect();
+        let defaults = FollowOptions::default();
+        let options = FollowOptions {
+            poll_interval: self.poll_interval.as_ref().map(|t| t.duration("poll_interval")).transpose()?.unwrap_or(defaults.poll_interval),
+            lookback: self.lookback.as_ref().map(|t| t.duration_or_zero("lookback")).transpose()?.unwrap_or(defaults.lookback),
+            key: self.key.clone(),
+            checkpoint: self.checkpoint.clone(),
+        };
+        Ok((table, options))
+    }
+}
+
 /// One value of a row's key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -21,7 +21,7 @@ use datafusion_table_providers_postgres::pool::PostgresConnectionPool;
 use datafusion_table_providers_postgres::{DynPostgresConnectionPool, PostgresTableFactory};
 
 pub use dsn::{DEFAULT_CONNECT_TIMEOUT, PostgresDsn, TlsMode};
-pub use feed::{Feed, FeedKey, FeedPosition, FeedStatus, FollowOptions, KeyPart};
+pub use feed::{Feed, FeedKey, FeedPosition, FeedStatus, FollowOptions, FollowSettings, KeyPart};
 pub(crate) use pushdown::{Pushdown, Remote};
 
 use crate::data::{TableData, conform_provider};
