@@ -84,7 +84,10 @@ impl Feed {
             let guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
             guard
                 .as_ref()
-                .map(|f| serde_json::to_string(&f.status()).map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")).into()))
+                .map(|f| {
+                    serde_json::to_string(&f.status())
+                        .map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")).into())
+                })
                 .transpose()
         })
     }

@@ -86,7 +86,10 @@ pub use metrics::Metrics;
 pub use option_value::{MAX_DURATION, TimeSetting};
 pub use options::{CalculateOptions, DEFAULT_MAX_RESULT_ROWS, EngineOptions, Estimate};
 #[cfg(feature = "postgres")]
-pub use postgres::{DEFAULT_CONNECT_TIMEOUT, Feed, FeedKey, FeedPosition, FeedStatus, FollowOptions, FollowSettings, KeyPart, PostgresDsn, PostgresTable, TlsMode};
+pub use postgres::{
+    DEFAULT_CONNECT_TIMEOUT, Feed, FeedKey, FeedPosition, FeedStatus, FollowOptions, FollowSettings, KeyPart, PostgresDsn, PostgresTable,
+    TlsMode,
+};
 pub use result::{
     Comparison, ComparisonRow, DimensionValue, KpiInfo, KpiResult, ResultRow, STABLE_BAND_PCT, Series, Status, Summary, Timing, Trend,
     TrendDirection,

@@ -47,7 +47,9 @@ impl DataLocation {
     pub fn parse(text: &str) -> DataLocation {
         let scheme = text.split_once("://").map(|(s, _)| s);
         let is_scheme = |s: &str| {
-            s.len() > 1 && s.starts_with(|c: char| c.is_ascii_alphabetic()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            s.len() > 1
+                && s.starts_with(|c: char| c.is_ascii_alphabetic())
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
         };
         match scheme {
             Some(s) if is_scheme(s) => DataLocation::Url(text.to_string()),
@@ -197,7 +199,13 @@ impl Engine {
             FileKind::Parquet => unreachable!("Parquet is read only with the parquet feature"),
             FileKind::Csv => {
                 let file_schema = Schema::new(
-                    model.schema().fields().iter().filter(|f| !partition_cols.iter().any(|(p, _)| p == f.name())).cloned().collect::<Vec<_>>(),
+                    model
+                        .schema()
+                        .fields()
+                        .iter()
+                        .filter(|f| !partition_cols.iter().any(|(p, _)| p == f.name()))
+                        .cloned()
+                        .collect::<Vec<_>>(),
                 );
                 let options = CsvReadOptions::new().has_header(true).schema(&file_schema).table_partition_cols(partition_cols);
                 ctx.read_csv(text.as_str(), options).await

@@ -148,7 +148,8 @@ impl FeedPosition {
     /// Writes the position to `path` atomically: a new file, synced, renamed over the old one.
     pub fn save(&self, path: &Path) -> Result<(), EngineError> {
         use std::io::Write;
-        let failed = |e: std::io::Error| EngineError::Read { path: path.display().to_string(), format: "a feed checkpoint", message: e.to_string() };
+        let failed =
+            |e: std::io::Error| EngineError::Read { path: path.display().to_string(), format: "a feed checkpoint", message: e.to_string() };
         let text = serde_json::to_vec(self).map_err(|e| EngineError::Internal(e.to_string()))?;
         let fresh = path.with_extension("tmp");
         let mut file = std::fs::File::create(&fresh).map_err(failed)?;
@@ -284,7 +285,8 @@ impl Follower {
 
 /// The times of `column` in microseconds since 1970 (UTC).
 fn micros(column: &ArrayRef) -> Result<Vec<Option<i64>>, EngineError> {
-    let as_micros = cast(column, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))).map_err(|e| EngineError::Internal(e.to_string()))?;
+    let as_micros =
+        cast(column, &DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))).map_err(|e| EngineError::Internal(e.to_string()))?;
     Ok(as_micros.as_primitive::<TimestampMicrosecondType>().iter().collect())
 }
 
@@ -329,7 +331,10 @@ impl Engine {
     ) -> Result<Feed, EngineError> {
         let model = self.model(object_model)?;
         let invalid = |message: String| EngineError::InvalidOption { option: "follow", message };
-        let time = model.time_column.clone().ok_or_else(|| invalid(format!("object model `{object_model}` has no time column to follow new rows by")))?;
+        let time = model
+            .time_column
+            .clone()
+            .ok_or_else(|| invalid(format!("object model `{object_model}` has no time column to follow new rows by")))?;
         let key = if options.key.is_empty() { model.primary_key.clone() } else { options.key.clone() };
         if key.is_empty() {
             return Err(invalid(format!("object model `{object_model}` has no primary key; name the columns that identify a row (key)")));

@@ -10,6 +10,7 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::Expr;
 use datafusion::prelude::lit;
 use datafusion::sql::sqlparser::ast;
+use datafusion::sql::sqlparser::ast::{BinaryOperator, WindowFrameBound};
 use datafusion::sql::sqlparser::dialect as parse_dialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::unparser::Unparser;
@@ -17,7 +18,6 @@ use datafusion::sql::unparser::dialect::{
     BigQueryDialect, CharacterLengthStyle, DateFieldExtractStyle, Dialect, DistinctFromStyle, DuckDBDialect, IntervalStyle, MySqlDialect,
     PostgreSqlDialect, SqliteDialect,
 };
-use datafusion::sql::sqlparser::ast::{BinaryOperator, WindowFrameBound};
 
 use super::SqlDialect;
 
@@ -219,7 +219,12 @@ impl Dialect for EngineDialect {
     fn division_operator(&self) -> BinaryOperator {
         self.base.division_operator()
     }
-    fn scalar_function_to_sql_overrides(&self, unparser: &Unparser, func_name: &str, args: &[Expr]) -> datafusion::error::Result<Option<ast::Expr>> {
+    fn scalar_function_to_sql_overrides(
+        &self,
+        unparser: &Unparser,
+        func_name: &str,
+        args: &[Expr],
+    ) -> datafusion::error::Result<Option<ast::Expr>> {
         if func_name == "date_trunc"
             && let [Expr::Literal(ScalarValue::Utf8(Some(unit)), _), time] = args
             && let Some(written) = self.period(unparser, unit, time)?

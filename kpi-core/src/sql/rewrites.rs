@@ -211,7 +211,10 @@ impl datafusion::logical_expr::ScalarUDFImpl for ForeignFunction {
         &self.signature
     }
 
-    fn return_type(&self, _: &[datafusion::arrow::datatypes::DataType]) -> datafusion::error::Result<datafusion::arrow::datatypes::DataType> {
+    fn return_type(
+        &self,
+        _: &[datafusion::arrow::datatypes::DataType],
+    ) -> datafusion::error::Result<datafusion::arrow::datatypes::DataType> {
         Ok(self.returns.clone())
     }
 
@@ -252,28 +255,28 @@ fn sqlite_time(e: Expr, schema: &datafusion::common::DFSchema) -> datafusion::er
     // The call keeps the type of what it replaces, so the plan around it is unchanged.
     let same_type = || e.get_type(schema);
     match &e {
-            Expr::Cast(cast) if matches!(cast.field.data_type(), DataType::Timestamp(..)) => {
-                let (DataType::Date32 | DataType::Date64) = cast.expr.get_type(schema).unwrap_or(DataType::Null) else {
-                    return Ok(Transformed::no(e));
-                };
-                Ok(Transformed::yes(foreign_call("datetime", same_type()?, vec![(*cast.expr).clone()])))
+        Expr::Cast(cast) if matches!(cast.field.data_type(), DataType::Timestamp(..)) => {
+            let (DataType::Date32 | DataType::Date64) = cast.expr.get_type(schema).unwrap_or(DataType::Null) else {
+                return Ok(Transformed::no(e));
+            };
+            Ok(Transformed::yes(foreign_call("datetime", same_type()?, vec![(*cast.expr).clone()])))
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op: op @ (Operator::Plus | Operator::Minus), right }) => {
+            let Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(span)), _) = right.as_ref() else { return Ok(Transformed::no(e)) };
+            let sign: i64 = if *op == Operator::Minus { -1 } else { 1 };
+            let mut args = vec![(**left).clone()];
+            if span.months != 0 {
+                args.push(lit(format!("{:+} months", sign * i64::from(span.months))));
             }
-            Expr::BinaryExpr(BinaryExpr { left, op: op @ (Operator::Plus | Operator::Minus), right }) => {
-                let Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(span)), _) = right.as_ref() else { return Ok(Transformed::no(e)) };
-                let sign: i64 = if *op == Operator::Minus { -1 } else { 1 };
-                let mut args = vec![(**left).clone()];
-                if span.months != 0 {
-                    args.push(lit(format!("{:+} months", sign * i64::from(span.months))));
-                }
-                if span.days != 0 {
-                    args.push(lit(format!("{:+} days", sign * i64::from(span.days))));
-                }
-                if span.nanoseconds != 0 {
-                    args.push(lit(format!("{:+} seconds", sign as f64 * span.nanoseconds as f64 / 1e9)));
-                }
-                Ok(Transformed::yes(foreign_call("datetime", same_type()?, args)))
+            if span.days != 0 {
+                args.push(lit(format!("{:+} days", sign * i64::from(span.days))));
             }
-            _ => Ok(Transformed::no(e)),
+            if span.nanoseconds != 0 {
+                args.push(lit(format!("{:+} seconds", sign as f64 * span.nanoseconds as f64 / 1e9)));
+            }
+            Ok(Transformed::yes(foreign_call("datetime", same_type()?, args)))
+        }
+        _ => Ok(Transformed::no(e)),
     }
 }
 

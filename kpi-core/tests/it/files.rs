@@ -51,7 +51,8 @@ fn write_hive(dir: &Path, extension: &str) {
     names.dedup();
     assert!(regions.null_count() == 0 && names.len() > 1, "the demo orders have regions");
     for name in names {
-        let mask = datafusion::arrow::compute::kernels::cmp::eq(&regions, &datafusion::arrow::array::StringArray::new_scalar(name)).unwrap();
+        let mask =
+            datafusion::arrow::compute::kernels::cmp::eq(&regions, &datafusion::arrow::array::StringArray::new_scalar(name)).unwrap();
         let mut part = filter_record_batch(&all, &mask).unwrap();
         part.remove_column(region_index);
         let path = dir.join(format!("region={name}")).join(format!("part{extension}"));
