@@ -237,20 +237,24 @@ impl Follower {
             Ok(())
         })
         .await?;
-        let mut fresh = Vec::new();
-        let mut appended = 0u64;
+        // The position moves only once the rows are appended: a failed append (a row the
+        // model refuses) leaves it where it was, to be read again.
+        let (mut fresh, mut appended, mut read) = (Vec::new(), 0u64, Vec::new());
+        let mut latest = self.position.time_micros;
+        let mut this_poll = HashSet::new();
         for batch in batches {
             let times = micros(batch.column_by_name(&self.time).ok_or_else(|| EngineError::Internal("no time column".into()))?)?;
             let keys = keys(&batch, &self.key)?;
             let mut keep = Vec::with_capacity(batch.num_rows());
             for (key, time) in keys.into_iter().zip(times) {
-                let new = self.seen.insert(key.clone());
+                let new = !self.seen.contains(&key) && this_poll.insert(key.clone());
                 keep.push(new);
+                // Rows without a time are read by the first poll only (later polls filter on it).
                 if let Some(t) = time {
                     if new {
-                        self.position.recent.push((key, t));
+                        read.push((key, t));
                     }
-                    self.position.time_micros = Some(self.position.time_micros.map_or(t, |p| p.max(t)));
+                    latest = Some(latest.map_or(t, |p| p.max(t)));
                 }
             }
             let rows = filter_record_batch(&batch, &BooleanArray::from(keep)).map_err(|e| EngineError::Internal(e.to_string()))?;
@@ -262,6 +266,9 @@ impl Follower {
         if !fresh.is_empty() {
             self.engine.append_batches(&self.model, fresh)?;
         }
+        self.position.time_micros = latest;
+        self.seen.extend(read.iter().map(|(k, _)| k.clone()));
+        self.position.recent.extend(read);
         // Keys older than the lookback are not read again.
         if let Some(latest) = self.position.time_micros {
             let horizon = latest.saturating_sub(self.lookback);

@@ -19,10 +19,15 @@ async fn orders_server() -> PgServer {
 
 /// Inserts a copy of an existing order with id `id`, ordered at the latest time plus `offset`.
 async fn insert(client: &tokio_postgres::Client, id: i64, offset: &str) {
+    insert_with(client, id, offset, "").await
+}
+
+/// As [`insert`], with more `, column = value` assignments.
+async fn insert_with(client: &tokio_postgres::Client, id: i64, offset: &str, more: &str) {
     client
         .batch_execute(&format!(
             "CREATE TEMP TABLE one AS SELECT * FROM orders LIMIT 1;
-             UPDATE one SET order_id = {id}, ordered_at = (SELECT max(ordered_at) FROM orders) + interval '{offset}';
+             UPDATE one SET order_id = {id}, ordered_at = (SELECT max(ordered_at) FROM orders) + interval '{offset}'{more};
              INSERT INTO orders SELECT * FROM one; DROP TABLE one;"
         ))
         .await
@@ -83,6 +88,19 @@ async fn a_feed_appends_new_rows_once_and_resumes_from_its_checkpoint() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(resumed.status().rows_appended, 3, "polls after the last row append nothing");
     assert_eq!(resumed.status().errors, 0);
+
+    // A row the model refuses (no customer) fails the poll and moves nothing; fixed in the
+    // database, it is appended.
+    insert_with(&client, 9_300_000, "2 minutes", ", customer_id = NULL").await;
+    let started = Instant::now();
+    while resumed.status().errors == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the refused row fails a poll");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(resumed.status().last_error.unwrap().contains("customer_id"));
+    assert_eq!(count_in_engine(&engine).await, before + 3.0);
+    client.batch_execute("UPDATE orders SET customer_id = 1 WHERE order_id = 9300000").await.unwrap();
+    settle(&engine, count_in_postgres(&client).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

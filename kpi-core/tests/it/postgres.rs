@@ -262,6 +262,8 @@ async fn bad_sources_get_typed_errors_without_the_password() {
     let e = pg.register_postgres("orders", &server.dsn(), &PostgresTable::new("no_such_table")).await.unwrap_err();
     check(e, "KPI_SOURCE", "no_such_table");
     let e = pg.register_postgres("orders", &server.dsn(), &PostgresTable::new("no_value")).await.unwrap_err();
+    // The missing column, and the columns the table has.
+    assert!(e.to_string().contains("it has `order_id`, `customer_id`"), "{e}");
     check(e, "KPI_SCHEMA", "order_value");
     let e = pg.register_postgres("orders", &server.dsn(), &PostgresTable::new("text_value")).await.unwrap_err();
     check(e, "KPI_SCHEMA", "order_value");
