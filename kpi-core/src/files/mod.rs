@@ -123,6 +123,7 @@ fn redacted(url: &str) -> String {
 /// The file formats the engine reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FileKind {
+    #[cfg(feature = "parquet")]
     Parquet,
     Csv,
 }
@@ -130,6 +131,7 @@ enum FileKind {
 impl FileKind {
     fn name(self) -> &'static str {
         match self {
+            #[cfg(feature = "parquet")]
             FileKind::Parquet => "Parquet",
             FileKind::Csv => "CSV",
         }
@@ -139,14 +141,13 @@ impl FileKind {
         match self {
             #[cfg(feature = "parquet")]
             FileKind::Parquet => std::sync::Arc::new(datafusion::datasource::file_format::parquet::ParquetFormat::default()),
-            #[cfg(not(feature = "parquet"))]
-            FileKind::Parquet => unreachable!("Parquet is read only with the parquet feature"),
             FileKind::Csv => std::sync::Arc::new(CsvFormat::default().with_has_header(true)),
         }
     }
 
     fn extension(self) -> &'static str {
         match self {
+            #[cfg(feature = "parquet")]
             FileKind::Parquet => ".parquet",
             FileKind::Csv => ".csv",
         }
@@ -195,8 +196,6 @@ impl Engine {
                 let options = datafusion::prelude::ParquetReadOptions::default().table_partition_cols(partition_cols);
                 ctx.read_parquet(text.as_str(), options).await
             }
-            #[cfg(not(feature = "parquet"))]
-            FileKind::Parquet => unreachable!("Parquet is read only with the parquet feature"),
             FileKind::Csv => {
                 let file_schema = Schema::new(
                     model

@@ -214,6 +214,8 @@ struct Follower {
     /// The table as the model's columns and types, as pushed-down queries read it.
     remote: Remote,
     time: String,
+    /// Whether the time column holds instants (`timestamptz`) rather than wall-clock times.
+    zoned: bool,
     key: Vec<String>,
     lookback: i64,
     checkpoint: Option<PathBuf>,
@@ -227,8 +229,15 @@ impl Follower {
         // One statement on one connection (the connect timeout bounds a server gone away), the
         // columns cast in the database as for pushed-down queries.
         let since = self.position.time_micros.and_then(|latest| DateTime::from_timestamp_micros(latest.saturating_sub(self.lookback)));
+        // A literal of the column's own kind: PostgreSQL compares a `timestamptz` with a
+        // `timestamp` in the session's time zone, which would move the boundary by its offset.
         let filter = since.map_or(String::new(), |t| {
-            format!(" WHERE {} >= '{}'::timestamptz", quoted(&self.time), t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            let literal = if self.zoned {
+                format!("'{}'::timestamptz", t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+            } else {
+                format!("'{}'::timestamp", t.format("%Y-%m-%d %H:%M:%S%.6f"))
+            };
+            format!(" WHERE {} >= {literal}", quoted(&self.time))
         });
         let sql = format!("SELECT * FROM ({}) AS feed{filter}", self.remote.relation);
         let mut batches = Vec::new();
@@ -363,6 +372,7 @@ impl Engine {
             engine: self.clone(),
             model: object_model.to_string(),
             remote,
+            zoned: matches!(model.column(&time).map(|c| c.data_type.to_arrow()), Some(DataType::Timestamp(_, Some(_)))),
             time,
             key,
             lookback,
