@@ -363,7 +363,7 @@ impl Engine {
             None => FeedPosition::default(),
         };
         let (_, pool, renames) = self.postgres_provider(object_model, dsn, table).await?;
-        let source = |column: &str| renames.iter().find(|(to, _)| to == column).map_or(column, |(_, from)| from.as_str()).to_string();
+        let source = |column: &str| super::source_column(&renames, column);
         let remote = Remote::new(dsn, pool, model, table, source)
             .ok_or_else(|| invalid(format!("a column of `{object_model}` has a type the feed cannot read from PostgreSQL")))?;
         let seen = position.recent.iter().map(|(k, _)| k.clone()).collect();

@@ -143,6 +143,11 @@ impl Pools {
     }
 }
 
+/// The table column a model column is read from, after `renames` `(model column, table column)`.
+pub(crate) fn source_column(renames: &[(String, String)], column: &str) -> String {
+    renames.iter().find(|(to, _)| to == column).map_or(column, |(_, from)| from.as_str()).to_string()
+}
+
 fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or(text)
 }
@@ -240,7 +245,7 @@ impl Engine {
     pub async fn register_postgres(&self, object_model: &str, dsn: &PostgresDsn, table: &PostgresTable) -> Result<(), EngineError> {
         let model = self.model(object_model)?;
         let (provider, pool, renames) = self.postgres_provider(object_model, dsn, table).await?;
-        let source = |column: &str| renames.iter().find(|(to, _)| to == column).map_or(column, |(_, from)| from.as_str()).to_string();
+        let source = |column: &str| source_column(&renames, column);
         let mut data = TableData::provider(provider, 0);
         data.remote = Remote::new(dsn, pool, model, table, source).map(Arc::new);
         self.install(object_model, data, 0);
