@@ -143,6 +143,14 @@ pub enum EngineError {
         /// DataFusion's account of the reservation that failed.
         message: String,
     },
+    /// A series could not be forecast or its trend found (too short, no values).
+    #[error("cannot forecast {what}: {error}")]
+    Forecast {
+        /// The KPI code or "formula".
+        what: String,
+        /// Why.
+        error: crate::forecast::ForecastError,
+    },
     /// An option has a value the engine cannot use.
     #[error("invalid option {option}: {message}")]
     InvalidOption {
@@ -189,6 +197,7 @@ impl EngineError {
         ("KPI_SCHEMA", ErrorCategory::Data),
         ("KPI_READ", ErrorCategory::Data),
         ("KPI_SOURCE", ErrorCategory::Data),
+        ("KPI_FORECAST", ErrorCategory::Data),
         ("KPI_TIMEOUT", ErrorCategory::Calculation),
         ("KPI_CANCELLED", ErrorCategory::Calculation),
         ("KPI_MEMORY", ErrorCategory::Calculation),
@@ -239,6 +248,7 @@ impl EngineError {
             EngineError::MissingColumn { .. } | EngineError::SchemaMismatch { .. } | EngineError::UnexpectedNulls { .. } => "KPI_SCHEMA",
             EngineError::Read { .. } => "KPI_READ",
             EngineError::Source { .. } => "KPI_SOURCE",
+            EngineError::Forecast { .. } => "KPI_FORECAST",
             EngineError::Timeout { .. } => "KPI_TIMEOUT",
             EngineError::Cancelled(_) => "KPI_CANCELLED",
             EngineError::MemoryLimit { .. } => "KPI_MEMORY",

@@ -53,6 +53,7 @@ mod data;
 mod engine;
 mod error;
 mod files;
+pub mod forecast;
 mod isolation;
 mod maintenance;
 mod memory;

@@ -7,6 +7,7 @@ mod calendars;
 mod errors;
 mod feed;
 mod files;
+mod forecast;
 mod fuzz;
 mod isolation;
 mod postgres;
