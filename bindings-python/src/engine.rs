@@ -5,6 +5,7 @@
 use std::sync::{Arc, OnceLock};
 
 use futures::FutureExt;
+use kpi_core::forecast::{Forecast, ForecastSettings};
 use kpi_core::{EngineError, EngineSettings, FollowSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
@@ -65,6 +66,38 @@ impl CalcResult {
     fn to_json(&self) -> String {
         self.inner.to_json().to_string()
     }
+}
+
+/// A forecast: Arrow rows (`period`, the dimensions, `value`, `lower`, `upper`) plus the models.
+#[pyclass(module = "kpi_engine._native", frozen)]
+pub(crate) struct ForecastResult {
+    inner: Arc<Forecast>,
+}
+
+#[pymethods]
+impl ForecastResult {
+    /// The forecast rows as an Arrow table.
+    fn table(&self) -> Table {
+        Table { schema: self.inner.schema(), batches: vec![self.inner.batch().clone()] }
+    }
+
+    /// The models, histories and forecasts per group as JSON.
+    fn to_json(&self) -> String {
+        self.inner.to_json().to_string()
+    }
+}
+
+/// Forecasts a series of values (`None` where a period has none) with forecast settings (a
+/// JSON document); the forecast and its model as JSON.
+#[pyfunction]
+#[pyo3(signature = (values, settings=None))]
+pub(crate) fn forecast_series(values: Vec<Option<f64>>, settings: Option<&str>) -> Outcome<String> {
+    guarded(|| {
+        let settings = ForecastSettings::from_json(settings.unwrap_or("null"))?;
+        let forecast = kpi_core::forecast::forecast_series(&values, &settings.to_options(None)?)
+            .map_err(|error| EngineError::Forecast { what: "the series".into(), error })?;
+        json(&forecast)
+    })
 }
 
 fn result(r: KpiResult) -> CalcResult {
@@ -230,6 +263,26 @@ impl Engine {
         let previous = previous_start.zip(previous_end);
         let comparison = run(py, self.inner.compare_spec(&spec, (current_start, current_end), previous))??;
         Ok(comparison.to_json().to_string())
+    }
+
+    /// Forecasts a query document with forecast settings (a JSON document, `null` for defaults).
+    #[pyo3(signature = (query, settings=None))]
+    fn forecast(&self, py: Python<'_>, query: &str, settings: Option<&str>) -> Outcome<ForecastResult> {
+        guarded(|| {
+            let spec = spec(query)?;
+            let settings = ForecastSettings::from_json(settings.unwrap_or("null"))?;
+            let forecast = run(py, self.inner.forecast_spec(&spec, &settings))??;
+            Ok(ForecastResult { inner: Arc::new(forecast) })
+        })
+    }
+
+    /// The trend of a query document over its last `window` periods, as JSON.
+    #[pyo3(signature = (query, window=None))]
+    fn trend(&self, py: Python<'_>, query: &str, window: Option<usize>) -> Outcome<String> {
+        guarded(|| {
+            let spec = spec(query)?;
+            json(&run(py, self.inner.trend_spec(&spec, window))??)
+        })
     }
 
     /// Subscribes to a query document (its `refresh`: change, minute, hour, day or an interval).

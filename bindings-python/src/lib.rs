@@ -22,6 +22,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<catalog::ClientConfig>()?;
     m.add_class::<engine::Engine>()?;
     m.add_class::<engine::CalcResult>()?;
+    m.add_class::<engine::ForecastResult>()?;
+    m.add_function(wrap_pyfunction!(engine::forecast_series, m)?)?;
     m.add_class::<stream::Subscription>()?;
     m.add_class::<stream::Feed>()?;
     m.add_class::<arrow::Table>()?;

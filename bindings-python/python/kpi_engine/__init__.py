@@ -29,7 +29,7 @@ from ._native import (
 )
 from . import demo, pricing
 from .catalog import Catalog, ClientConfig, validate_formula
-from .engine import AppendReport, Dashboard, Engine, Feed, Result, Subscription
+from .engine import AppendReport, Dashboard, Engine, Feed, Forecast, Result, Subscription, forecast_series
 
 __all__ = [
     "AppendReport",
@@ -41,6 +41,7 @@ __all__ = [
     "DataError",
     "Engine",
     "Feed",
+    "Forecast",
     "FormulaError",
     "InternalError",
     "KpiError",
@@ -48,6 +49,7 @@ __all__ = [
     "QueryError",
     "Result",
     "Subscription",
+    "forecast_series",
     "demo",
     "pricing",
     "validate_formula",

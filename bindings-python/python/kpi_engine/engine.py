@@ -31,15 +31,10 @@ class AppendReport:
     beyond_lateness: int
 
 
-class Result:
-    """A calculated result: one row per period and dimension group (``period``, the
-    dimensions, ``value``). Implements ``__arrow_c_stream__``."""
+class _Rows:
+    """Arrow rows: the Arrow PyCapsule stream and conversions to pyarrow, polars and pandas."""
 
-    def __init__(self, native: _native.CalcResult, catalog: Optional[Catalog] = None) -> None:
-        self._native = native
-        self._table = native.table()
-        self._catalog = catalog
-        self._document: Optional[dict[str, Any]] = None
+    _table: Any
 
     def __arrow_c_stream__(self, requested_schema: Any = None) -> Any:
         """The rows as an Arrow C stream (the Arrow PyCapsule protocol)."""
@@ -60,6 +55,25 @@ class Result:
     def to_pandas(self) -> "pandas.DataFrame":
         """The rows as a pandas DataFrame."""
         return self.to_pyarrow().to_pandas()
+
+    @property
+    def column_names(self) -> list[str]:
+        """The column names."""
+        return self._table.column_names
+
+    def __len__(self) -> int:
+        return self._table.num_rows
+
+
+class Result(_Rows):
+    """A calculated result: one row per period and dimension group (``period``, the
+    dimensions, ``value``). Implements ``__arrow_c_stream__``."""
+
+    def __init__(self, native: _native.CalcResult, catalog: Optional[Catalog] = None) -> None:
+        self._native = native
+        self._table = native.table()
+        self._catalog = catalog
+        self._document: Optional[dict[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain Python: rows, summaries (latest value, status, trend) and timing."""
@@ -99,16 +113,35 @@ class Result:
         brought up to date after appends)."""
         return self.to_dict()["cache"]
 
-    @property
-    def column_names(self) -> list[str]:
-        """The column names: ``period``, the dimensions as written, ``value``."""
-        return self._table.column_names
-
-    def __len__(self) -> int:
-        return self._table.num_rows
-
     def __repr__(self) -> str:
         return f"<Result: {len(self)} rows, columns {self.column_names}>"
+
+
+class Forecast(_Rows):
+    """A KPI's forecast: one row per dimension group and forecast period (``period``, the
+    dimensions, ``value``, ``lower``, ``upper``), plus each group's model, its fitted values
+    and its history in :meth:`to_dict`. Implements ``__arrow_c_stream__``."""
+
+    def __init__(self, native: _native.ForecastResult) -> None:
+        self._native = native
+        self._table = native.table()
+        self._document: Optional[dict[str, Any]] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain Python: per group the ``model`` (``ETS(A,Ad,A)``, ``seasonal
+        naive``, ...), its ``parameters``, ``aicc`` and ``sigma``, the ``history`` with fitted
+        values, the ``forecast`` rows; and the groups ``skipped`` with the reason."""
+        if self._document is None:
+            self._document = json.loads(self._native.to_json())
+        return self._document
+
+    @property
+    def models(self) -> list[dict[str, Any]]:
+        """Per dimension group: its ``dimensions`` and the ``model`` chosen."""
+        return [{"dimensions": g["dimensions"], "model": g["model"]} for g in self.to_dict()["groups"]]
+
+    def __repr__(self) -> str:
+        return f"<Forecast: {len(self)} rows, models {sorted({m['model'] for m in self.models})}>"
 
 
 class Dashboard:
@@ -454,6 +487,30 @@ class Engine:
         prev = previous or (None, None)
         return json.loads(self._native.compare(document, _text(current[0]), _text(current[1]), _text(prev[0]), _text(prev[1])))
 
+    def forecast(self, kpi: Optional[str] = None, grain: Optional[str] = None, horizon: int = 6,
+                 by: Optional[Sequence[str]] = None, start: Optional[When] = None, end: Optional[When] = None,
+                 where: Optional[str] = None, season_length: Optional[int] = None, level: float = 0.95,
+                 method: str = "auto", trend: Optional[str] = None, seasonal: Optional[bool] = None,
+                 **query: Any) -> Forecast:
+        """Forecasts the KPI ``horizon`` periods past its range, per dimension group, with
+        prediction intervals at ``level``. ``method``: ``"auto"`` (the exponential smoothing
+        model with the lowest AICc), ``"ets"`` (one model: ``trend`` ``"none"``,
+        ``"additive"`` or ``"damped"``, ``seasonal``) or ``"seasonal_naive"``.
+        ``season_length`` defaults from the grain (7 days, 12 months, 4 quarters, ...)."""
+        document = _query(kpi, grain, by, start, end, where, query)
+        settings = {"horizon": horizon, "season_length": season_length, "level": level, "method": method,
+                    "trend": trend, "seasonal": seasonal}
+        return Forecast(self._native.forecast(document, _document(**settings)))
+
+    def trend(self, kpi: Optional[str] = None, grain: Optional[str] = None, by: Optional[Sequence[str]] = None,
+              window: Optional[int] = None, start: Optional[When] = None, end: Optional[When] = None,
+              where: Optional[str] = None, **query: Any) -> dict[str, Any]:
+        """The KPI's trend per dimension group over the last ``window`` periods (all by
+        default): ``slope`` per period, ``slope_pct``, ``r_squared``, ``p_value``,
+        ``significant`` (p < 0.05) and ``improving`` by the KPI's direction."""
+        document = _query(kpi, grain, by, start, end, where, query)
+        return json.loads(self._native.trend(document, window))
+
     def subscribe(self, kpi: Optional[str] = None, grain: Optional[str] = None, by: Optional[Sequence[str]] = None,
                   start: Optional[When] = None, end: Optional[When] = None, where: Optional[str] = None,
                   refresh: Union[str, float] = "change", callback: Optional[Callable[[dict[str, Any]], None]] = None,
@@ -569,3 +626,14 @@ def _text(value: Optional[When]) -> Optional[str]:
     if value is None or isinstance(value, str):
         return value
     return value.isoformat()
+
+
+def forecast_series(values: Sequence[Optional[float]], horizon: int = 6, season_length: Optional[int] = None,
+                    level: float = 0.95, method: str = "auto", trend: Optional[str] = None,
+                    seasonal: Optional[bool] = None) -> dict[str, Any]:
+    """Forecasts a plain series (one value per period, ``None`` for a period without one) as
+    :meth:`Engine.forecast` does a KPI: ``model``, ``parameters``, ``aicc``, ``sigma``,
+    ``fitted`` and ``points`` (``value``, ``lower``, ``upper``)."""
+    settings = {"horizon": horizon, "season_length": season_length, "level": level, "method": method,
+                "trend": trend, "seasonal": seasonal}
+    return json.loads(_native.forecast_series([None if v is None else float(v) for v in values], _document(**settings)))

@@ -157,7 +157,36 @@ pub(crate) fn fit(model: EtsModel, y: &[Option<f64>]) -> Fitted {
     let scale = if sd > 0.0 { sd } else { 1.0 };
     let z: Vec<Option<f64>> = y.iter().map(|v| v.map(|v| (v - mean) / scale)).collect();
     let (level, trend, seasonal) = heuristic_states(&model, &interpolated(&z));
-    let start = EtsParameters {
+    // Several starts for the smoothing parameters (the squared errors of a trend model often
+    // have more than one valley); the best goes on to the joint fit.
+    let starts: [(f64, f64, f64, f64); 4] = [(0.1, 0.01, 0.05, 0.98), (0.3, 0.03, 0.1, 0.95), (0.6, 0.2, 0.2, 0.9), (0.9, 0.5, 0.05, 0.85)];
+    let layout = Layout { model, fit_seasons: false };
+    let sse_of = |p: &EtsParameters| filter(&model, p, &z).sse;
+    let mut fits: Vec<(f64, EtsParameters)> = starts
+        .iter()
+        .map(|&(alpha, beta, gamma, phi)| {
+            let start = EtsParameters {
+                alpha,
+                beta,
+                gamma: gamma.min(1.0 - alpha - SMALL),
+                phi,
+                initial_level: level,
+                initial_trend: trend,
+                initial_seasonal: seasonal.clone(),
+            };
+            let p = optimise(&layout, &start, &z);
+            (sse_of(&p), p)
+        })
+        .collect();
+    fits.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Then, for short seasons, the seasonal states join the smoothing parameters, from the two
+    // best starts.
+    if model.season.is_some_and(|m| m <= MAX_FITTED_SEASON) {
+        let joint = Layout { model, fit_seasons: true };
+        fits = fits.iter().take(2).map(|(_, p)| optimise(&joint, p, &z)).map(|p| (sse_of(&p), p)).collect();
+        fits.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    let best = fits.into_iter().next().map(|(_, p)| p).unwrap_or(EtsParameters {
         alpha: 0.3,
         beta: 0.03,
         gamma: 0.1,
@@ -165,13 +194,7 @@ pub(crate) fn fit(model: EtsModel, y: &[Option<f64>]) -> Fitted {
         initial_level: level,
         initial_trend: trend,
         initial_seasonal: seasonal,
-    };
-    // First the smoothing parameters and level/trend states with the heuristic seasons, then
-    // (for short seasons) everything together from there.
-    let mut best = optimise(&Layout { model, fit_seasons: false }, &start, &z);
-    if model.season.is_some_and(|m| m <= MAX_FITTED_SEASON) {
-        best = optimise(&Layout { model, fit_seasons: true }, &best, &z);
-    }
+    });
     let params = EtsParameters {
         initial_level: mean + scale * best.initial_level,
         initial_trend: scale * best.initial_trend,
@@ -181,7 +204,8 @@ pub(crate) fn fit(model: EtsModel, y: &[Option<f64>]) -> Fitted {
     let filtered = filter(&model, &params, y);
     let k = model.parameter_count() as f64 + 1.0; // and σ
     let sse = filtered.sse.max(f64::MIN_POSITIVE);
-    let aic = n * (sse / n).ln() + 2.0 * k;
+    // −2 log L of Gaussian errors at σ² = SSE/n, as statsmodels and R's forecast report it.
+    let aic = n * ((2.0 * std::f64::consts::PI * sse / n).ln() + 1.0) + 2.0 * k;
     let aicc = if n - k - 1.0 > 0.0 { aic + 2.0 * k * (k + 1.0) / (n - k - 1.0) } else { f64::INFINITY };
     Fitted { model, params, filtered, observed: observed.len(), aicc }
 }
