@@ -270,6 +270,109 @@ export interface Comparison {
   rows: Record<string, unknown>[]
 }
 
+/** How `forecast` and `forecastSeries` forecast. */
+export interface ForecastOptions {
+  /** Periods ahead, 1 to 1000 (6 by default). */
+  horizon?: number
+  /** Periods per season (by default from the grain: 7 days, 52 weeks, 12 months, 4 quarters, 24 hours); 1 for none. */
+  seasonLength?: number
+  /** The prediction intervals' coverage (0.95 by default). */
+  level?: number
+  /** `'auto'`: the exponential smoothing model with the lowest AICc; `'ets'`: one model; `'seasonal_naive'`: the baseline. */
+  method?: 'auto' | 'ets' | 'seasonal_naive'
+  /** For `'ets'`: the trend (`'additive'` by default). */
+  trend?: 'none' | 'additive' | 'damped'
+  /** For `'ets'`: whether the model is seasonal (by default when there is a season). */
+  seasonal?: boolean
+}
+
+/** One forecast period. */
+export interface ForecastPoint {
+  value: number
+  lower: number
+  upper: number
+}
+
+/** Exponential smoothing parameters and initial states (innovations form). */
+export interface EtsParameters {
+  alpha: number
+  beta: number
+  gamma: number
+  phi: number
+  initial_level: number
+  initial_trend: number
+  initial_seasonal: number[]
+}
+
+/** A series' forecast (`forecastSeries`). */
+export interface SeriesForecast {
+  /** `ETS(A,Ad,A)`, `seasonal naive`, `naive` or `constant`. */
+  model: string
+  parameters: EtsParameters | null
+  aicc: number | null
+  sigma: number
+  observed: number
+  missing: number
+  fitted: (number | null)[]
+  points: ForecastPoint[]
+}
+
+/** One dimension group's forecast in `Forecast#json`. */
+export interface GroupForecast {
+  dimensions: unknown[]
+  model: string
+  parameters: EtsParameters | null
+  aicc: number | null
+  sigma: number
+  observed: number
+  missing: number
+  history: { period: string; value: number | null; fitted: number | null }[]
+  forecast: ({ period: string } & ForecastPoint)[]
+}
+
+/** A KPI's forecast. */
+export class Forecast {
+  readonly json: {
+    kpi: string | null
+    grain: string
+    dimensions: string[]
+    horizon: number
+    level: number
+    season_length: number | null
+    groups: GroupForecast[]
+    skipped: { dimensions: unknown[]; message: string }[]
+  }
+  /** One row per group and forecast period: `period`, the dimensions by label, `value`, `lower`, `upper`. */
+  readonly rows: Record<string, unknown>[]
+  readonly models: { dimensions: unknown[]; model: string }[]
+  toArrowIPC(): Buffer
+  toJSON(): unknown
+}
+
+/** A KPI's trend per dimension group. */
+export interface TrendReport {
+  kpi: string | null
+  grain: string
+  dimensions: string[]
+  groups: {
+    dimensions: unknown[]
+    start: string
+    slope: number
+    intercept: number
+    slope_error: number
+    r_squared: number
+    p_value: number
+    significant: boolean
+    observed: number
+    slope_pct: number | null
+    improving: boolean | null
+  }[]
+  skipped: { dimensions: unknown[]; message: string }[]
+}
+
+/** Forecasts a series of values (`null` where a period has none). */
+export function forecastSeries(values: (number | null)[], options?: ForecastOptions): SeriesForecast
+
 /** A scheduled job. */
 export interface Job {
   id: number
@@ -339,6 +442,10 @@ export class Engine {
   calculate(query: Query, options?: { signal?: AbortSignal }): Promise<Result>
   dashboard(queries: Query[]): Promise<{ items: Record<string, unknown>[]; wall_ms: number }>
   compare(query: Query, current: [string | Date, string | Date], previous?: [string | Date, string | Date]): Promise<Comparison>
+  /** Forecasts the query's KPI past its range, per dimension group. */
+  forecast(query: Query, options?: ForecastOptions): Promise<Forecast>
+  /** The query's trend per dimension group over the last `window` periods. */
+  trend(query: Query, options?: { window?: number }): Promise<TrendReport>
   /** The engine's counters since it was created. */
   metrics(): Metrics
   cachedResults(): number

@@ -365,6 +365,51 @@ class Result {
   }
 }
 
+/** A KPI's forecast (`engine.forecast`): rows of `period`, the dimensions, `value`, `lower`,
+ *  `upper`, and per dimension group the model chosen, its parameters and its fitted history. */
+class Forecast {
+  constructor(inner) {
+    this._inner = inner
+    this._json = undefined
+  }
+  /** Everything as a plain object: `groups` (each with `dimensions`, `model`, `parameters`,
+   *  `aicc`, `sigma`, `history`, `forecast`) and the groups `skipped`. */
+  get json() {
+    if (this._json === undefined) this._json = this._inner.toJson()
+    return this._json
+  }
+  /** One object per group and forecast period, keys in column order. */
+  get rows() {
+    const { groups, dimensions } = this.json
+    return groups.flatMap((g) =>
+      g.forecast.map((f) => {
+        const row = { period: f.period }
+        dimensions.forEach((d, i) => (row[d] = g.dimensions[i]))
+        return Object.assign(row, { value: f.value, lower: f.lower, upper: f.upper })
+      }),
+    )
+  }
+  /** Per dimension group: its `dimensions` and the `model` chosen. */
+  get models() {
+    return this.json.groups.map((g) => ({ dimensions: g.dimensions, model: g.model }))
+  }
+  /** The rows as an Arrow IPC stream. */
+  toArrowIPC() {
+    return call(() => this._inner.toArrowIPC())
+  }
+  toJSON() {
+    return this.json
+  }
+}
+
+/** Forecast options as the engine's settings document. */
+function forecastDoc(options = {}) {
+  const { horizon, seasonLength, level, method, trend, seasonal, ...rest } = options ?? {}
+  const unknown = Object.keys(rest)
+  if (unknown.length) throw new QueryError(`unknown forecast option \`${unknown[0]}\` (expected horizon, seasonLength, level, method, trend, seasonal)`, 'KPI_QUERY', 'query')
+  return doc({ horizon, seasonLength, level, method, trend, seasonal })
+}
+
 /** A live feed from a PostgreSQL table (`engine.followPostgres`). */
 class Feed {
   constructor(inner) {
@@ -532,6 +577,19 @@ class Engine {
     const text = (r) => r && r.map((t) => (t instanceof Date ? t.toISOString() : t))
     return callAsync(() => this._inner.compare(queryDoc(query), text(current), text(previous)))
   }
+  /** Forecasts the query's KPI `horizon` periods past its range, per dimension group, with
+   *  prediction intervals: options `horizon` (6), `seasonLength` (from the grain), `level`
+   *  (0.95), `method` (`'auto'`, `'ets'` or `'seasonal_naive'`), and for `'ets'` `trend`
+   *  (`'none'`, `'additive'`, `'damped'`) and `seasonal`. */
+  async forecast(query, options = {}) {
+    const settings = forecastDoc(options)
+    return new Forecast(await callAsync(() => this._inner.forecast(queryDoc(query), settings)))
+  }
+  /** The KPI's trend per dimension group over the last `options.window` periods: `slope`,
+   *  `slope_pct`, `r_squared`, `p_value`, `significant` and `improving`. */
+  async trend(query, options = {}) {
+    return callAsync(() => this._inner.trend(queryDoc(query), options?.window ?? null))
+  }
   /** The engine's counters since it was created: `{ calculations, cache_hits, shared, rows_ingested, ... }`. */
   metrics() {
     return call(() => this._inner.metrics())
@@ -640,9 +698,19 @@ const errorCodes = () => native.errorCodes()
 /** Every problem of `formula` over `catalog` (see `Catalog#validateFormula`). */
 const validateFormula = (catalog, formula) => catalog.validateFormula(formula)
 
+/** Forecasts a series of values (`null` where a period has none), with `engine.forecast`'s options. */
+function forecastSeries(values, options = {}) {
+  if (!Array.isArray(values) || values.some((v) => v != null && typeof v !== 'number')) {
+    throw new QueryError('forecastSeries takes an array of numbers (null where a period has no value)', 'KPI_QUERY', 'query')
+  }
+  return call(() => native.forecastSeries(values.map((v) => v ?? null), forecastDoc(options)))
+}
+
 module.exports = {
   Catalog,
   Feed,
+  Forecast,
+  forecastSeries,
   validateFormula,
   ClientConfig,
   Engine,

@@ -85,7 +85,7 @@ fn check_file_blocks(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-fn spec(query: Value) -> napi::Result<QuerySpec> {
+pub(crate) fn spec(query: Value) -> napi::Result<QuerySpec> {
     QuerySpec::from_value(query).map_err(errors::engine)
 }
 
@@ -136,6 +136,13 @@ impl CalcResult {
     #[napi(js_name = "toArrowIPC")]
     pub fn to_arrow_ipc(&self) -> napi::Result<Buffer> {
         guard(|| Ok(ipc(&self.inner.schema(), self.inner.batches())?.into()))
+    }
+}
+
+impl Engine {
+    /// The core engine.
+    pub(crate) fn core(&self) -> &kpi_core::Engine {
+        &self.inner
     }
 }
 

@@ -12,4 +12,5 @@ mod catalog;
 mod engine;
 mod errors;
 mod feed;
+mod forecast;
 mod pricing;

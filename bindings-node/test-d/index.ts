@@ -1,6 +1,6 @@
 // Compile-only check of index.d.ts (`tsc --noEmit`, run by scripts/node-test.sh): the package's
 // documented uses type-check, and misuses are type errors.
-import { Catalog, Engine, FormulaError, KpiError, Metrics, Query, Result, Update, demo, pricing } from '..'
+import { Catalog, Engine, Forecast, FormulaError, KpiError, Metrics, Query, Result, Update, demo, forecastSeries, pricing } from '..'
 
 async function documentedUses(): Promise<void> {
   const catalog: Catalog = Catalog.standard()
@@ -42,6 +42,12 @@ async function newerUses(engine: Engine): Promise<void> {
   const rows: number = res.toArrow().numRows
   const cmp = await engine.compare({ kpi: 'revenue' }, ['2024-07-01', '2024-10-01'])
   void [rows, cmp.previous.start]
+  const forecast: Forecast = await engine.forecast({ kpi: 'revenue', grain: 'month' }, { horizon: 3, method: 'ets', trend: 'damped' })
+  const upper: number = forecast.json.groups[0].forecast[0].upper
+  const trend = await engine.trend({ kpi: 'revenue', grain: 'month' }, { window: 12 })
+  const significant: boolean = trend.groups[0].significant
+  const model: string = forecastSeries([1, 2, null, 4, 5, 6], { seasonLength: 1 }).model
+  void [upper, significant, model]
   await engine.registerParquet('orders', 's3://bucket/orders/')
   const feed = await engine.followPostgres('orders', 'postgresql://u@h/db', { table: 'sales.orders', pollInterval: '250ms', checkpoint: 'feed.json' })
   const appended: number | undefined = (await feed.status())?.rows_appended
@@ -61,6 +67,8 @@ function misuses(engine: Engine): void {
   void wrong
   // @ts-expect-error: the feed's options are an object
   void engine.followPostgres('orders', 'postgresql://u@h/db', 'orders')
+  // @ts-expect-error: forecast methods are a fixed set
+  void engine.forecast({ kpi: 'revenue', grain: 'month' }, { method: 'prophet' })
 }
 
 void documentedUses
