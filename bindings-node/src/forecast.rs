@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use kpi_core::EngineError;
 use kpi_core::forecast::{Forecast, ForecastSettings};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -68,8 +67,7 @@ impl Engine {
 pub fn forecast_series(values: Vec<Option<f64>>, options: Option<Value>) -> napi::Result<Value> {
     guard(|| {
         let options = settings(options)?.to_options(None).map_err(errors::engine)?;
-        let forecast = kpi_core::forecast::forecast_series(&values, &options)
-            .map_err(|error| errors::engine(EngineError::Forecast { what: "the series".into(), error }))?;
+        let forecast = kpi_core::forecast::forecast_series(&values, &options).map_err(|e| errors::engine(e.into_engine("the series")))?;
         serde_json::to_value(forecast).map_err(errors::json_failed)
     })
 }

@@ -94,8 +94,8 @@ impl ForecastResult {
 pub(crate) fn forecast_series(values: Vec<Option<f64>>, settings: Option<&str>) -> Outcome<String> {
     guarded(|| {
         let settings = ForecastSettings::from_json(settings.unwrap_or("null"))?;
-        let forecast = kpi_core::forecast::forecast_series(&values, &settings.to_options(None)?)
-            .map_err(|error| EngineError::Forecast { what: "the series".into(), error })?;
+        let forecast =
+            kpi_core::forecast::forecast_series(&values, &settings.to_options(None)?).map_err(|e| e.into_engine("the series"))?;
         json(&forecast)
     })
 }

@@ -6,6 +6,8 @@
 //! kpi calc -k revenue -g month -b orders.region -d data/
 //! kpi sql -k revenue -g month --start 2024-01-01 --end 2025-01-01 --dialect mysql
 //! kpi explain -k perfect_order_rate -d data/
+//! kpi forecast -k revenue -g month --horizon 6 -b orders.region -d data/
+//! kpi trend -k order_count -g month --window 12 -d data/
 //! kpi price answers.yaml -k perfect_order_rate,new_customers
 //! kpi import-dbt my_dbt_project/ -o catalog.yaml   # dbt semantic models and metrics as a catalog
 //! ```
@@ -18,6 +20,7 @@ mod check;
 mod data;
 mod demo;
 mod error;
+mod forecast;
 mod import_dbt;
 mod output;
 mod price;
@@ -49,6 +52,16 @@ Dialects: postgres, timescale, mysql, sqlite, duckdb, bigquery.";
 const EXPLAIN_EXAMPLES: &str = "Examples:
   kpi explain -k perfect_order_rate -g month -d data/
   kpi explain -f \"count(orders where orders.status = 'completed')\" --demo 1000";
+
+const FORECAST_EXAMPLES: &str = "Examples:
+  kpi demo --out data/ --start 2022-01-01 --end 2025-01-01 && kpi forecast -k revenue -g month -d data/
+  kpi forecast -k order_count -g week --horizon 8 -b orders.region -d data/ -o forecast.csv
+  kpi forecast -k revenue -g month --method ets --trend damped --level 0.8 -d data/ --format json
+  kpi forecast -k revenue -g month --method seasonal_naive -d data/       # the baseline";
+
+const TREND_EXAMPLES: &str = "Examples:
+  kpi trend -k order_count -g month --window 12 -d data/
+  kpi trend -k perfect_order_rate -g week -b orders.region --window 26 -d data/ --json";
 
 const PRICE_EXAMPLES: &str = "Examples:
   kpi price answers.yaml -k perfect_order_rate,new_customers
@@ -112,6 +125,36 @@ enum Command {
         #[command(flatten)]
         data: data::DataArgs,
     },
+    /// Forecast a KPI past its range, per dimension group, with prediction intervals.
+    #[command(after_help = FORECAST_EXAMPLES)]
+    Forecast {
+        #[command(flatten)]
+        catalog: query::CatalogArgs,
+        #[command(flatten)]
+        query: query::QueryArgs,
+        #[command(flatten)]
+        forecast: forecast::ForecastArgs,
+        #[command(flatten)]
+        data: data::DataArgs,
+        #[command(flatten)]
+        output: output::OutputArgs,
+    },
+    /// The trend of a KPI: the least-squares slope per period and its significance, per group.
+    #[command(after_help = TREND_EXAMPLES)]
+    Trend {
+        #[command(flatten)]
+        catalog: query::CatalogArgs,
+        #[command(flatten)]
+        query: query::QueryArgs,
+        /// The last periods of the range to fit the line to (all of them by default).
+        #[arg(long, value_name = "PERIODS")]
+        window: Option<usize>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: data::DataArgs,
+    },
     /// Price a service proposal from a questionnaire's answers.
     #[command(after_help = PRICE_EXAMPLES)]
     Price(price::PriceArgs),
@@ -147,6 +190,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// An engine over the catalog with the data registered; no data is a usage error.
+async fn engine_with_data(catalog: &query::CatalogArgs, data: &data::DataArgs) -> Result<Engine, CliError> {
+    if data.is_empty() {
+        return Err(CliError::Usage("no data: give --data DIR, --data MODEL=PATH or --demo ROWS".into()));
+    }
+    let engine = Engine::new(catalog.load()?)?;
+    data.register(&engine).await?;
+    Ok(engine)
+}
+
 /// Runs one command; `Ok(false)` when it found problems (a catalog check).
 fn run(command: Command) -> Result<bool, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -159,11 +212,7 @@ fn run(command: Command) -> Result<bool, CliError> {
         Command::Calc { catalog, query, data, output } => runtime.block_on(async {
             let spec = query.spec()?;
             output.format()?;
-            if data.is_empty() {
-                return Err(CliError::Usage("no data: give --data DIR, --data MODEL=PATH or --demo ROWS".into()));
-            }
-            let engine = Engine::new(catalog.load()?)?;
-            data.register(&engine).await?;
+            let engine = engine_with_data(&catalog, &data).await?;
             let result = engine.calculate_spec(&spec).await?;
             output.write(&result)?;
             Ok(true)
@@ -185,6 +234,19 @@ fn run(command: Command) -> Result<bool, CliError> {
             let engine = Engine::new(catalog.load()?)?;
             data.register(&engine).await?;
             println!("{}", engine.explain(&engine.query(&spec)?).await?);
+            Ok(true)
+        }),
+        Command::Forecast { catalog, query, forecast, data, output } => runtime.block_on(async {
+            let spec = query.spec()?;
+            output.format()?;
+            let engine = engine_with_data(&catalog, &data).await?;
+            output.write_forecast(&engine.forecast_spec(&spec, &forecast.settings()).await?)?;
+            Ok(true)
+        }),
+        Command::Trend { catalog, query, window, json, data } => runtime.block_on(async {
+            let spec = query.spec()?;
+            let engine = engine_with_data(&catalog, &data).await?;
+            forecast::print_trend(&engine.trend_spec(&spec, window).await?, json)?;
             Ok(true)
         }),
         Command::Price(args) => price::run(&args).map(|()| true),

@@ -5,8 +5,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use kpi_core::{EngineError, KpiResult};
+use serde_json::Value;
 
 use crate::error::CliError;
 use crate::tables::{self, TableFormat};
@@ -54,6 +57,28 @@ impl OutputArgs {
 
     /// Writes `result`.
     pub fn write(&self, result: &KpiResult) -> Result<(), CliError> {
+        let footer = format!("{} rows in {:.1?}", result.num_rows(), result.timing().total);
+        self.write_rows(&Rows { schema: result.schema(), batches: result.batches(), json: result.to_json(), footer })
+    }
+
+    /// Writes a forecast.
+    pub fn write_forecast(&self, forecast: &kpi_core::forecast::Forecast) -> Result<(), CliError> {
+        let models: Vec<String> = forecast.groups.iter().map(|g| g.forecast.model.clone()).collect();
+        let mut footer =
+            format!("{} groups forecast {} periods ahead ({})", forecast.groups.len(), forecast.options.horizon, models.join(", "));
+        for (dimensions, e) in &forecast.skipped {
+            let group: Vec<String> = dimensions.iter().map(ToString::to_string).collect();
+            footer.push_str(&format!("\nskipped {}: {e}", group.join(", ")));
+        }
+        self.write_rows(&Rows {
+            schema: forecast.schema(),
+            batches: std::slice::from_ref(forecast.batch()),
+            json: forecast.to_json(),
+            footer,
+        })
+    }
+
+    fn write_rows(&self, result: &Rows<'_>) -> Result<(), CliError> {
         let format = self.format()?;
         match &self.out {
             Some(path) => {
@@ -75,18 +100,26 @@ impl OutputArgs {
     }
 }
 
-fn write_result(result: &KpiResult, format: OutputFormat, out: &mut (dyn Write + Send), path: &Path) -> Result<(), CliError> {
+/// What a command writes: Arrow rows, the JSON document, and a line for people under the table.
+struct Rows<'a> {
+    schema: SchemaRef,
+    batches: &'a [RecordBatch],
+    json: Value,
+    footer: String,
+}
+
+fn write_result(result: &Rows<'_>, format: OutputFormat, out: &mut (dyn Write + Send), path: &Path) -> Result<(), CliError> {
     let io = |e: io::Error| CliError::Io { path: path.to_path_buf(), source: e };
     let arrow = |e: datafusion::arrow::error::ArrowError| EngineError::Internal(format!("could not write the result: {e}"));
     match format {
         OutputFormat::Table => {
-            let table = pretty_format_batches(result.batches()).map_err(arrow)?;
+            let table = pretty_format_batches(result.batches).map_err(arrow)?;
             writeln!(out, "{table}").map_err(io)?;
-            writeln!(out, "{} rows in {:.1?}", result.num_rows(), result.timing().total).map_err(io)
+            writeln!(out, "{}", result.footer).map_err(io)
         }
         OutputFormat::Csv => write_table(TableFormat::Csv, result, out, path),
         OutputFormat::Json => {
-            let text = serde_json::to_string_pretty(&result.to_json())
+            let text = serde_json::to_string_pretty(&result.json)
                 .map_err(|e| EngineError::Internal(format!("could not write the result as JSON: {e}")))?;
             writeln!(out, "{text}").map_err(io)
         }
@@ -94,8 +127,8 @@ fn write_result(result: &KpiResult, format: OutputFormat, out: &mut (dyn Write +
     }
 }
 
-fn write_table(format: TableFormat, result: &KpiResult, out: &mut (dyn Write + Send), path: &Path) -> Result<(), CliError> {
-    tables::write(format, out, result.schema(), result.batches(), |_| {})
+fn write_table(format: TableFormat, result: &Rows<'_>, out: &mut (dyn Write + Send), path: &Path) -> Result<(), CliError> {
+    tables::write(format, out, result.schema.clone(), result.batches, |_| {})
         .map(drop)
         .map_err(|e| CliError::Io { path: path.to_path_buf(), source: io::Error::other(e) })
 }

@@ -3,5 +3,6 @@
 mod calc;
 mod check;
 mod errors;
+mod forecast;
 mod readme;
 mod support;

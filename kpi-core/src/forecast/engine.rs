@@ -95,7 +95,7 @@ impl ForecastSettings {
             level: self.level.unwrap_or(defaults.level),
             method,
         };
-        options.check().map_err(|e| option("forecast", e.to_string()))?;
+        options.check().map_err(|e| e.into_engine("the series"))?;
         Ok(options)
     }
 }
@@ -283,7 +283,7 @@ impl Engine {
     /// the first one's reason is the error.
     pub async fn forecast(&self, query: &Query, options: &ForecastOptions) -> Result<Forecast, EngineError> {
         let grain = grain_of(query, "forecast")?;
-        options.check().map_err(|e| EngineError::InvalidOption { option: "forecast", message: e.to_string() })?;
+        options.check().map_err(|e| e.into_engine("the series"))?;
         let options = &ForecastOptions { season_length: options.season_length.or_else(|| season_of_grain(grain)), ..options.clone() };
         let result = self.calculate(query).await?;
         let history = histories(&result, grain)?;
@@ -304,7 +304,7 @@ impl Engine {
         }
         if groups.is_empty() {
             let error = skipped.first().map(|(_, e)| e.clone()).unwrap_or(ForecastError::NoValues);
-            return Err(EngineError::Forecast { what: result.info().code.clone().unwrap_or_else(|| "formula".into()), error });
+            return Err(error.into_engine(result.info().code.as_deref().unwrap_or("the formula")));
         }
         let batch = forecast_batch(&history.rows, &groups, &rows_of, query.dimensions.len())?;
         Ok(Forecast {

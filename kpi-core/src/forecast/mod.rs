@@ -75,17 +75,34 @@ impl Default for ForecastOptions {
     }
 }
 
+impl ForecastError {
+    /// As the engine's error: a bad option is [`EngineError::InvalidOption`](crate::EngineError),
+    /// a series that cannot be forecast [`EngineError::Forecast`](crate::EngineError) of `what`.
+    pub fn into_engine(self, what: &str) -> crate::EngineError {
+        match self {
+            ForecastError::Option { option, message } => crate::EngineError::InvalidOption { option, message },
+            error => crate::EngineError::Forecast { what: what.to_string(), error },
+        }
+    }
+}
+
 impl ForecastOptions {
     /// Checks the options, naming the one that is wrong.
     pub fn check(&self) -> Result<(), ForecastError> {
         if !(1..=MAX_HORIZON).contains(&self.horizon) {
-            return Err(ForecastError::Option(format!("horizon must be 1 to {MAX_HORIZON} periods, got {}", self.horizon)));
+            return Err(ForecastError::Option {
+                option: "horizon",
+                message: format!("must be 1 to {MAX_HORIZON} periods, got {}", self.horizon),
+            });
         }
         if self.season_length.is_some_and(|m| m == 0 || m > MAX_SEASON) {
-            return Err(ForecastError::Option(format!("season_length must be 1 to {MAX_SEASON} periods")));
+            return Err(ForecastError::Option { option: "season_length", message: format!("must be 1 to {MAX_SEASON} periods") });
         }
         if !(self.level > 0.0 && self.level < 1.0) {
-            return Err(ForecastError::Option(format!("level must be between 0 and 1 (0.95 for 95% intervals), got {}", self.level)));
+            return Err(ForecastError::Option {
+                option: "level",
+                message: format!("must be between 0 and 1 (0.95 for 95% intervals), got {}", self.level),
+            });
         }
         Ok(())
     }
@@ -129,8 +146,13 @@ pub enum ForecastError {
         help: &'static str,
     },
     /// An option has a value that cannot be used.
-    #[error("invalid forecast option: {0}")]
-    Option(String),
+    #[error("invalid forecast option {option}: {message}")]
+    Option {
+        /// The option.
+        option: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// One forecast period.
@@ -181,8 +203,9 @@ pub fn forecast_series(values: &[Option<f64>], options: &ForecastOptions) -> Res
         ForecastMethod::Auto => smoothing(&y, &candidates(options.season(), observed), options, z)?,
         ForecastMethod::Ets { trend, seasonal } => {
             let season = if seasonal {
-                Some(options.season().ok_or_else(|| {
-                    ForecastError::Option("a seasonal model needs a season_length above 1 (or a grain that has one)".into())
+                Some(options.season().ok_or_else(|| ForecastError::Option {
+                    option: "seasonal",
+                    message: "a seasonal model needs a season_length above 1 (or a grain that has one)".into(),
                 })?)
             } else {
                 None
@@ -325,9 +348,9 @@ mod tests {
     fn no_values_and_bad_options_are_refused() {
         assert_eq!(forecast_series(&[None, None], &ForecastOptions::default()), Err(ForecastError::NoValues));
         let far = ForecastOptions { horizon: 100_000_000, ..ForecastOptions::default() };
-        assert!(matches!(forecast_series(&monthly(30), &far), Err(ForecastError::Option(_))));
+        assert!(matches!(forecast_series(&monthly(30), &far), Err(ForecastError::Option { option: "horizon", .. })));
         let nan = ForecastOptions { level: f64::NAN, ..ForecastOptions::default() };
-        assert!(matches!(forecast_series(&monthly(30), &nan), Err(ForecastError::Option(_))));
+        assert!(matches!(forecast_series(&monthly(30), &nan), Err(ForecastError::Option { option: "level", .. })));
     }
 
     #[test]
