@@ -91,23 +91,36 @@ pub(crate) struct Filtered {
 /// Runs the model over `y`; a missing value contributes no error, so the states follow their
 /// own prediction through it.
 pub(crate) fn filter(model: &EtsModel, p: &EtsParameters, y: &[Option<f64>]) -> Filtered {
+    let mut fitted = Vec::with_capacity(y.len());
+    let (sse, level, trend, seasons) = run(model, p, y, |f| fitted.push(f));
+    Filtered { fitted, sse, level, trend, seasons }
+}
+
+/// The sum of squared errors of the model over `y`, what a fit minimises (without keeping the
+/// fitted values).
+pub(crate) fn sse(model: &EtsModel, p: &EtsParameters, y: &[Option<f64>]) -> f64 {
+    run(model, p, y, |_| {}).0
+}
+
+/// The recursion, giving each period's prediction to `fitted`; the squared errors and the
+/// final states.
+fn run(model: &EtsModel, p: &EtsParameters, y: &[Option<f64>], mut fitted: impl FnMut(f64)) -> (f64, f64, f64, Vec<f64>) {
     let m = model.period();
     let mut level = p.initial_level;
     let mut trend = p.initial_trend;
     let mut seasons = if model.season.is_some() { p.initial_seasonal.clone() } else { vec![0.0] };
-    let mut fitted = Vec::with_capacity(y.len());
     let mut sse = 0.0;
     for (t, value) in y.iter().enumerate() {
         let slot = t % m;
         let predicted = level + p.phi * trend + seasons[slot];
-        fitted.push(predicted);
+        fitted(predicted);
         let e = value.map_or(0.0, |v| v - predicted);
         sse += e * e;
-        level = level + p.phi * trend + p.alpha * e;
+        level += p.phi * trend + p.alpha * e;
         trend = p.phi * trend + p.beta * e;
         seasons[slot] += p.gamma * e;
     }
-    Filtered { fitted, sse, level, trend, seasons }
+    (sse, level, trend, seasons)
 }
 
 /// Point forecasts for the `horizon` periods after the series `filter` ran over (of length

@@ -5,7 +5,7 @@
 //! order of magnitude; states are scaled back afterwards. Bounds are those of Hyndman et al.
 //! and statsmodels: `α ∈ [1e-4, 1)`, `β ∈ [1e-4, α]`, `γ ∈ [1e-4, 1 - α]`, `φ ∈ [0.8, 0.98]`.
 
-use super::ets::{EtsModel, EtsParameters, Filtered, TrendKind, filter};
+use super::ets::{EtsModel, EtsParameters, Filtered, TrendKind, filter, sse};
 
 const SMALL: f64 = 1e-4;
 const PHI_RANGE: (f64, f64) = (0.8, 0.98);
@@ -161,7 +161,7 @@ pub(crate) fn fit(model: EtsModel, y: &[Option<f64>]) -> Fitted {
     // have more than one valley); the best goes on to the joint fit.
     let starts: [(f64, f64, f64, f64); 4] = [(0.1, 0.01, 0.05, 0.98), (0.3, 0.03, 0.1, 0.95), (0.6, 0.2, 0.2, 0.9), (0.9, 0.5, 0.05, 0.85)];
     let layout = Layout { model, fit_seasons: false };
-    let sse_of = |p: &EtsParameters| filter(&model, p, &z).sse;
+    let sse_of = |p: &EtsParameters| sse(&model, p, &z);
     let mut fits: Vec<(f64, EtsParameters)> = starts
         .iter()
         .map(|&(alpha, beta, gamma, phi)| {
@@ -179,11 +179,12 @@ pub(crate) fn fit(model: EtsModel, y: &[Option<f64>]) -> Fitted {
         })
         .collect();
     fits.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // Then, for short seasons, the seasonal states join the smoothing parameters, from the two
-    // best starts.
+    // Then, for short seasons, the seasonal states join the smoothing parameters, from the best
+    // start (from the two best, the squared errors came out the same in statsmodels' tests and
+    // the search took 1.6x as long).
     if model.season.is_some_and(|m| m <= MAX_FITTED_SEASON) {
         let joint = Layout { model, fit_seasons: true };
-        fits = fits.iter().take(2).map(|(_, p)| optimise(&joint, p, &z)).map(|p| (sse_of(&p), p)).collect();
+        fits = fits.iter().take(1).map(|(_, p)| optimise(&joint, p, &z)).map(|p| (sse_of(&p), p)).collect();
         fits.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
     let best = fits.into_iter().next().map(|(_, p)| p).unwrap_or(EtsParameters {
@@ -214,12 +215,12 @@ pub(crate) fn fit(model: EtsModel, y: &[Option<f64>]) -> Fitted {
 /// improving.
 fn optimise(layout: &Layout, start: &EtsParameters, z: &[Option<f64>]) -> EtsParameters {
     let seasons = start.initial_seasonal.clone();
-    let sse = |x: &[f64]| layout.decode(x, &seasons).map_or(f64::INFINITY, |p| filter(&layout.model, &p, z).sse);
+    let objective = |x: &[f64]| layout.decode(x, &seasons).map_or(f64::INFINITY, |p| sse(&layout.model, &p, z));
     let mut x = layout.encode(start);
-    let mut value = sse(&x);
+    let mut value = objective(&x);
     for _ in 0..4 {
-        let (next, next_value) = nelder_mead(&sse, &x, &layout.steps(&x), 300 * x.len());
-        let improved = next_value < value - 1e-10 * value.abs().max(1e-12);
+        let (next, next_value) = nelder_mead(&objective, &x, &layout.steps(&x), 300 * x.len());
+        let improved = next_value < value - 1e-7 * value.abs().max(1e-12);
         if next_value <= value {
             x = next;
             value = next_value;
@@ -260,7 +261,7 @@ fn nelder_mead(f: &dyn Fn(&[f64]) -> f64, x0: &[f64], steps: &[f64], max_evaluat
     while evaluations < max_evaluations {
         simplex.sort_by(|a, b| a.1.total_cmp(&b.1));
         let (best, worst) = (simplex[0].1, simplex[dim].1);
-        if worst.is_finite() && worst - best <= 1e-12 * (best.abs() + 1e-12) {
+        if worst.is_finite() && worst - best <= 1e-10 * (best.abs() + 1e-12) {
             break;
         }
         let c = centroid(&simplex);
