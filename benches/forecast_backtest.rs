@@ -59,7 +59,10 @@ async fn main() {
         };
         let auto = ForecastOptions { horizon: holdout, ..ForecastOptions::default() };
         let naive = ForecastOptions { method: ForecastMethod::SeasonalNaive, ..auto.clone() };
-        let (model, baseline) = match (engine.forecast(&query.clone().with_range(fitted), &auto).await, engine.forecast(&query.clone().with_range(fitted), &naive).await) {
+        let (model, baseline) = match (
+            engine.forecast(&query.clone().with_range(fitted), &auto).await,
+            engine.forecast(&query.clone().with_range(fitted), &naive).await,
+        ) {
             (Ok(m), Ok(n)) => (m, n),
             (Err(e), _) | (_, Err(e)) => {
                 skipped.push(format!("{}: {e}", kpi.code));

@@ -441,7 +441,7 @@ export class Engine {
   registered(): { objectModel: string; version: number; memoryRows: number; inMemory: boolean }[]
   calculate(query: Query, options?: { signal?: AbortSignal }): Promise<Result>
   dashboard(queries: Query[]): Promise<{ items: Record<string, unknown>[]; wall_ms: number }>
-  compare(query: Query, current: [string | Date, string | Date], previous?: [string | Date, string | Date]): Promise<Comparison>
+  compare(query: Query, current: [string | Date, string | Date], previous?: [string | Date, string | Date] | 'previous_period' | 'last_year'): Promise<Comparison>
   /** Forecasts the query's KPI past its range, per dimension group. */
   forecast(query: Query, options?: ForecastOptions): Promise<Forecast>
   /** The query's trend per dimension group over the last `window` periods. */

@@ -571,10 +571,11 @@ class Engine {
   async dashboard(queries) {
     return callAsync(() => this._inner.dashboard(queries.map(queryDoc)))
   }
-  /** The query's value over `current` (`[start, end]`) against `previous` (by default the
-   *  range of the same length just before), per dimension group. */
+  /** The query's value over `current` (`[start, end]`) against `previous`: a range,
+   *  `'previous_period'` (by default: the range of the same length just before) or
+   *  `'last_year'` (the same range a year earlier), per dimension group. */
   async compare(query, current, previous) {
-    const text = (r) => r && r.map((t) => (t instanceof Date ? t.toISOString() : t))
+    const text = (r) => (Array.isArray(r) ? r.map((t) => (t instanceof Date ? t.toISOString() : t)) : r)
     return callAsync(() => this._inner.compare(queryDoc(query), text(current), text(previous)))
   }
   /** Forecasts the query's KPI `horizon` periods past its range, per dimension group, with

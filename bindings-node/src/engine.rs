@@ -14,7 +14,9 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::ipc::reader::{FileReader, StreamDecoder};
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::arrow::json::ReaderBuilder;
-use kpi_core::{Cancellation, EngineError, EngineSettings, FollowSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
+use kpi_core::{
+    Baseline, Cancellation, EngineError, EngineSettings, FollowSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect,
+};
 use napi::Either;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
@@ -405,10 +407,11 @@ impl Engine {
         .await
     }
 
-    /// A query document's value over `current` (`[start, end]`) against `previous` (by default
-    /// the range of the same length just before).
+    /// A query document's value over `current` (`[start, end]`) against `previous`: a range
+    /// `[start, end]`, or `'previous_period'` (by default: the range of the same length just
+    /// before) or `'last_year'`.
     #[napi]
-    pub async fn compare(&self, query: Value, current: Vec<String>, previous: Option<Vec<String>>) -> napi::Result<Value> {
+    pub async fn compare(&self, query: Value, current: Vec<String>, previous: Option<Either<Vec<String>, String>>) -> napi::Result<Value> {
         guard_async(async {
             fn pair(v: &[String]) -> napi::Result<(&str, &str)> {
                 match v {
@@ -418,7 +421,11 @@ impl Engine {
             }
             let spec = spec(query)?;
             let now = pair(&current)?;
-            let before = previous.as_deref().map(pair).transpose()?;
+            let before = match &previous {
+                Some(Either::A(range)) => pair(range).map(|(s, e)| Baseline::Range(s, e))?,
+                Some(Either::B(name)) => Baseline::parse(name).map_err(errors::engine)?,
+                None => Baseline::PreviousPeriod,
+            };
             Ok(self.inner.compare_spec(&spec, now, before).await.map_err(errors::engine)?.to_json())
         })
         .await

@@ -50,3 +50,15 @@ test('bad forecasts get typed errors', async () => {
   assert.throws(() => ke.forecastSeries(['a', 'b']), (e) => e instanceof ke.QueryError && /numbers/.test(e.message))
   await assert.rejects(engine.trend({ kpi: 'revenue', grain: 'month' }, { window: 2 }), (e) => e instanceof ke.QueryError)
 })
+
+test('compare against last year, the previous period or a range', async () => {
+  const current = ['2024-04-01', '2024-07-01']
+  const year = await engine.compare({ kpi: 'revenue', by: ['orders.region'] }, current, 'last_year')
+  assert.equal(year.previous.start, '2023-04-01T00:00:00Z')
+  assert.equal(year.rows.length, 4)
+  const before = await engine.compare({ kpi: 'revenue' }, current)
+  assert.equal(before.previous.start, '2024-01-01T00:00:00Z')
+  const range = await engine.compare({ kpi: 'revenue' }, current, ['2022-01-01', '2022-04-01'])
+  assert.equal(range.previous.end, '2022-04-01T00:00:00Z')
+  await assert.rejects(engine.compare({ kpi: 'revenue' }, current, 'last_week'), (e) => e instanceof ke.QueryError && /not a baseline/.test(e.message))
+})

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use futures::FutureExt;
 use kpi_core::forecast::{Forecast, ForecastSettings};
-use kpi_core::{EngineError, EngineSettings, FollowSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
+use kpi_core::{Baseline, EngineError, EngineSettings, FollowSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
@@ -248,8 +248,10 @@ impl Engine {
         })
     }
 
-    /// A query document's value over the current range against the previous one, as JSON.
-    #[pyo3(signature = (query, current_start, current_end, previous_start=None, previous_end=None))]
+    /// A query document's value over the current range against a previous range, or against a
+    /// named baseline (`previous_period` by default, `last_year`), as JSON.
+    #[pyo3(signature = (query, current_start, current_end, previous_start=None, previous_end=None, baseline=None))]
+    #[allow(clippy::too_many_arguments)]
     fn compare(
         &self,
         py: Python<'_>,
@@ -258,9 +260,13 @@ impl Engine {
         current_end: &str,
         previous_start: Option<&str>,
         previous_end: Option<&str>,
+        baseline: Option<&str>,
     ) -> Outcome<String> {
         let spec = spec(query)?;
-        let previous = previous_start.zip(previous_end);
+        let previous = match previous_start.zip(previous_end) {
+            Some((start, end)) => Baseline::Range(start, end),
+            None => Baseline::parse(baseline.unwrap_or("previous_period"))?,
+        };
         let comparison = run(py, self.inner.compare_spec(&spec, (current_start, current_end), previous))??;
         Ok(comparison.to_json().to_string())
     }

@@ -207,3 +207,16 @@ def test_forecast_rows_cross_the_arrow_stream(engine):
     assert pa.table(forecast).num_rows == 2
     assert len(forecast) == 2
     assert "Forecast" in repr(forecast)
+
+
+def test_compare_against_last_year_and_the_previous_period(engine):
+    current = ("2024-04-01", "2024-07-01")
+    year = engine.compare("revenue", current=current, previous="last_year", by=["orders.region"])
+    assert year["previous"]["start"] == "2023-04-01T00:00:00Z" and year["previous"]["end"] == "2023-07-01T00:00:00Z"
+    before = engine.compare("revenue", current=current)
+    assert before["previous"]["start"] == "2024-01-01T00:00:00Z"
+    for row in year["rows"]:
+        assert row["trend"]["change"] == pytest.approx(row["current"] - row["previous"])
+        assert row["trend"]["improving"] in (True, False, None)
+    with pytest.raises(ke.QueryError, match="not a baseline"):
+        engine.compare("revenue", current=current, previous="last_week")

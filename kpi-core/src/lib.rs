@@ -96,7 +96,7 @@ pub use result::{
     TrendDirection,
 };
 pub use settings::{CacheSettings, EngineSettings};
-pub use spec::QuerySpec;
+pub use spec::{Baseline, QuerySpec};
 pub use sql::{Explain, SqlDialect};
 pub use stream::{JobInfo, Refresh, StreamInfo, Subscription, Update, UpdateKind, Updates};
 

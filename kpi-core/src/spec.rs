@@ -253,26 +253,31 @@ impl crate::Engine {
         self.calculate_with(&query, &spec.calculate_options()?).await
     }
 
-    /// Compares a query document's value over `current` with `previous` (start and end text,
-    /// read in the document's calendar), per dimension group; without `previous`, over the
-    /// range of the same length just before `current`.
+    /// Compares a query document's value over `current` (start and end text, read in the
+    /// document's calendar) with a baseline, per dimension group: the range of the same length
+    /// just before, the same range a year earlier, or another range.
     pub async fn compare_spec(
         &self,
         spec: &QuerySpec,
         current: (&str, &str),
-        previous: Option<(&str, &str)>,
+        previous: Baseline<'_>,
     ) -> Result<crate::Comparison, EngineError> {
         let query = self.query(spec)?;
-        let read = |(start, end): (&str, &str)| TimeRange::parse(start, end, &query.calendar).map_err(kpi_formula::FormulaError::from);
+        let calendar = &query.calendar;
+        let read = |(start, end): (&str, &str)| TimeRange::parse(start, end, calendar).map_err(kpi_formula::FormulaError::from);
         let now = read(current)?;
         let before = match previous {
-            Some(p) => read(p)?,
-            None => {
+            Baseline::Range(start, end) => read((start, end))?,
+            Baseline::PreviousPeriod => {
                 let start = now
                     .start
                     .checked_sub_signed(now.end - now.start)
                     .ok_or_else(|| invalid("the range before `current` starts before any time the engine can represent"))?;
                 TimeRange::new(start, now.start).map_err(kpi_formula::FormulaError::from)?
+            }
+            Baseline::LastYear => {
+                let year = kpi_formula::CalendarSpan::parse("1 year").map_err(invalid)?;
+                TimeRange::new(calendar.before(now.start, year), calendar.before(now.end, year)).map_err(kpi_formula::FormulaError::from)?
             }
         };
         self.compare(&query, now, before).await
@@ -282,6 +287,35 @@ impl crate::Engine {
     pub async fn subscribe_spec(&self, spec: &QuerySpec) -> Result<crate::Subscription, EngineError> {
         let query = self.query(spec)?;
         self.subscribe(&query, spec.refresh()?).await
+    }
+}
+
+/// What a comparison compares its current range with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Baseline<'a> {
+    /// The range of the same length just before (period over period).
+    PreviousPeriod,
+    /// The same range a year earlier on the calendar's wall clock.
+    LastYear,
+    /// Another range: start and end text.
+    Range(&'a str, &'a str),
+}
+
+impl<'a> Baseline<'a> {
+    /// The baseline named `previous_period` or `last_year`.
+    ///
+    /// ```
+    /// use kpi_core::Baseline;
+    /// assert_eq!(Baseline::parse("last_year")?, Baseline::LastYear);
+    /// assert_eq!(Baseline::parse("yesterday").unwrap_err().code(), "KPI_QUERY");
+    /// # Ok::<(), kpi_core::EngineError>(())
+    /// ```
+    pub fn parse(name: &str) -> Result<Baseline<'a>, EngineError> {
+        match name {
+            "previous_period" => Ok(Baseline::PreviousPeriod),
+            "last_year" => Ok(Baseline::LastYear),
+            other => Err(invalid(format!("`{other}` is not a baseline: use previous_period, last_year, or a [start, end] range"))),
+        }
     }
 }
 

@@ -476,14 +476,18 @@ class Engine:
         return Dashboard(names, json.loads(text), [Result(r, self.catalog) if r is not None else None for r in results])
 
     def compare(self, kpi: Optional[str] = None, current: Optional[tuple[When, When]] = None,
-                previous: Optional[tuple[When, When]] = None, by: Optional[Sequence[str]] = None,
+                previous: Union[None, str, tuple[When, When]] = None, by: Optional[Sequence[str]] = None,
                 where: Optional[str] = None, **query: Any) -> dict[str, Any]:
-        """The KPI's value over ``current`` (a ``(start, end)`` pair) against ``previous`` (by
-        default the range of the same length just before), per dimension group: both values,
-        the absolute and relative change, and the status and trend by the KPI's direction."""
+        """The KPI's value over ``current`` (a ``(start, end)`` pair) against ``previous``: a
+        ``(start, end)`` pair, ``"previous_period"`` (the default: the range of the same length
+        just before) or ``"last_year"`` (the same range a year earlier), per dimension group:
+        both values, the absolute and relative change, and the status and trend by the KPI's
+        direction."""
         if current is None:
             raise _native.QueryError("compare needs current=(start, end)")
         document = _query(kpi, None, by, None, None, where, query)
+        if isinstance(previous, str):
+            return json.loads(self._native.compare(document, _text(current[0]), _text(current[1]), None, None, previous))
         prev = previous or (None, None)
         return json.loads(self._native.compare(document, _text(current[0]), _text(current[1]), _text(prev[0]), _text(prev[1])))
 

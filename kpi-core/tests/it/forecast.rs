@@ -3,7 +3,7 @@
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{Float64Type, TimestampMicrosecondType};
 use kpi_core::forecast::{ForecastMethod, ForecastOptions, ForecastSettings};
-use kpi_core::{DimensionValue, QuerySpec};
+use kpi_core::{Baseline, DimensionValue, QuerySpec};
 use kpi_formula::{Grain, Query};
 
 use crate::support::{engine, range};
@@ -118,4 +118,23 @@ async fn trends_have_a_slope_and_significance_per_group() {
     assert_eq!(json["grain"], "day");
     assert!(json["groups"][0]["slope"].is_number());
     assert_eq!(engine.trend(&daily_revenue(), Some(2)).await.unwrap_err().code(), "KPI_OPTION");
+}
+
+#[tokio::test]
+async fn comparisons_take_the_previous_period_last_year_or_a_range() {
+    let engine = engine();
+    let spec = QuerySpec::from_json(r#"{"kpi": "order_count", "by": ["orders.region"]}"#).unwrap();
+    let current = ("2024-05-01", "2024-07-01");
+    let before = engine.compare_spec(&spec, current, Baseline::PreviousPeriod).await.unwrap();
+    assert_eq!(before.previous, range("2024-03-01", "2024-05-01"));
+    let year = engine.compare_spec(&spec, current, Baseline::LastYear).await.unwrap();
+    assert_eq!(year.previous, range("2023-05-01", "2023-07-01"));
+    // The demo data starts in 2024: every group is new against last year.
+    assert!(year.rows.iter().all(|r| r.current.is_some() && r.previous.is_none_or(|p| p == 0.0)));
+    let other = engine.compare_spec(&spec, current, Baseline::Range("2024-01-01", "2024-02-01")).await.unwrap();
+    assert_eq!(other.previous, range("2024-01-01", "2024-02-01"));
+    for row in &before.rows {
+        assert_eq!(row.trend.change, Some(row.current.unwrap() - row.previous.unwrap()));
+    }
+    assert_eq!(Baseline::parse("last_week").unwrap_err().code(), "KPI_QUERY");
 }
