@@ -572,7 +572,7 @@ class Engine {
     return callAsync(() => this._inner.dashboard(queries.map(queryDoc)))
   }
   /** The query's value over `current` (`[start, end]`) against `previous`: a range,
-   *  `'previous_period'` (by default: the range of the same length just before) or
+   *  `'previous_period'` (by default: the range just before, as many months for whole months) or
    *  `'last_year'` (the same range a year earlier), per dimension group. */
   async compare(query, current, previous) {
     const text = (r) => (Array.isArray(r) ? r.map((t) => (t instanceof Date ? t.toISOString() : t)) : r)

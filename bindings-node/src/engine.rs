@@ -408,8 +408,8 @@ impl Engine {
     }
 
     /// A query document's value over `current` (`[start, end]`) against `previous`: a range
-    /// `[start, end]`, or `'previous_period'` (by default: the range of the same length just
-    /// before) or `'last_year'`.
+    /// `[start, end]`, or `'previous_period'` (by default: the range just before, as many months
+    /// for whole months, else of the same length) or `'last_year'`.
     #[napi]
     pub async fn compare(&self, query: Value, current: Vec<String>, previous: Option<Either<Vec<String>, String>>) -> napi::Result<Value> {
         guard_async(async {

@@ -254,8 +254,9 @@ impl crate::Engine {
     }
 
     /// Compares a query document's value over `current` (start and end text, read in the
-    /// document's calendar) with a baseline, per dimension group: the range of the same length
-    /// just before, the same range a year earlier, or another range.
+    /// document's calendar) with a baseline, per dimension group: the range just before (as many
+    /// months for whole months, else the same length), the same range a year earlier, or
+    /// another range.
     pub async fn compare_spec(
         &self,
         spec: &QuerySpec,
@@ -268,13 +269,18 @@ impl crate::Engine {
         let now = read(current)?;
         let before = match previous {
             Baseline::Range(start, end) => read((start, end))?,
-            Baseline::PreviousPeriod => {
-                let start = now
-                    .start
-                    .checked_sub_signed(now.end - now.start)
-                    .ok_or_else(|| invalid("the range before `current` starts before any time the engine can represent"))?;
-                TimeRange::new(start, now.start).map_err(kpi_formula::FormulaError::from)?
-            }
+            Baseline::PreviousPeriod => match whole_months(calendar, now) {
+                // Whole months (a quarter, a year) compare with as many months before.
+                Some(months) => TimeRange::new(calendar.add_periods(now.start, kpi_formula::Grain::Month, -months), now.start)
+                    .map_err(kpi_formula::FormulaError::from)?,
+                None => {
+                    let start = now
+                        .start
+                        .checked_sub_signed(now.end - now.start)
+                        .ok_or_else(|| invalid("the range before `current` starts before any time the engine can represent"))?;
+                    TimeRange::new(start, now.start).map_err(kpi_formula::FormulaError::from)?
+                }
+            },
             Baseline::LastYear => {
                 let year = kpi_formula::CalendarSpan::parse("1 year").map_err(invalid)?;
                 TimeRange::new(calendar.before(now.start, year), calendar.before(now.end, year)).map_err(kpi_formula::FormulaError::from)?
@@ -290,10 +296,23 @@ impl crate::Engine {
     }
 }
 
+/// How many months `range` spans when it starts and ends at month starts of `calendar`.
+fn whole_months(calendar: &kpi_formula::Calendar, range: TimeRange) -> Option<i64> {
+    use kpi_formula::Grain;
+    let at_start = |t| calendar.period_start(t, Grain::Month) == t;
+    if !(at_start(range.start) && at_start(range.end)) {
+        return None;
+    }
+    let (a, b) = (calendar.to_local(range.start), calendar.to_local(range.end));
+    use chrono::Datelike;
+    Some((i64::from(b.year()) - i64::from(a.year())) * 12 + i64::from(b.month()) - i64::from(a.month()))
+}
+
 /// What a comparison compares its current range with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Baseline<'a> {
-    /// The range of the same length just before (period over period).
+    /// The range just before: as many months when the current range is whole months, else the
+    /// same length (period over period).
     PreviousPeriod,
     /// The same range a year earlier on the calendar's wall clock.
     LastYear,

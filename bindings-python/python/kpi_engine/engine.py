@@ -479,8 +479,8 @@ class Engine:
                 previous: Union[None, str, tuple[When, When]] = None, by: Optional[Sequence[str]] = None,
                 where: Optional[str] = None, **query: Any) -> dict[str, Any]:
         """The KPI's value over ``current`` (a ``(start, end)`` pair) against ``previous``: a
-        ``(start, end)`` pair, ``"previous_period"`` (the default: the range of the same length
-        just before) or ``"last_year"`` (the same range a year earlier), per dimension group:
+        ``(start, end)`` pair, ``"previous_period"`` (the default: the range just before, as many
+        months for whole months, else of the same length) or ``"last_year"`` (the same range a year earlier), per dimension group:
         both values, the absolute and relative change, and the status and trend by the KPI's
         direction."""
         if current is None:

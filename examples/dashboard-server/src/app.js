@@ -24,6 +24,32 @@ const ASSETS = {
 
 /** A query from a request body: the engine's query document as it is (the engine checks
  *  every field and refuses unknown ones). */
+/** A query document from a URL's query string: `grain`, `by` (repeated or comma-separated),
+ *  `start`, `end`, `where`, `timezone`. */
+function queryFromParams(kpi, params) {
+  const query = { kpi }
+  for (const key of ['grain', 'start', 'end', 'where', 'timezone']) if (params.has(key)) query[key] = params.get(key)
+  const by = params.getAll('by').flatMap((b) => b.split(',')).filter(Boolean)
+  if (by.length) query.by = by
+  return query
+}
+
+/** An integer query-string parameter, or undefined when absent. */
+function integer(params, name) {
+  if (!params.has(name)) return undefined
+  const text = params.get(name)
+  if (!/^\d{1,9}$/.test(text)) throw new HttpError(400, 'BAD_REQUEST', `\`${name}\` must be a whole number, got \`${text}\``)
+  return Number(text)
+}
+
+/** A number query-string parameter, or undefined when absent. */
+function number(params, name) {
+  if (!params.has(name)) return undefined
+  const value = Number(params.get(name))
+  if (!Number.isFinite(value)) throw new HttpError(400, 'BAD_REQUEST', `\`${name}\` must be a number`)
+  return value
+}
+
 function queryOf(body) {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'BAD_REQUEST', 'a query must be a JSON object')
   return body
@@ -68,6 +94,19 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
     ['GET', /^\/kpis$/, async () => catalog.kpis()],
     ['GET', /^\/kpis\/module\/([\w-]+)$/, async (m) => catalog.kpis({ module: m[1] })],
     ['GET', /^\/kpis\/([\w-]+)$/, async (m) => catalog.kpi(m[1])],
+    ['GET', /^\/kpis\/([\w-]+)\/history$/, async (m, body, params) => (await engine.calculate(queryFromParams(m[1], params))).toJSON()],
+    ['GET', /^\/kpis\/([\w-]+)\/trend$/, async (m, body, params) => engine.trend(queryFromParams(m[1], params), { window: integer(params, 'window') })],
+    ['GET', /^\/kpis\/([\w-]+)\/forecast$/, async (m, body, params) => {
+      const seasonal = params.has('seasonal') ? params.get('seasonal') === 'true' : undefined
+      const options = { horizon: integer(params, 'horizon'), seasonLength: integer(params, 'season_length'), level: number(params, 'level'), method: params.get('method') ?? undefined, trend: params.get('trend') ?? undefined, seasonal }
+      return (await engine.forecast(queryFromParams(m[1], params), options)).toJSON()
+    }],
+    ['POST', /^\/compare$/, async (m, body) => {
+      const { current, previous, ...query } = body
+      need(body, 'current', 'array')
+      if (previous !== undefined && typeof previous !== 'string' && !Array.isArray(previous)) throw new HttpError(400, 'BAD_REQUEST', '`previous` is a [start, end] range, "previous_period" or "last_year"')
+      return engine.compare(queryOf(query), current, previous)
+    }],
     ['GET', /^\/object-models$/, async () => catalog.objectModels()],
     ['GET', /^\/object-models\/([\w-]+)$/, async (m) => {
       const model = catalog.objectModels().find((o) => o.code === m[1])
@@ -139,7 +178,7 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
       if (limited(req)) throw new HttpError(429, 'RATE_LIMITED', `more than ${rateLimit} requests per second`)
       const body = req.method === 'GET' ? {} : await readJson(req, bodyLimit)
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'BAD_REQUEST', 'the body must be a JSON object')
-      const out = await found[2](found[1].exec(url.pathname), body)
+      const out = await found[2](found[1].exec(url.pathname), body, url.searchParams)
       const [code, payload] = Array.isArray(out) && out.length === 2 && typeof out[0] === 'number' ? out : [200, out]
       status = code
       send(res, code, payload)

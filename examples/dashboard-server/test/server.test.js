@@ -86,6 +86,41 @@ test('calculation endpoints and their validation', async () => {
   }
 })
 
+test('history, trend, forecast and compare endpoints', async () => {
+  const { server, call } = await start()
+  try {
+    const history = await call('GET', '/kpis/revenue/history?grain=month&by=orders.region')
+    assert.equal(history.status, 200)
+    assert.equal(history.body.rows.length, 12 * 4)
+    const trend = await call('GET', '/kpis/order_count/trend?grain=month&window=6')
+    assert.equal(trend.status, 200)
+    assert.equal(trend.body.groups[0].observed, 6)
+    const forecast = await call('GET', '/kpis/revenue/forecast?grain=month&horizon=3&by=orders.region&level=0.8')
+    assert.equal(forecast.status, 200)
+    assert.equal(forecast.body.groups.length, 4)
+    assert.equal(forecast.body.level, 0.8)
+    assert.equal(forecast.body.groups[0].forecast[0].period, '2025-01-01T00:00:00Z')
+    const cmp = await call('POST', '/compare', { kpi: 'revenue', by: ['orders.region'], current: ['2024-07-01', '2024-10-01'], previous: 'previous_period' })
+    assert.equal(cmp.status, 200)
+    assert.equal(cmp.body.previous.start, '2024-04-01T00:00:00Z')
+    assert.equal(cmp.body.rows.length, 4)
+    // Bad input: a series too short, options out of range, a wrong type, an unknown baseline.
+    const short = await call('GET', '/kpis/revenue/forecast?grain=quarter')
+    assert.deepEqual([short.status, short.body.error.code], [422, 'KPI_FORECAST'])
+    assert.equal((await call('GET', '/kpis/revenue/forecast?grain=month&horizon=100000000')).status, 400)
+    assert.equal((await call('GET', '/kpis/revenue/forecast?grain=month&horizon=abc')).status, 400)
+    assert.equal((await call('GET', '/kpis/revenue/forecast?grain=month&method=prophet')).status, 400)
+    assert.equal((await call('GET', '/kpis/revenue/forecast')).status, 400)
+    assert.equal((await call('GET', '/kpis/revenue/trend?grain=month&window=1')).status, 400)
+    assert.equal((await call('POST', '/compare', { kpi: 'revenue' })).status, 400)
+    assert.equal((await call('POST', '/compare', { kpi: 'revenue', current: ['2024-07-01', '2024-10-01'], previous: 'last_week' })).status, 400)
+    assert.equal((await call('POST', '/compare', { kpi: 'revenue', current: ['2024-07-01', '2024-10-01'], previous: 7 })).status, 400)
+    assert.equal((await call('GET', '/kpis/nope/history?grain=month')).status, 400)
+  } finally {
+    await server.shutdown()
+  }
+})
+
 test('clients persist across restarts; analysis, proposals and demo data', async () => {
   const first = await start()
   const created = await first.call('POST', '/clients', { name: 'Acme', kpis: ['perfect_order_rate'] })
