@@ -197,7 +197,8 @@ fn batches(engine: &kpi_core::Engine, object_model: &str, data: &Either<Buffer, 
     match data {
         Either::A(buffer) => read_ipc(buffer),
         Either::B(rows_json) => {
-            let model = engine.catalog().object_model(object_model).map_err(errors::catalog)?;
+            let catalog = engine.catalog();
+            let model = catalog.object_model(object_model).map_err(errors::catalog)?;
             let rows: Vec<Value> = serde_json::from_str(rows_json).map_err(|e| errors::coded("KPI_DATA", e))?;
             let failed = |e: datafusion::arrow::error::ArrowError| errors::coded("KPI_SCHEMA", format!("rows of `{object_model}`: {e}"));
             let mut decoder = ReaderBuilder::new(model.schema()).build_decoder().map_err(failed)?;
@@ -242,7 +243,7 @@ impl Engine {
     /// The catalog the engine calculates (for a client: as the client sees it).
     #[napi]
     pub fn catalog(&self) -> Catalog {
-        Catalog { inner: Arc::new(self.inner.catalog().clone()) }
+        Catalog { inner: self.inner.catalog() }
     }
 
     /// Registers rows (an Arrow IPC buffer, or a JSON array of row objects) as `objectModel`.

@@ -140,7 +140,7 @@ impl Engine {
 
     /// The catalog the engine calculates (for a client: as the client sees it).
     fn catalog(&self) -> Catalog {
-        Catalog::new(Arc::new(self.inner.catalog().clone()))
+        Catalog::new(self.inner.catalog())
     }
 
     /// Registers Arrow data as the rows of `object_model`, replacing any before.

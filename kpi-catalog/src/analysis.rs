@@ -71,4 +71,21 @@ impl Catalog {
         }
         Ok(out)
     }
+
+    /// The KPIs that use `code`, directly or through other KPIs, in catalog order (KPIs whose
+    /// formulas do not resolve are left out).
+    ///
+    /// ```
+    /// let catalog = kpi_catalog::Catalog::standard();
+    /// let users = catalog.dependants("days_sales_outstanding");
+    /// assert!(users.contains(&"cash_to_cash_cycle_time".to_string()));
+    /// assert!(catalog.dependants("cash_to_cash_cycle_time").is_empty());
+    /// ```
+    pub fn dependants(&self, code: &str) -> Vec<String> {
+        self.kpis()
+            .filter(|k| k.code != code)
+            .filter(|k| check_kpi(&k.code, self).is_ok_and(|resolved| resolved.kpis.contains(code)))
+            .map(|k| k.code.clone())
+            .collect()
+    }
 }

@@ -92,7 +92,7 @@ impl DataArgs {
         }
         let mut registered = Vec::new();
         for item in &self.data {
-            for (model, location) in sources(engine.catalog(), item)? {
+            for (model, location) in sources(&engine.catalog(), item)? {
                 match Format::of(&location)? {
                     Format::Parquet => engine.register_parquet(&model, location).await?,
                     Format::Csv => engine.register_csv(&model, location).await?,

@@ -150,6 +150,8 @@ pub(crate) type Versions = Vec<(String, u64)>;
 struct Entry {
     result: Arc<KpiResult>,
     versions: Versions,
+    /// The definitions generation the calculation started in (`crate::definitions`).
+    generation: u64,
     expires: DateTime<Utc>,
     seq: u64,
     bytes: usize,
@@ -189,12 +191,13 @@ pub(crate) enum Lookup {
 }
 
 impl ResultCache {
-    /// The result of `key` if it is within its TTL at `now`: fresh if it read exactly
-    /// `versions`, else stale. An expired result is dropped.
-    pub(crate) fn get(&self, key: &Query, versions: &Versions, now: DateTime<Utc>) -> Lookup {
+    /// The result of `key` if it is within its TTL at `now` and was calculated in definitions
+    /// generation `valid_since` or later: fresh if it read exactly `versions`, else stale. An
+    /// expired or outdated result is dropped.
+    pub(crate) fn get(&self, key: &Query, versions: &Versions, now: DateTime<Utc>, valid_since: u64) -> Lookup {
         let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let Some(entry) = guard.map.get(key) else { return Lookup::Missing };
-        if entry.expires <= now {
+        if entry.expires <= now || entry.generation < valid_since {
             guard.remove(key);
             return Lookup::Missing;
         }
@@ -207,20 +210,28 @@ impl ResultCache {
     /// The result of `key` if it is within its TTL at `now` and every object model it read is
     /// still at the version it read (`current` gives a model's version now): a hit found
     /// before the query is planned, since what a query reads is fixed by the catalog.
-    pub(crate) fn fresh(&self, key: &Query, now: DateTime<Utc>, current: impl Fn(&str) -> Option<u64>) -> Option<Arc<KpiResult>> {
+    pub(crate) fn fresh(
+        &self,
+        key: &Query,
+        now: DateTime<Utc>,
+        valid_since: u64,
+        current: impl Fn(&str) -> Option<u64>,
+    ) -> Option<Arc<KpiResult>> {
         let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = guard.map.get(key)?;
-        let fresh = entry.expires > now && entry.versions.iter().all(|(table, version)| current(table) == Some(*version));
+        let fresh = entry.expires > now
+            && entry.generation >= valid_since
+            && entry.versions.iter().all(|(table, version)| current(table) == Some(*version));
         fresh.then(|| entry.result.clone())
     }
 
-    /// Stores a result until `expires`, evicting the oldest entries beyond `policy`'s bounds on
+    /// Stores a result over data `versions` of definitions generation `generation` until `expires`, evicting the oldest entries beyond `policy`'s bounds on
     /// entries and bytes; a result larger than the bytes bound alone is not stored.
     pub(crate) fn put(
         &self,
         key: Query,
         result: Arc<KpiResult>,
-        versions: Versions,
+        (versions, generation): (Versions, u64),
         expires: DateTime<Utc>,
         policy: &CachePolicy,
         now: DateTime<Utc>,
@@ -233,7 +244,7 @@ impl ResultCache {
         }
         entries.seq += 1;
         let seq = entries.seq;
-        entries.map.insert(key, Entry { result, versions, expires, seq, bytes });
+        entries.map.insert(key, Entry { result, versions, generation, expires, seq, bytes });
         entries.bytes += bytes;
         let over = |e: &Entries| e.map.len() > policy.max_entries || e.bytes > policy.max_bytes;
         if over(&entries) {
@@ -253,6 +264,16 @@ impl ResultCache {
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
 
+    /// Drops the entries of the queries `depends` picks; how many.
+    pub(crate) fn forget(&self, depends: impl Fn(&Query) -> bool) -> usize {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let gone: Vec<Query> = entries.map.keys().filter(|q| depends(q)).cloned().collect();
+        for key in &gone {
+            entries.remove(key);
+        }
+        gone.len()
+    }
+
     /// Drops every entry.
     pub(crate) fn clear(&self) {
         *self.entries.lock().unwrap_or_else(|p| p.into_inner()) = Entries::default();
@@ -267,11 +288,13 @@ impl ResultCache {
 /// The result cell of one calculation in flight.
 pub(crate) type FlightCell = Arc<OnceCell<Arc<KpiResult>>>;
 
-/// What makes two calculations the same one: the query as asked, over the same data versions.
+/// What makes two calculations the same one: the query as asked, over the same data versions,
+/// with the same definitions.
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct FlightKey {
     query: Query,
     versions: Versions,
+    generation: u64,
 }
 
 /// Calculations in flight.
@@ -284,9 +307,9 @@ impl Flights {
     /// Joins the calculation of `key` over `versions`, starting one if none is in flight. The
     /// first to call [`OnceCell::get_or_try_init`] on the cell runs it; if that caller is
     /// dropped (timeout, cancellation) or fails, the next one waiting runs it instead.
-    pub(crate) fn join(&self, query: &Query, versions: &Versions) -> Flight<'_> {
+    pub(crate) fn join(&self, query: &Query, versions: &Versions, generation: u64) -> Flight<'_> {
         let mut cells = self.cells.lock().unwrap_or_else(|p| p.into_inner());
-        let id = FlightKey { query: query.clone(), versions: versions.clone() };
+        let id = FlightKey { query: query.clone(), versions: versions.clone(), generation };
         let cell = cells.entry(id.clone()).or_default().clone();
         Flight { flights: self, id, cell }
     }
@@ -325,10 +348,10 @@ mod tests {
         let flights = Flights::default();
         let versions = vec![("orders".to_string(), 1)];
         let q = Query::kpi("revenue");
-        let a = flights.join(&q, &versions);
-        let b = flights.join(&q, &versions);
+        let a = flights.join(&q, &versions, 0);
+        let b = flights.join(&q, &versions, 0);
         assert!(Arc::ptr_eq(&a.cell, &b.cell));
-        let other = flights.join(&q, &vec![("orders".to_string(), 2)]);
+        let other = flights.join(&q, &vec![("orders".to_string(), 2)], 0);
         assert!(!Arc::ptr_eq(&a.cell, &other.cell), "other data versions are another calculation");
         assert_eq!(flights.len(), 2);
         drop(a);

@@ -152,13 +152,18 @@ impl Engine {
         part: Option<&Part>,
         started: Instant,
     ) -> Result<KpiResult, EngineError> {
+        // The definitions generation before the catalog: a result is never cached as newer
+        // than the definitions it was calculated with (`crate::definitions`).
+        let generation = self.inner.definitions.generation();
+        let valid_since = self.inner.definitions.valid_since(query);
+        let catalog = self.catalog();
         // One catalog lookup for the KPI's display data, lane and cache TTL.
         let kpi = match &query.target {
-            Target::Kpi(code) => self.inner.catalog.kpi(code).ok(),
+            Target::Kpi(code) => catalog.kpi(code).ok(),
             Target::Formula(_) => None,
         };
         let info = self.info(query, kpi);
-        let chain = kpi.and_then(|k| self.inner.catalog.value_chain_of(k));
+        let chain = kpi.and_then(|k| catalog.value_chain_of(k));
         let lane = chain.unwrap_or(AD_HOC_LANE);
         let ttl = self.inner.options.cache.ttl(info.code.as_deref(), kpi.and_then(|k| k.module.as_deref()), chain);
         let cacheable = ttl != Duration::ZERO && part.is_none();
@@ -166,7 +171,7 @@ impl Engine {
             let now = self.inner.options.clock.now();
             let hit = {
                 let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
-                self.inner.cache.fresh(query, now, |t| tables.get(t).map(|d| d.version))
+                self.inner.cache.fresh(query, now, valid_since, |t| tables.get(t).map(|d| d.version))
             };
             if let Some(hit) = hit {
                 Counters::add(&self.inner.counters.cache_hits, 1);
@@ -189,7 +194,8 @@ impl Engine {
         if !cacheable {
             return self.execute(execute).await;
         }
-        let (result, outcome) = self.through_cache(execute, ttl, options.bypass_cache).await?;
+        let generations = (generation, valid_since);
+        let (result, outcome) = self.through_cache(execute, ttl, options.bypass_cache, generations).await?;
         let mut result = KpiResult::clone(&result);
         result.cache = outcome;
         if matches!(outcome, CacheOutcome::Hit | CacheOutcome::Shared) {
@@ -202,12 +208,14 @@ impl Engine {
 
     /// `execute`'s result by way of the cache: a hit, a stale result patched, the result of an
     /// identical calculation in flight, or calculated in full; whatever was calculated is
-    /// cached for `ttl`.
+    /// cached for `ttl`. `generations`: the definitions generation the calculation started in,
+    /// and the one a cached result must be of.
     async fn through_cache(
         &self,
         execute: Execute<'_>,
         ttl: Duration,
         bypass: bool,
+        (generation, valid_since): (u64, u64),
     ) -> Result<(Arc<KpiResult>, CacheOutcome), EngineError> {
         let counters = &self.inner.counters;
         let query = execute.query;
@@ -215,14 +223,14 @@ impl Engine {
         let now = self.inner.options.clock.now();
         let fresh_until = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         let store = |result: &Arc<KpiResult>, expires: DateTime<Utc>| {
-            self.inner.cache.put(query.clone(), result.clone(), versions.clone(), expires, &self.inner.options.cache, now);
+            self.inner.cache.put(query.clone(), result.clone(), (versions.clone(), generation), expires, &self.inner.options.cache, now);
         };
         if bypass {
             let result = Arc::new(self.execute(execute).await?);
             store(&result, fresh_until);
             return Ok((result, CacheOutcome::Full));
         }
-        let stale = match self.inner.cache.get(query, &versions, now) {
+        let stale = match self.inner.cache.get(query, &versions, now, valid_since) {
             Lookup::Fresh(hit) => {
                 Counters::add(&counters.cache_hits, 1);
                 return Ok((hit, CacheOutcome::Hit));
@@ -232,7 +240,7 @@ impl Engine {
         };
         Counters::add(&counters.cache_misses, 1);
 
-        let flight = self.inner.flights.join(query, &versions);
+        let flight = self.inner.flights.join(query, &versions, generation);
         let mut ran = CacheOutcome::Shared;
         let result = flight
             .cell
@@ -363,7 +371,8 @@ impl Engine {
     async fn plan_part(&self, query: &Query, part: Option<&Part>) -> Result<Planned, EngineError> {
         let query = self.with_default_range(query).await?;
         self.check_periods(&query)?;
-        let catalog = self.inner.catalog.as_ref();
+        let catalog = self.catalog();
+        let catalog = catalog.as_ref();
         let compiled = kpi_formula::compile(&query, catalog)?;
         let mut tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).clone();
         if let Some(part) = part
@@ -442,7 +451,8 @@ impl Engine {
     /// is empty rather than a row of zeros.
     pub(crate) async fn with_default_range(&self, query: &Query) -> Result<Query, EngineError> {
         let (Some(grain), None) = (query.grain, query.range) else { return Ok(query.clone()) };
-        let catalog = self.inner.catalog.as_ref();
+        let catalog = self.catalog();
+        let catalog = catalog.as_ref();
         let resolved = crate::maintenance::resolve(query, catalog);
         // An invalid formula is reported by the compile that follows, with every problem.
         let Ok(resolved) = resolved else { return Ok(query.clone()) };
@@ -483,8 +493,9 @@ impl Engine {
 
     /// The catalog's information on the query's KPI (defaults for a formula or an unknown code).
     pub(crate) fn info_of(&self, query: &Query) -> KpiInfo {
+        let catalog = self.catalog();
         let kpi = match &query.target {
-            Target::Kpi(code) => self.inner.catalog.kpi(code).ok(),
+            Target::Kpi(code) => catalog.kpi(code).ok(),
             Target::Formula(_) => None,
         };
         self.info(query, kpi)

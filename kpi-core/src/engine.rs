@@ -28,7 +28,10 @@ pub struct Engine {
 }
 
 pub(crate) struct Inner {
-    pub(crate) catalog: Arc<Catalog>,
+    /// The catalog now; a definition change swaps it whole (`crate::definitions`).
+    pub(crate) catalog: RwLock<Arc<Catalog>>,
+    /// Which definitions changed when, for cached results and calculations in flight.
+    pub(crate) definitions: crate::definitions::Definitions,
     /// The client whose field mappings rename registered data's columns.
     client: Option<ClientConfig>,
     pub(crate) options: EngineOptions,
@@ -108,7 +111,8 @@ impl Engine {
         let lanes = Lanes::new(options.lane_concurrency);
         Ok(Engine {
             inner: Arc::new(Inner {
-                catalog,
+                catalog: RwLock::new(catalog),
+                definitions: crate::definitions::Definitions::default(),
                 client,
                 options,
                 ctx,
@@ -130,9 +134,9 @@ impl Engine {
         })
     }
 
-    /// The catalog.
-    pub fn catalog(&self) -> &Catalog {
-        &self.inner.catalog
+    /// The catalog now (KPIs defined or removed later do not change the one returned).
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.inner.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The client of an engine made with [`Engine::for_client`].
@@ -156,7 +160,7 @@ impl Engine {
     /// timestamps, narrower integers, string views, dictionaries) are cast to the declared ones.
     /// No batches (or only empty ones) register an empty table.
     pub fn register_batches(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<(), EngineError> {
-        let model = self.model(object_model)?;
+        let model = &self.model(object_model)?;
         let batches = conform_batches(model, self.mapped(object_model, batches)?)?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         let watermark = latest_time(model, &batches);
@@ -172,7 +176,7 @@ impl Engine {
     /// correct earlier periods) and those beyond [`EngineOptions::allowed_lateness`]; every row
     /// is kept either way.
     pub fn append_batches(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<AppendReport, EngineError> {
-        let model = self.model(object_model)?;
+        let model = &self.model(object_model)?;
         let batches = conform_batches(model, self.mapped(object_model, batches)?)?;
         // Hold the write lock across read-modify-write so concurrent appends are not lost.
         let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
@@ -218,7 +222,7 @@ impl Engine {
 
     /// Registers any DataFusion table provider as the data of `object_model`.
     pub fn register_table(&self, object_model: &str, provider: Arc<dyn TableProvider>) -> Result<(), EngineError> {
-        let model = self.model(object_model)?;
+        let model = &self.model(object_model)?;
         let provider = conform_provider(&self.inner.ctx, model, provider)?;
         self.install(object_model, TableData::provider(provider, 0), 0);
         Ok(())
@@ -289,10 +293,12 @@ impl Engine {
         self.inner.cache.clear();
     }
 
-    pub(crate) fn model(&self, code: &str) -> Result<&ObjectModel, EngineError> {
-        self.inner.catalog.object_model(code).map_err(|_| EngineError::UnknownObjectModel {
+    /// The object model `code` (object models do not change with definitions, so a copy).
+    pub(crate) fn model(&self, code: &str) -> Result<ObjectModel, EngineError> {
+        let catalog = self.catalog();
+        catalog.object_model(code).cloned().map_err(|_| EngineError::UnknownObjectModel {
             name: code.to_string(),
-            suggestion: did_you_mean(code, self.inner.catalog.object_models().map(|m| m.code.as_str())).map(str::to_string),
+            suggestion: did_you_mean(code, catalog.object_models().map(|m| m.code.as_str())).map(str::to_string),
         })
     }
 

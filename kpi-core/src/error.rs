@@ -17,6 +17,10 @@ pub enum EngineError {
     /// The catalog refused something (an unknown KPI, module or value chain code, for example).
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// A KPI definition change was refused (it would break the catalog, or remove a KPI others
+    /// use); nothing changed.
+    #[error("{0}")]
+    DefinitionRefused(String),
     /// Data was registered for a name that is not an object model of the catalog.
     #[error("unknown object model `{name}`{}; register data under one of the catalog's object models",
         suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
@@ -244,6 +248,7 @@ impl EngineError {
         match self {
             EngineError::Formula(e) => e.code(),
             EngineError::Catalog(e) => e.code(),
+            EngineError::DefinitionRefused(_) => "KPI_CATALOG",
             EngineError::UnknownObjectModel { .. } | EngineError::NoData(_) | EngineError::TimeOutOfRange { .. } => "KPI_DATA",
             EngineError::MissingColumn { .. } | EngineError::SchemaMismatch { .. } | EngineError::UnexpectedNulls { .. } => "KPI_SCHEMA",
             EngineError::Read { .. } => "KPI_READ",

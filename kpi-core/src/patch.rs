@@ -59,7 +59,7 @@ impl Engine {
         let started = Instant::now();
         let query = &planned.query;
         let (table, old_version, new_version) = only_change(old, &planned.versions)?;
-        if Maintainable::span_table_of(query, &self.inner.catalog).as_deref() != Some(table) {
+        if Maintainable::span_table_of(query, &self.catalog()).as_deref() != Some(table) {
             return None;
         }
         let changes = {

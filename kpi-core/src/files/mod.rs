@@ -172,7 +172,7 @@ impl Engine {
     }
 
     async fn register_files(&self, object_model: &str, location: &DataLocation, kind: FileKind) -> Result<(), EngineError> {
-        let model = self.model(object_model)?;
+        let model = &self.model(object_model)?;
         let read_error = |message: String| EngineError::Read { path: location.to_string(), format: kind.name(), message };
         let ctx = &self.inner.ctx;
         let (url, text) = table_url(ctx, location).map_err(read_error)?;

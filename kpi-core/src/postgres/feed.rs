@@ -345,7 +345,7 @@ impl Engine {
         table: &PostgresTable,
         options: FollowOptions,
     ) -> Result<Feed, EngineError> {
-        let model = self.model(object_model)?;
+        let model = &self.model(object_model)?;
         let invalid = |message: String| EngineError::InvalidOption { option: "follow", message };
         let time = model
             .time_column

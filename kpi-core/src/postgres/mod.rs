@@ -243,7 +243,7 @@ impl Engine {
     /// [`EngineError::Source`] naming the host and database (never the password), within the
     /// connection string's `connect_timeout` (10 s when not given).
     pub async fn register_postgres(&self, object_model: &str, dsn: &PostgresDsn, table: &PostgresTable) -> Result<(), EngineError> {
-        let model = self.model(object_model)?;
+        let model = &self.model(object_model)?;
         let (provider, pool, renames) = self.postgres_provider(object_model, dsn, table).await?;
         let source = |column: &str| source_column(&renames, column);
         let mut data = TableData::provider(provider, 0);
@@ -260,7 +260,7 @@ impl Engine {
         dsn: &PostgresDsn,
         table: &PostgresTable,
     ) -> Result<(Arc<dyn TableProvider>, Arc<PostgresConnectionPool>, Vec<(String, String)>), EngineError> {
-        let model = self.model(object_model)?;
+        let model = &self.model(object_model)?;
         let pool = self.inner.postgres.get(dsn).await?;
         let factory = PostgresTableFactory::new(pool.clone());
         let lookup = tokio::time::timeout(dsn.connect_timeout, factory.table_provider(table.reference()));

@@ -175,7 +175,8 @@ impl Engine {
 
     /// [`Engine::to_sql`] of a query whose range is settled.
     pub(crate) fn write_sql(&self, query: &Query, dialect: SqlDialect) -> Result<String, EngineError> {
-        let catalog = self.inner.catalog.as_ref();
+        let catalog = self.catalog();
+        let catalog = catalog.as_ref();
         let plan = kpi_formula::compile(query, catalog)?.to_portable_logical_plan(&ModelSources(catalog))?;
         let unparse_error = |message: String| EngineError::Unparse { dialect: dialect.as_str(), message };
         match engine_only_function(&plan) {

@@ -146,7 +146,7 @@ impl Engine {
     /// named after it, running each of its KPIs at the KPI's default grain.
     pub async fn schedule_catalog(&self) -> Result<Vec<JobInfo>, EngineError> {
         let mut by_schedule: std::collections::BTreeMap<String, Vec<Query>> = Default::default();
-        for kpi in self.inner.catalog.kpis() {
+        for kpi in self.catalog().kpis() {
             if let Some(schedule) = &kpi.schedule {
                 let mut query = Query::kpi(&kpi.code);
                 if let Some(grain) = kpi.default_grain {

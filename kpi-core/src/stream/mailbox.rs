@@ -53,6 +53,12 @@ impl Mailbox {
         }
     }
 
+    /// Replaces whatever is unread with `updates` (a fresh snapshot after a redefinition).
+    pub(crate) fn replace(&self, updates: impl IntoIterator<Item = (usize, Update)>) {
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Pending::default();
+        self.post(updates);
+    }
+
     /// Records a failed refresh for the reader.
     pub(crate) fn post_error(&self, error: Arc<EngineError>) {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).error = Some(error);

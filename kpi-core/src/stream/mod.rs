@@ -284,8 +284,22 @@ impl Engine {
             return Ok(join(view));
         }
         let changes = self.inner.changes.subscribe();
+        let (scope, result) = self.view_scope(query).await?;
+        let now = self.inner.options.clock.now();
+        let fresh = Arc::new(View::new(query.clone(), refresh, scope, &result, now));
+        let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(raced) = views.get(&key) {
+            return Ok(join(raced));
+        }
+        views.insert(key, fresh.clone());
+        tokio::spawn(view::supervise(self.clone(), fresh.clone(), changes, now));
+        Ok(join(&fresh))
+    }
+
+    /// What a view of `query` reads and how it follows appends, with its first result.
+    async fn view_scope(&self, query: &Query) -> Result<(view::Scope, crate::KpiResult), EngineError> {
         // A formula that does not resolve fails in the calculation below, with its diagnostics.
-        let maintainable = Maintainable::of(query, self.catalog());
+        let maintainable = Maintainable::of(query, &self.catalog());
         // The version before the first calculation: appends after it are refreshed again.
         let seen = maintainable
             .span_table
@@ -299,18 +313,33 @@ impl Engine {
             Some(m) => m.changes(self, query).await?,
             None => self.calculate(query).await?,
         };
-        let now = self.inner.options.clock.now();
         let maintenance = maintainable.method(maintained.is_some());
         let Maintainable { tables, span_table, .. } = maintainable;
-        let scope = view::Scope { tables, span_table, seen: seen.unwrap_or(0), maintained, maintenance };
-        let fresh = Arc::new(View::new(query.clone(), refresh, scope, &result, now));
-        let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(raced) = views.get(&key) {
-            return Ok(join(raced));
+        let seen = std::sync::Mutex::new(seen.unwrap_or(0));
+        Ok((view::Scope { tables, span_table, seen, maintained, maintenance }, result))
+    }
+
+    /// Brings the views `depends` picks up to date after a definition change: each is
+    /// recalculated under the new definitions and its subscribers get a fresh snapshot; a view
+    /// whose query no longer calculates (its KPI was removed) tells its subscribers why and
+    /// ends. How many views that was.
+    pub(crate) async fn redefine_views(&self, depends: impl Fn(&Query) -> bool) -> usize {
+        let views: Vec<Arc<View>> =
+            self.inner.views.lock().unwrap_or_else(|e| e.into_inner()).values().filter(|v| depends(&v.query)).cloned().collect();
+        for view in &views {
+            match self.view_scope(&view.query).await {
+                Ok((scope, result)) => {
+                    let watermark = self.watermark(&scope.tables);
+                    view.redefine(scope, &result, self.inner.options.clock.now(), watermark);
+                }
+                Err(e) => {
+                    self.forget_view(view);
+                    view.fail(e);
+                    view.stop();
+                }
+            }
         }
-        views.insert(key, fresh.clone());
-        tokio::spawn(view::supervise(self.clone(), fresh.clone(), changes, now));
-        Ok(join(&fresh))
+        views.len()
     }
 
     /// Drops `view` from the registry, if it is still the view of its query and refresh.
@@ -324,7 +353,7 @@ impl Engine {
             self.inner.views.lock().unwrap_or_else(|e| e.into_inner()).values().filter(|v| v.query == *query).cloned().collect();
         let now = self.inner.options.clock.now();
         for view in views {
-            view.apply(result, now, self.watermark(&view.tables));
+            view.apply(result, now, self.watermark(&view.scope().tables));
         }
     }
 
@@ -345,8 +374,8 @@ impl Engine {
                 refresh: v.refresh,
                 subscribers: v.subscribers(),
                 size: v.size(),
-                incremental: v.maintenance == Maintenance::Cube,
-                maintenance: v.maintenance,
+                incremental: v.scope().maintenance == Maintenance::Cube,
+                maintenance: v.scope().maintenance,
             })
             .collect()
     }

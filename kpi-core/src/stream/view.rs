@@ -2,7 +2,7 @@
 //! refresh, kept while anyone subscribes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, DurationRound, Utc};
 use kpi_formula::{Query, Target, TimeRange};
@@ -67,6 +67,8 @@ struct Published {
 
 #[derive(Default)]
 struct State {
+    /// Bumped when the view's KPI is redefined: a refresh begun before applies nothing.
+    epoch: u64,
     /// Where each period and group is in `rows`.
     index: foldhash::HashMap<RowKey, usize>,
     /// In first-published order, so snapshots list periods and groups as results do.
@@ -81,29 +83,26 @@ struct State {
 pub(crate) struct View {
     pub(crate) query: Query,
     pub(crate) refresh: Refresh,
-    /// The tables the query reads, whose watermark says which period is current.
-    pub(crate) tables: Vec<String>,
-    /// For a query whose periods depend only on their own rows of one table
-    /// ([`Maintenance::Spans`]): that table, so a refresh recalculates only the periods appends touched.
-    span_table: Option<String>,
-    /// The version of `span_table` the view's values include.
-    seen: Mutex<u64>,
-    /// For a query maintained from partial states, those states.
-    maintained: Option<Maintained>,
-    /// How the view follows appends.
-    pub(crate) maintenance: Maintenance,
+    /// What the view reads and how it follows appends; replaced when its KPI is redefined.
+    scope: RwLock<Arc<Scope>>,
     label: String,
     state: Mutex<State>,
     stop: watch::Sender<bool>,
 }
 
 /// What a view reads: its tables, and the one table it can recalculate by span, with the
-/// version of it the first result includes.
+/// version of it the view's values include.
 pub(crate) struct Scope {
+    /// The tables the query reads, whose watermark says which period is current.
     pub(crate) tables: Vec<String>,
+    /// For a query whose periods depend only on their own rows of one table
+    /// ([`Maintenance::Spans`]): that table, so a refresh recalculates only the periods appends touched.
     pub(crate) span_table: Option<String>,
-    pub(crate) seen: u64,
+    /// The version of `span_table` the view's values include.
+    pub(crate) seen: Mutex<u64>,
+    /// For a query maintained from partial states, those states.
     pub(crate) maintained: Option<Maintained>,
+    /// How the view follows appends.
     pub(crate) maintenance: Maintenance,
 }
 
@@ -134,24 +133,42 @@ impl View {
             Target::Kpi(code) => code.clone(),
             Target::Formula(text) => text.clone(),
         };
-        let view = View {
-            query,
-            refresh,
-            tables: scope.tables,
-            span_table: scope.span_table,
-            seen: Mutex::new(scope.seen),
-            maintained: scope.maintained,
-            maintenance: scope.maintenance,
-            label,
-            state: Mutex::default(),
-            stop: watch::Sender::new(false),
-        };
+        let view =
+            View { query, refresh, scope: RwLock::new(Arc::new(scope)), label, state: Mutex::default(), stop: watch::Sender::new(false) };
         view.apply(result, now, None);
         view
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the view reads now.
+    pub(crate) fn scope(&self) -> Arc<Scope> {
+        self.scope.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The epoch a refresh starts in (see [`View::apply_in`]).
+    fn epoch(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    /// After its KPI was redefined: reads as `scope` says from now on, drops every value held,
+    /// takes `result` in, and gives every subscriber a fresh snapshot in place of whatever it
+    /// had not read.
+    pub(crate) fn redefine(&self, scope: Scope, result: &KpiResult, now: DateTime<Utc>, watermark: Option<DateTime<Utc>>) {
+        let mut state = self.lock();
+        *self.scope.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(scope);
+        state.epoch += 1;
+        state.index.clear();
+        state.rows.clear();
+        state.periods.clear();
+        self.merge(&mut state, result, now, watermark);
+        let snapshot: Vec<(usize, Update)> =
+            state.rows.iter().enumerate().map(|(at, p)| self.update(at, p, None, UpdateKind::Snapshot)).collect();
+        for mailbox in state.subscribers.values() {
+            mailbox.replace(snapshot.iter().cloned());
+        }
     }
 
     fn update(&self, at: usize, p: &Published, previous: Option<f64>, kind: UpdateKind) -> (usize, Update) {
@@ -173,8 +190,40 @@ impl View {
     /// period before the current one is a correction; the current period is the one holding
     /// `watermark` (the latest event time of the tables read), or else the result's last.
     pub(crate) fn apply(&self, result: &KpiResult, now: DateTime<Utc>, watermark: Option<DateTime<Utc>>) {
-        let info = &result.info;
         let mut state = self.lock();
+        self.publish(&mut state, result, now, watermark);
+    }
+
+    /// [`View::apply`], unless the view was redefined since `epoch` (the result is of the old
+    /// definition).
+    fn apply_in(&self, epoch: u64, result: &KpiResult, now: DateTime<Utc>, watermark: Option<DateTime<Utc>>) {
+        let mut state = self.lock();
+        if state.epoch == epoch {
+            self.publish(&mut state, result, now, watermark);
+        }
+    }
+
+    fn publish(&self, state: &mut State, result: &KpiResult, now: DateTime<Utc>, watermark: Option<DateTime<Utc>>) {
+        let changed = self.merge(state, result, now, watermark);
+        if changed.is_empty() || state.subscribers.is_empty() {
+            return;
+        }
+        let updates: Vec<(usize, Update)> =
+            changed.iter().map(|(at, previous, kind)| self.update(*at, &state.rows[*at], *previous, *kind)).collect();
+        for mailbox in state.subscribers.values() {
+            mailbox.post(updates.iter().cloned());
+        }
+    }
+
+    /// Takes `result`'s rows into `state`: which rows changed, their previous values and kinds.
+    fn merge(
+        &self,
+        state: &mut State,
+        result: &KpiResult,
+        now: DateTime<Utc>,
+        watermark: Option<DateTime<Utc>>,
+    ) -> Vec<(usize, Option<f64>, UpdateKind)> {
+        let info = &result.info;
         let rows = result.rows();
         // The periods known: the view's and the result's (which may cover only a few).
         state.periods.extend(rows.iter().filter_map(|r| r.period));
@@ -205,14 +254,7 @@ impl View {
                 }
             }
         }
-        if changed.is_empty() || state.subscribers.is_empty() {
-            return;
-        }
-        let updates: Vec<(usize, Update)> =
-            changed.iter().map(|(at, previous, kind)| self.update(*at, &state.rows[*at], *previous, *kind)).collect();
-        for mailbox in state.subscribers.values() {
-            mailbox.post(updates.iter().cloned());
-        }
+        changed
     }
 
     /// Whether the view has a value for every period and group of `result`.
@@ -224,8 +266,9 @@ impl View {
     /// What changed in the view's span table since the values it holds, read from the table's
     /// log of appends.
     fn work(&self, engine: &Engine) -> Work {
-        let Some(table) = &self.span_table else { return Work::All };
-        let seen = *self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let scope = self.scope();
+        let Some(table) = &scope.span_table else { return Work::All };
+        let seen = *scope.seen.lock().unwrap_or_else(|e| e.into_inner());
         let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
         let Some(data) = tables.get(table) else { return Work::All };
         if data.version == seen {
@@ -245,13 +288,13 @@ impl View {
     }
 
     fn set_seen(&self, version: u64) {
-        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = version;
+        *self.scope().seen.lock().unwrap_or_else(|e| e.into_inner()) = version;
     }
 
     /// The version of the span table now, before a full recalculation reads it.
     fn current_version(&self, engine: &Engine) -> Option<u64> {
-        let table = self.span_table.as_ref()?;
-        engine.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(table).map(|d| d.version)
+        let table = self.scope().span_table.clone()?;
+        engine.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(&table).map(|d| d.version)
     }
 
     /// Tells every subscriber that a refresh failed; the last values stay.
@@ -360,7 +403,7 @@ pub(crate) async fn maintain(engine: Engine, view: Arc<View>, mut changes: watch
 
 /// Brings a maintained view up to date from its cube (recalculating when the cube cannot be
 /// brought up to date).
-async fn refresh_maintained(engine: &Engine, view: &View, maintained: &Maintained) {
+async fn refresh_maintained(engine: &Engine, view: &View, scope: &Scope, maintained: &Maintained, epoch: u64) {
     let changes = match maintained.changes(engine, &view.query).await {
         Ok(changes) => Ok(changes),
         Err(e) => {
@@ -369,7 +412,7 @@ async fn refresh_maintained(engine: &Engine, view: &View, maintained: &Maintaine
         }
     };
     match changes {
-        Ok(result) => view.apply(&result, engine.options().clock.now(), engine.watermark(&view.tables)),
+        Ok(result) => view.apply_in(epoch, &result, engine.options().clock.now(), engine.watermark(&scope.tables)),
         Err(e) => view.fail(e),
     }
 }
@@ -378,8 +421,10 @@ async fn refresh_maintained(engine: &Engine, view: &View, maintained: &Maintaine
 /// only the periods appends touched when it can (a new period or group among them means
 /// everything is recalculated), else everything.
 async fn refresh(engine: &Engine, view: &View) {
-    if let Some(maintained) = &view.maintained {
-        return refresh_maintained(engine, view, maintained).await;
+    let epoch = view.epoch();
+    let scope = view.scope();
+    if let Some(maintained) = &scope.maintained {
+        return refresh_maintained(engine, view, &scope, maintained, epoch).await;
     }
     let clock = engine.options().clock.clone();
     match view.work(engine) {
@@ -388,7 +433,7 @@ async fn refresh(engine: &Engine, view: &View) {
             let query = view.query.clone().with_range(range);
             match engine.calculate_part(&query, &crate::CalculateOptions::default(), Some(&part)).await {
                 Ok(result) if view.knows_all(&result) => {
-                    view.apply(&result, clock.now(), engine.watermark(&view.tables));
+                    view.apply_in(epoch, &result, clock.now(), engine.watermark(&scope.tables));
                     return view.set_seen(version);
                 }
                 Ok(_) => {}
@@ -400,7 +445,7 @@ async fn refresh(engine: &Engine, view: &View) {
     let version = view.current_version(engine);
     match engine.calculate(&view.query).await {
         Ok(result) => {
-            view.apply(&result, clock.now(), engine.watermark(&view.tables));
+            view.apply_in(epoch, &result, clock.now(), engine.watermark(&scope.tables));
             if let Some(version) = version {
                 view.set_seen(version);
             }

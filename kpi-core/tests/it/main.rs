@@ -4,6 +4,7 @@ mod bounds;
 mod cache;
 mod calculate;
 mod calendars;
+mod definitions;
 mod errors;
 mod feed;
 mod files;
