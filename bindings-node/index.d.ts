@@ -270,6 +270,16 @@ export interface Comparison {
   rows: Record<string, unknown>[]
 }
 
+/** What a definition change did. */
+export interface DefinitionChange {
+  kpi: string
+  action: 'created' | 'updated' | 'removed'
+  affected: string[]
+  removed: string[]
+  invalidated_results: number
+  refreshed_views: number
+}
+
 /** How `forecast` and `forecastSeries` forecast. */
 export interface ForecastOptions {
   /** Periods ahead, 1 to 1000 (6 by default). */
@@ -442,6 +452,12 @@ export class Engine {
   calculate(query: Query, options?: { signal?: AbortSignal }): Promise<Result>
   dashboard(queries: Query[]): Promise<{ items: Record<string, unknown>[]; wall_ms: number }>
   compare(query: Query, current: [string | Date, string | Date], previous?: [string | Date, string | Date] | 'previous_period' | 'last_year'): Promise<Comparison>
+  /** Creates or replaces a KPI in the running engine; refused changes change nothing. */
+  defineKpi(definition: Record<string, unknown> & { code: string; formula: string }): Promise<DefinitionChange>
+  /** Removes a KPI; one others use is refused unless `cascade`. */
+  removeKpi(code: string, options?: { cascade?: boolean }): Promise<DefinitionChange>
+  /** The KPIs that use `code`, directly or through others. */
+  dependants(code: string): string[]
   /** Forecasts the query's KPI past its range, per dimension group. */
   forecast(query: Query, options?: ForecastOptions): Promise<Forecast>
   /** The query's trend per dimension group over the last `window` periods. */

@@ -578,6 +578,26 @@ class Engine {
     const text = (r) => (Array.isArray(r) ? r.map((t) => (t instanceof Date ? t.toISOString() : t)) : r)
     return callAsync(() => this._inner.compare(queryDoc(query), text(current), text(previous)))
   }
+  /** Creates or replaces a KPI in the running engine (`{ code, name, formula, ... }` as the
+   *  catalog's YAML has it). The change is checked against the whole catalog first and refused
+   *  with a CatalogError that changes nothing; an accepted one drops exactly the cached results
+   *  of the KPI and its users, and their subscribers get a fresh snapshot. Resolves to
+   *  `{ kpi, action, affected, invalidated_results, refreshed_views }`; `catalog` is then the new one. */
+  async defineKpi(definition) {
+    const change = await callAsync(() => this._inner.defineKpi(definition))
+    this.catalog = new Catalog(this._inner.catalog())
+    return change
+  }
+  /** Removes a KPI; one other KPIs use is refused unless `{ cascade: true }`, which removes them too. */
+  async removeKpi(code, options = {}) {
+    const change = await callAsync(() => this._inner.removeKpi(code, options?.cascade ?? false))
+    this.catalog = new Catalog(this._inner.catalog())
+    return change
+  }
+  /** The KPIs that use `code`, directly or through other KPIs. */
+  dependants(code) {
+    return call(() => this._inner.dependants(code))
+  }
   /** Forecasts the query's KPI `horizon` periods past its range, per dimension group, with
    *  prediction intervals: options `horizon` (6), `seasonLength` (from the grain), `level`
    *  (0.95), `method` (`'auto'`, `'ets'` or `'seasonal_naive'`), and for `'ets'` `trend`

@@ -9,6 +9,7 @@
 #![cfg_attr(test, allow(dead_code))]
 
 mod catalog;
+mod definitions;
 mod engine;
 mod errors;
 mod feed;

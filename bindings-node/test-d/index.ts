@@ -47,7 +47,10 @@ async function newerUses(engine: Engine): Promise<void> {
   const trend = await engine.trend({ kpi: 'revenue', grain: 'month' }, { window: 12 })
   const significant: boolean = trend.groups[0].significant
   const model: string = forecastSeries([1, 2, null, 4, 5, 6], { seasonLength: 1 }).model
-  void [upper, significant, model]
+  const change = await engine.defineKpi({ code: 'web_orders', name: 'Web orders', formula: "count(orders where orders.channel = 'web')" })
+  const affected: string[] = change.affected
+  await engine.removeKpi('web_orders', { cascade: true })
+  void [upper, significant, model, affected, engine.dependants('revenue')]
   await engine.registerParquet('orders', 's3://bucket/orders/')
   const feed = await engine.followPostgres('orders', 'postgresql://u@h/db', { table: 'sales.orders', pollInterval: '250ms', checkpoint: 'feed.json' })
   const appended: number | undefined = (await feed.status())?.rows_appended

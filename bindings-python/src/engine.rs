@@ -271,6 +271,25 @@ impl Engine {
         Ok(comparison.to_json().to_string())
     }
 
+    /// Creates or replaces a KPI in the running engine from its JSON definition; the change as JSON.
+    fn define_kpi(&self, py: Python<'_>, definition_json: &str) -> Outcome<String> {
+        guarded(|| {
+            let kpi: kpi_catalog::KpiDefinition = kpi_catalog::parse_definition("KPI", definition_json)?;
+            json(&run(py, self.inner.define_kpi(kpi))??)
+        })
+    }
+
+    /// Removes a KPI from the running engine (and the KPIs using it, with `cascade`); the change as JSON.
+    #[pyo3(signature = (code, cascade=false))]
+    fn remove_kpi(&self, py: Python<'_>, code: &str, cascade: bool) -> Outcome<String> {
+        guarded(|| json(&run(py, self.inner.remove_kpi(code, cascade))??))
+    }
+
+    /// The KPIs that use `code`, directly or through others.
+    fn dependants(&self, code: &str) -> Vec<String> {
+        self.inner.dependants(code)
+    }
+
     /// Forecasts a query document with forecast settings (a JSON document, `null` for defaults).
     #[pyo3(signature = (query, settings=None))]
     fn forecast(&self, py: Python<'_>, query: &str, settings: Option<&str>) -> Outcome<ForecastResult> {

@@ -491,6 +491,39 @@ class Engine:
         prev = previous or (None, None)
         return json.loads(self._native.compare(document, _text(current[0]), _text(current[1]), _text(prev[0]), _text(prev[1])))
 
+    def define_kpi(self, definition: Union[str, Mapping[str, Any]], formula: Optional[str] = None,
+                   **fields: Any) -> dict[str, Any]:
+        """Creates or replaces a KPI in the running engine: a definition as the catalog's YAML
+        has it (``{"code", "name", "formula", ...}``), or its code, formula and other fields as
+        keywords. The change is checked against the whole catalog first (formula, dimensions,
+        thresholds, cycles, the KPIs that use it) and refused with a :class:`CatalogError`
+        that changes nothing; an accepted one drops exactly the cached results of the KPI and
+        its users, and their subscribers get a fresh snapshot; ``catalog`` is then the new
+        one. Returns ``{"kpi", "action",
+        "affected", "invalidated_results", "refreshed_views", ...}``."""
+        if isinstance(definition, str):
+            body: dict[str, Any] = {"code": definition, "name": fields.pop("name", definition), **fields}
+            if formula is not None:
+                body["formula"] = formula
+        else:
+            body = {**definition, **fields}
+            if formula is not None:
+                body["formula"] = formula
+        change = json.loads(self._native.define_kpi(json.dumps(body, default=_plain)))
+        self.catalog = Catalog(self._native.catalog())
+        return change
+
+    def remove_kpi(self, code: str, cascade: bool = False) -> dict[str, Any]:
+        """Removes a KPI from the running engine. A KPI others use is refused (a
+        :class:`CatalogError` naming them) unless ``cascade``, which removes them too."""
+        change = json.loads(self._native.remove_kpi(code, cascade))
+        self.catalog = Catalog(self._native.catalog())
+        return change
+
+    def dependants(self, code: str) -> list[str]:
+        """The KPIs that use ``code``, directly or through other KPIs."""
+        return self._native.dependants(code)
+
     def forecast(self, kpi: Optional[str] = None, grain: Optional[str] = None, horizon: int = 6,
                  by: Optional[Sequence[str]] = None, start: Optional[When] = None, end: Optional[When] = None,
                  where: Optional[str] = None, season_length: Optional[int] = None, level: float = 0.95,
