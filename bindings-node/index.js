@@ -594,6 +594,10 @@ class Engine {
     this.catalog = new Catalog(this._inner.catalog())
     return change
   }
+  /** Recalculates every live subscription of KPI `code` now, past the cache; how many views. */
+  async trigger(code) {
+    return callAsync(() => this._inner.trigger(code))
+  }
   /** The KPIs that use `code`, directly or through other KPIs. */
   dependants(code) {
     return call(() => this._inner.dependants(code))

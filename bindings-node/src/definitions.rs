@@ -29,6 +29,12 @@ impl Engine {
         .await
     }
 
+    /// Recalculates every live view of the KPI `code` past the cache; how many views.
+    #[napi]
+    pub async fn trigger(&self, code: String) -> napi::Result<u32> {
+        guard_async(async { Ok(self.core().trigger(&code).await.map_err(errors::engine)? as u32) }).await
+    }
+
     /// The KPIs that use `code`, directly or through others.
     #[napi]
     pub fn dependants(&self, code: String) -> napi::Result<Vec<String>> {

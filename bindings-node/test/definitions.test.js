@@ -31,7 +31,7 @@ test('define, change and remove KPIs; refused changes change nothing', async () 
 
   await assert.rejects(e.defineKpi({ ...e.catalog.kpi('revenue'), formula: 'sum(orders.ordr_value)' }), (err) => err instanceof ke.CatalogError && /ordr_value/.test(err.message))
   await assert.rejects(e.defineKpi({ code: 'x' }), (err) => err instanceof ke.CatalogError)
-  await assert.rejects(e.removeKpi('revenue'), (err) => err instanceof ke.CatalogError && err.code === 'KPI_CATALOG' && /average_order_value/.test(err.message))
+  await assert.rejects(e.removeKpi('revenue'), (err) => err instanceof ke.CatalogError && err.code === 'KPI_DEFINITION' && /average_order_value/.test(err.message))
   const removed = await e.removeKpi('revenue', { cascade: true })
   assert.ok(removed.removed.includes('average_order_value'))
   await assert.rejects(e.calculate({ kpi: 'revenue' }), (err) => err instanceof ke.FormulaError)

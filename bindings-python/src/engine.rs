@@ -285,6 +285,11 @@ impl Engine {
         guarded(|| json(&run(py, self.inner.remove_kpi(code, cascade))??))
     }
 
+    /// Recalculates every live view of the KPI `code` past the cache; how many views.
+    fn trigger(&self, py: Python<'_>, code: &str) -> Outcome<usize> {
+        guarded(|| Ok(run(py, self.inner.trigger(code))??))
+    }
+
     /// The KPIs that use `code`, directly or through others.
     fn dependants(&self, code: &str) -> Vec<String> {
         self.inner.dependants(code)

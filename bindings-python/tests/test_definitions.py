@@ -33,7 +33,7 @@ def test_define_change_and_remove_a_kpi(engine):
 
     with pytest.raises(ke.CatalogError, match="average_order_value") as e:
         engine.remove_kpi("revenue")
-    assert e.value.code == "KPI_CATALOG"
+    assert e.value.code == "KPI_DEFINITION"
     removed = engine.remove_kpi("revenue", cascade=True)
     assert "average_order_value" in removed["removed"]
     with pytest.raises(ke.FormulaError):

@@ -197,6 +197,7 @@ impl EngineError {
         ("KPI_QUERY", ErrorCategory::Query),
         ("KPI_OPTION", ErrorCategory::Query),
         ("KPI_CATALOG", ErrorCategory::Catalog),
+        ("KPI_DEFINITION", ErrorCategory::Catalog),
         ("KPI_DATA", ErrorCategory::Data),
         ("KPI_SCHEMA", ErrorCategory::Data),
         ("KPI_READ", ErrorCategory::Data),
@@ -248,7 +249,7 @@ impl EngineError {
         match self {
             EngineError::Formula(e) => e.code(),
             EngineError::Catalog(e) => e.code(),
-            EngineError::DefinitionRefused(_) => "KPI_CATALOG",
+            EngineError::DefinitionRefused(_) => "KPI_DEFINITION",
             EngineError::UnknownObjectModel { .. } | EngineError::NoData(_) | EngineError::TimeOutOfRange { .. } => "KPI_DATA",
             EngineError::MissingColumn { .. } | EngineError::SchemaMismatch { .. } | EngineError::UnexpectedNulls { .. } => "KPI_SCHEMA",
             EngineError::Read { .. } => "KPI_READ",

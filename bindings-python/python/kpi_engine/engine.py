@@ -520,6 +520,11 @@ class Engine:
         self.catalog = Catalog(self._native.catalog())
         return change
 
+    def trigger(self, kpi: str) -> int:
+        """Recalculates every live subscription of ``kpi`` now, past the cache, and pushes what
+        changed; how many views there were."""
+        return self._native.trigger(kpi)
+
     def dependants(self, code: str) -> list[str]:
         """The KPIs that use ``code``, directly or through other KPIs."""
         return self._native.dependants(code)

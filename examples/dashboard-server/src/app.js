@@ -91,9 +91,9 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
   const routes = [
     ['GET', /^\/health$/, async () => ({ status: 'ok' })],
     ['GET', /^\/openapi\.json$/, async () => openapi],
-    ['GET', /^\/kpis$/, async () => catalog.kpis()],
-    ['GET', /^\/kpis\/module\/([\w-]+)$/, async (m) => catalog.kpis({ module: m[1] })],
-    ['GET', /^\/kpis\/([\w-]+)$/, async (m) => catalog.kpi(m[1])],
+    ['GET', /^\/kpis$/, async () => engine.catalog.kpis()],
+    ['GET', /^\/kpis\/module\/([\w-]+)$/, async (m) => engine.catalog.kpis({ module: m[1] })],
+    ['GET', /^\/kpis\/([\w-]+)$/, async (m) => engine.catalog.kpi(m[1])],
     ['GET', /^\/kpis\/([\w-]+)\/history$/, async (m, body, params) => (await engine.calculate(queryFromParams(m[1], params))).toJSON()],
     ['GET', /^\/kpis\/([\w-]+)\/trend$/, async (m, body, params) => engine.trend(queryFromParams(m[1], params), { window: integer(params, 'window') })],
     ['GET', /^\/kpis\/([\w-]+)\/forecast$/, async (m, body, params) => {
@@ -101,6 +101,25 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
       const options = { horizon: integer(params, 'horizon'), seasonLength: integer(params, 'season_length'), level: number(params, 'level'), method: params.get('method') ?? undefined, trend: params.get('trend') ?? undefined, seasonal }
       return (await engine.forecast(queryFromParams(m[1], params), options)).toJSON()
     }],
+    ['GET', /^\/definitions$/, async () => engine.catalog.kpis()],
+    ['GET', /^\/definitions\/([\w-]+)$/, async (m) => engine.catalog.kpi(m[1])],
+    ['POST', /^\/definitions\/validate$/, async (m, body) => {
+      const formula = need(body, 'formula', 'string')
+      const problems = engine.catalog.validateFormula(formula)
+      return { valid: problems.length === 0, problems }
+    }],
+    ['POST', /^\/definitions$/, async (m, body) => {
+      need(body, 'code', 'string')
+      if (engine.catalog.kpis().some((k) => k.code === body.code)) throw new HttpError(409, 'CONFLICT', `KPI \`${body.code}\` exists; PUT /definitions/${body.code} changes it`)
+      return [201, await engine.defineKpi(body)]
+    }],
+    ['PUT', /^\/definitions\/([\w-]+)$/, async (m, body) => {
+      if (body.code !== undefined && body.code !== m[1]) throw new HttpError(400, 'BAD_REQUEST', '`code` must be the one in the path')
+      if (!engine.catalog.kpis().some((k) => k.code === m[1])) throw new HttpError(404, 'NOT_FOUND', `no KPI \`${m[1]}\`; POST /definitions creates one`)
+      return engine.defineKpi({ ...body, code: m[1] })
+    }],
+    ['DELETE', /^\/definitions\/([\w-]+)$/, async (m, body, params) => engine.removeKpi(m[1], { cascade: params.get('cascade') === 'true' })],
+    ['POST', /^\/kpis\/([\w-]+)\/trigger$/, async (m) => ({ kpi: m[1], refreshed_views: await engine.trigger(m[1]) })],
     ['POST', /^\/compare$/, async (m, body) => {
       const { current, previous, ...query } = body
       need(body, 'current', 'array')

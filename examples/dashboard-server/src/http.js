@@ -58,7 +58,7 @@ function need(body, field, type, optional = false) {
 function statusOf(code) {
   if (['KPI_FORMULA', 'KPI_QUERY', 'KPI_OPTION', 'KPI_SCHEMA'].includes(code)) return 400
   if (code === 'KPI_CATALOG' || code === 'KPI_DATA') return 404
-  if (code === 'KPI_FORECAST') return 422
+  if (code === 'KPI_FORECAST' || code === 'KPI_DEFINITION') return 422
   if (code === 'KPI_TIMEOUT') return 504
   if (code === 'KPI_PRICING') return 400
   return 500

@@ -121,6 +121,36 @@ test('history, trend, forecast and compare endpoints', async () => {
   }
 })
 
+test('definitions are created, validated, changed, removed and triggered in the running server', async () => {
+  const { server, call } = await start()
+  try {
+    const ok = await call('POST', '/definitions/validate', { formula: 'revenue / order_count' })
+    assert.deepEqual([ok.status, ok.body.valid], [200, true])
+    const bad = await call('POST', '/definitions/validate', { formula: 'sum(orders.ordr_value)' })
+    assert.equal(bad.body.valid, false)
+    assert.match(JSON.stringify(bad.body.problems), /order_value/)
+    const created = await call('POST', '/definitions', { code: 'web_orders', name: 'Web orders', formula: "count(orders where orders.channel = 'web')" })
+    assert.deepEqual([created.status, created.body.action], [201, 'created'])
+    assert.equal((await call('GET', '/kpis/web_orders')).body.name, 'Web orders')
+    assert.equal((await call('POST', '/definitions', { code: 'web_orders', name: 'x', formula: 'count(orders)' })).status, 409)
+    const before = (await call('POST', '/calculate', { kpi: 'web_orders' })).body.rows[0].value
+    const changed = await call('PUT', '/definitions/web_orders', { name: 'Web orders', formula: "count(orders where orders.channel = 'web') * 3" })
+    assert.equal(changed.status, 200)
+    assert.equal((await call('POST', '/calculate', { kpi: 'web_orders' })).body.rows[0].value, before * 3)
+    const refused = await call('PUT', '/definitions/revenue', { ...(await call('GET', '/definitions/revenue')).body, formula: 'revenue_growth * 2' })
+    assert.deepEqual([refused.status, refused.body.error.code], [422, 'KPI_DEFINITION'])
+    assert.equal((await call('PUT', '/definitions/nope', { name: 'n', formula: 'count(orders)' })).status, 404)
+    assert.equal((await call('DELETE', '/definitions/revenue')).status, 422)
+    assert.equal((await call('POST', '/kpis/revenue/trigger')).body.refreshed_views, 0)
+    assert.equal((await call('POST', '/kpis/nope/trigger')).status, 404)
+    const removed = await call('DELETE', '/definitions/web_orders')
+    assert.deepEqual([removed.status, removed.body.action], [200, 'removed'])
+    assert.equal((await call('GET', '/kpis/web_orders')).status, 404)
+  } finally {
+    await server.shutdown()
+  }
+})
+
 test('clients persist across restarts; analysis, proposals and demo data', async () => {
   const first = await start()
   const created = await first.call('POST', '/clients', { name: 'Acme', kpis: ['perfect_order_rate'] })

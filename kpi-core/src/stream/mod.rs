@@ -342,6 +342,29 @@ impl Engine {
         views.len()
     }
 
+    /// Recalculates every live view of the KPI `code` now, past the cache, and publishes what
+    /// changed to their subscribers (a manual trigger); how many views there were.
+    pub async fn trigger(&self, code: &str) -> Result<usize, EngineError> {
+        self.catalog().kpi(code)?;
+        let views: Vec<Arc<View>> = self
+            .inner
+            .views
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|v| matches!(&v.query.target, kpi_formula::Target::Kpi(c) if c == code))
+            .cloned()
+            .collect();
+        let fresh = crate::CalculateOptions { bypass_cache: true, ..Default::default() };
+        for view in &views {
+            match self.calculate_with(&view.query, &fresh).await {
+                Ok(result) => view.apply(&result, self.inner.options.clock.now(), self.watermark(&view.scope().tables)),
+                Err(e) => view.fail(e),
+            }
+        }
+        Ok(views.len())
+    }
+
     /// Drops `view` from the registry, if it is still the view of its query and refresh.
     pub(crate) fn forget_view(&self, view: &Arc<View>) {
         remove_view(&mut self.inner.views.lock().unwrap_or_else(|e| e.into_inner()), view);

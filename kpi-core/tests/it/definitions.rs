@@ -53,7 +53,7 @@ async fn refused_changes_change_nothing() {
     let engine = engine();
     let before = total(&engine, "revenue").await;
     let bad = engine.define_kpi(revenue("sum(orders.ordr_value)")).await.unwrap_err();
-    assert_eq!(bad.code(), "KPI_CATALOG");
+    assert_eq!((bad.code(), bad.kind().as_str()), ("KPI_DEFINITION", "catalog"));
     assert!(bad.to_string().contains("ordr_value") && bad.to_string().contains("nothing changed"), "{bad}");
     // A cycle through the KPIs that use it is refused, naming them.
     let cycle = engine.define_kpi(revenue("revenue_growth * 2")).await.unwrap_err();
