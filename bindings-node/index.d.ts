@@ -458,6 +458,8 @@ export class Engine {
   removeKpi(code: string, options?: { cascade?: boolean }): Promise<DefinitionChange>
   /** The KPIs that use `code`, directly or through others. */
   dependants(code: string): string[]
+  /** A client engine's configuration with the KPIs defined in it since; null without a client. */
+  clientConfig(): ClientConfig | null
   /** Recalculates every live subscription of KPI `code` now, past the cache; how many views. */
   trigger(code: string): Promise<number>
   /** Forecasts the query's KPI past its range, per dimension group. */

@@ -598,6 +598,12 @@ class Engine {
   async trigger(code) {
     return callAsync(() => this._inner.trigger(code))
   }
+  /** The client configuration of a client's engine, with the KPIs defined in the running
+   *  engine among its custom KPIs (save it to keep them); `null` without a client. */
+  clientConfig() {
+    const inner = this._inner.client()
+    return inner ? new ClientConfig(inner) : null
+  }
   /** The KPIs that use `code`, directly or through other KPIs. */
   dependants(code) {
     return call(() => this._inner.dependants(code))

@@ -35,6 +35,12 @@ impl Engine {
         guard_async(async { Ok(self.core().trigger(&code).await.map_err(errors::engine)? as u32) }).await
     }
 
+    /// The client configuration of a client's engine, with the KPIs defined in it since.
+    #[napi]
+    pub fn client(&self) -> Option<crate::catalog::ClientConfig> {
+        self.core().client().map(|inner| crate::catalog::ClientConfig { inner })
+    }
+
     /// The KPIs that use `code`, directly or through others.
     #[napi]
     pub fn dependants(&self, code: String) -> napi::Result<Vec<String>> {

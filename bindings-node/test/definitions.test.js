@@ -55,3 +55,12 @@ test('subscribers get a fresh snapshot of the new definition', async () => {
     assert.equal(u.value, before[u.period] * 10)
   }
 })
+
+test("a client engine keeps its definitions in its configuration", async () => {
+  const e = new ke.Engine(cat, { client: ke.ClientConfig.fromJson({ id: 'acme', name: 'Acme' }) })
+  await e.defineKpi({ code: 'web_orders', name: 'Web orders', formula: "count(orders where orders.channel = 'web')" })
+  const saved = e.clientConfig().toJSON()
+  assert.deepEqual(saved.custom_kpis.map((k) => k.code), ['web_orders'])
+  assert.ok(ke.ClientConfig.fromJson(saved) instanceof ke.ClientConfig)
+  assert.equal(new ke.Engine(cat).clientConfig(), null)
+})

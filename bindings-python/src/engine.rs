@@ -138,6 +138,11 @@ impl Engine {
         })
     }
 
+    /// The client configuration of a client's engine, with the KPIs defined in it since.
+    fn client(&self) -> Option<ClientConfig> {
+        self.inner.client().map(|inner| ClientConfig { inner })
+    }
+
     /// The catalog the engine calculates (for a client: as the client sees it).
     fn catalog(&self) -> Catalog {
         Catalog::new(self.inner.catalog())

@@ -61,3 +61,14 @@ def test_subscribers_get_a_fresh_snapshot(engine):
     before = {u["period"]: u["value"] for u in first}
     for u in fresh:
         assert u["value"] == pytest.approx(before[u["period"]] * 10)
+
+
+def test_a_client_engine_keeps_its_definitions_in_its_configuration():
+    client = ke.ClientConfig.from_dict({"id": "acme", "name": "Acme"})
+    eng = ke.Engine(ke.Catalog.standard(), client=client)
+    eng.define_kpi("web_orders", "count(orders where orders.channel = 'web')")
+    saved = eng.client_config().to_dict()
+    assert [k["code"] for k in saved["custom_kpis"]] == ["web_orders"]
+    again = ke.Engine(ke.Catalog.standard(), client=ke.ClientConfig.from_dict(saved))
+    assert again.catalog.kpi("web_orders")["formula"].startswith("count(")
+    assert ke.Engine(ke.Catalog.standard()).client_config() is None

@@ -73,6 +73,7 @@ impl Engine {
         let current = self.catalog();
         let existed = current.kpi(&kpi.code).is_ok();
         let code = kpi.code.clone();
+        let defined = kpi.clone();
         let mut next = Catalog::clone(&current);
         next.add_kpi(kpi);
         if let Err(e) = next.validate() {
@@ -82,6 +83,10 @@ impl Engine {
         }
         let mut affected = vec![code.clone()];
         affected.extend(next.dependants(&code));
+        self.keep_in_client(|client| {
+            client.custom_kpis.retain(|k| k.code != code);
+            client.custom_kpis.push(defined);
+        });
         let (invalidated_results, refreshed_views) = self.swap(next, &affected).await;
         Ok(DefinitionChange {
             kpi: code,
@@ -113,6 +118,10 @@ impl Engine {
         next.validate().map_err(|e| refused(format!("removing `{code}` was refused, nothing changed: {e}")))?;
         let mut affected = vec![code.to_string()];
         affected.extend(users.iter().cloned());
+        self.keep_in_client(|client| {
+            client.custom_kpis.retain(|k| !affected.contains(&k.code));
+            client.selected_kpis.retain(|k| !affected.contains(k));
+        });
         let (invalidated_results, refreshed_views) = self.swap(next, &affected).await;
         Ok(DefinitionChange { kpi: code.to_string(), action: "removed", affected, removed: users, invalidated_results, refreshed_views })
     }
@@ -120,6 +129,14 @@ impl Engine {
     /// The KPIs that use `code`, directly or through others.
     pub fn dependants(&self, code: &str) -> Vec<String> {
         self.catalog().dependants(code)
+    }
+
+    /// Applies a change to the client configuration of a client's engine, so saving it keeps
+    /// the definitions (a standard KPI removed for a client stays in the standard catalog).
+    fn keep_in_client(&self, change: impl FnOnce(&mut kpi_catalog::ClientConfig)) {
+        if let Some(client) = self.inner.client.write().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            change(client);
+        }
     }
 
     /// Puts `next` in place, marks `affected` changed, drops their cached results and brings

@@ -32,8 +32,9 @@ pub(crate) struct Inner {
     pub(crate) catalog: RwLock<Arc<Catalog>>,
     /// Which definitions changed when, for cached results and calculations in flight.
     pub(crate) definitions: crate::definitions::Definitions,
-    /// The client whose field mappings rename registered data's columns.
-    client: Option<ClientConfig>,
+    /// The client whose field mappings rename registered data's columns; its custom KPIs
+    /// follow definition changes.
+    pub(crate) client: RwLock<Option<ClientConfig>>,
     pub(crate) options: EngineOptions,
     pub(crate) ctx: SessionContext,
     /// One partition, sharing the memory pool: for inputs too small to gain from parallelism.
@@ -113,7 +114,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 catalog: RwLock::new(catalog),
                 definitions: crate::definitions::Definitions::default(),
-                client,
+                client: RwLock::new(client),
                 options,
                 ctx,
                 small_ctx,
@@ -139,9 +140,10 @@ impl Engine {
         self.inner.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    /// The client of an engine made with [`Engine::for_client`].
-    pub fn client(&self) -> Option<&ClientConfig> {
-        self.inner.client.as_ref()
+    /// The client of an engine made with [`Engine::for_client`], with the KPIs defined in
+    /// the running engine among its custom KPIs (save it to keep them).
+    pub fn client(&self) -> Option<ClientConfig> {
+        self.inner.client.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The options.
@@ -214,7 +216,7 @@ impl Engine {
 
     /// `batches` with the client's field mappings applied (unchanged without a client).
     fn mapped(&self, object_model: &str, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, EngineError> {
-        match &self.inner.client {
+        match &*self.inner.client.read().unwrap_or_else(|p| p.into_inner()) {
             Some(client) => crate::data::mapping::apply(client, object_model, batches),
             None => Ok(batches),
         }

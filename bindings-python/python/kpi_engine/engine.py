@@ -525,6 +525,12 @@ class Engine:
         changed; how many views there were."""
         return self._native.trigger(kpi)
 
+    def client_config(self) -> Optional[ClientConfig]:
+        """The client configuration of a client's engine, with the KPIs defined in the running
+        engine among its ``custom_kpis``: save it to keep them. ``None`` without a client."""
+        native = self._native.client()
+        return ClientConfig(native) if native is not None else None
+
     def dependants(self, code: str) -> list[str]:
         """The KPIs that use ``code``, directly or through other KPIs."""
         return self._native.dependants(code)

@@ -124,3 +124,17 @@ async fn concurrent_changes_of_one_kpi_apply_whole_and_the_last_one_wins() {
     let factor: f64 = formula.rsplit(' ').next().unwrap().parse().unwrap();
     assert!((total(&engine, "revenue").await.unwrap() - base * factor).abs() < 1e-6 * base * factor);
 }
+
+#[tokio::test]
+async fn a_client_engines_definitions_are_kept_in_its_configuration() {
+    let client: kpi_catalog::ClientConfig = serde_json::from_value(serde_json::json!({"id": "acme", "name": "Acme"})).unwrap();
+    let engine = kpi_core::Engine::for_client(&kpi_catalog::Catalog::standard(), client, kpi_core::EngineOptions::default()).unwrap();
+    engine.define_kpi(KpiDefinition::new("web_orders", "Web orders", "count(orders where orders.channel = 'web')")).await.unwrap();
+    let saved = engine.client().unwrap();
+    assert_eq!(saved.custom_kpis.iter().map(|k| k.code.as_str()).collect::<Vec<_>>(), ["web_orders"]);
+    // Reopened from the saved configuration, the engine has the KPI.
+    let reopened = kpi_core::Engine::for_client(&kpi_catalog::Catalog::standard(), saved, kpi_core::EngineOptions::default()).unwrap();
+    assert!(reopened.catalog().kpi("web_orders").is_ok());
+    engine.remove_kpi("web_orders", false).await.unwrap();
+    assert!(engine.client().unwrap().custom_kpis.is_empty());
+}
