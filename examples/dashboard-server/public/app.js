@@ -5,7 +5,7 @@
 const params = new URLSearchParams(location.search)
 const token = params.get('token')
 const DASHBOARD_KPIS = ['revenue', 'perfect_order_rate', 'on_time_delivery_rate', 'average_order_value', 'new_customers']
-const VIEWS = ['line', 'bar', 'gauge', 'sparkline', 'table', 'breakdown']
+const VIEWS = ['line', 'bar', 'gauge', 'sparkline', 'table', 'breakdown', 'forecast', 'compare']
 /** Seconds in each streamed period, for the end of a breakdown's period. */
 const PERIOD_SECONDS = { minute: 60, hour: 3600, day: 86400 }
 /** Units whose values add up across groups, so a breakdown is a pie; others get bars. */
@@ -125,6 +125,8 @@ function renderCard(card) {
   card.value.className = `value status-${last?.status ?? 'unknown'}`
   card.value.dataset.kpiValue = last?.value ?? ''
   if (card.view === 'breakdown') return renderBreakdown(card)
+  if (card.view === 'forecast') return renderForecast(card)
+  if (card.view === 'compare') return renderCompare(card)
   card.chart.replaceChildren()
   if (card.view === 'table') {
     const rows = points.slice(-10).reverse().map((p) => el('tr', {}, el('td', {}, p.period.slice(0, 16).replace('T', ' ')), el('td', {}, format(p.value, card.unit))))
@@ -132,6 +134,80 @@ function renderCard(card) {
   } else {
     card.chart.append(svg(card.view, card.view === 'sparkline' ? points.slice(-20) : points.slice(-60), card.unit))
   }
+}
+
+/** Draws a card's view from `path`'s answer, fetched at most every 30 seconds while values stream in. */
+function refreshed(card, name, path, body, draw) {
+  const cached = card[name]
+  if (cached && Date.now() - cached.at < 30000) {
+    if (cached.data) draw(cached.data)
+    return
+  }
+  if (!cached) card.chart.replaceChildren(el('p', { class: 'note' }, 'loading…'))
+  card[name] = { at: Date.now(), data: cached?.data }
+  api(path, body)
+    .then((data) => {
+      card[name] = { at: Date.now(), data }
+      if (card.view === name) draw(data)
+    })
+    .catch((e) => card.view === name && card.chart.replaceChildren(el('p', { class: 'error' }, e.message)))
+}
+
+/**
+ * The KPI by day with the engine's forecast of the next week: the history as a line, the
+ * forecast dashed, and its 95% prediction interval as a band.
+ */
+function renderForecast(card) {
+  refreshed(card, 'forecast', `/kpis/${card.code}/forecast?grain=day&horizon=7`, undefined, (doc) => {
+    const group = doc.groups[0]
+    if (!group) return card.chart.replaceChildren(el('p', { class: 'note' }, 'Too little history to forecast.'))
+    const history = group.history.filter((h) => h.value !== null).slice(-28)
+    const ahead = group.forecast
+    const ns = 'http://www.w3.org/2000/svg'
+    const [width, height, top, bottom] = [320, 120, 14, 16]
+    const all = [...history.map((h) => h.value), ...ahead.map((f) => f.upper), ...ahead.map((f) => f.lower)]
+    const [lo, hi] = [Math.min(0, ...all), Math.max(1e-9, ...all)]
+    const n = history.length + ahead.length
+    const x = (i) => (n <= 1 ? width / 2 : (i / (n - 1)) * (width - 10) + 5)
+    const y = (v) => height - bottom - ((v - lo) / (hi - lo || 1)) * (height - top - bottom)
+    const root = document.createElementNS(ns, 'svg')
+    root.setAttribute('viewBox', `0 0 ${width} ${height}`)
+    root.classList.add('forecast')
+    const add = (tag, attrs, text) => {
+      const node = document.createElementNS(ns, tag)
+      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v)
+      if (text !== undefined) node.textContent = text
+      root.append(node)
+    }
+    const at = (i, v) => `${x(i)},${y(v)}`
+    const first = history.length
+    const band = [...ahead.map((f, i) => at(first + i, f.upper)), ...ahead.map((f, i) => at(first + i, f.lower)).reverse()]
+    add('polygon', { points: band.join(' '), class: 'band', fill: '#4ea1ff', 'fill-opacity': 0.18 })
+    add('polyline', { points: history.map((h, i) => at(i, h.value)).join(' '), fill: 'none', stroke: '#4ea1ff', 'stroke-width': 2.5 })
+    const join = history.length ? [at(first - 1, history[history.length - 1].value)] : []
+    add('polyline', { points: [...join, ...ahead.map((f, i) => at(first + i, f.value))].join(' '), fill: 'none', stroke: '#4ea1ff', 'stroke-width': 2, 'stroke-dasharray': '4 3', class: 'predicted' })
+    add('text', { x: 4, y: 10, class: 'axis' }, format(hi, card.unit))
+    add('text', { x: width - 4, y: 10, class: 'axis', 'text-anchor': 'end' }, group.model)
+    const next = ahead[0]
+    card.chart.replaceChildren(root, el('p', { class: 'note' }, `next day ${format(next.value, card.unit)} (${format(next.lower, card.unit)} – ${format(next.upper, card.unit)}, 95%)`))
+  })
+}
+
+/** The last 7 days against the 7 before, and against the same days last year. */
+function renderCompare(card) {
+  const end = new Date()
+  const start = new Date(end.getTime() - 7 * 86400e3)
+  const iso = (d) => d.toISOString().slice(0, 19)
+  refreshed(card, 'compare', '/compare', { kpi: card.code, current: [iso(start), iso(end)] }, (doc) => {
+    const row = doc.rows[0]
+    if (!row) return card.chart.replaceChildren(el('p', { class: 'note' }, 'No values in the last 7 days.'))
+    const change = row.trend.change_pct
+    const verdict = row.trend.improving === true ? 'improving' : row.trend.improving === false ? 'worsening' : 'stable'
+    const text = change === null || change === undefined ? '—' : `${change > 0 ? '+' : ''}${change.toFixed(1)} %`
+    card.chart.replaceChildren(el('table', { class: 'compare' },
+      el('tr', {}, el('th', {}, 'last 7 days'), el('th', {}, '7 days before'), el('th', {}, 'change')),
+      el('tr', {}, el('td', {}, format(row.current, card.unit)), el('td', {}, format(row.previous, card.unit)), el('td', { class: `change ${verdict}` }, text))))
+  })
 }
 
 /**
