@@ -8,6 +8,9 @@
 //! ```text
 //! cargo run --release -p kpi-benches --bin forecast-backtest -- --rows 200000
 //! ```
+//!
+//! With `--check` (as `make test` runs it) it fails unless the model's median MAPE is below the
+//! baseline's and the model is as good or better on most KPIs.
 
 use std::time::Instant;
 
@@ -88,6 +91,7 @@ async fn main() {
         naive_mapes.push(n);
         costs.push(cost);
     }
+    let (model_median, naive_median, count) = (median(model_mapes.clone()), median(naive_mapes.clone()), model_mapes.len());
     println!();
     println!(
         "{} KPIs: median MAPE {:.1}% (model) against {:.1}% (seasonal naive); the model as good or better on {wins}; median forecast {:.2} ms per series, slowest {:.2} ms",
@@ -99,5 +103,12 @@ async fn main() {
     );
     for s in skipped {
         println!("skipped {s}");
+    }
+    if std::env::args().any(|a| a == "--check") {
+        let fine = count >= 50 && model_median < naive_median && wins * 2 > count;
+        if !fine {
+            eprintln!("forecast-backtest: the model does not beat the seasonal naive baseline ({model_median:.1}% against {naive_median:.1}%, {wins} of {count})");
+            std::process::exit(1);
+        }
     }
 }
