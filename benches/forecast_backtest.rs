@@ -107,7 +107,9 @@ async fn main() {
     if std::env::args().any(|a| a == "--check") {
         let fine = count >= 50 && model_median < naive_median && wins * 2 > count;
         if !fine {
-            eprintln!("forecast-backtest: the model does not beat the seasonal naive baseline ({model_median:.1}% against {naive_median:.1}%, {wins} of {count})");
+            eprintln!(
+                "forecast-backtest: the model does not beat the seasonal naive baseline ({model_median:.1}% against {naive_median:.1}%, {wins} of {count})"
+            );
             std::process::exit(1);
         }
     }

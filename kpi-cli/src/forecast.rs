@@ -1,5 +1,5 @@
-//! `kpi forecast` and `kpi trend`: the forecast options as the engine's settings document, and
-//! trends printed for people or as JSON.
+//! `kpi forecast`, `kpi trend` and `kpi compare`: the forecast options as the engine's settings
+//! document, and trends and comparisons printed for people or as JSON.
 
 use clap::Args;
 use kpi_core::forecast::{ForecastSettings, TrendReport};
@@ -69,6 +69,40 @@ pub fn print_trend(report: &TrendReport, json: bool) -> Result<(), CliError> {
     for s in &report.skipped {
         let group: Vec<String> = s.dimensions.iter().map(ToString::to_string).collect();
         println!("skipped {}: {}", group.join(", "), s.message);
+    }
+    Ok(())
+}
+
+/// A `START,END` argument.
+pub fn range_arg<'a>(flag: &str, text: &'a str) -> Result<(&'a str, &'a str), CliError> {
+    text.split_once(',')
+        .map(|(start, end)| (start.trim(), end.trim()))
+        .ok_or_else(|| CliError::Usage(format!("{flag} takes START,END, e.g. 2024-07-01,2024-10-01; got `{text}`")))
+}
+
+/// A comparison: one line per dimension group, or the JSON document.
+pub fn print_comparison(comparison: &kpi_core::Comparison, json: bool) -> Result<(), CliError> {
+    let doc = comparison.to_json();
+    if json {
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| kpi_core::EngineError::Internal(format!("could not write JSON: {e}")))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let when = |r: &kpi_formula::TimeRange| format!("{} – {}", r.start.format("%Y-%m-%d %H:%M"), r.end.format("%Y-%m-%d %H:%M"));
+    println!("current  {}\nprevious {}", when(&comparison.current), when(&comparison.previous));
+    let label = if comparison.dimensions.is_empty() { "all".to_string() } else { comparison.dimensions.join(", ") };
+    println!("{label:<30} {:>16} {:>16} {:>10}  trend", "current", "previous", "change");
+    let number = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    for row in &comparison.rows {
+        let group: Vec<String> = row.dimensions.iter().map(ToString::to_string).collect();
+        let name = if group.is_empty() { "all".to_string() } else { group.join(", ") };
+        let pct = row.trend.change_pct.map_or("-".to_string(), |p| format!("{p:+.1}%"));
+        let verdict = match row.trend.improving {
+            Some(true) => "improving",
+            Some(false) => "worsening",
+            None => "-",
+        };
+        println!("{name:<30} {:>16} {:>16} {pct:>10}  {verdict}", number(row.current), number(row.previous));
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! kpi explain -k perfect_order_rate -d data/
 //! kpi forecast -k revenue -g month --horizon 6 -b orders.region -d data/
 //! kpi trend -k order_count -g month --window 12 -d data/
+//! kpi compare -k revenue --current 2024-07-01,2024-10-01 --previous last_year -d data/
 //! kpi price answers.yaml -k perfect_order_rate,new_customers
 //! kpi import-dbt my_dbt_project/ -o catalog.yaml   # dbt semantic models and metrics as a catalog
 //! ```
@@ -62,6 +63,11 @@ const FORECAST_EXAMPLES: &str = "Examples:
 const TREND_EXAMPLES: &str = "Examples:
   kpi trend -k order_count -g month --window 12 -d data/
   kpi trend -k perfect_order_rate -g week -b orders.region --window 26 -d data/ --json";
+
+const COMPARE_EXAMPLES: &str = "Examples:
+  kpi compare -k revenue --current 2024-07-01,2024-10-01 -d data/              # against the quarter before
+  kpi compare -k revenue -b orders.region --current 2024-07-01,2024-10-01 --previous last_year -d data/
+  kpi compare -k order_count --current 2024-07-01,2024-08-01 --previous 2024-01-01,2024-02-01 -d data/ --json";
 
 const PRICE_EXAMPLES: &str = "Examples:
   kpi price answers.yaml -k perfect_order_rate,new_customers
@@ -150,6 +156,25 @@ enum Command {
         #[arg(long, value_name = "PERIODS")]
         window: Option<usize>,
         /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: data::DataArgs,
+    },
+    /// A KPI over one range against another (the range before, last year, or given), per group.
+    #[command(after_help = COMPARE_EXAMPLES)]
+    Compare {
+        #[command(flatten)]
+        catalog: query::CatalogArgs,
+        #[command(flatten)]
+        query: query::QueryArgs,
+        /// The range to compare: START,END.
+        #[arg(long, value_name = "START,END")]
+        current: String,
+        /// What to compare with: previous_period (the default), last_year, or START,END.
+        #[arg(long, value_name = "BASELINE", default_value = "previous_period")]
+        previous: String,
+        /// Print the comparison as JSON.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -247,6 +272,17 @@ fn run(command: Command) -> Result<bool, CliError> {
             let spec = query.spec()?;
             let engine = engine_with_data(&catalog, &data).await?;
             forecast::print_trend(&engine.trend_spec(&spec, window).await?, json)?;
+            Ok(true)
+        }),
+        Command::Compare { catalog, query, current, previous, json, data } => runtime.block_on(async {
+            let spec = query.spec()?;
+            let current = forecast::range_arg("--current", &current)?;
+            let previous = match previous.split_once(',') {
+                Some((start, end)) => kpi_core::Baseline::Range(start.trim(), end.trim()),
+                None => kpi_core::Baseline::parse(&previous)?,
+            };
+            let engine = engine_with_data(&catalog, &data).await?;
+            forecast::print_comparison(&engine.compare_spec(&spec, current, previous).await?, json)?;
             Ok(true)
         }),
         Command::Price(args) => price::run(&args).map(|()| true),

@@ -45,3 +45,20 @@ fn bad_forecasts_are_one_clear_message() {
     kpi(dir.path(), &["forecast", "-k", "revenue", "-d", "data"]).expect_clear_error();
     kpi(dir.path(), &["trend", "-k", "revenue", "-g", "month", "--window", "2", "-d", "data"]).expect_clear_error();
 }
+
+#[test]
+fn a_comparison_against_the_range_before_last_year_or_a_range() {
+    let dir = workspace_with_years();
+    let base = ["compare", "-k", "revenue", "-b", "orders.region", "--current", "2024-07-01,2024-10-01", "-d", "data"];
+    let text = kpi(dir.path(), &base).expect(0).stdout;
+    assert!(text.contains("previous 2024-04-01 00:00") && text.contains("north_america"), "{text}");
+    let json = kpi(dir.path(), &[&base[..], &["--previous", "last_year", "--json"]].concat()).expect(0).stdout;
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(json["previous"]["start"], "2023-07-01T00:00:00Z");
+    assert_eq!(json["rows"].as_array().expect("rows").len(), 4);
+    let range = kpi(dir.path(), &[&base[..], &["--previous", "2022-01-01,2022-02-01", "--json"]].concat()).expect(0).stdout;
+    assert!(range.contains("2022-02-01T00:00:00Z"), "{range}");
+    let bad = kpi(dir.path(), &[&base[..], &["--previous", "last_week"]].concat()).expect_clear_error();
+    assert!(bad.stderr.contains("not a baseline"), "{}", bad.stderr);
+    kpi(dir.path(), &["compare", "-k", "revenue", "--current", "2024-07-01", "-d", "data"]).expect_clear_error();
+}
