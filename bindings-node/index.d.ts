@@ -314,28 +314,28 @@ export interface EtsParameters {
   initial_seasonal: number[]
 }
 
-/** A series' forecast (`forecastSeries`). */
-export interface SeriesForecast {
+/** The model a forecast chose and its fit. */
+export interface ForecastModel {
   /** `ETS(A,Ad,A)`, `seasonal naive`, `naive` or `constant`. */
   model: string
   parameters: EtsParameters | null
   aicc: number | null
   sigma: number
+  /** Periods with a value. */
   observed: number
+  /** Periods inside the series without one. */
   missing: number
+}
+
+/** A series' forecast (`forecastSeries`). */
+export interface SeriesForecast extends ForecastModel {
   fitted: (number | null)[]
   points: ForecastPoint[]
 }
 
 /** One dimension group's forecast in `Forecast#json`. */
-export interface GroupForecast {
+export interface GroupForecast extends ForecastModel {
   dimensions: unknown[]
-  model: string
-  parameters: EtsParameters | null
-  aicc: number | null
-  sigma: number
-  observed: number
-  missing: number
   history: { period: string; value: number | null; fitted: number | null }[]
   forecast: ({ period: string } & ForecastPoint)[]
 }

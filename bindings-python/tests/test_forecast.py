@@ -41,18 +41,29 @@ def statsmodels_trend(trend: str):
     return None if trend == "none" else "add"
 
 
-@pytest.mark.parametrize("trend,seasonal", MODELS)
-def test_the_model_is_statsmodels_ets_with_the_same_parameters(trend, seasonal):
-    y = series(seasonal)
-    ours = ke.forecast_series(list(y), horizon=14, season_length=12, method="ets", trend=trend, seasonal=seasonal)
-    p = ours["parameters"]
-    model = ETSModel(
+def statsmodels_ets(y: pd.Series, trend: str, seasonal: bool, **initialization) -> ETSModel:
+    """statsmodels' ETSModel of the engine's model: additive errors, `trend`, and an additive
+    season of 12 when `seasonal`; estimated initial states unless given."""
+    return ETSModel(
         y,
         error="add",
         trend=statsmodels_trend(trend),
         damped_trend=trend == "damped",
         seasonal="add" if seasonal else None,
         seasonal_periods=12 if seasonal else None,
+        **(initialization or {"initialization_method": "estimated"}),
+    )
+
+
+@pytest.mark.parametrize("trend,seasonal", MODELS)
+def test_the_model_is_statsmodels_ets_with_the_same_parameters(trend, seasonal):
+    y = series(seasonal)
+    ours = ke.forecast_series(list(y), horizon=14, season_length=12, method="ets", trend=trend, seasonal=seasonal)
+    p = ours["parameters"]
+    model = statsmodels_ets(
+        y,
+        trend,
+        seasonal,
         initialization_method="known",
         initial_level=p["initial_level"],
         initial_trend=p["initial_trend"] if trend != "none" else None,
@@ -84,15 +95,7 @@ def test_fits_and_forecasts_are_statsmodels_ets(trend, seasonal, seed):
     ours = ke.forecast_series(list(y), horizon=12, season_length=12, method="ets", trend=trend, seasonal=seasonal)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = ETSModel(
-            y,
-            error="add",
-            trend=statsmodels_trend(trend),
-            damped_trend=trend == "damped",
-            seasonal="add" if seasonal else None,
-            seasonal_periods=12 if seasonal else None,
-            initialization_method="estimated",
-        ).fit(disp=False)
+        theirs = statsmodels_ets(y, trend, seasonal).fit(disp=False)
     sse = float(np.sum((y.values - np.array(ours["fitted"])) ** 2))
     assert sse <= theirs.sse * 1.01, (sse, theirs.sse)
     frame = theirs.get_prediction(start=len(y), end=len(y) + 11).summary_frame(alpha=0.05)
@@ -158,13 +161,10 @@ def test_a_kpi_forecast_has_the_named_columns_and_matches_statsmodels(engine):
         ours = np.array([f["value"] for f in group["forecast"]])
         # statsmodels' fit of the same series with the model the engine chose.
         name = group["model"]
-        trend = {"N": None, "A": "add", "Ad": "add"}[name.split(",")[1]]
-        seasonal = name.endswith(",A)")
+        trend = {"N": "none", "A": "additive", "Ad": "damped"}[name.split(",")[1]]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            theirs = ETSModel(history, error="add", trend=trend, damped_trend=",Ad," in name,
-                              seasonal="add" if seasonal else None, seasonal_periods=12 if seasonal else None,
-                              initialization_method="estimated").fit(disp=False)
+            theirs = statsmodels_ets(history, trend, name.endswith(",A)")).fit(disp=False)
         sse = float(np.nansum((history.values - np.array([h["fitted"] for h in group["history"]])) ** 2))
         assert sse <= theirs.sse * 1.02, (group["dimensions"], name, sse, theirs.sse)
         assert np.max(np.abs(ours - theirs.forecast(6).values)) < 0.05 * float(history.mean()), name
