@@ -60,6 +60,7 @@ if grep -q '\.node$' "$scratch/contents"; then
     exit 1
 fi
 grep -q 'package/native/kpi-core/src/lib.rs' "$scratch/contents"
+grep -q 'package/lib/results.js' "$scratch/contents"
 mkdir "$scratch/from-tarball"
 (cd "$scratch/from-tarball" && npm init -y >/dev/null &&
     KPI_ENGINE_PROFILE=dev npm install --no-audit --no-fund --foreground-scripts "$tarball")
