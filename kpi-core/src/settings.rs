@@ -113,19 +113,12 @@ pub struct CacheSettings {
 impl EngineSettings {
     /// Reads settings from JSON text.
     pub fn from_json(text: &str) -> Result<EngineSettings, EngineError> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| EngineError::InvalidDocument { document: "engine settings", message: format!("not JSON: {e}") })?;
-        EngineSettings::from_value(value)
+        crate::spec::settings_text("engine settings", text)
     }
 
     /// Reads settings from a JSON value (an object; `null` for the defaults).
     pub fn from_value(value: serde_json::Value) -> Result<EngineSettings, EngineError> {
-        let invalid = |message: String| EngineError::InvalidDocument { document: "engine settings", message };
-        match value {
-            serde_json::Value::Null => Ok(EngineSettings::default()),
-            serde_json::Value::Object(_) => serde_json::from_value(value).map_err(|e| invalid(e.to_string())),
-            other => Err(invalid(format!("expected an object, got {}", crate::spec::json_type(&other)))),
-        }
+        crate::spec::settings_document("engine settings", value)
     }
 
     /// The options, every value checked.

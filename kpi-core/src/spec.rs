@@ -421,6 +421,26 @@ pub(crate) fn month_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> R
     }))
 }
 
+/// A settings `document` (engine, feed or forecast settings) from a JSON value: an object, or
+/// `null` for the defaults.
+pub(crate) fn settings_document<T: serde::de::DeserializeOwned + Default>(
+    document: &'static str,
+    value: serde_json::Value,
+) -> Result<T, EngineError> {
+    let invalid = |message: String| EngineError::InvalidDocument { document, message };
+    match value {
+        serde_json::Value::Null => Ok(T::default()),
+        serde_json::Value::Object(_) => serde_json::from_value(value).map_err(|e| invalid(e.to_string())),
+        other => Err(invalid(format!("expected an object, got {}", json_type(&other)))),
+    }
+}
+
+/// [`settings_document`] from JSON text.
+pub(crate) fn settings_text<T: serde::de::DeserializeOwned + Default>(document: &'static str, text: &str) -> Result<T, EngineError> {
+    let value = serde_json::from_str(text).map_err(|e| EngineError::InvalidDocument { document, message: format!("not JSON: {e}") })?;
+    settings_document(document, value)
+}
+
 pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",

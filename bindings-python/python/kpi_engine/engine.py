@@ -250,12 +250,10 @@ class Engine:
         "affected", "invalidated_results", "refreshed_views", ...}``."""
         if isinstance(definition, str):
             body: dict[str, Any] = {"code": definition, "name": fields.pop("name", definition), **fields}
-            if formula is not None:
-                body["formula"] = formula
         else:
             body = {**definition, **fields}
-            if formula is not None:
-                body["formula"] = formula
+        if formula is not None:
+            body["formula"] = formula
         change = json.loads(self._native.define_kpi(json.dumps(body, default=_plain)))
         self.catalog = Catalog(self._native.catalog())
         return change

@@ -60,12 +60,7 @@ pub struct ForecastSettings {
 impl ForecastSettings {
     /// Reads settings from JSON text (`null` for the defaults).
     pub fn from_json(text: &str) -> Result<ForecastSettings, EngineError> {
-        let invalid = |message: String| EngineError::InvalidDocument { document: "forecast settings", message };
-        match serde_json::from_str::<Value>(text).map_err(|e| invalid(format!("not JSON: {e}")))? {
-            Value::Null => Ok(ForecastSettings::default()),
-            value @ Value::Object(_) => serde_json::from_value(value).map_err(|e| invalid(e.to_string())),
-            other => Err(invalid(format!("expected an object, got {}", crate::spec::json_type(&other)))),
-        }
+        crate::spec::settings_text("forecast settings", text)
     }
 
     /// The options for a series of periods of `grain` (which suggests the season length when

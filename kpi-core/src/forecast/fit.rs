@@ -90,11 +90,7 @@ impl Layout {
         let alpha = it.next()?;
         let beta = if has_trend { it.next()? } else { 0.0 };
         let gamma = if self.model.season.is_some() { it.next()? } else { 0.0 };
-        let phi = match self.model.trend {
-            TrendKind::Damped => it.next()?,
-            TrendKind::Additive => 1.0,
-            TrendKind::None => 1.0,
-        };
+        let phi = if self.model.trend == TrendKind::Damped { it.next()? } else { 1.0 };
         let inside = (SMALL..1.0 - SMALL).contains(&alpha)
             && (!has_trend || (SMALL..=alpha).contains(&beta))
             && (self.model.season.is_none() || (SMALL..=1.0 - alpha).contains(&gamma))
@@ -160,42 +156,29 @@ pub(crate) fn fit(model: EtsModel, y: &[Option<f64>]) -> Fitted {
     // Several starts for the smoothing parameters (the squared errors of a trend model often
     // have more than one valley); the best goes on to the joint fit.
     let starts: [(f64, f64, f64, f64); 4] = [(0.1, 0.01, 0.05, 0.98), (0.3, 0.03, 0.1, 0.95), (0.6, 0.2, 0.2, 0.9), (0.9, 0.5, 0.05, 0.85)];
+    let start_at = |(alpha, beta, gamma, phi): (f64, f64, f64, f64)| EtsParameters {
+        alpha,
+        beta,
+        gamma: gamma.min(1.0 - alpha - SMALL),
+        phi,
+        initial_level: level,
+        initial_trend: trend,
+        initial_seasonal: seasonal.clone(),
+    };
     let layout = Layout { model, fit_seasons: false };
-    let sse_of = |p: &EtsParameters| sse(&model, p, &z);
-    let mut fits: Vec<(f64, EtsParameters)> = starts
+    let best = starts
         .iter()
-        .map(|&(alpha, beta, gamma, phi)| {
-            let start = EtsParameters {
-                alpha,
-                beta,
-                gamma: gamma.min(1.0 - alpha - SMALL),
-                phi,
-                initial_level: level,
-                initial_trend: trend,
-                initial_seasonal: seasonal.clone(),
-            };
-            let p = optimise(&layout, &start, &z);
-            (sse_of(&p), p)
-        })
-        .collect();
-    fits.sort_by(|a, b| a.0.total_cmp(&b.0));
+        .map(|&s| optimise(&layout, &start_at(s), &z))
+        .map(|p| (sse(&model, &p, &z), p))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map_or_else(|| start_at(starts[1]), |(_, p)| p);
     // Then, for short seasons, the seasonal states join the smoothing parameters, from the best
     // start (from the two best, the squared errors came out the same in statsmodels' tests and
     // the search took 1.6x as long).
-    if model.season.is_some_and(|m| m <= MAX_FITTED_SEASON) {
-        let joint = Layout { model, fit_seasons: true };
-        fits = fits.iter().take(1).map(|(_, p)| optimise(&joint, p, &z)).map(|p| (sse_of(&p), p)).collect();
-        fits.sort_by(|a, b| a.0.total_cmp(&b.0));
-    }
-    let best = fits.into_iter().next().map(|(_, p)| p).unwrap_or(EtsParameters {
-        alpha: 0.3,
-        beta: 0.03,
-        gamma: 0.1,
-        phi: 0.95,
-        initial_level: level,
-        initial_trend: trend,
-        initial_seasonal: seasonal,
-    });
+    let best = match model.season {
+        Some(m) if m <= MAX_FITTED_SEASON => optimise(&Layout { model, fit_seasons: true }, &best, &z),
+        _ => best,
+    };
     let params = EtsParameters {
         initial_level: mean + scale * best.initial_level,
         initial_trend: scale * best.initial_trend,

@@ -86,12 +86,7 @@ pub struct FollowSettings {
 impl FollowSettings {
     /// Reads settings from JSON text (`null` for the defaults).
     pub fn from_json(text: &str) -> Result<FollowSettings, EngineError> {
-        let invalid = |message: String| EngineError::InvalidDocument { document: "feed settings", message };
-        match serde_json::from_str::<serde_json::Value>(text).map_err(|e| invalid(format!("not JSON: {e}")))? {
-            serde_json::Value::Null => Ok(FollowSettings::default()),
-            value @ serde_json::Value::Object(_) => serde_json::from_value(value).map_err(|e| invalid(e.to_string())),
-            other => Err(invalid(format!("expected an object, got {}", crate::spec::json_type(&other)))),
-        }
+        crate::spec::settings_text("feed settings", text)
     }
 
     /// The table to follow for `object_model`, and the options, checked.
