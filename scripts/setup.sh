@@ -21,6 +21,8 @@ if [ $for_tests = yes ] && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>
         echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/kpi-engine.conf
     fi
 fi
+# Report PDFs are read back (pdftotext) and rendered (pdftoppm) by the tests.
+[ $for_tests = yes ] && ! command -v pdftotext >/dev/null 2>&1 && need_apt+=(poppler-utils)
 # The exported SQL is checked on a throwaway MariaDB server too (scripts/mariadb.sh).
 [ $for_tests = yes ] && ! command -v mariadbd >/dev/null 2>&1 && ! [ -x /usr/sbin/mariadbd ] && need_apt+=(mariadb-server)
 # OpenSSL is built into the shipped artifacts from source (openssl-src): it needs perl and make.

@@ -6,7 +6,10 @@ use std::sync::{Arc, OnceLock};
 
 use futures::FutureExt;
 use kpi_core::forecast::{Forecast, ForecastSettings};
-use kpi_core::{Baseline, EngineError, EngineSettings, FollowSettings, KpiResult, PostgresDsn, PostgresTable, QuerySpec, SqlDialect};
+use kpi_core::{
+    AlertRuleSpec, Baseline, EngineError, EngineSettings, FollowSettings, KpiResult, MailSettings, NotifierSpec, PostgresDsn,
+    PostgresTable, QuerySpec, ReportSpec, SqlDialect,
+};
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
 
@@ -375,5 +378,102 @@ impl Engine {
     /// The object models with data, as (name, version, rows in memory, all in memory).
     fn registered(&self) -> Vec<(String, u64, usize, bool)> {
         self.inner.registered().into_iter().map(|r| (r.object_model, r.version, r.memory_rows, r.in_memory)).collect()
+    }
+
+    /// Adds an alert rule from its JSON document; the rule as JSON.
+    fn add_alert_rule(&self, py: Python<'_>, spec: &str) -> Outcome<String> {
+        guarded(|| json(&run(py, self.inner.add_alert_rule(AlertRuleSpec::from_json(spec)?))??))
+    }
+
+    /// Removes an alert rule; whether it existed.
+    fn remove_alert_rule(&self, name: &str) -> bool {
+        self.inner.remove_alert_rule(name)
+    }
+
+    /// The alert rules as JSON.
+    fn alert_rules(&self) -> Outcome<String> {
+        guarded(|| json(&self.inner.alert_rules()))
+    }
+
+    /// The active alerts as JSON.
+    fn alerts(&self) -> Outcome<String> {
+        guarded(|| json(&self.inner.alerts()))
+    }
+
+    /// The last `limit` alert events as JSON.
+    fn alert_history(&self, limit: usize) -> Outcome<String> {
+        guarded(|| json(&self.inner.alert_history(limit)))
+    }
+
+    /// Judges every rule now; the events as JSON.
+    fn evaluate_alerts(&self, py: Python<'_>) -> Outcome<String> {
+        guarded(|| json(&run(py, async { self.inner.evaluate_alerts() })?))
+    }
+
+    /// Sets the SMTP server from its JSON document.
+    fn set_mail(&self, settings: &str) -> Outcome<()> {
+        guarded(|| Ok(self.inner.set_mail(&MailSettings::from_json(settings)?)?))
+    }
+
+    /// Adds a notifier from its JSON document; the notifier as JSON.
+    fn add_notifier(&self, py: Python<'_>, spec: &str) -> Outcome<String> {
+        guarded(|| json(&run(py, self.inner.add_notifier(NotifierSpec::from_json(spec)?))??))
+    }
+
+    /// Removes a notifier; whether it existed.
+    fn remove_notifier(&self, name: &str) -> bool {
+        self.inner.remove_notifier(name)
+    }
+
+    /// The notifiers as JSON.
+    fn notifiers(&self) -> Outcome<String> {
+        guarded(|| json(&self.inner.notifiers()))
+    }
+
+    /// Undeliverable events as JSON.
+    fn dead_letters(&self) -> Outcome<String> {
+        guarded(|| json(&self.inner.dead_letters()))
+    }
+
+    /// Adds a report from its JSON document; the report as JSON.
+    fn add_report(&self, py: Python<'_>, spec: &str) -> Outcome<String> {
+        guarded(|| json(&run(py, self.inner.add_report(ReportSpec::from_json(spec)?))??))
+    }
+
+    /// Replaces a report's document; the report as JSON.
+    fn update_report(&self, py: Python<'_>, id: u64, spec: &str) -> Outcome<String> {
+        guarded(|| json(&run(py, self.inner.update_report(id, ReportSpec::from_json(spec)?))??))
+    }
+
+    /// Removes a report; whether it existed.
+    fn remove_report(&self, id: u64) -> bool {
+        self.inner.remove_report(id)
+    }
+
+    /// The reports as JSON.
+    fn reports(&self) -> Outcome<String> {
+        guarded(|| json(&self.inner.reports()))
+    }
+
+    /// A report's runs as JSON.
+    fn report_runs(&self, id: u64) -> Outcome<String> {
+        guarded(|| json(&self.inner.report_runs(id)))
+    }
+
+    /// Runs a report now: (the run as JSON, content type, file name, document).
+    fn run_report(&self, py: Python<'_>, id: u64) -> Outcome<(String, &'static str, String, std::borrow::Cow<'static, [u8]>)> {
+        guarded(|| {
+            let (run_info, document) = run(py, self.inner.run_report(id))??;
+            Ok((run_info.to_json().to_string(), document.content_type, document.filename, document.bytes.into()))
+        })
+    }
+
+    /// Renders a report document: (content type, file name, document).
+    fn render_report(&self, py: Python<'_>, spec: &str) -> Outcome<(&'static str, String, std::borrow::Cow<'static, [u8]>)> {
+        guarded(|| {
+            let spec = ReportSpec::from_json(spec)?;
+            let document = run(py, self.inner.render_report(&spec))??;
+            Ok((document.content_type, document.filename, document.bytes.into()))
+        })
     }
 }

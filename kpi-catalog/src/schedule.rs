@@ -1,11 +1,12 @@
 //! Schedules: five-field cron expressions (`minute hour day-of-month month day-of-week`) and
-//! their next firing time, in UTC. KPI definitions carry one for scheduled calculation; the
-//! engine runs jobs on them.
+//! their next firing time, in UTC or in any time zone's wall-clock time (daylight saving
+//! changes included). KPI definitions carry one for scheduled calculation; the engine runs jobs
+//! and reports on them.
 
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 
 /// A parsed cron schedule: `*`, numbers, ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`;
 /// month and weekday names (`jan`, `mon`); Sunday is 0 or 7; the shorthands of [`ALIASES`]
@@ -145,15 +146,41 @@ impl Cron {
     /// The first firing time strictly after `after`, within the next eight years (`None` for a
     /// schedule that never fires, such as `0 0 31 2 *`).
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let start = after.with_second(0)?.with_nanosecond(0)? + Duration::minutes(1);
-        let mut date = start.date_naive();
+        self.next_after_in(after, &Utc)
+    }
+
+    /// The first firing time strictly after `after` with the fields read as wall-clock time in
+    /// `zone` (`0 7 * * mon` is 07:00 in Berlin, whatever its offset that day).
+    ///
+    /// Daylight saving changes: a time that does not exist that day (02:30 when the clocks
+    /// jump from 02:00 to 03:00) fires at the first instant after the jump, once; a time that
+    /// occurs twice (02:30 when the clocks go back) fires once, at its first occurrence. So a
+    /// daily schedule fires exactly once on both change days.
+    ///
+    /// ```
+    /// use kpi_catalog::Cron;
+    /// let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+    /// let at_7 = "0 7 * * *".parse::<Cron>()?;
+    /// let t = "2026-03-28T12:00:00Z".parse().unwrap();
+    /// let sunday = at_7.next_after_in(t, &berlin).unwrap();     // the clocks moved forward that night
+    /// assert_eq!(sunday.to_rfc3339(), "2026-03-29T05:00:00+00:00");
+    /// # Ok::<(), kpi_catalog::CronError>(())
+    /// ```
+    pub fn next_after_in<Z: TimeZone>(&self, after: DateTime<Utc>, zone: &Z) -> Option<DateTime<Utc>> {
+        let local_after = after.with_timezone(zone).naive_local();
+        let start = local_after.with_second(0)?.with_nanosecond(0)? + Duration::minutes(1);
+        let mut date = start.date();
         for _ in 0..366 * 8 {
             if self.day_matches(date) {
-                let first = if date == start.date_naive() { start.hour() * 60 + start.minute() } else { 0 };
+                let first = if date == start.date() { start.hour() * 60 + start.minute() } else { 0 };
                 for minute_of_day in first..24 * 60 {
                     let (h, m) = (minute_of_day / 60, minute_of_day % 60);
                     if self.hours & (1 << h) != 0 && self.minutes & (1 << m) != 0 {
-                        return Utc.from_utc_datetime(&date.and_hms_opt(h, m, 0)?).into();
+                        let instant = instant_of(zone, date.and_hms_opt(h, m, 0)?)?;
+                        // The second pass of a repeated hour maps back before `after`: skip it.
+                        if instant > after {
+                            return Some(instant);
+                        }
                     }
                 }
             }
@@ -161,6 +188,20 @@ impl Cron {
         }
         None
     }
+}
+
+/// The instant of the wall-clock time `local` in `zone`: the first of two when the clocks went
+/// back, the end of the gap when they jumped forward over it.
+fn instant_of<Z: TimeZone>(zone: &Z, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    // Gaps are at most a few hours (26 h in the rarest historical zone changes).
+    for minutes in 0..27 * 60 {
+        match zone.from_local_datetime(&(local + Duration::minutes(minutes))) {
+            LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
+            LocalResult::Ambiguous(first, _) => return Some(first.with_timezone(&Utc)),
+            LocalResult::None => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -184,6 +225,55 @@ mod tests {
         assert_eq!(next("daily", "2024-01-01T10:00:00Z"), "2024-01-02T00:00:00+00:00");
         assert_eq!(next("@weekly", "2024-01-01T10:00:00Z"), "2024-01-07T00:00:00+00:00");
         assert_eq!(next("@monthly", "2024-01-01T10:00:00Z"), "2024-02-01T00:00:00+00:00");
+    }
+
+    fn local_runs(cron: &str, zone: &str, from: &str, to: &str) -> Vec<String> {
+        let zone: chrono_tz::Tz = zone.parse().unwrap();
+        let cron = cron.parse::<Cron>().unwrap();
+        let (mut t, to) = (from.parse::<DateTime<Utc>>().unwrap(), to.parse::<DateTime<Utc>>().unwrap());
+        let mut runs = Vec::new();
+        while let Some(next) = cron.next_after_in(t, &zone).filter(|n| *n < to) {
+            runs.push(format!("{} {}", next.to_rfc3339(), next.with_timezone(&zone).format("%H:%M%:z")));
+            t = next;
+        }
+        runs
+    }
+
+    #[test]
+    fn a_daily_local_time_fires_once_on_both_daylight_saving_changes() {
+        // Berlin: 2026-03-29 02:00 -> 03:00 (CET -> CEST), 2026-10-25 03:00 -> 02:00 (CEST -> CET).
+        let spring = local_runs("0 7 * * *", "Europe/Berlin", "2026-03-27T12:00:00Z", "2026-03-31T00:00:00Z");
+        assert_eq!(
+            spring,
+            ["2026-03-28T06:00:00+00:00 07:00+01:00", "2026-03-29T05:00:00+00:00 07:00+02:00", "2026-03-30T05:00:00+00:00 07:00+02:00"]
+        );
+        let autumn = local_runs("0 7 * * *", "Europe/Berlin", "2026-10-23T12:00:00Z", "2026-10-27T00:00:00Z");
+        assert_eq!(
+            autumn,
+            ["2026-10-24T05:00:00+00:00 07:00+02:00", "2026-10-25T06:00:00+00:00 07:00+01:00", "2026-10-26T06:00:00+00:00 07:00+01:00"]
+        );
+        // Monday 07:00 for a Berlin team is not 07:00 UTC.
+        assert_eq!(
+            local_runs("0 7 * * 1", "Europe/Berlin", "2026-01-01T00:00:00Z", "2026-01-06T00:00:00Z"),
+            ["2026-01-05T06:00:00+00:00 07:00+01:00"]
+        );
+    }
+
+    #[test]
+    fn times_inside_the_changes_fire_once() {
+        // 02:30 does not exist on 29 March: it fires when the gap ends, once.
+        let spring = local_runs("30 2 * * *", "Europe/Berlin", "2026-03-28T12:00:00Z", "2026-03-30T12:00:00Z");
+        assert_eq!(spring, ["2026-03-29T01:00:00+00:00 03:00+02:00", "2026-03-30T00:30:00+00:00 02:30+02:00"]);
+        // 02:30 happens twice on 25 October: it fires at the first, not again an hour later.
+        let autumn = local_runs("30 2 * * *", "Europe/Berlin", "2026-10-24T12:00:00Z", "2026-10-26T12:00:00Z");
+        assert_eq!(autumn, ["2026-10-25T00:30:00+00:00 02:30+02:00", "2026-10-26T01:30:00+00:00 02:30+01:00"]);
+        // Every 15 minutes across the gap: no run is doubled or goes backwards.
+        let quarter = local_runs("*/15 * * * *", "America/New_York", "2026-03-08T06:00:00Z", "2026-03-08T08:00:00Z");
+        assert_eq!(quarter.len(), 7, "{quarter:?}");
+        assert_eq!(quarter[3], "2026-03-08T07:00:00+00:00 03:00-04:00");
+        // A schedule asked inside the repeated hour does not repeat its first pass.
+        let inside = local_runs("*/30 * * * *", "Europe/Berlin", "2026-10-25T01:10:00Z", "2026-10-25T02:10:00Z");
+        assert_eq!(inside, ["2026-10-25T02:00:00+00:00 03:00+01:00"]);
     }
 
     #[test]

@@ -55,6 +55,12 @@ pub(crate) struct Inner {
     pub(crate) jobs: std::sync::Mutex<crate::stream::Jobs>,
     /// The partial states of maintained views, fed by appends.
     pub(crate) cubes: crate::stream::Cubes,
+    /// Alert rules, their states and events.
+    pub(crate) alerts: crate::alerts::Alerts,
+    /// Notifiers, the mail server and undeliverable events.
+    pub(crate) notify: crate::notify::Notify,
+    /// Reports and their runs.
+    pub(crate) reports: crate::reports::Reports,
     /// Connection pools of the PostgreSQL databases data is registered from.
     #[cfg(feature = "postgres")]
     pub(crate) postgres: crate::postgres::Pools,
@@ -129,6 +135,9 @@ impl Engine {
                 views: std::sync::Mutex::default(),
                 jobs: std::sync::Mutex::default(),
                 cubes: crate::stream::Cubes::default(),
+                alerts: crate::alerts::Alerts::default(),
+                notify: crate::notify::Notify::default(),
+                reports: crate::reports::Reports::default(),
                 #[cfg(feature = "postgres")]
                 postgres: crate::postgres::Pools::default(),
             }),
@@ -211,6 +220,7 @@ impl Engine {
         Counters::add(&counters.late_rows, report.late_rows as u64);
         Counters::add(&counters.rows_beyond_lateness, report.beyond_lateness as u64);
         self.announce(version);
+        self.source_health(object_model, |h| h.data(report.beyond_lateness));
         Ok(report)
     }
 
@@ -328,6 +338,7 @@ impl Engine {
         drop(tables);
         Counters::add(&self.inner.counters.rows_ingested, rows as u64);
         self.announce(version);
+        self.source_health(object_model, |h| h.data(0));
     }
 }
 

@@ -155,6 +155,33 @@ pub enum EngineError {
         /// Why.
         error: crate::forecast::ForecastError,
     },
+    /// An alert rule or notifier was refused: an unknown KPI or source, contradicting
+    /// thresholds, a missing or meaningless setting, a name already taken.
+    #[error("alert rule `{rule}`: {message}")]
+    InvalidAlert {
+        /// The rule's (or notifier's) name.
+        rule: String,
+        /// What is wrong, naming the setting.
+        message: String,
+    },
+    /// A report definition was refused (unknown KPIs, a bad range, schedule, time zone or
+    /// format, too many KPIs), or names no report the engine has.
+    #[error("report `{report}`: {message}")]
+    InvalidReport {
+        /// The report's name or id.
+        report: String,
+        /// What is wrong, naming the setting.
+        message: String,
+    },
+    /// A notification or report could not be delivered (an unreachable mail server, a webhook
+    /// that kept failing, a directory that cannot be written).
+    #[error("cannot deliver to {target}: {message}")]
+    Delivery {
+        /// Where it was going: `smtp://host:port`, a webhook URL without credentials, a path.
+        target: String,
+        /// What went wrong.
+        message: String,
+    },
     /// An option has a value the engine cannot use.
     #[error("invalid option {option}: {message}")]
     InvalidOption {
@@ -196,6 +223,8 @@ impl EngineError {
         ("KPI_FORMULA", ErrorCategory::Formula),
         ("KPI_QUERY", ErrorCategory::Query),
         ("KPI_OPTION", ErrorCategory::Query),
+        ("KPI_ALERT", ErrorCategory::Query),
+        ("KPI_REPORT", ErrorCategory::Query),
         ("KPI_CATALOG", ErrorCategory::Catalog),
         ("KPI_DEFINITION", ErrorCategory::Catalog),
         ("KPI_DATA", ErrorCategory::Data),
@@ -203,6 +232,7 @@ impl EngineError {
         ("KPI_READ", ErrorCategory::Data),
         ("KPI_SOURCE", ErrorCategory::Data),
         ("KPI_FORECAST", ErrorCategory::Data),
+        ("KPI_DELIVERY", ErrorCategory::Data),
         ("KPI_TIMEOUT", ErrorCategory::Calculation),
         ("KPI_CANCELLED", ErrorCategory::Calculation),
         ("KPI_MEMORY", ErrorCategory::Calculation),
@@ -259,6 +289,9 @@ impl EngineError {
             EngineError::Cancelled(_) => "KPI_CANCELLED",
             EngineError::MemoryLimit { .. } => "KPI_MEMORY",
             EngineError::InvalidOption { .. } => "KPI_OPTION",
+            EngineError::InvalidAlert { .. } => "KPI_ALERT",
+            EngineError::InvalidReport { .. } => "KPI_REPORT",
+            EngineError::Delivery { .. } => "KPI_DELIVERY",
             EngineError::InvalidDocument { .. } | EngineError::TooManyRows { .. } => "KPI_QUERY",
             EngineError::Internal(_) => "KPI_INTERNAL",
             EngineError::Unparse { .. } => "KPI_SQL",

@@ -44,6 +44,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alerts;
 mod cache;
 mod calculate;
 mod calendar_table;
@@ -59,17 +60,20 @@ mod isolation;
 mod maintenance;
 mod memory;
 mod metrics;
+pub mod notify;
 mod option_value;
 mod options;
 mod patch;
 #[cfg(feature = "postgres")]
 mod postgres;
+pub mod reports;
 mod result;
 mod settings;
 mod spec;
 mod sql;
 mod stream;
 
+pub use alerts::{ActiveAlert, AlertEvent, AlertEventKind, AlertEvents, AlertRule, AlertRuleInfo, AlertRuleSpec, Condition, Level};
 pub use cache::{CacheOutcome, CachePolicy, DEFAULT_CACHE_BYTES};
 pub use calculate::SMALL_INPUT_ROWS;
 pub use calendar_table::CalendarTableSpec;
@@ -86,6 +90,7 @@ pub use kpi_formula::ErrorCategory;
 pub use maintenance::Maintenance;
 pub use memory::{DEFAULT_MEMORY_SHARE, default_memory_limit};
 pub use metrics::Metrics;
+pub use notify::{DeadLetter, MailSettings, NotifierInfo, NotifierSpec, sign_webhook, verify_webhook};
 pub use option_value::{MAX_DURATION, TimeSetting};
 pub use options::{CalculateOptions, DEFAULT_MAX_RESULT_ROWS, EngineOptions, Estimate};
 #[cfg(feature = "postgres")]
@@ -93,6 +98,7 @@ pub use postgres::{
     DEFAULT_CONNECT_TIMEOUT, Feed, FeedKey, FeedPosition, FeedStatus, FollowOptions, FollowSettings, KeyPart, PostgresDsn, PostgresTable,
     TlsMode,
 };
+pub use reports::{RelativeRange, ReportDocument, ReportFormat, ReportInfo, ReportRange, ReportRun, ReportSpec};
 pub use result::{
     Comparison, ComparisonRow, DimensionValue, KpiInfo, KpiResult, ResultRow, STABLE_BAND_PCT, Series, Status, Summary, Timing, Trend,
     TrendDirection,

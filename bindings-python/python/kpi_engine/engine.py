@@ -8,6 +8,7 @@ import os
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
 
 from . import _native
+from .alerting import Alerting
 from .catalog import Catalog, ClientConfig
 from .results import AppendReport, Dashboard, Feed, Forecast, Result, Subscription
 
@@ -16,7 +17,7 @@ __all__ = ["AppendReport", "Dashboard", "Engine", "Feed", "Forecast", "Result", 
 When = Union[str, _dt.date, _dt.datetime]
 
 
-class Engine:
+class Engine(Alerting):
     """Calculates the KPIs of a catalog over registered Arrow data.
 
     Calculations run in Rust with the GIL released. Every query method takes the same
@@ -30,6 +31,8 @@ class Engine:
     registered object model whose columns give each day's periods), ``empty_periods`` (``"include"`` or ``"omit"``), ``timeout`` (seconds or text such as
     ``"500ms"``) and ``bypass_cache``; ``formula=`` instead of a KPI code for an ad-hoc formula.
     A misspelt keyword is a :class:`QueryError` naming the fields there are.
+
+    Alert rules, notifiers and scheduled reports: see :class:`~kpi_engine.alerting.Alerting`.
     """
 
     def __init__(

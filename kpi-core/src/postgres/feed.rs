@@ -394,6 +394,11 @@ impl Engine {
                     _ = tokio::time::sleep(wait) => {}
                 }
                 let outcome = follower.poll().await;
+                // A failing feed raises its source's alerts; a poll that works clears them.
+                follower.engine.source_health(&follower.model, |h| match &outcome {
+                    Ok(_) => h.polled(),
+                    Err(e) => h.failed(&e.to_string()),
+                });
                 let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
                 s.polls += 1;
                 s.last_poll = Some(Utc::now());

@@ -9,7 +9,8 @@ use datafusion::common::ScalarValue;
 use serde::{Serialize, Serializer};
 
 /// A dimension value: what `orders.region` or `orders.customer.segment` holds in one group.
-#[derive(Clone, Debug, PartialEq)]
+/// Values are equal when they are the same value of the same type (floats by their bits).
+#[derive(Clone, Debug)]
 pub enum DimensionValue {
     /// No value (the group of rows where the dimension is null).
     Null,
@@ -51,6 +52,41 @@ impl DimensionValue {
             _ => ArrayFormatter::try_new(array, &FormatOptions::default())
                 .map(|f| DimensionValue::Text(f.value(row).to_string()))
                 .unwrap_or(DimensionValue::Null),
+        }
+    }
+}
+
+// Groups are map keys (alert states per dimension group): floats compare by their bits, so a
+// group equals itself and hashes consistently (NaN included).
+impl PartialEq for DimensionValue {
+    fn eq(&self, other: &Self) -> bool {
+        use DimensionValue::*;
+        match (self, other) {
+            (Null, Null) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+            (Text(a), Text(b)) => a == b,
+            (Date(a), Date(b)) => a == b,
+            (Time(a), Time(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for DimensionValue {}
+
+impl std::hash::Hash for DimensionValue {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            DimensionValue::Null => {}
+            DimensionValue::Bool(b) => b.hash(state),
+            DimensionValue::Int(i) => i.hash(state),
+            DimensionValue::Float(f) => f.to_bits().hash(state),
+            DimensionValue::Text(t) => t.hash(state),
+            DimensionValue::Date(d) => d.hash(state),
+            DimensionValue::Time(t) => t.hash(state),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Integration tests of kpi-core through its public API (one binary, modules by topic).
 
+mod alerts;
 mod bounds;
 mod cache;
 mod calculate;
@@ -12,7 +13,9 @@ mod forecast;
 mod fuzz;
 mod isolation;
 mod postgres;
+mod receivers;
 mod registration;
+mod reports;
 mod results;
 mod source;
 mod sql;
