@@ -9,6 +9,7 @@
 //! kpi forecast -k revenue -g month --horizon 6 -b orders.region -d data/
 //! kpi trend -k order_count -g month --window 12 -d data/
 //! kpi compare -k revenue --current 2024-07-01,2024-10-01 --previous last_year -d data/
+//! kpi report run -k revenue,order_count -g week --range last_month -d data/ -o report.pdf
 //! kpi price answers.yaml -k perfect_order_rate,new_customers
 //! kpi import-dbt my_dbt_project/ -o catalog.yaml   # dbt semantic models and metrics as a catalog
 //! ```
@@ -26,6 +27,7 @@ mod import_dbt;
 mod output;
 mod price;
 mod query;
+mod report;
 mod tables;
 
 use std::process::ExitCode;
@@ -180,6 +182,9 @@ enum Command {
         #[command(flatten)]
         data: data::DataArgs,
     },
+    /// Reports: KPIs over a range as PDF, CSV or JSON, to a file or by mail.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Price a service proposal from a questionnaire's answers.
     #[command(after_help = PRICE_EXAMPLES)]
     Price(price::PriceArgs),
@@ -285,6 +290,7 @@ fn run(command: Command) -> Result<bool, CliError> {
             forecast::print_comparison(&engine.compare_spec(&spec, current, previous).await?, json)?;
             Ok(true)
         }),
+        Command::Report(command) => runtime.block_on(report::run(&command)).map(|()| true),
         Command::Price(args) => price::run(&args).map(|()| true),
         Command::Demo(args) => demo::run(&args).map(|()| true),
     }

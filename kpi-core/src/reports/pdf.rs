@@ -14,7 +14,7 @@ const MARGIN: f32 = 48.0;
 const REGULAR: Name<'static> = Name(b"F1");
 const BOLD: Name<'static> = Name(b"F2");
 /// Table rows shown per KPI; the CSV and JSON forms have all of them.
-const TABLE_ROWS: usize = 40;
+const TABLE_ROWS: usize = 24;
 /// Series drawn per chart.
 const CHART_GROUPS: usize = 6;
 const PALETTE: [(f32, f32, f32); CHART_GROUPS] =
@@ -396,7 +396,8 @@ fn draw_table(pages: &mut Pages, report: &Report, section: &Section) {
     let dims = report.by.len();
     let inner = WIDTH - 2.0 * MARGIN;
     let (period_w, value_w, status_w) = (90.0, 90.0, 70.0);
-    let dim_w = if dims > 0 { (inner - period_w - value_w - status_w) / dims as f32 } else { 0.0 };
+    // Cells start 4 points in; the status cell ends at the right margin.
+    let dim_w = if dims > 0 { (inner - 4.0 - period_w - value_w - status_w) / dims as f32 } else { 0.0 };
     let header = |pages: &mut Pages| {
         pages.room(ROW * 2.0);
         let y = pages.y - ROW;
