@@ -429,6 +429,144 @@ export class Feed {
   stop(): Promise<void>
 }
 
+/** Periods of a query. */
+export type Grain = 'minute' | 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year'
+
+/** Warning and critical levels of alerts. */
+export type AlertLevel = 'ok' | 'warning' | 'critical'
+
+/** An alert rule: on a KPI (per group of `by`) or on a source (object model). */
+export interface AlertRule {
+  name: string
+  /** `thresholds` (the KPI's own; the default with `kpi`), `above`, `below`, `change`, `no_data`, `source_stale`, `source_errors`, `late_rows`. */
+  when?: 'thresholds' | 'above' | 'below' | 'change' | 'no_data' | 'source_stale' | 'source_errors' | 'late_rows'
+  kpi?: string
+  grain?: Grain
+  by?: string[]
+  where?: string
+  security?: Record<string, string>
+  timezone?: string
+  /** A level (`above`, `below`) or a percentage (`change`). */
+  warning?: number
+  critical?: number
+  against?: 'previous_period' | 'last_year'
+  direction?: 'up' | 'down' | 'either'
+  /** Complete periods without a value (`no_data`). */
+  periods?: number
+  /** The object model of a source rule. */
+  source?: string
+  /** How long without data (`source_stale`): ms or text such as `'15min'`. */
+  after?: number | string
+  /** How long a breach lasts before it fires: ms or text. */
+  for?: number | string
+  /** Fraction of the threshold a value must come back past to leave a level (0.01). */
+  hysteresis?: number
+  refresh?: number | string
+}
+
+/** An alert firing or resolving. */
+export interface AlertEvent {
+  id: number
+  event: 'fired' | 'resolved'
+  rule: string
+  kpi: string | null
+  source: string | null
+  level: AlertLevel
+  previous_level: AlertLevel
+  group: Record<string, unknown>
+  period: string | null
+  value: number | null
+  threshold: number | null
+  message: string
+  at: string
+}
+
+/** An alert active now. */
+export interface ActiveAlert {
+  rule: string
+  kpi: string | null
+  source: string | null
+  level: AlertLevel
+  group: Record<string, unknown>
+  period: string | null
+  value: number | null
+  threshold: number | null
+  since: string | null
+  message: string
+}
+
+/** Where alert events go: a webhook or mail addresses. */
+export interface Notifier {
+  name: string
+  webhook?: string
+  /** Signs each body: `X-KPI-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
+  secret?: string
+  headers?: Record<string, string>
+  email?: string[]
+  retries?: number
+  backoff?: number | string
+  timeout?: number | string
+  minLevel?: 'warning' | 'critical'
+  rules?: string[]
+}
+
+/** The SMTP server mail goes through. */
+export interface MailSettings {
+  host: string
+  port?: number
+  tls?: 'starttls' | 'tls' | 'none'
+  username?: string
+  password?: string
+  from: string
+  timeout?: number | string
+}
+
+/** A report: KPIs over a range relative to the run, as CSV, JSON or PDF. */
+export interface Report {
+  name: string
+  title?: string
+  kpis: string[]
+  grain?: Grain | 'none'
+  by?: string[]
+  where?: string
+  security?: Record<string, string>
+  range?: 'yesterday' | 'last_7_days' | 'last_30_days' | 'last_week' | 'last_month' | 'last_quarter' | 'last_year' | 'month_to_date' | 'year_to_date' | { start: string; end: string }
+  format?: 'csv' | 'json' | 'pdf'
+  /** Five-field cron, read in `timezone` (daylight saving included). */
+  schedule?: string
+  timezone?: string
+  recipients?: string[]
+  directory?: string
+}
+
+/** A report run. */
+export interface ReportRun {
+  report: number
+  at: string
+  start: string
+  end: string
+  bytes: number
+  delivered_to: string[]
+  failed_kpis: { kpi: string; error: string }[]
+  ok: boolean
+  error: string | null
+}
+
+/** A rendered report document. */
+export interface RenderedReport {
+  contentType: 'text/csv' | 'application/json' | 'application/pdf'
+  filename: string
+  data: Buffer
+  run: ReportRun | null
+}
+
+/** Alert events as they happen. */
+export class AlertEvents implements AsyncIterable<AlertEvent> {
+  next(timeoutMs?: number): Promise<AlertEvent | null>
+  close(): void
+  [Symbol.asyncIterator](): AsyncGenerator<AlertEvent>
+}
+
 export class Engine {
   constructor(catalog: Catalog, options?: EngineOptions)
   readonly catalog: Catalog
@@ -482,6 +620,31 @@ export class Engine {
   subscribe(query: Query, onUpdate: (update: Update) => void, options?: SubscribeOptions): () => void
   updates(query: Query, options?: SubscribeOptions): AsyncGenerator<Update>
   open(query: Query, options?: SubscribeOptions): Promise<Subscription>
+  /** Adds an alert rule (judged on every update of its KPI, and each second for durations and sources); the rule with its state. */
+  addAlertRule(rule: AlertRule): Promise<AlertRule & { active: number; groups: number; evaluations: number; last_error: string | null }>
+  removeAlertRule(name: string): boolean
+  alertRules(): (AlertRule & { active: number; groups: number; evaluations: number; last_error: string | null })[]
+  /** The alerts active now, critical first. */
+  alerts(): ActiveAlert[]
+  alertHistory(limit?: number): AlertEvent[]
+  evaluateAlerts(): Promise<AlertEvent[]>
+  alertEvents(): AlertEvents
+  /** Calls `callback` for every alert event; returns a function that stops. */
+  onAlert(callback: (event: AlertEvent) => void): () => void
+  setMail(settings: MailSettings): void
+  addNotifier(notifier: Notifier): Promise<Record<string, unknown>>
+  removeNotifier(name: string): boolean
+  notifiers(): { spec: Notifier; delivered: number; failed: number; attempts: number; queued: number; last_error: string | null }[]
+  deadLetters(): { notifier: string; target: string; event: AlertEvent; attempts: number; error: string; at: string }[]
+  addReport(report: Report): Promise<Report & { id: number; next_run: string | null; last_run: ReportRun | null; runs: number }>
+  updateReport(id: number, report: Report): Promise<Report & { id: number; next_run: string | null; last_run: ReportRun | null; runs: number }>
+  removeReport(id: number): boolean
+  reports(): (Report & { id: number; next_run: string | null; last_run: ReportRun | null; runs: number })[]
+  report(id: number): (Report & { id: number; next_run: string | null; last_run: ReportRun | null; runs: number }) | null
+  reportRuns(id: number): ReportRun[]
+  /** Runs a report now and delivers it (recipients, directory). */
+  runReport(id: number): Promise<RenderedReport>
+  renderReport(report: Report): Promise<RenderedReport>
 }
 
 export const demo: {

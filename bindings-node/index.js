@@ -34,6 +34,7 @@ const {
 const { settingsDoc, queryDoc, forecastDoc } = require('./lib/documents')
 const { arrowModules, toData } = require('./lib/arrow')
 const { Result, Forecast, Feed, Subscription } = require('./lib/results')
+const { AlertEvents, withAlerting } = require('./lib/alerting')
 
 /** A catalog of KPIs, object models, modules and value chains. Engines keep the catalog they
  *  were made with; edits (`addKpi`, ...) change this object only. */
@@ -462,7 +463,10 @@ function forecastSeries(values, options = {}) {
   return call(() => native.forecastSeries(values.map((v) => v ?? null), forecastDoc(options)))
 }
 
+withAlerting(Engine)
+
 module.exports = {
+  AlertEvents,
   Catalog,
   Feed,
   Forecast,

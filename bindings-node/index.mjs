@@ -11,6 +11,7 @@ try {
 }
 
 export const {
+  AlertEvents,
   Catalog,
   ClientConfig,
   Engine,

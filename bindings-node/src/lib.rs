@@ -8,6 +8,7 @@
 // napi registers exports only outside test builds, so there the items look unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod alerting;
 mod catalog;
 mod definitions;
 mod engine;

@@ -133,7 +133,9 @@ impl RunArgs {
     fn mail(&self) -> Result<Option<MailSettings>, CliError> {
         let Some(server) = &self.smtp else { return Ok(None) };
         let (host, port) = match server.rsplit_once(':') {
-            Some((host, port)) => (host.to_string(), Some(port.parse::<u16>().map_err(|_| usage(format!("`{port}` is not a port in --smtp")))?)),
+            Some((host, port)) => {
+                (host.to_string(), Some(port.parse::<u16>().map_err(|_| usage(format!("`{port}` is not a port in --smtp")))?))
+            }
             None => (server.clone(), None),
         };
         Ok(Some(MailSettings { host, port, tls: self.smtp_tls.clone(), from: self.from.clone().unwrap_or_default(), ..Default::default() }))

@@ -33,7 +33,8 @@ def _spec(document: Optional[Mapping[str, Any]], fields: dict[str, Any]) -> str:
     ``where_``/``for_``, being Python keywords)."""
     merged = dict(document or {})
     for key, value in fields.items():
-        merged[key.rstrip("_")] = value
+        if value is not None:
+            merged[key.rstrip("_")] = value
     return _json(**merged)
 
 
@@ -154,6 +155,11 @@ class Alerting:
     def reports(self) -> list[dict[str, Any]]:
         """The reports with ``id``, ``next_run``, ``last_run`` and ``runs``."""
         return json.loads(self._native.reports())
+
+    def report(self, report_id: int) -> Optional[dict[str, Any]]:
+        """Report ``report_id``, or ``None``."""
+        found = [r for r in self.reports() if r["id"] == report_id]
+        return found[0] if found else None
 
     def report_runs(self, report_id: int) -> list[dict[str, Any]]:
         """A report's runs, oldest first: ``at``, ``start``, ``end``, ``bytes``,
