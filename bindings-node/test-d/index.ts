@@ -56,6 +56,18 @@ async function newerUses(engine: Engine): Promise<void> {
   const appended: number | undefined = (await feed.status())?.rows_appended
   await feed.stop()
   void appended
+  await engine.addAlertRule({ name: 'late', kpi: 'on_time_delivery_rate', by: ['orders.region'], for: '10min', hysteresis: 0.02 })
+  await engine.addAlertRule({ name: 'stale', when: 'source_stale', source: 'orders', after: 15 * 60_000 })
+  engine.setMail({ host: 'mail.example.com', from: 'kpi@example.com' })
+  await engine.addNotifier({ name: 'ops', webhook: 'https://hooks.example.com/kpi', secret: 's3cret', minLevel: 'critical' })
+  const level: 'ok' | 'warning' | 'critical' = engine.alerts()[0].level
+  const stop = engine.onAlert((e) => void e.message)
+  stop()
+  for await (const event of engine.alertEvents()) void event.group
+  const report = await engine.addReport({ name: 'Weekly', kpis: ['revenue'], range: 'last_7_days', format: 'pdf', schedule: '0 7 * * 1', timezone: 'Europe/Berlin' })
+  const document = await engine.runReport(report.id)
+  const pdf: Buffer = document.data
+  void [level, pdf, (await engine.renderReport({ name: 'x', kpis: ['revenue'], range: { start: '2024-01-01', end: '2024-02-01' } })).contentType]
 }
 
 function misuses(engine: Engine): void {
@@ -70,6 +82,12 @@ function misuses(engine: Engine): void {
   void wrong
   // @ts-expect-error: the feed's options are an object
   void engine.followPostgres('orders', 'postgresql://u@h/db', 'orders')
+  // @ts-expect-error: alert conditions are a fixed set
+  void engine.addAlertRule({ name: 'x', kpi: 'revenue', when: 'sideways' })
+  // @ts-expect-error: report formats are csv, json or pdf
+  void engine.addReport({ name: 'x', kpis: ['revenue'], format: 'docx' })
+  // @ts-expect-error: report ranges are named or {start, end}
+  void engine.addReport({ name: 'x', kpis: ['revenue'], range: 'last_fortnight' })
   // @ts-expect-error: forecast methods are a fixed set
   void engine.forecast({ kpi: 'revenue', grain: 'month' }, { method: 'prophet' })
 }

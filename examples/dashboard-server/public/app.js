@@ -296,6 +296,44 @@ function connect(card) {
   }
 }
 
+// --- Alerts ---------------------------------------------------------------------------------
+
+/** Shows the active alerts: a banner with the count and the worst one, and each card's state. */
+function showAlerts(active) {
+  const banner = document.getElementById('alert-banner')
+  const critical = active.filter((a) => a.level === 'critical').length
+  banner.hidden = active.length === 0
+  banner.className = `alert-banner ${critical ? 'critical' : 'warning'}`
+  banner.dataset.count = String(active.length)
+  if (active.length) {
+    const worst = active[0]
+    const more = active.length > 1 ? ` (+${active.length - 1} more)` : ''
+    banner.replaceChildren(el('strong', {}, `${active.length} active alert${active.length > 1 ? 's' : ''}: `), `${worst.level} — ${worst.message}${more}`)
+  }
+  for (const card of cards.values()) {
+    const mine = active.filter((a) => a.kpi === card.code)
+    const level = mine.some((a) => a.level === 'critical') ? 'critical' : mine.length ? 'warning' : ''
+    card.element.classList.toggle('alert-critical', level === 'critical')
+    card.element.classList.toggle('alert-warning', level === 'warning')
+    card.element.dataset.alert = level
+    card.badge.hidden = !level
+    card.badge.textContent = level ? `${level}: ${mine.length} group${mine.length > 1 ? 's' : ''}` : ''
+    card.badge.title = mine.map((a) => a.message).join('\n')
+  }
+}
+
+/** Follows /ws/alerts: the active alerts at once, then each change; reconnects with backoff. */
+function watchAlerts(retry = 500) {
+  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/alerts${token ? `?token=${encodeURIComponent(token)}` : ''}`
+  const socket = new WebSocket(url)
+  socket.onopen = () => (retry = 500)
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data)
+    if (message.type === 'alerts' || message.type === 'alert') showAlerts(message.active)
+  }
+  socket.onclose = () => setTimeout(() => watchAlerts(Math.min(10000, retry * 2)), retry)
+}
+
 /** The period chosen last time on this browser, if any. */
 function rememberedPeriod() {
   try {
@@ -316,7 +354,8 @@ async function startDashboard() {
     const value = el('div', { class: 'value loading' }, 'loading…')
     const chart = el('div', { class: 'chart' })
     const error = el('p', { class: 'error', hidden: '' })
-    const card = { code, unit: kpi.unit, dimensions: kpi.dimensions || [], periods: new Map(), view: 'line', retry: 500, value, chart, error }
+    const badge = el('span', { class: 'alert-badge', hidden: '' })
+    const card = { code, unit: kpi.unit, dimensions: kpi.dimensions || [], periods: new Map(), view: 'line', retry: 500, value, chart, error, badge }
     const views = el('div', { class: 'views' }, ...VIEWS.map((v) => el('button', {
       class: v === 'line' ? 'active' : '',
       onclick: (e) => {
@@ -325,11 +364,12 @@ async function startDashboard() {
         renderCard(card)
       },
     }, v)))
-    card.element = el('div', { class: 'card', 'data-kpi': code }, el('h2', {}, kpi.name), value, error, views, chart)
+    card.element = el('div', { class: 'card', 'data-kpi': code }, el('h2', {}, kpi.name, badge), value, error, views, chart)
     container.append(card.element)
     cards.set(code, card)
     connect(card)
   }
+  watchAlerts()
   select.addEventListener('change', () => {
     try {
       localStorage.setItem('kpi-engine.period', select.value)

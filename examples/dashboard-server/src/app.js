@@ -12,6 +12,7 @@ const { Clients } = require('./clients')
 const { Metrics } = require('./metrics')
 const { openapi } = require('./openapi')
 const stream = require('./stream')
+const alerting = require('./alerts')
 
 const PUBLIC = path.join(__dirname, '..', 'public')
 /** The page's files, by URL path: served without a token (the page sends it to the API). */
@@ -156,6 +157,7 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
       const proposal = pricing.price(catalog, { kpis: need(body, 'kpis', 'array'), answers: need(body, 'answers', 'object') })
       return { proposal: proposal.toJSON(), markdown: proposal.toMarkdown() }
     }],
+    ...alerting.routes(engine),
     ['POST', /^\/demo\/generate$/, async (m, body) => {
       const rows = need(body, 'rows', 'number', true) ?? 10000
       if (!Number.isInteger(rows) || rows < 1 || rows > 1000000) throw new HttpError(400, 'BAD_REQUEST', '`rows` must be an integer from 1 to 1,000,000')
@@ -200,6 +202,10 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
       const out = await found[2](found[1].exec(url.pathname), body, url.searchParams)
       const [code, payload] = Array.isArray(out) && out.length === 2 && typeof out[0] === 'number' ? out : [200, out]
       status = code
+      if (payload && Buffer.isBuffer(payload.document)) {
+        // A rendered document (a report run): its bytes with its type, as a download.
+        return send(res, code, payload.document, { 'content-type': payload.contentType, 'content-disposition': `attachment; filename="${payload.filename}"` })
+      }
       send(res, code, payload)
     } catch (e) {
       status = e.status || statusOf(e.code)
@@ -209,13 +215,15 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
       metrics.observe(route, status, Number(process.hrtime.bigint() - started) / 1e9)
     }
   })
-  const wss = stream.attach(server, { engine, authorize, limited, metrics, slowBytes })
+  const alertHub = new alerting.AlertHub(engine, metrics)
+  const wss = stream.attach(server, { engine, authorize, limited, metrics, slowBytes, alertHub })
 
   /** Stops accepting, closes WebSockets, and resolves when every request has been answered. */
   server.shutdown = () =>
     new Promise((resolve) => {
       clearInterval(pruning)
       for (const ws of wss.clients) ws.close(1001, 'server shutting down')
+      alertHub.close()
       server.close(() => resolve())
       server.closeIdleConnections()
     })

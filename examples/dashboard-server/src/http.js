@@ -11,9 +11,10 @@ class HttpError extends Error {
   }
 }
 
+/** Answers `body`: JSON, text, or bytes (a Buffer, with its content type in `headers`). */
 function send(res, status, body, headers = {}) {
-  const text = typeof body === 'string' ? body : JSON.stringify(body)
-  const type = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json'
+  const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
+  const type = typeof body === 'string' ? 'text/plain; charset=utf-8' : Buffer.isBuffer(body) ? 'application/octet-stream' : 'application/json'
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text), ...headers })
   res.end(text)
 }
@@ -56,7 +57,8 @@ function need(body, field, type, optional = false) {
 
 /** HTTP status of an engine error code: bad input is the caller's (4xx). */
 function statusOf(code) {
-  if (['KPI_FORMULA', 'KPI_QUERY', 'KPI_OPTION', 'KPI_SCHEMA'].includes(code)) return 400
+  if (['KPI_FORMULA', 'KPI_QUERY', 'KPI_OPTION', 'KPI_SCHEMA', 'KPI_ALERT', 'KPI_REPORT'].includes(code)) return 400
+  if (code === 'KPI_DELIVERY') return 502
   if (code === 'KPI_CATALOG' || code === 'KPI_DATA') return 404
   if (code === 'KPI_FORECAST' || code === 'KPI_DEFINITION') return 422
   if (code === 'KPI_TIMEOUT') return 504

@@ -14,6 +14,14 @@ const { startLive, demoTime } = require('./live')
 /** The KPIs the terminal summary shows (the web page's live dashboard shows the same). */
 const SUMMARY_KPIS = ['revenue', 'average_order_value', 'perfect_order_rate', 'on_time_delivery_rate', 'new_customers']
 
+/** The alert rules the demo starts with: the dashboard's rated KPIs per region and day against
+ *  their own thresholds, and the live orders going quiet. */
+const DEMO_ALERTS = [
+  { name: 'perfect orders by region', kpi: 'perfect_order_rate', grain: 'day', by: ['orders.region'] },
+  { name: 'on-time delivery by region', kpi: 'on_time_delivery_rate', grain: 'day', by: ['orders.region'] },
+  { name: 'orders stopped arriving', when: 'source_stale', source: 'orders', after: '2min' },
+]
+
 /** An integer of at least `min` from the environment variable `name`, or `fallback` when unset. */
 function envInteger(name, fallback, min = 1) {
   const text = process.env[name]
@@ -89,6 +97,7 @@ async function main() {
     })
     server.listen(port, host)
   })
+  for (const rule of DEMO_ALERTS) await engine.addAlertRule(rule)
   const stopLive = startLive(catalog, engine)
   console.log(`KPI dashboard server on http://${host}:${server.address().port}/ (OpenAPI: /openapi.json)`)
   console.log(`standard catalog, ${rows.toLocaleString('en')} demo orders over the last year, new orders every second; ready in ${Date.now() - started} ms\n`)

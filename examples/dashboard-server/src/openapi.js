@@ -18,10 +18,50 @@ const ok = (description) => ({ 200: { description }, default: { description: 'er
 const body = (schema) => ({ required: true, content: { 'application/json': { schema } } })
 const codes = { type: 'object', required: ['kpis'], properties: { kpis: { type: 'array', items: { type: 'string' } } } }
 
+const alertRule = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: { type: 'string' },
+    when: { type: 'string', enum: ['thresholds', 'above', 'below', 'change', 'no_data', 'source_stale', 'source_errors', 'late_rows'] },
+    kpi: { type: 'string' },
+    grain: query.properties.grain,
+    by: query.properties.by,
+    where: { type: 'string' },
+    warning: { type: 'number' },
+    critical: { type: 'number' },
+    against: { type: 'string', enum: ['previous_period', 'last_year'] },
+    direction: { type: 'string', enum: ['up', 'down', 'either'] },
+    periods: { type: 'integer' },
+    source: { type: 'string' },
+    after: { type: ['string', 'number'] },
+    for: { type: ['string', 'number'] },
+    hysteresis: { type: 'number' },
+  },
+}
+const report = {
+  type: 'object',
+  required: ['name', 'kpis'],
+  properties: {
+    name: { type: 'string' },
+    title: { type: 'string' },
+    kpis: { type: 'array', items: { type: 'string' }, maxItems: 200 },
+    grain: { type: 'string' },
+    by: query.properties.by,
+    where: { type: 'string' },
+    range: { oneOf: [{ type: 'string', enum: ['yesterday', 'last_7_days', 'last_30_days', 'last_week', 'last_month', 'last_quarter', 'last_year', 'month_to_date', 'year_to_date'] }, { type: 'object', required: ['start', 'end'], properties: { start: { type: 'string' }, end: { type: 'string' } } }] },
+    format: { type: 'string', enum: ['csv', 'json', 'pdf'] },
+    schedule: { type: 'string', description: 'five-field cron in timezone' },
+    timezone: { type: 'string' },
+    recipients: { type: 'array', items: { type: 'string' } },
+    directory: { type: 'string' },
+  },
+}
+
 const openapi = {
   openapi: '3.1.0',
   info: { title: 'KPI Engine dashboard server', version: '0.1.0' },
-  components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { query, error } },
+  components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: { query, error, alertRule, report } },
   security: [{ bearer: [] }],
   paths: {
     '/health': { get: { summary: 'Liveness', security: [], responses: ok('ok') } },
@@ -52,6 +92,26 @@ const openapi = {
     '/analysis/required-objects': { post: { summary: 'Object models and columns KPIs need', requestBody: body(codes), responses: ok('analysis') } },
     '/proposals/questionnaire': { get: { summary: 'The questionnaire', responses: ok('questionnaire') }, post: { summary: 'The questionnaire for KPIs', requestBody: body(codes), responses: ok('questionnaire') } },
     '/proposals': { post: { summary: 'Price a proposal', requestBody: body({ type: 'object', required: ['kpis', 'answers'], properties: { kpis: codes.properties.kpis, answers: { type: 'object' } } }), responses: ok('proposal') } },
+    '/alerts': { get: { summary: 'Active alerts, critical first: rule, kpi or source, level, group, period, value, threshold, since, message', responses: ok('alerts') } },
+    '/alerts/history': { get: { summary: 'The last alert events (?limit=, 100 by default): fired and resolved', responses: ok('events') } },
+    '/alerts/rules': {
+      get: { summary: 'Alert rules with their state', responses: ok('rules') },
+      post: { summary: 'Add an alert rule: name, kpi (with by, grain, where) or source, when (thresholds, above, below, change, no_data, source_stale, source_errors, late_rows), warning, critical, for, hysteresis', requestBody: body(alertRule), responses: { 201: { description: 'the rule' }, 400: { description: 'refused, with the reason (KPI_ALERT)' } } },
+    },
+    '/alerts/rules/{name}': { delete: { summary: 'Remove an alert rule', responses: ok('removed') } },
+    '/reports': {
+      get: { summary: 'Reports with their next and last runs', responses: ok('reports') },
+      post: { summary: 'Add a report; with a schedule it runs in its time zone', requestBody: body(report), responses: { 201: { description: 'the report with its id' }, 400: { description: 'refused, with the reason (KPI_REPORT)' } } },
+    },
+    '/reports/{id}': { get: { summary: 'One report', responses: ok('report') }, put: { summary: 'Replace a report', requestBody: body(report), responses: ok('report') }, delete: { summary: 'Remove a report', responses: ok('removed') } },
+    '/reports/{id}/runs': { get: { summary: 'A report\'s runs with their outcome', responses: ok('runs') } },
+    '/reports/{id}/run': {
+      post: {
+        summary: 'Run a report now: without recipients the answer is the document itself; with them, the run (delivered_to, ok, error)',
+        responses: { 200: { description: 'the document or the run', content: { 'text/csv': {}, 'application/json': {}, 'application/pdf': {} } }, 404: { description: 'no such report' }, 502: { description: 'delivery failed' } },
+      },
+    },
+    '/ws/alerts': { get: { summary: 'WebSocket: {type: "alerts", active} at once, then {type: "alert", event, active} per event', responses: { 101: { description: 'switching protocols' } } } },
     '/demo/generate': { post: { summary: 'Generate and register demo data', responses: ok('registered tables') } },
     '/ws/kpi/{code}': {
       get: {

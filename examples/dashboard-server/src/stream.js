@@ -28,7 +28,7 @@ function windowOf(period, now = new Date()) {
  * token, the caller's rate limit: refused with 404/400/401/429 before upgrading) and counted in
  * the request metrics with status 101 or the refusal's.
  */
-function attach(server, { engine, authorize, limited, metrics, slowBytes = SLOW_BYTES }) {
+function attach(server, { engine, authorize, limited, metrics, slowBytes = SLOW_BYTES, alertHub }) {
   const wss = new WebSocketServer({ noServer: true })
   // The hubs of this server's engine, by KPI and period.
   const hubs = new Map()
@@ -37,6 +37,11 @@ function attach(server, { engine, authorize, limited, metrics, slowBytes = SLOW_
     const started = process.hrtime.bigint()
     const observe = (status) => metrics.observe(ROUTE, status, Number(process.hrtime.bigint() - started) / 1e9)
     const url = new URL(req.url, 'http://localhost')
+    if (url.pathname === '/ws/alerts' && alertHub) {
+      if (!authorize(req, url)) return socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      if (limited(req)) return socket.end('HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      return alertHub.accept(req, socket, head)
+    }
     const match = /^\/ws\/kpi\/([A-Za-z0-9_]+)$/.exec(url.pathname)
     const period = url.searchParams.get('period') || 'minute'
     const refuse = (status, text) => {

@@ -1,6 +1,6 @@
 'use strict'
 // The web page in headless Debian Chromium (playwright-core): it loads, KPI values appear, a
-// live update arrives, the catalog shows a KPI with its diagram, and a proposal renders. A
+// live update arrives, an alert shows on the banner and its card, the catalog shows a KPI with its diagram, and a proposal renders. A
 // screenshot is saved as a test artifact (KPI_ARTIFACTS, default target/artifacts).
 
 const test = require('node:test')
@@ -76,6 +76,14 @@ test('the page shows live KPIs, the catalog and a proposal', { timeout: 120000 }
     await page.click('[data-kpi="on_time_delivery_rate"] .views button:text("gauge")')
     await page.click('[data-kpi="new_customers"] .views button:text("table")')
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-views.png'), fullPage: true })
+
+    // An alert rule on revenue fires: the banner says so and the revenue card shows its state.
+    await engine.addAlertRule({ name: 'revenue watch', kpi: 'revenue', grain: 'day', when: 'above', critical: 1 })
+    await page.waitForSelector('#alert-banner.critical:not([hidden])', { timeout: 30000 })
+    assert.match(await page.textContent('#alert-banner'), /1 active alert: critical — revenue/)
+    await page.waitForSelector('[data-kpi="revenue"].alert-critical .alert-badge:not([hidden])', { timeout: 30000 })
+    assert.equal(await page.getAttribute('[data-kpi="perfect_order_rate"]', 'data-alert'), '')
+    await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-alert.png'), fullPage: false })
 
     // The period choice survives a reload.
     await page.selectOption('#period', 'hour')
