@@ -8,6 +8,10 @@
 //! - memory: a day of events (50M rows) by hour, printing resident memory as rows stream by
 //!   (target: bounded by periods × groups, not rows).
 //!
+//! - alerts: a hundred rules (each KPI by region with ten warning levels) on those views: judging
+//!   them all, and an append until every rule has judged it (target: 100 rules per append under
+//!   1 ms).
+//!
 //! `cargo bench -p kpi-benches --bench stream`. Run as a test (`cargo test --benches`) the
 //! history is small, so the benchmark only proves it works.
 
@@ -18,7 +22,7 @@ use criterion::{Criterion, Throughput, criterion_group};
 use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use kpi_catalog::Catalog;
-use kpi_core::{Engine, EngineOptions, Estimate, Refresh, Subscription};
+use kpi_core::{AlertRuleSpec, Engine, EngineOptions, Estimate, Refresh, Subscription};
 use kpi_formula::{Calendar, Grain, Query, TimeRange};
 
 const CATALOG: &str = r#"
@@ -255,7 +259,64 @@ fn memory() {
     println!("stream/memory: {} rows in {:.1} s", appends * batch, start.elapsed().as_secs_f64());
 }
 
-criterion_group!(benches, append_to_update, ingest);
+/// How many times the engine's rules have judged their groups, together.
+fn judgements(engine: &Engine) -> u64 {
+    engine.alert_rules().iter().map(|r| r.evaluations).sum()
+}
+
+/// A hundred alert rules over the ten KPIs' views by minute and region: judging all of them
+/// (`evaluate_alerts`), and a one-row append until every rule has judged it.
+fn alert_rules(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let history = if measuring() { 200_000 } else { 2_000 };
+    let engine = Engine::new(Catalog::from_yaml(CATALOG).expect("catalog")).expect("engine");
+    engine.register_batches("events", vec![events(history, 0, 30 * 60, 1, false)]).expect("register");
+    let codes: Vec<String> = engine.catalog().kpis().map(|k| k.code.clone()).collect();
+    rt.block_on(async {
+        for code in &codes {
+            for level in 0..10 {
+                let rule = AlertRuleSpec {
+                    name: format!("{code} {level}"),
+                    kpi: Some(code.clone()),
+                    grain: Some("minute".into()),
+                    by: vec!["events.region".into()],
+                    when: "above".into(),
+                    warning: Some(f64::from(level) * 50.0),
+                    ..Default::default()
+                };
+                engine.add_alert_rule(rule).await.expect("rule");
+            }
+        }
+        // Each rule judges its view's snapshot first.
+        while engine.alert_rules().iter().any(|r| r.evaluations == 0) {
+            tokio::task::yield_now().await;
+        }
+    });
+    assert_eq!(engine.alert_rules().len(), 100);
+    c.bench_function("stream/judge_100_rules", |b| b.iter(|| engine.evaluate_alerts()));
+    let mut seed = 0u64;
+    c.bench_function("stream/append_to_100_rules_judged", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    seed += 1;
+                    let before = judgements(&engine);
+                    let row = events(1, 30 * 60 + seed % (30 * 60), 1, seed, false);
+                    let start = Instant::now();
+                    engine.append_batches("events", vec![row]).expect("append");
+                    while judgements(&engine) < before + 100 {
+                        tokio::task::yield_now().await;
+                    }
+                    total += start.elapsed();
+                }
+                total
+            })
+        })
+    });
+}
+
+criterion_group!(benches, append_to_update, ingest, alert_rules);
 
 fn main() {
     // First, so the resident memory it reports is its own.
