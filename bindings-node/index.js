@@ -365,7 +365,7 @@ class Engine {
   async toSql(query, dialect = 'postgres') {
     return callAsync(() => this._inner.toSql(queryDoc(query), dialect))
   }
-  /** Recalculates `queries` on a five-field cron schedule (UTC), refreshing subscribers; the job. */
+  /** Recalculates `queries` on a five-field cron schedule in the engine's time zone, refreshing subscribers; the job. */
   async schedule(name, cron, queries) {
     return callAsync(() => this._inner.schedule(name, cron, queries.map(queryDoc)))
   }

@@ -482,7 +482,7 @@ impl Engine {
         .await
     }
 
-    /// Recalculates query documents on a five-field cron schedule (UTC); the job.
+    /// Recalculates query documents on a five-field cron schedule in the engine's time zone; the job.
     #[napi]
     pub async fn schedule(&self, name: String, cron: String, queries: Vec<Value>) -> napi::Result<Value> {
         guard_async(async {

@@ -332,7 +332,7 @@ impl Engine {
         })
     }
 
-    /// Schedules query documents on a cron schedule (UTC); the job as JSON.
+    /// Schedules query documents on a cron schedule in the engine's time zone; the job as JSON.
     fn schedule(&self, py: Python<'_>, name: &str, cron: &str, queries: Vec<String>) -> Outcome<String> {
         guarded(|| {
             let queries = self.queries(&queries)?;

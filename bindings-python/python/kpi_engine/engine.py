@@ -325,7 +325,7 @@ class Engine(Alerting):
 
     def schedule(self, name: str, cron: str, kpis: Sequence[Union[str, dict[str, Any]]], **query: Any) -> dict[str, Any]:
         """Recalculates ``kpis`` (codes or query dicts, with the shared keywords) on a
-        five-field cron schedule (UTC), refreshing their subscribers; the job."""
+        five-field cron schedule read in the engine's time zone, refreshing their subscribers; the job."""
         documents = [_document(**{**query, **(dict(k) if isinstance(k, dict) else {"kpi": k})}) for k in kpis]
         return json.loads(self._native.schedule(name, cron, documents))
 

@@ -104,12 +104,14 @@ async fn run(engine: Engine, job: Arc<Job>) {
         info.last_run = Some(at);
         info.runs += 1;
         info.last_errors = errors;
-        info.next_run = info.schedule.next_after(at.max(clock.now()));
+        info.next_run = info.schedule.next_after_in(at.max(clock.now()), &engine.options().calendar.time_zone);
     }
 }
 
 impl Engine {
-    /// Runs `queries` on `schedule` (five-field cron, UTC) until the job is cancelled. Each run
+    /// Runs `queries` on `schedule` (five-field cron, read in the time zone of the engine's
+    /// calendar, daylight saving changes included: see [`Cron::next_after_in`]) until the job
+    /// is cancelled. Each run
     /// recalculates every query (refreshing the cache) and publishes the result to that query's
     /// subscribers, whatever their refresh. The queries are checked first, so a bad one is an
     /// error here.
@@ -129,7 +131,7 @@ impl Engine {
         let info = JobInfo {
             id,
             name: name.to_string(),
-            next_run: schedule.next_after(self.inner.options.clock.now()),
+            next_run: schedule.next_after_in(self.inner.options.clock.now(), &self.inner.options.calendar.time_zone),
             schedule,
             queries,
             last_run: None,
