@@ -5,4 +5,5 @@ mod check;
 mod errors;
 mod forecast;
 mod readme;
+mod report;
 mod support;

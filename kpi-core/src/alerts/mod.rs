@@ -145,14 +145,17 @@ fn message(rule: &AlertRule, group: &[(String, DimensionValue)], reading: &Readi
     } else {
         format!(" for {}", group.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "))
     };
-    let period = reading.period.map(|p| format!(" in the period from {}", p.format("%Y-%m-%d %H:%M"))).unwrap_or_default();
+    // Periods as the rule's calendar has them, in its zone.
+    let zone = rule.query.as_ref().map_or(chrono_tz::UTC, |q| q.calendar.time_zone);
+    let period =
+        reading.period.map(|p| format!(" in the period from {}", p.with_timezone(&zone).format("%Y-%m-%d %H:%M"))).unwrap_or_default();
     let value = reading.value.map_or("no value".to_string(), number);
     let limit = reading.threshold.map(|t| format!(" (limit {})", number(t))).unwrap_or_default();
     let state = match level {
         Level::Ok => "back to ok".to_string(),
         l => l.as_str().to_string(),
     };
-    format!("{what}{group}{period}: {} {value}{limit}, {state} [{}]", reading.measure, rule.condition.name())
+    format!("{what}{group}{period}: {} {value}, {state}{limit} [{}]", reading.measure, rule.condition.name())
 }
 
 impl Alerts {
