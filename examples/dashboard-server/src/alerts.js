@@ -32,7 +32,12 @@ function routes(engine) {
       return [201, await engine.addAlertRule(object(body))]
     }],
     ['DELETE', /^\/alerts\/rules\/([^/]+)$/, async (m) => {
-      const name = decodeURIComponent(m[1])
+      let name
+      try {
+        name = decodeURIComponent(m[1])
+      } catch {
+        throw new HttpError(400, 'BAD_REQUEST', 'the rule name in the path is not valid percent-encoding')
+      }
       if (!engine.removeAlertRule(name)) throw new HttpError(404, 'NOT_FOUND', `no alert rule \`${name}\``)
       return { removed: name }
     }],

@@ -395,6 +395,7 @@ test('alerts and reports over HTTP and the alert WebSocket', async () => {
     assert.equal((await call('GET', '/alerts/rules')).body[0].active, 1)
     assert.equal((await call('DELETE', '/alerts/rules/busy%20months')).status, 200)
     assert.equal((await call('DELETE', '/alerts/rules/busy%20months')).status, 404)
+    assert.equal((await call('DELETE', '/alerts/rules/%E0%A4%A')).status, 400)
     assert.deepEqual((await call('GET', '/alerts')).body, [])
     ws.close()
 

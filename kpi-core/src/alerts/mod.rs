@@ -375,6 +375,15 @@ impl Engine {
     }
 
     fn judge_rules(&self, which: impl Fn(&AlertRule) -> bool) -> Vec<AlertEvent> {
+        self.judge_groups(which, |_| None)
+    }
+
+    /// Judges the rules `which` picks, each on the groups `groups` names (all for `None`).
+    fn judge_groups(
+        &self,
+        which: impl Fn(&AlertRule) -> bool,
+        groups: impl Fn(&RuleEntry) -> Option<Vec<Vec<DimensionValue>>>,
+    ) -> Vec<AlertEvent> {
         let alerts = &self.inner.alerts;
         let catalog = self.catalog();
         let now = self.inner.options.clock.now();
@@ -383,12 +392,26 @@ impl Engine {
             let State { rules, sources, .. } = &mut *state;
             let mut events = Vec::new();
             for entry in rules.values_mut().filter(|e| which(&e.rule)) {
-                events.extend(alerts.judge(entry, sources, &catalog, None, now));
+                let keys = groups(entry);
+                if keys.as_ref().is_some_and(Vec::is_empty) {
+                    continue;
+                }
+                events.extend(alerts.judge(entry, sources, &catalog, keys, now));
             }
             alerts.record(&mut state, events)
         };
         self.notify(&events);
         events
+    }
+
+    /// What time alone can change: stale sources, missing data, and groups waiting out a
+    /// rule's `for` (a value rule's other groups change only with their values).
+    fn judge_due(&self) -> Vec<AlertEvent> {
+        let timed = |r: &AlertRule| !matches!(r.condition, Condition::SourceErrors { .. } | Condition::LateRows { .. });
+        self.judge_groups(timed, |entry| match entry.rule.condition {
+            Condition::NoData { .. } | Condition::SourceStale { .. } => None,
+            _ => Some(entry.groups.iter().filter(|(_, g)| g.pending_since.is_some()).map(|(k, _)| k.clone()).collect()),
+        })
     }
 
     /// Takes a view's updates into the rule `name`'s groups and judges the groups they touched.
@@ -449,9 +472,7 @@ impl Engine {
                 clock.wait_until(next).await;
                 next = clock.now() + ALERT_TICK;
                 let Some(inner) = weak.upgrade() else { return };
-                let engine = Engine { inner };
-                let timed = |r: &AlertRule| !matches!(r.condition, Condition::SourceErrors { .. } | Condition::LateRows { .. });
-                engine.judge_rules(timed);
+                Engine { inner }.judge_due();
             }
         });
     }

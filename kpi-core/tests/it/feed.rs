@@ -150,6 +150,10 @@ async fn bad_feeds_are_refused_and_a_dead_database_is_counted_not_fatal() {
     let quick = FollowOptions { poll_interval: Duration::from_millis(20), ..Default::default() };
     let feed = engine.follow_postgres("orders", &dsn, &PostgresTable::new("orders"), quick).await.unwrap();
     let loaded = count_in_engine(&engine).await;
+    // The feed's source raises an alert of its own when its polls fail.
+    let mut events = engine.alert_events();
+    let rule = kpi_core::AlertRuleSpec::from_json(r#"{"name": "orders feed", "when": "source_errors", "source": "orders"}"#).unwrap();
+    engine.add_alert_rule(rule).await.unwrap();
     drop(server);
     let started = Instant::now();
     while feed.status().errors == 0 {
@@ -160,4 +164,7 @@ async fn bad_feeds_are_refused_and_a_dead_database_is_counted_not_fatal() {
     let error = status.last_error.unwrap();
     assert!(error.contains("127.0.0.1") && !error.contains("kpi-test"), "{error}");
     assert_eq!(count_in_engine(&engine).await, loaded, "the engine keeps serving what it has");
+    let alert = tokio::time::timeout(Duration::from_secs(30), events.next()).await.expect("the feed's alert").unwrap();
+    assert_eq!((alert.rule.as_str(), alert.level, alert.source.as_deref()), ("orders feed", kpi_core::Level::Critical, Some("orders")));
+    assert!(alert.message.contains("127.0.0.1") && !alert.message.contains("kpi-test"), "{}", alert.message);
 }
