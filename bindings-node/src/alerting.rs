@@ -38,6 +38,8 @@ fn rendered(document: ReportDocument, run: Option<Value>) -> RenderedReport {
 #[napi]
 pub struct AlertStream {
     inner: Arc<Mutex<Option<AlertEvents>>>,
+    /// Set by `close`, which also ends a `next` waiting, so no promise is left pending.
+    closed: tokio::sync::watch::Sender<bool>,
 }
 
 #[napi]
@@ -47,29 +49,36 @@ impl AlertStream {
     #[napi]
     pub async fn next(&self, timeout_ms: Option<u32>) -> napi::Result<Option<Value>> {
         let inner = self.inner.clone();
+        let mut closed = self.closed.subscribe();
         guard_async(async move {
+            if *closed.borrow() {
+                return Ok(None);
+            }
             let mut guard = inner.lock().await;
             let Some(events) = guard.as_mut() else { return Ok(None) };
-            let event = match timeout_ms {
-                Some(ms) => tokio::time::timeout(Duration::from_millis(u64::from(ms)), events.next()).await.ok().flatten(),
-                None => events.next().await,
+            let wait = async {
+                match timeout_ms {
+                    Some(ms) => tokio::time::timeout(Duration::from_millis(u64::from(ms)), events.next()).await.ok().flatten(),
+                    None => events.next().await,
+                }
+            };
+            let event = tokio::select! {
+                event = wait => event,
+                _ = closed.changed() => None,
             };
             Ok(event.map(|e| e.to_json()))
         })
         .await
     }
 
-    /// Stops the stream.
+    /// Stops the stream; a `next` waiting returns `null`.
     #[napi]
     pub fn close(&self) {
-        if let Ok(mut guard) = self.inner.try_lock() {
-            guard.take();
-        } else {
-            let inner = self.inner.clone();
-            napi::bindgen_prelude::spawn(async move {
-                inner.lock().await.take();
-            });
-        }
+        self.closed.send_replace(true);
+        let inner = self.inner.clone();
+        napi::bindgen_prelude::spawn(async move {
+            inner.lock().await.take();
+        });
     }
 }
 
@@ -118,7 +127,7 @@ impl Engine {
     /// Alert events from now on.
     #[napi]
     pub fn alert_events(&self) -> AlertStream {
-        AlertStream { inner: Arc::new(Mutex::new(Some(self.core().alert_events()))) }
+        AlertStream { inner: Arc::new(Mutex::new(Some(self.core().alert_events()))), closed: tokio::sync::watch::Sender::new(false) }
     }
 
     /// Sets the SMTP server (`host`, `port`, `tls`, `username`, `password`, `from`, `timeout`).
