@@ -441,6 +441,25 @@ pub(crate) fn settings_text<T: serde::de::DeserializeOwned + Default>(document: 
     settings_document(document, value)
 }
 
+/// A document with a `name` (an alert rule, notifier or report) from JSON text; `refuse`
+/// makes the error of the document named so (`?` before a name is known).
+pub(crate) fn named_text<T: serde::de::DeserializeOwned>(text: &str, refuse: fn(&str, String) -> EngineError) -> Result<T, EngineError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| refuse("?", format!("not JSON: {e}")))?;
+    named_value(value, refuse)
+}
+
+/// A document with a `name` from a JSON value, which must be an object.
+pub(crate) fn named_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    refuse: fn(&str, String) -> EngineError,
+) -> Result<T, EngineError> {
+    let name = value.get("name").and_then(|n| n.as_str()).unwrap_or("?").to_string();
+    if !value.is_object() {
+        return Err(refuse(&name, format!("expected an object, got {}", json_type(&value))));
+    }
+    serde_json::from_value(value).map_err(|e| refuse(&name, e.to_string()))
+}
+
 pub(crate) fn json_type(value: &serde_json::Value) -> &'static str {
     match value {
         serde_json::Value::Null => "null",

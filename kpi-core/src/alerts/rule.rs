@@ -237,24 +237,19 @@ pub struct AlertRuleSpec {
     pub refresh: Option<TimeSetting>,
 }
 
-fn refuse(rule: &str, message: impl Into<String>) -> EngineError {
-    EngineError::InvalidAlert { rule: rule.to_string(), message: message.into() }
+fn refuse(rule: &str, message: String) -> EngineError {
+    EngineError::InvalidAlert { rule: rule.to_string(), message }
 }
 
 impl AlertRuleSpec {
     /// Reads a rule document from JSON text.
     pub fn from_json(text: &str) -> Result<AlertRuleSpec, EngineError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| refuse("?", format!("not JSON: {e}")))?;
-        AlertRuleSpec::from_value(value)
+        crate::spec::named_text(text, refuse)
     }
 
     /// Reads a rule document from a JSON value (an object).
     pub fn from_value(value: serde_json::Value) -> Result<AlertRuleSpec, EngineError> {
-        let name = value.get("name").and_then(|n| n.as_str()).unwrap_or("?").to_string();
-        if !value.is_object() {
-            return Err(refuse(&name, format!("expected an object, got {}", crate::spec::json_type(&value))));
-        }
-        serde_json::from_value(value).map_err(|e| refuse(&name, e.to_string()))
+        crate::spec::named_value(value, refuse)
     }
 
     /// The checked rule, against `catalog`; `query_of` turns the watched query's document into
@@ -267,7 +262,7 @@ impl AlertRuleSpec {
         let name = self.name.trim();
         let bad = |message: String| refuse(name, message);
         if name.is_empty() || name.len() > 200 {
-            return Err(refuse(&self.name, "give the rule a name of 1 to 200 characters"));
+            return Err(refuse(&self.name, "give the rule a name of 1 to 200 characters".into()));
         }
         let when = match (self.when.trim(), &self.kpi, &self.source) {
             ("", Some(_), _) => "thresholds",

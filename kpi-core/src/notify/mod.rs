@@ -75,19 +75,17 @@ pub struct NotifierSpec {
 impl NotifierSpec {
     /// Reads a notifier document from JSON text.
     pub fn from_json(text: &str) -> Result<NotifierSpec, EngineError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| refuse("?", format!("not JSON: {e}")))?;
-        NotifierSpec::from_value(value)
+        crate::spec::named_text(text, refuse)
     }
 
     /// Reads a notifier document from a JSON value (an object).
     pub fn from_value(value: serde_json::Value) -> Result<NotifierSpec, EngineError> {
-        let name = value.get("name").and_then(|n| n.as_str()).unwrap_or("?").to_string();
-        serde_json::from_value(value).map_err(|e| refuse(&name, e.to_string()))
+        crate::spec::named_value(value, refuse)
     }
 }
 
-fn refuse(name: &str, message: impl Into<String>) -> EngineError {
-    EngineError::InvalidAlert { rule: format!("notifier {name}"), message: message.into() }
+fn refuse(name: &str, message: String) -> EngineError {
+    EngineError::InvalidAlert { rule: format!("notifier {name}"), message }
 }
 
 #[derive(Debug)]
@@ -278,7 +276,7 @@ impl Engine {
         let name = spec.name.trim().to_string();
         let bad = |m: String| refuse(&name, m);
         if name.is_empty() || name.len() > 200 {
-            return Err(refuse(&spec.name, "give the notifier a name of 1 to 200 characters"));
+            return Err(refuse(&spec.name, "give the notifier a name of 1 to 200 characters".into()));
         }
         let target = match (&spec.webhook, spec.email.is_empty()) {
             (Some(url), true) => {

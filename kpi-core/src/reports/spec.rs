@@ -150,8 +150,8 @@ pub struct ReportSpec {
     pub directory: Option<String>,
 }
 
-fn refuse(report: &str, message: impl Into<String>) -> EngineError {
-    EngineError::InvalidReport { report: report.to_string(), message: message.into() }
+fn refuse(report: &str, message: String) -> EngineError {
+    EngineError::InvalidReport { report: report.to_string(), message }
 }
 
 /// A report checked against an engine.
@@ -168,17 +168,12 @@ pub(crate) struct CheckedReport {
 impl ReportSpec {
     /// Reads a report document from JSON text.
     pub fn from_json(text: &str) -> Result<ReportSpec, EngineError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| refuse("?", format!("not JSON: {e}")))?;
-        ReportSpec::from_value(value)
+        crate::spec::named_text(text, refuse)
     }
 
     /// Reads a report document from a JSON value (an object).
     pub fn from_value(value: serde_json::Value) -> Result<ReportSpec, EngineError> {
-        let name = value.get("name").and_then(|n| n.as_str()).unwrap_or("?").to_string();
-        if !value.is_object() {
-            return Err(refuse(&name, format!("expected an object, got {}", crate::spec::json_type(&value))));
-        }
-        serde_json::from_value(value).map_err(|e| refuse(&name, e.to_string()))
+        crate::spec::named_value(value, refuse)
     }
 
     /// The query document of `kpi` over `range`.
@@ -198,7 +193,7 @@ impl ReportSpec {
         let name = self.name.trim();
         let bad = |m: String| refuse(name, m);
         if name.is_empty() || name.len() > 200 {
-            return Err(refuse(&self.name, "give the report a name of 1 to 200 characters"));
+            return Err(refuse(&self.name, "give the report a name of 1 to 200 characters".into()));
         }
         if self.kpis.is_empty() {
             return Err(bad("`kpis` is empty; name the KPIs to report".into()));

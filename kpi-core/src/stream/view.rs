@@ -17,43 +17,12 @@ use crate::patch::touched;
 use crate::result::{DimensionValue, KpiResult, Status};
 use crate::{Engine, EngineError};
 
-/// The identity of a period and group within a view (dimension values compared bit for bit, so
+/// The identity of a period and group within a view (dimension values compare bit for bit, so
 /// every value, a NaN included, is one group).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct RowKey {
     period: Option<DateTime<Utc>>,
     dimensions: Vec<DimensionValue>,
-}
-
-impl PartialEq for RowKey {
-    fn eq(&self, other: &RowKey) -> bool {
-        self.period == other.period
-            && self.dimensions.len() == other.dimensions.len()
-            && self.dimensions.iter().zip(&other.dimensions).all(|(a, b)| match (a, b) {
-                (DimensionValue::Float(x), DimensionValue::Float(y)) => x.to_bits() == y.to_bits(),
-                _ => a == b,
-            })
-    }
-}
-
-impl Eq for RowKey {}
-
-impl std::hash::Hash for RowKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.period.hash(state);
-        for d in &self.dimensions {
-            std::mem::discriminant(d).hash(state);
-            match d {
-                DimensionValue::Null => {}
-                DimensionValue::Bool(b) => b.hash(state),
-                DimensionValue::Int(i) => i.hash(state),
-                DimensionValue::Float(f) => f.to_bits().hash(state),
-                DimensionValue::Text(t) => t.hash(state),
-                DimensionValue::Date(d) => d.hash(state),
-                DimensionValue::Time(t) => t.hash(state),
-            }
-        }
-    }
 }
 
 /// What was last published for one period and group.
