@@ -536,6 +536,7 @@ export interface Report {
   schedule?: string
   timezone?: string
   recipients?: string[]
+  /** A local directory, or an object store URL (`s3://bucket/reports/`, `gs://`, `az://`, `https://`). */
   directory?: string
 }
 

@@ -140,7 +140,8 @@ class Alerting:
         ``"month_to_date"``, ``"year_to_date"``, or ``{"start": ..., "end": ...}``),
         ``format`` (``"pdf"``, ``"csv"`` or ``"json"``), ``schedule`` (five-field cron read in
         ``timezone``, daylight saving included), ``recipients`` (mail addresses; see
-        :meth:`set_mail`), ``directory``, ``title``."""
+        :meth:`set_mail`), ``directory`` (a local directory or an object store URL such as
+        ``"s3://bucket/reports/"``), ``title``."""
         return json.loads(self._native.add_report(self._report(name, kpis, report)))
 
     def update_report(self, report_id: int, name: Union[str, Mapping[str, Any]], kpis: Optional[Sequence[str]] = None,

@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::error::EngineError;
 
 #[cfg(feature = "object-stores")]
-mod stores;
+pub(crate) mod stores;
 
 /// Where the files of a table are.
 ///

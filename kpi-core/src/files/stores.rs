@@ -32,8 +32,34 @@ const SCHEMES: &str = "s3://, s3a://, gs://, az://, adl://, azure://, abfs://, a
 /// Registers the store `text` addresses in `ctx` and returns the listing URL of `text`.
 pub(super) fn register(ctx: &SessionContext, text: &str) -> Result<ListingTableUrl, String> {
     let url = Url::parse(text).map_err(|e| format!("not a valid URL ({e})"))?;
+    let Some(store) = store_of(&url, text)? else { return ListingTableUrl::parse(text).map_err(|e| e.to_string()) };
+    let table = ListingTableUrl::parse(text).map_err(|e| e.to_string())?;
+    ctx.register_object_store(table.object_store().as_ref(), store);
+    Ok(table)
+}
+
+/// Writes `bytes` as the object `name` under the URL `directory` (reports delivered to a
+/// store); the object's URL. A put is atomic in every store object_store writes to.
+pub(crate) async fn put(directory: &str, name: &str, bytes: Vec<u8>) -> Result<String, String> {
+    let url = Url::parse(directory).map_err(|e| format!("not a valid URL ({e})"))?;
+    let store = store_of(&url, directory)?.ok_or("file:// URLs are written as local directories")?;
+    let prefix = url.path().trim_matches('/');
+    let path = if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") };
+    let location = object_store::path::Path::parse(&path).map_err(|e| e.to_string())?;
+    store.put_opts(&location, bytes.into(), object_store::PutOptions::default()).await.map_err(|e| e.to_string())?;
+    Ok(format!("{}/{name}", directory.trim_end_matches('/')))
+}
+
+/// Checks that a store can be built for the URL `directory` (its scheme, region, credentials).
+pub(crate) fn check(directory: &str) -> Result<(), String> {
+    let url = Url::parse(directory).map_err(|e| format!("not a valid URL ({e})"))?;
+    store_of(&url, directory)?.map(|_| ()).ok_or_else(|| "file:// URLs are written as local directories".to_string())
+}
+
+/// The store of `url` (`text` as given), or `None` for a local `file://` URL.
+fn store_of(url: &Url, text: &str) -> Result<Option<Arc<dyn ObjectStore>>, String> {
     let store: Arc<dyn ObjectStore> = match url.scheme() {
-        "file" => return ListingTableUrl::parse(text).map_err(|e| e.to_string()),
+        "file" => return Ok(None),
         "s3" | "s3a" => {
             let builder = AmazonS3Builder::from_env()
                 .with_url(text)
@@ -70,9 +96,7 @@ pub(super) fn register(ctx: &SessionContext, text: &str) -> Result<ListingTableU
         }
         other => return Err(format!("unsupported URL scheme `{other}://`; the engine reads {SCHEMES}")),
     };
-    let table = ListingTableUrl::parse(text).map_err(|e| e.to_string())?;
-    ctx.register_object_store(table.object_store().as_ref(), store);
-    Ok(table)
+    Ok(Some(store))
 }
 
 /// A store that cannot be built says why (a missing region or credentials, a bad account name).

@@ -33,6 +33,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 pub use render::ReportDocument;
+use spec::Destination;
 pub use spec::{MAX_REPORT_KPIS, RelativeRange, ReportFormat, ReportRange, ReportSpec};
 
 use crate::Engine;
@@ -239,11 +240,19 @@ impl Engine {
             error: None,
         };
         let mut errors = Vec::new();
-        if let Some(dir) = &checked.directory {
-            match write_file(dir, &document.filename, &document.bytes) {
+        match &checked.directory {
+            Some(Destination::Directory(dir)) => match write_file(dir, &document.filename, &document.bytes) {
                 Ok(path) => run.delivered_to.push(path.display().to_string()),
                 Err(e) => errors.push(e.to_string()),
-            }
+            },
+            #[cfg(feature = "object-stores")]
+            Some(Destination::Store(url)) => match crate::files::stores::put(url, &document.filename, document.bytes.clone()).await {
+                Ok(object) => run.delivered_to.push(crate::DataLocation::Url(object).to_string()),
+                Err(e) => {
+                    errors.push(EngineError::Delivery { target: crate::DataLocation::Url(url.clone()).to_string(), message: e }.to_string())
+                }
+            },
+            None => {}
         }
         if !checked.recipients.is_empty() {
             match self.mailer() {

@@ -145,7 +145,9 @@ pub struct ReportSpec {
     /// Mail addresses the document is sent to as an attachment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recipients: Vec<String>,
-    /// A directory the document is written to (`<name>-<start>.<ext>`).
+    /// Where the document is written as `<name>-<start>.<ext>`: a local directory, or an
+    /// object store URL (`s3://bucket/reports/`, `gs://`, `az://`, `https://`), with
+    /// credentials from the usual environment variables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub directory: Option<String>,
 }
@@ -162,7 +164,42 @@ pub(crate) struct CheckedReport {
     pub(crate) zone: Tz,
     pub(crate) schedule: Option<Cron>,
     pub(crate) recipients: Vec<lettre::message::Mailbox>,
-    pub(crate) directory: Option<PathBuf>,
+    pub(crate) directory: Option<Destination>,
+}
+
+/// Where a report's document is written.
+#[derive(Clone, Debug)]
+pub(crate) enum Destination {
+    /// A local directory.
+    Directory(PathBuf),
+    /// An object store URL (a "directory" in it).
+    #[cfg(feature = "object-stores")]
+    Store(String),
+}
+
+impl Destination {
+    /// The destination `text` names, checked: a directory is created and written to once, a
+    /// store URL must have a store this build can write.
+    fn of(text: &str) -> Result<Destination, String> {
+        match crate::DataLocation::parse(text) {
+            crate::DataLocation::Path(dir) => {
+                probe_directory(&dir).map_err(|e| format!("cannot write to the directory {}: {e}", dir.display()))?;
+                Ok(Destination::Directory(dir))
+            }
+            crate::DataLocation::Url(url) => {
+                #[cfg(feature = "object-stores")]
+                {
+                    crate::files::stores::check(&url)
+                        .map_err(|e| format!("cannot write to {}: {e}", crate::DataLocation::Url(url.clone())))?;
+                    Ok(Destination::Store(url))
+                }
+                #[cfg(not(feature = "object-stores"))]
+                Err(format!(
+                    "cannot write to {url}: this build writes reports to local directories only (the `object-stores` feature is off)"
+                ))
+            }
+        }
+    }
 }
 
 impl ReportSpec {
@@ -228,10 +265,7 @@ impl ReportSpec {
         if !recipients.is_empty() && engine.mailer().is_none() {
             return Err(bad("the report has recipients but no mail server is set; call set_mail first".into()));
         }
-        let directory = self.directory.as_ref().map(PathBuf::from);
-        if let Some(dir) = &directory {
-            probe_directory(dir).map_err(|e| bad(format!("cannot write to the directory {}: {e}", dir.display())))?;
-        }
+        let directory = self.directory.as_deref().map(Destination::of).transpose().map_err(bad)?;
         if let ReportRange::Fixed { start, end } = &self.range {
             TimeRange::parse(start, end, &calendar).map_err(|e| bad(e.to_string()))?;
         }

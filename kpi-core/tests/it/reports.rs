@@ -11,7 +11,7 @@ use kpi_catalog::{Catalog, DemoOptions};
 use kpi_core::{Clock, Engine, EngineOptions, MailSettings, ManualClock, ReportSpec};
 use kpi_formula::{Grain, Query, TimeRange};
 
-use super::receivers::{SmtpSink, eventually};
+use super::receivers::{SmtpSink, Webhook, eventually};
 
 fn demo_engine(clock: Option<Arc<ManualClock>>) -> Engine {
     let catalog = Catalog::standard();
@@ -270,4 +270,25 @@ async fn bad_reports_are_refused_with_the_reason() {
     let e = engine.run_report(99).await.unwrap_err();
     assert_eq!(e.code(), "KPI_REPORT");
     assert!(engine.reports().is_empty());
+}
+
+#[tokio::test]
+async fn a_report_is_written_to_an_object_store() {
+    // A web server that takes PUTs stands in for the store (object_store's HTTP store).
+    let store = Webhook::start(&[], false).await;
+    let base = store.url.trim_end_matches("/hook").to_string();
+    let engine = demo_engine(None);
+    let json = format!(
+        r#"{{"name": "Store", "kpis": ["order_count"], "grain": "month", "range": {{"start": "2024-01-01", "end": "2024-04-01"}},
+            "format": "csv", "directory": "{base}/reports/monthly/"}}"#
+    );
+    let report = engine.add_report(spec(&json)).await.unwrap();
+    let (run, document) = engine.run_report(report.id).await.unwrap();
+    assert!(run.ok(), "{run:?}");
+    assert_eq!(run.delivered_to, [format!("{base}/reports/monthly/store-2024-01-01.csv")]);
+    let put = store.received().into_iter().find(|r| r.path.ends_with(".csv")).expect("the object was put");
+    assert_eq!(put.path, "/reports/monthly/store-2024-01-01.csv");
+    assert_eq!(put.body, document.bytes);
+    let e = engine.add_report(spec(r#"{"name": "r", "kpis": ["revenue"], "directory": "ftp://example.com/reports/"}"#)).await.unwrap_err();
+    assert!(e.to_string().contains("unsupported URL scheme"), "{e}");
 }
