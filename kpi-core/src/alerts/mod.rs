@@ -128,8 +128,13 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A value for a message: whole numbers as they are, others to four decimals.
 fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.4}").trim_end_matches('0').to_string() }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}").trim_end_matches('0').trim_end_matches('.').to_string()
+    }
 }
 
 fn message(rule: &AlertRule, group: &[(String, DimensionValue)], reading: &Reading, level: Level) -> String {
@@ -159,7 +164,8 @@ fn message(rule: &AlertRule, group: &[(String, DimensionValue)], reading: &Readi
 }
 
 impl Alerts {
-    /// Judges `groups` of the rule `name` at `now`, recording and returning the events.
+    /// Judges the groups `keys` names (every group for `None`) of `entry`'s rule at `now`; the
+    /// events, which the caller records.
     fn judge(
         &self,
         entry: &mut RuleEntry,
