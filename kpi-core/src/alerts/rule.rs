@@ -297,7 +297,16 @@ impl AlertRuleSpec {
                 ("where", self.filter.is_some()),
                 ("warning", warning.is_some()),
                 ("critical", critical.is_some()),
+                ("against", self.against.is_some()),
+                ("direction", self.direction.is_some()),
+                ("periods", self.periods.is_some()),
+                ("security", !self.security.is_empty()),
+                ("timezone", self.timezone.is_some()),
+                ("refresh", self.refresh.is_some()),
             ])?;
+            if when != "source_stale" && self.after.is_some() {
+                return Err(bad(format!("`after` applies to `source_stale` rules, not `{when}`")));
+            }
             let source = self.source.clone().ok_or_else(|| bad(format!("a `{when}` rule needs `source`: the object model watched")))?;
             if catalog.object_model(&source).is_err() {
                 let hint = kpi_formula::diagnostic::did_you_mean(&source, catalog.object_models().map(|m| m.code.as_str()))

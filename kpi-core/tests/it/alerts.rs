@@ -223,6 +223,12 @@ async fn bad_rules_are_refused_with_the_reason() {
     assert!(e.to_string().contains("did you mean `events`"), "{e}");
     let e = refused(r#"{"name": "x", "when": "source_stale", "source": "events"}"#).await;
     assert!(e.to_string().contains("needs `after`"), "{e}");
+    let e = refused(r#"{"name": "x", "when": "late_rows", "source": "events", "after": "1min"}"#).await;
+    assert!(e.to_string().contains("`after` applies to `source_stale` rules"), "{e}");
+    let e = refused(r#"{"name": "x", "when": "source_errors", "source": "events", "warning": 1}"#).await;
+    assert!(e.to_string().contains("`warning` does not apply to a `source_errors` rule"), "{e}");
+    let e = refused(r#"{"name": "x", "kpi": "total", "when": "above", "warning": 1, "periods": 3}"#).await;
+    assert!(e.to_string().contains("`periods` applies to `no_data` rules"), "{e}");
     let e = refused(r#"{"name": "x", "kpi": "total", "when": "sideways"}"#).await;
     assert!(e.to_string().contains("unknown `when`"), "{e}");
     let e = refused(r#"{"name": "x", "kpi": "total", "hysteresis": 3}"#).await;
