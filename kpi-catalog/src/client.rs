@@ -85,6 +85,9 @@ pub struct RetentionPolicy {
     /// Which levels of detail are kept.
     #[serde(default)]
     pub granularity: Granularity,
+    /// Regulations the policy must meet ([`RetentionPolicy::violations`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compliance: Vec<crate::Compliance>,
 }
 
 /// How long one kind of data is kept active, and what happens after.
@@ -115,6 +118,48 @@ impl Default for RetentionRule {
             archival_period: 0,
             archival_unit: years(),
         }
+    }
+}
+
+impl RetentionRule {
+    /// Days in the active database.
+    pub fn active_days(&self) -> u64 {
+        self.retention_unit.days(self.retention_period)
+    }
+
+    /// Days in the archive: `None` when archives are kept indefinitely, 0 when data is deleted
+    /// after the active period.
+    pub fn archive_days(&self) -> Option<u64> {
+        if !self.archival_enabled {
+            return Some(0);
+        }
+        match self.archival_unit {
+            ArchivalUnit::Months => Some(u64::from(self.archival_period) * 30),
+            ArchivalUnit::Years => Some(u64::from(self.archival_period) * crate::DAYS_PER_YEAR),
+            ArchivalUnit::Indefinite => None,
+        }
+    }
+
+    /// The rule in words: `90 days active, archived 1 year`.
+    ///
+    /// ```
+    /// use kpi_catalog::RetentionRule;
+    /// assert_eq!(RetentionRule::default().describe(), "1 year active, then deleted");
+    /// ```
+    pub fn describe(&self) -> String {
+        let unit = |n: u32, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+        let active = match self.retention_unit {
+            RetentionUnit::Days => unit(self.retention_period, "day"),
+            RetentionUnit::Months => unit(self.retention_period, "month"),
+            RetentionUnit::Years => unit(self.retention_period, "year"),
+        };
+        let after = match (self.archival_enabled, self.archival_unit) {
+            (false, _) => "then deleted".to_string(),
+            (true, ArchivalUnit::Months) => format!("archived {}", unit(self.archival_period, "month")),
+            (true, ArchivalUnit::Years) => format!("archived {}", unit(self.archival_period, "year")),
+            (true, ArchivalUnit::Indefinite) => "archived indefinitely".to_string(),
+        };
+        format!("{active} active, {after}")
     }
 }
 

@@ -40,6 +40,7 @@ mod browse;
 mod catalog;
 mod client;
 mod column_type;
+mod compliance;
 mod demo;
 mod diagram;
 mod document;
@@ -61,6 +62,7 @@ pub use client::{
     ArchivalUnit, ClientConfig, DataSource, FieldMapping, Granularity, IntegrationMode, RetentionPolicy, RetentionRule, RetentionUnit,
 };
 pub use column_type::{COLUMN_TYPE_NAMES, ColumnType, UnknownColumnType};
+pub use compliance::{Compliance, ComplianceViolation, DAYS_PER_YEAR, DataKind};
 pub use demo::{ColumnDemo, Distribution, ModelDemo};
 #[cfg(feature = "demo")]
 pub use demo::{DemoData, DemoOptions, MAX_DEMO_ROWS, generate as generate_demo_data};

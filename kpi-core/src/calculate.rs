@@ -138,6 +138,11 @@ impl Engine {
                 Err(EngineError::Timeout { what: what.clone(), after: timeout.unwrap_or_default() })
             }
         };
+        // A scan that failed over archived files may have met a corrupt one: say which.
+        let outcome = match outcome {
+            Err(e @ EngineError::Execution(_)) => Err(self.explain_failure(query, e).await),
+            other => other,
+        };
         if let Err(e) = &outcome {
             Counters::add(&counters.errors, 1);
             tracing::debug!(error = %e, code = e.code(), "calculation failed");
@@ -166,7 +171,7 @@ impl Engine {
         let chain = kpi.and_then(|k| catalog.value_chain_of(k));
         let lane = chain.unwrap_or(AD_HOC_LANE);
         let ttl = self.inner.options.cache.ttl(info.code.as_deref(), kpi.and_then(|k| k.module.as_deref()), chain);
-        let cacheable = ttl != Duration::ZERO && part.is_none();
+        let cacheable = ttl != Duration::ZERO && part.is_none() && !options.active_only;
         if cacheable && !options.bypass_cache {
             let now = self.inner.options.clock.now();
             let hit = {
@@ -187,7 +192,7 @@ impl Engine {
         // in flight, or served from the cache, holds no slot.
         let (permit, queued) = self.lane_slot(lane).await;
         let planning = Instant::now();
-        let planned = self.plan_part(query, part).instrument(tracing::info_span!("kpi.plan")).await?;
+        let planned = self.plan_part(query, part, options.active_only).instrument(tracing::info_span!("kpi.plan")).await?;
         let planning = planning.elapsed();
         drop(permit);
         let execute = Execute { query, info, planned, lane, started, planning, queued };
@@ -364,21 +369,25 @@ impl Engine {
 
     /// Compiles and lowers `query` over the data registered now, defaulting its range.
     pub(crate) async fn plan(&self, query: &Query) -> Result<Planned, EngineError> {
-        self.plan_part(query, None).await
+        self.plan_part(query, None, false).await
     }
 
     /// [`Engine::plan`], with `part`'s table narrowed to the batches its range may need.
-    async fn plan_part(&self, query: &Query, part: Option<&Part>) -> Result<Planned, EngineError> {
+    /// With `active_only`, archived rows are left out.
+    async fn plan_part(&self, query: &Query, part: Option<&Part>, active_only: bool) -> Result<Planned, EngineError> {
         let query = self.with_default_range(query).await?;
         self.check_periods(&query)?;
         let catalog = self.catalog();
         let catalog = catalog.as_ref();
         let compiled = kpi_formula::compile(&query, catalog)?;
         let mut tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if active_only {
+            tables.values_mut().for_each(|data| *data = data.active_only());
+        }
         if let Some(part) = part
             && let (Some(data), Ok(model)) = (tables.get_mut(&part.table), catalog.object_model(&part.table))
         {
-            *data = data.narrowed(model, part.from, part.to, self.inner.layout)?;
+            *data = data.narrowed(&self.inner.ctx, model, part.from, part.to, self.inner.layout)?;
         }
         let snapshot = Snapshot { tables, read: RefCell::default(), missing: RefCell::default() };
         let plan = match compiled.to_logical_plan(&snapshot) {

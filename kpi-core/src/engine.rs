@@ -64,6 +64,8 @@ pub(crate) struct Inner {
     /// Connection pools of the PostgreSQL databases data is registered from.
     #[cfg(feature = "postgres")]
     pub(crate) postgres: crate::postgres::Pools,
+    /// Retention, archives and the data directory.
+    pub(crate) lifecycle: crate::lifecycle::Lifecycle,
 }
 
 /// What is registered for one object model.
@@ -116,7 +118,8 @@ impl Engine {
         let small_ctx = small_session(config.clone(), runtime.clone());
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let lanes = Lanes::new(options.lane_concurrency);
-        Ok(Engine {
+        let (lifecycle, recovered) = crate::lifecycle::Lifecycle::open(&options, &catalog, client.as_ref(), &ctx)?;
+        let engine = Engine {
             inner: Arc::new(Inner {
                 catalog: RwLock::new(catalog),
                 definitions: crate::definitions::Definitions::default(),
@@ -140,8 +143,53 @@ impl Engine {
                 reports: crate::reports::Reports::default(),
                 #[cfg(feature = "postgres")]
                 postgres: crate::postgres::Pools::default(),
+                lifecycle,
             }),
-        })
+        };
+        engine.restore(recovered)?;
+        engine.enforce_retention();
+        Ok(engine)
+    }
+
+    /// Installs the tables a data directory held, and an empty active table for each object
+    /// model that has only archived rows (so its history stays readable).
+    fn restore(&self, recovered: std::collections::BTreeMap<String, crate::lifecycle::DurableTable>) -> Result<(), EngineError> {
+        let lifecycle = &self.inner.lifecycle;
+        let limit = self.future_limit();
+        let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
+        let archived = lifecycle.archived_models();
+        for (code, table) in recovered {
+            if table.over_provider {
+                lifecycle.hold_pending(&code, table.batches);
+                continue;
+            }
+            let model = self.model(&code)?;
+            let batches = conform_batches(&model, table.batches)?;
+            let watermark = latest_time(&model, &batches, limit);
+            let version = self.next_version();
+            let data = TableData::memory(&model, batches, version, self.inner.layout)?
+                .at_version(version)
+                .with_watermark(watermark)
+                .with_archive(&self.inner.ctx, lifecycle.archive_of(&code))?;
+            tables.insert(code, data);
+        }
+        for code in archived {
+            if !tables.contains_key(&code) && !lifecycle.has_pending(&code) {
+                let model = self.model(&code)?;
+                let version = self.next_version();
+                let data = TableData::memory(&model, Vec::new(), version, self.inner.layout)?
+                    .at_version(version)
+                    .with_archive(&self.inner.ctx, lifecycle.archive_of(&code))?;
+                tables.insert(code, data);
+            }
+        }
+        Ok(())
+    }
+
+    /// The latest event time that may move a watermark: the clock plus the allowed skew.
+    fn future_limit(&self) -> i64 {
+        let skew = chrono::Duration::from_std(self.inner.options.clock_skew).unwrap_or(chrono::Duration::MAX);
+        self.inner.options.clock.now().checked_add_signed(skew).map_or(i64::MAX, |t| t.timestamp_micros())
     }
 
     /// The catalog now (KPIs defined or removed later do not change the one returned).
@@ -174,10 +222,10 @@ impl Engine {
         let model = &self.model(object_model)?;
         let batches = conform_batches(model, self.mapped(object_model, batches)?)?;
         let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let watermark = latest_time(model, &batches);
+        let watermark = latest_time(model, &batches, self.future_limit());
+        let record = crate::lifecycle::Record::Register { model: object_model.to_string(), batches: batches.clone() };
         let data = TableData::memory(model, batches, 0, self.inner.layout)?.with_watermark(watermark);
-        self.install(object_model, data, rows);
-        Ok(())
+        self.install(object_model, data, rows, record)
     }
 
     /// Appends record batches to the data of `object_model` (registering it if it has none).
@@ -193,7 +241,9 @@ impl Engine {
         let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
         let version = self.next_version();
         let previous = tables.get(object_model).and_then(|d| d.watermark);
-        let (report, watermark, span) = check_lateness(model, &batches, previous, self.inner.options.allowed_lateness);
+        let (report, watermark, span) = check_lateness(model, &batches, previous, self.inner.options.allowed_lateness, self.future_limit());
+        // Logged (and synced) before anything changes: an append is acknowledged only once durable.
+        self.inner.lifecycle.log(&crate::lifecycle::Record::Append { model: object_model.to_string(), batches: batches.clone() })?;
         let data = match tables.get(object_model) {
             Some(existing) => {
                 let retention = self.inner.options.retention.and_then(|r| i64::try_from(r.as_micros()).ok());
@@ -209,9 +259,10 @@ impl Engine {
                 {
                     data.bounds = Arc::new(existing.bounds.extended(span, &time.data_type.to_arrow()));
                 }
-                data
+                data.with_archive(&self.inner.ctx, existing.archive.clone())?
             }
-            None => TableData::memory(model, batches, version, self.inner.layout)?,
+            None => TableData::memory(model, batches, version, self.inner.layout)?
+                .with_archive(&self.inner.ctx, self.inner.lifecycle.archive_of(object_model))?,
         };
         tables.insert(object_model.to_string(), data.with_watermark(watermark));
         drop(tables);
@@ -219,6 +270,7 @@ impl Engine {
         Counters::add(&counters.rows_ingested, report.rows as u64);
         Counters::add(&counters.late_rows, report.late_rows as u64);
         Counters::add(&counters.rows_beyond_lateness, report.beyond_lateness as u64);
+        Counters::add(&counters.rows_from_future, report.future_rows as u64);
         self.announce(version);
         self.source_health(object_model, |h| h.data(report.beyond_lateness));
         Ok(report)
@@ -236,8 +288,12 @@ impl Engine {
     pub fn register_table(&self, object_model: &str, provider: Arc<dyn TableProvider>) -> Result<(), EngineError> {
         let model = &self.model(object_model)?;
         let provider = conform_provider(&self.inner.ctx, model, provider)?;
-        self.install(object_model, TableData::provider(provider, 0), 0);
-        Ok(())
+        self.install(
+            object_model,
+            TableData::provider(provider, 0),
+            0,
+            crate::lifecycle::Record::Provider { model: object_model.to_string() },
+        )
     }
 
     /// Registers every table of generated demo data.
@@ -249,16 +305,25 @@ impl Engine {
         Ok(())
     }
 
-    /// Removes the data of `object_model`; returns whether it had any.
+    /// Removes the data of `object_model`; returns whether it had any. Its archived rows stay
+    /// in the archive, read again once data is registered for it.
+    ///
+    /// With a [data directory](EngineOptions::data_dir), the removal is logged; if that fails
+    /// (a full disk), nothing is removed and this returns `false`.
     pub fn unregister(&self, object_model: &str) -> bool {
         let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
-        let removed = tables.remove(object_model).is_some();
+        if !tables.contains_key(object_model) {
+            return false;
+        }
+        if let Err(e) = self.inner.lifecycle.log(&crate::lifecycle::Record::Unregister { model: object_model.to_string() }) {
+            tracing::error!(error = %e, object_model, "cannot log the removal; the data stays");
+            return false;
+        }
+        tables.remove(object_model);
         let version = self.next_version();
         drop(tables);
-        if removed {
-            self.announce(version);
-        }
-        removed
+        self.announce(version);
+        true
     }
 
     /// What is registered, by object model.
@@ -316,7 +381,7 @@ impl Engine {
 
     /// Tells views the data changed, up to `version`; never announces an older version after
     /// a newer one (two writers may announce out of order once their locks are released).
-    fn announce(&self, version: u64) {
+    pub(crate) fn announce(&self, version: u64) {
         self.inner.changes.send_if_modified(|latest| {
             let newer = version > *latest;
             *latest = (*latest).max(version);
@@ -324,21 +389,48 @@ impl Engine {
         });
     }
 
-    fn next_version(&self) -> u64 {
+    pub(crate) fn next_version(&self) -> u64 {
         self.inner.versions.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Installs fresh `data` (built at any version) as the data of `object_model`, at a version
     /// allocated under the tables' lock: a registration racing an append never installs an older
     /// version over a newer one, so a cached result is never patched from the wrong data.
-    pub(crate) fn install(&self, object_model: &str, data: TableData, rows: usize) {
+    ///
+    /// `record` is what the data directory logs for it: the batches registered, or that a
+    /// provider now holds the data (rows appended over the model's provider before a restart
+    /// are appended to it again, and logged again).
+    pub(crate) fn install(
+        &self,
+        object_model: &str,
+        data: TableData,
+        rows: usize,
+        record: crate::lifecycle::Record,
+    ) -> Result<(), EngineError> {
+        let lifecycle = &self.inner.lifecycle;
         let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
+        lifecycle.log(&record)?;
         let version = self.next_version();
-        tables.insert(object_model.to_string(), data.at_version(version));
+        let mut data = data.at_version(version);
+        if let crate::lifecycle::Record::Provider { .. } = record
+            && let Some(pending) = lifecycle.take_pending(object_model)
+            && !pending.is_empty()
+        {
+            let logged = lifecycle.log(&crate::lifecycle::Record::Append { model: object_model.to_string(), batches: pending.clone() });
+            if let Err(e) = logged {
+                lifecycle.hold_pending(object_model, pending);
+                return Err(e);
+            }
+            let model = self.model(object_model)?;
+            data = data.append(&self.inner.ctx, &model, pending, version, self.inner.layout, None)?.0.at_version(version);
+        }
+        let data = data.with_archive(&self.inner.ctx, lifecycle.archive_of(object_model))?;
+        tables.insert(object_model.to_string(), data);
         drop(tables);
         Counters::add(&self.inner.counters.rows_ingested, rows as u64);
         self.announce(version);
         self.source_health(object_model, |h| h.data(0));
+        Ok(())
     }
 }
 

@@ -182,6 +182,35 @@ pub enum EngineError {
         /// What went wrong.
         message: String,
     },
+    /// A retention policy was refused: it breaks a rule of a regulation it names
+    /// ([`kpi_catalog::RetentionPolicy::violations`]), or has a setting the engine cannot enforce.
+    #[error("retention policy refused: {rule}: {message}")]
+    Retention {
+        /// The rule broken, e.g. `SOX (staged_source_data)` or the setting.
+        rule: String,
+        /// What it requires and what the policy does.
+        message: String,
+    },
+    /// The data directory or the archive location cannot be written or read: nothing was
+    /// released or acknowledged.
+    #[error("storage at {path}: {message}")]
+    Storage {
+        /// The file, directory or URL.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// An archive file does not match its checksum or cannot be read; calculations that reach
+    /// its periods fail rather than leave them out.
+    #[error("archive file {path} (periods {periods}) is corrupt: {message}; restore it from a backup or remove its entry from the index")]
+    CorruptArchive {
+        /// The file.
+        path: String,
+        /// The periods it holds, e.g. `2024-01`.
+        periods: String,
+        /// What is wrong.
+        message: String,
+    },
     /// An option has a value the engine cannot use.
     #[error("invalid option {option}: {message}")]
     InvalidOption {
@@ -225,6 +254,7 @@ impl EngineError {
         ("KPI_OPTION", ErrorCategory::Query),
         ("KPI_ALERT", ErrorCategory::Query),
         ("KPI_REPORT", ErrorCategory::Query),
+        ("KPI_RETENTION", ErrorCategory::Query),
         ("KPI_CATALOG", ErrorCategory::Catalog),
         ("KPI_DEFINITION", ErrorCategory::Catalog),
         ("KPI_DATA", ErrorCategory::Data),
@@ -233,6 +263,8 @@ impl EngineError {
         ("KPI_SOURCE", ErrorCategory::Data),
         ("KPI_FORECAST", ErrorCategory::Data),
         ("KPI_DELIVERY", ErrorCategory::Data),
+        ("KPI_STORAGE", ErrorCategory::Data),
+        ("KPI_ARCHIVE", ErrorCategory::Data),
         ("KPI_TIMEOUT", ErrorCategory::Calculation),
         ("KPI_CANCELLED", ErrorCategory::Calculation),
         ("KPI_MEMORY", ErrorCategory::Calculation),
@@ -292,6 +324,9 @@ impl EngineError {
             EngineError::InvalidAlert { .. } => "KPI_ALERT",
             EngineError::InvalidReport { .. } => "KPI_REPORT",
             EngineError::Delivery { .. } => "KPI_DELIVERY",
+            EngineError::Retention { .. } => "KPI_RETENTION",
+            EngineError::Storage { .. } => "KPI_STORAGE",
+            EngineError::CorruptArchive { .. } => "KPI_ARCHIVE",
             EngineError::InvalidDocument { .. } | EngineError::TooManyRows { .. } => "KPI_QUERY",
             EngineError::Internal(_) => "KPI_INTERNAL",
             EngineError::Unparse { .. } => "KPI_SQL",

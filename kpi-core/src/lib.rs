@@ -57,6 +57,7 @@ mod error;
 mod files;
 pub mod forecast;
 mod isolation;
+pub mod lifecycle;
 mod maintenance;
 mod memory;
 mod metrics;
@@ -87,6 +88,10 @@ pub use files::DataLocation;
 pub use isolation::Cancellation;
 pub use kpi_catalog::Cron;
 pub use kpi_formula::ErrorCategory;
+pub use lifecycle::{
+    ArchiveEntry, ArchiveIndex, ArchiveRun, ModelStorage, PlannedRelease, RetentionPlan, RetentionProgress, RetentionReport, RunOutcome,
+    StorageReport,
+};
 pub use maintenance::Maintenance;
 pub use memory::{DEFAULT_MEMORY_SHARE, default_memory_limit};
 pub use metrics::Metrics;

@@ -36,6 +36,13 @@ pub struct Metrics {
     /// In-memory rows released because they fell out of the retention window
     /// ([`crate::EngineOptions::retention`]).
     pub rows_released: u64,
+    /// Rows stamped further ahead of the clock than the allowed skew
+    /// ([`crate::EngineOptions::clock_skew`]): kept, but they did not move watermarks.
+    pub rows_from_future: u64,
+    /// Rows retention wrote to the archive and released from active data.
+    pub rows_archived: u64,
+    /// Rows retention deleted after their active period (the policy keeps no archive).
+    pub rows_deleted: u64,
     /// Bytes of Arrow result data calculated, in full or by patching a cached result (cache
     /// hits and shared calculations add nothing): what calculations cost in memory over time.
     pub result_bytes: u64,
@@ -61,6 +68,9 @@ pub(crate) struct Counters {
     pub(crate) late_rows: AtomicU64,
     pub(crate) rows_beyond_lateness: AtomicU64,
     pub(crate) rows_released: AtomicU64,
+    pub(crate) rows_from_future: AtomicU64,
+    pub(crate) rows_archived: AtomicU64,
+    pub(crate) rows_deleted: AtomicU64,
     pub(crate) result_bytes: AtomicU64,
     pub(crate) pushed_down: AtomicU64,
 }
@@ -86,6 +96,9 @@ impl Counters {
             late_rows: get(&self.late_rows),
             rows_beyond_lateness: get(&self.rows_beyond_lateness),
             rows_released: get(&self.rows_released),
+            rows_from_future: get(&self.rows_from_future),
+            rows_archived: get(&self.rows_archived),
+            rows_deleted: get(&self.rows_deleted),
             result_bytes: get(&self.result_bytes),
             pushed_down: get(&self.pushed_down),
             cached_bytes: 0,

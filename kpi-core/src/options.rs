@@ -58,6 +58,22 @@ pub struct EngineOptions {
     /// afterwards) see only the rows kept; maintained views keep the values of released rows
     /// while they live. `None` (the default) keeps every row.
     pub retention: Option<Duration>,
+    /// A directory that makes the engine durable: registrations, appends and removals of
+    /// in-memory data are written to a write-ahead log there before they are acknowledged and
+    /// compacted into Parquet checkpoints; an engine opened again with the same directory
+    /// restores its tables. `None` (the default) keeps everything in memory only.
+    pub data_dir: Option<std::path::PathBuf>,
+    /// Where retention archives rows: a directory or an object-store URL (`s3://`, `gs://`,
+    /// `az://`, `https://`). By default `archive/` in the [data directory](EngineOptions::data_dir).
+    pub archive_location: Option<crate::DataLocation>,
+    /// The retention policy enforced on the engine's clock ([`Engine::set_retention_policy`](crate::Engine::set_retention_policy));
+    /// an engine for a client takes the client's when this is `None`.
+    pub retention_policy: Option<kpi_catalog::RetentionPolicy>,
+    /// How far ahead of the engine's clock an event time may be and still move a table's
+    /// watermark: rows further ahead are kept and counted
+    /// ([`AppendReport::future_rows`](crate::AppendReport::future_rows)) but never make history
+    /// look old. Five minutes by default.
+    pub clock_skew: Duration,
     /// How streaming views count distinct values: exactly (by default), or with a sketch once a
     /// period and group has many ([`Estimate`]).
     pub distinct_counts: Estimate,
@@ -119,6 +135,10 @@ impl Default for EngineOptions {
             quantiles: Estimate::Exact,
             calendar_table: None,
             pushdown: true,
+            data_dir: None,
+            archive_location: None,
+            retention_policy: None,
+            clock_skew: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -179,6 +199,30 @@ impl EngineOptions {
         self
     }
 
+    /// Sets the data directory ([`EngineOptions::data_dir`]).
+    pub fn with_data_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Sets where retention archives rows ([`EngineOptions::archive_location`]).
+    pub fn with_archive_location(mut self, location: impl Into<crate::DataLocation>) -> Self {
+        self.archive_location = Some(location.into());
+        self
+    }
+
+    /// Sets the retention policy ([`EngineOptions::retention_policy`]).
+    pub fn with_retention_policy(mut self, policy: kpi_catalog::RetentionPolicy) -> Self {
+        self.retention_policy = Some(policy);
+        self
+    }
+
+    /// Sets how far ahead of the clock event times may move watermarks ([`EngineOptions::clock_skew`]).
+    pub fn with_clock_skew(mut self, skew: Duration) -> Self {
+        self.clock_skew = skew;
+        self
+    }
+
     /// Sets how streaming views count distinct values.
     pub fn with_distinct_counts(mut self, estimate: Estimate) -> Self {
         self.distinct_counts = estimate;
@@ -223,6 +267,8 @@ pub struct CalculateOptions {
     pub cancellation: Option<Cancellation>,
     /// Skip the cache (the fresh result still replaces the cached one).
     pub bypass_cache: bool,
+    /// Read only active data, leaving out rows retention archived (such results are not cached).
+    pub active_only: bool,
 }
 
 impl CalculateOptions {
@@ -241,6 +287,12 @@ impl CalculateOptions {
     /// Skips the cache.
     pub fn bypassing_cache(mut self) -> Self {
         self.bypass_cache = true;
+        self
+    }
+
+    /// Reads only active data ([`CalculateOptions::active_only`]).
+    pub fn active_only(mut self) -> Self {
+        self.active_only = true;
         self
     }
 }

@@ -92,6 +92,9 @@ pub struct QuerySpec {
     /// Calculate afresh instead of answering from the cache (the new result is cached).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub bypass_cache: bool,
+    /// Read only active data, leaving out rows retention archived.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub active_only: bool,
 }
 
 fn invalid(message: impl Into<String>) -> EngineError {
@@ -176,7 +179,7 @@ impl QuerySpec {
         Ok(query)
     }
 
-    /// The per-calculation options: timeout and cache bypass.
+    /// The per-calculation options: timeout, cache bypass, active data only.
     pub fn calculate_options(&self) -> Result<CalculateOptions, EngineError> {
         let mut options = CalculateOptions::default();
         if let Some(t) = &self.timeout {
@@ -184,6 +187,9 @@ impl QuerySpec {
         }
         if self.bypass_cache {
             options = options.bypassing_cache();
+        }
+        if self.active_only {
+            options = options.active_only();
         }
         Ok(options)
     }

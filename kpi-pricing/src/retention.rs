@@ -3,86 +3,14 @@
 
 use std::fmt;
 
-use kpi_catalog::{ArchivalUnit, Granularity, RetentionPolicy, RetentionRule, RetentionUnit};
+use kpi_catalog::{ArchivalUnit, DAYS_PER_YEAR, Granularity, RetentionPolicy, RetentionRule, RetentionUnit};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
 use crate::price_book::StoragePrices;
 
-/// Days in a year, as cost estimates count them (the catalog's [`RetentionUnit::days`]).
-const DAYS_PER_YEAR: u64 = 365;
-
-/// A regulation with retention requirements.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Compliance {
-    /// EU data protection: personal data may not be kept without limit.
-    Gdpr,
-    /// Sarbanes–Oxley financial reporting: 7 years.
-    Sox,
-    /// US healthcare records: 6 years.
-    Hipaa,
-    /// Information security management: a year of audit trail.
-    #[serde(rename = "iso_27001", alias = "iso27001")]
-    Iso27001,
-}
-
-impl Compliance {
-    /// Every regulation, in the questionnaire's order.
-    pub const ALL: [Compliance; 4] = [Compliance::Gdpr, Compliance::Sox, Compliance::Hipaa, Compliance::Iso27001];
-
-    /// The code used in answers.
-    pub fn code(self) -> &'static str {
-        match self {
-            Compliance::Gdpr => "gdpr",
-            Compliance::Sox => "sox",
-            Compliance::Hipaa => "hipaa",
-            Compliance::Iso27001 => "iso_27001",
-        }
-    }
-
-    /// Its name, e.g. `SOX`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Compliance::Gdpr => "GDPR",
-            Compliance::Sox => "SOX",
-            Compliance::Hipaa => "HIPAA",
-            Compliance::Iso27001 => "ISO 27001",
-        }
-    }
-
-    /// The minimum years it requires data of `kind` to be kept (active plus archive).
-    pub fn minimum_years(self, kind: DataKind) -> Option<u32> {
-        match (self, kind) {
-            (Compliance::Sox, _) => Some(7),
-            (Compliance::Hipaa, _) => Some(6),
-            // An audit trail of the source data; KPI values are derived from it.
-            (Compliance::Iso27001, DataKind::StagedSourceData) => Some(1),
-            _ => None,
-        }
-    }
-}
-
-/// The two kinds of data a retention policy covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DataKind {
-    /// Raw source data staged for calculation.
-    StagedSourceData,
-    /// Calculated KPI values and aggregates.
-    AnalyticsData,
-}
-
-impl DataKind {
-    /// The field name in a retention policy.
-    pub fn code(self) -> &'static str {
-        match self {
-            DataKind::StagedSourceData => "staged_source_data",
-            DataKind::AnalyticsData => "analytics_data",
-        }
-    }
-}
+pub use kpi_catalog::{Compliance, DataKind};
 
 /// What a compliance preset changed in a retention policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,44 +54,23 @@ pub fn recommended_policy() -> RetentionPolicy {
             archival_unit: ArchivalUnit::Years,
         },
         granularity: Granularity::default(),
+        compliance: Vec::new(),
     }
 }
 
 /// Days in the active database.
 pub fn active_days(rule: &RetentionRule) -> u64 {
-    rule.retention_unit.days(rule.retention_period)
+    rule.active_days()
 }
 
 /// Days in the archive: `None` when it is kept indefinitely, 0 when data is deleted.
 pub fn archive_days(rule: &RetentionRule) -> Option<u64> {
-    if !rule.archival_enabled {
-        return Some(0);
-    }
-    match rule.archival_unit {
-        ArchivalUnit::Months => Some(u64::from(rule.archival_period) * 30),
-        ArchivalUnit::Years => Some(u64::from(rule.archival_period) * DAYS_PER_YEAR),
-        ArchivalUnit::Indefinite => None,
-    }
+    rule.archive_days()
 }
 
 /// `90 days active, archived 1 year`, for proposals and change notes.
 pub fn describe(rule: &RetentionRule) -> String {
-    let unit = |n: u32, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
-    let active = match rule.retention_unit {
-        RetentionUnit::Days => unit(rule.retention_period, "day"),
-        RetentionUnit::Months => unit(rule.retention_period, "month"),
-        RetentionUnit::Years => unit(rule.retention_period, "year"),
-    };
-    let after = if !rule.archival_enabled {
-        "then deleted".to_string()
-    } else {
-        match rule.archival_unit {
-            ArchivalUnit::Months => format!("archived {}", unit(rule.archival_period, "month")),
-            ArchivalUnit::Years => format!("archived {}", unit(rule.archival_period, "year")),
-            ArchivalUnit::Indefinite => "archived indefinitely".to_string(),
-        }
-    };
-    format!("{active} active, {after}")
+    rule.describe()
 }
 
 /// Applies the presets of `regulations` to `policy`: each rule is kept at least as long as the

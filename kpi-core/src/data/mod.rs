@@ -23,7 +23,7 @@ use batches::{Batches, LiveTable, Piece};
 pub(crate) use bounds::TimeBounds;
 use conform::{ColumnSource, conform};
 pub use lateness::AppendReport;
-pub(crate) use lateness::{Span, check as check_lateness, latest as latest_time, span_of};
+pub(crate) use lateness::{Span, check as check_lateness, latest as latest_time, micros as event_micros, span_of};
 
 /// How many appends a table remembers the event-time span of.
 const APPEND_LOG: usize = 256;
@@ -48,8 +48,12 @@ enum Origin {
 #[derive(Clone)]
 pub(crate) struct TableData {
     origin: Origin,
-    /// What calculations scan.
+    /// What calculations scan: the active rows, and the archived ones when there are any.
     pub(crate) provider: Arc<dyn TableProvider>,
+    /// The active rows alone (in memory, or behind a provider).
+    pub(crate) active: Arc<dyn TableProvider>,
+    /// The rows retention archived, read together with the active ones.
+    pub(crate) archive: Option<Arc<crate::lifecycle::ArchivedData>>,
     /// Changes whenever the data does; cached results compare it.
     pub(crate) version: u64,
     /// Rows held in memory (all of them for in-memory data; the appended ones otherwise).
@@ -74,11 +78,67 @@ pub(crate) struct TableData {
 impl TableData {
     /// For in-memory data, the same version with only the batches that may hold event times in
     /// `[from, to)` (microseconds), so a calculation of that range scans only them.
-    pub(crate) fn narrowed(&self, model: &ObjectModel, from: i64, to: i64, layout: Layout) -> Result<TableData, EngineError> {
+    /// Archived files are narrowed the same way.
+    pub(crate) fn narrowed(
+        &self,
+        ctx: &SessionContext,
+        model: &ObjectModel,
+        from: i64,
+        to: i64,
+        layout: Layout,
+    ) -> Result<TableData, EngineError> {
         let Origin::Memory(batches) = &self.origin else { return Ok(self.clone()) };
         let kept = batches.iter().filter(|p| p.span.is_none_or(|(first, last)| last >= from && first < to)).cloned();
         let narrowed = TableData::memory_pieces(model, Batches::from_pieces(kept), self.version, layout);
-        Ok(TableData { watermark: self.watermark, log: self.log.clone(), log_since: self.log_since, released: self.released, ..narrowed })
+        let archive = match &self.archive {
+            Some(archive) => archive.narrowed(model, from, to)?,
+            None => None,
+        };
+        TableData { watermark: self.watermark, log: self.log.clone(), log_since: self.log_since, released: self.released, ..narrowed }
+            .with_archive(ctx, archive)
+    }
+
+    /// The same data read together with `archive` (replacing the archive it had).
+    pub(crate) fn with_archive(
+        mut self,
+        ctx: &SessionContext,
+        archive: Option<Arc<crate::lifecycle::ArchivedData>>,
+    ) -> Result<TableData, EngineError> {
+        self.provider = match &archive {
+            Some(archived) => {
+                let frame = ctx
+                    .read_table(self.active.clone())
+                    .and_then(|active| active.union(ctx.read_table(archived.provider.clone())?))
+                    .map_err(EngineError::Execution)?;
+                frame.into_view()
+            }
+            None => self.active.clone(),
+        };
+        self.archive = archive;
+        Ok(self)
+    }
+
+    /// The same data without its archive: what a calculation of active data only reads.
+    pub(crate) fn active_only(&self) -> TableData {
+        TableData { provider: self.active.clone(), archive: None, ..self.clone() }
+    }
+
+    /// The rows a data directory keeps for this table: every in-memory row, or the rows
+    /// appended over a provider (`true`).
+    pub(crate) fn durable_rows(&self) -> (Vec<RecordBatch>, bool) {
+        match &self.origin {
+            Origin::Memory(batches) => (batches.record_batches(), false),
+            Origin::Provider { appended, .. } => (appended.record_batches(), true),
+        }
+    }
+
+    /// The same data marked as having lost rows (retention released them): its log restarts,
+    /// so views and cached results of it recalculate in full.
+    pub(crate) fn released_rows(mut self) -> TableData {
+        self.released = true;
+        self.log = Arc::default();
+        self.log_since = self.version;
+        self
     }
 
     /// The same data with its watermark set.
@@ -145,9 +205,9 @@ impl TableData {
         Some(out)
     }
 
-    /// Whether all rows are in memory.
+    /// Whether all rows are in memory (none archived).
     pub(crate) fn in_memory(&self) -> bool {
-        matches!(self.origin, Origin::Memory(_))
+        matches!(self.origin, Origin::Memory(_)) && self.archive.is_none()
     }
 }
 
@@ -296,6 +356,8 @@ impl TableData {
     fn fresh(origin: Origin, provider: Arc<dyn TableProvider>, version: u64, memory_rows: usize) -> TableData {
         TableData {
             origin,
+            active: provider.clone(),
+            archive: None,
             provider,
             version,
             memory_rows,
@@ -354,6 +416,22 @@ impl TableData {
 
     /// The in-memory batches, when all data is in memory.
     pub(crate) fn batches(&self) -> Option<Vec<RecordBatch>> {
+        match &self.origin {
+            Origin::Memory(batches) if self.archive.is_none() => Some(batches.record_batches()),
+            _ => None,
+        }
+    }
+
+    /// The earliest and latest event time of the in-memory rows.
+    pub(crate) fn memory_span(&self) -> Option<Span> {
+        let batches = match &self.origin {
+            Origin::Memory(batches) | Origin::Provider { appended: batches, .. } => batches,
+        };
+        batches.iter().filter_map(|p| p.span).reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
+    }
+
+    /// The active in-memory batches (archived rows aside), when the active rows are all in memory.
+    pub(crate) fn active_batches(&self) -> Option<Vec<RecordBatch>> {
         match &self.origin {
             Origin::Memory(batches) => Some(batches.record_batches()),
             Origin::Provider { .. } => None,

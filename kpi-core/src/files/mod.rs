@@ -212,8 +212,12 @@ impl Engine {
         }
         .map_err(|e| read_error(e.to_string()))?;
         let provider = conform_provider(ctx, model, frame.into_view())?;
-        self.install(object_model, TableData::provider(provider, 0), 0);
-        Ok(())
+        self.install(
+            object_model,
+            TableData::provider(provider, 0),
+            0,
+            crate::lifecycle::Record::Provider { model: object_model.to_string() },
+        )
     }
 }
 

@@ -50,6 +50,13 @@ pub(crate) async fn put(directory: &str, name: &str, bytes: Vec<u8>) -> Result<S
     Ok(format!("{}/{name}", directory.trim_end_matches('/')))
 }
 
+/// The store of the URL `directory` and the path prefix of its objects (archives kept there).
+pub(crate) fn at(directory: &str) -> Result<(Arc<dyn ObjectStore>, String), String> {
+    let url = Url::parse(directory).map_err(|e| format!("not a valid URL ({e})"))?;
+    let store = store_of(&url, directory)?.ok_or("file:// URLs are local directories: give the path")?;
+    Ok((store, url.path().trim_matches('/').to_string()))
+}
+
 /// Checks that a store can be built for the URL `directory` (its scheme, region, credentials).
 pub(crate) fn check(directory: &str) -> Result<(), String> {
     let url = Url::parse(directory).map_err(|e| format!("not a valid URL ({e})"))?;

@@ -248,8 +248,7 @@ impl Engine {
         let source = |column: &str| source_column(&renames, column);
         let mut data = TableData::provider(provider, 0);
         data.remote = Remote::new(dsn, pool, model, table, source).map(Arc::new);
-        self.install(object_model, data, 0);
-        Ok(())
+        self.install(object_model, data, 0, crate::lifecycle::Record::Provider { model: object_model.to_string() })
     }
 
     /// The table as a provider of the object model's columns and types, with the database's

@@ -9,7 +9,7 @@ use kpi_formula::{Grain, Query};
 use proptest::prelude::*;
 
 use crate::stream::{Event, KPIS, batch, by_minute, catalog, event};
-use crate::support::{demo, engine_with, range};
+use crate::support::{assert_same_rows, demo, engine_with, range};
 
 #[tokio::test]
 async fn results_are_cached_until_the_ttl_or_a_data_change() {
@@ -141,20 +141,6 @@ fn the_seed_ttls_are_the_defaults() {
     assert_eq!(p.ttl(Some("new_customers"), Some("acquisition"), Some("crm")), Duration::from_secs(300));
     let p = p.with_module("deliver", Duration::from_secs(60));
     assert_eq!(p.ttl(Some("perfect_order_rate"), Some("deliver"), Some("scor")), Duration::from_secs(60));
-}
-
-/// Asserts two results have the same rows in the same order, values within a relative 1e-9
-/// (a recalculation over fewer batches may add in another order).
-fn assert_same_rows(patched: &KpiResult, scratch: &KpiResult) {
-    let (a, b) = (patched.rows(), scratch.rows());
-    assert_eq!(a.len(), b.len(), "row counts differ:\n{a:?}\n{b:?}");
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!((x.period, &x.dimensions), (y.period, &y.dimensions));
-        match (x.value, y.value) {
-            (Some(p), Some(q)) => assert!((p - q).abs() <= 1e-9 * p.abs().max(1.0) || (p.is_nan() && q.is_nan()), "{x:?} vs {y:?}"),
-            (p, q) => assert_eq!(p, q, "{x:?} vs {y:?}"),
-        }
-    }
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod files;
 mod forecast;
 mod fuzz;
 mod isolation;
+mod lifecycle;
 mod postgres;
 mod receivers;
 mod registration;

@@ -81,3 +81,17 @@ pub fn assert_same(engine: &KpiResult, oracle: &[RecordBatch]) {
         }
     }
 }
+
+/// Asserts two results have the same rows (periods and groups in the same order) and values
+/// within a relative 1e-9.
+pub fn assert_same_rows(ours: &KpiResult, theirs: &KpiResult) {
+    let (a, b) = (ours.rows(), theirs.rows());
+    assert_eq!(a.len(), b.len(), "row counts differ:\n{a:?}\n{b:?}");
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!((x.period, &x.dimensions), (y.period, &y.dimensions));
+        match (x.value, y.value) {
+            (Some(p), Some(q)) => assert!((p - q).abs() <= 1e-9 * p.abs().max(1.0) || (p.is_nan() && q.is_nan()), "{x:?} vs {y:?}"),
+            (p, q) => assert_eq!(p, q, "{x:?} vs {y:?}"),
+        }
+    }
+}
