@@ -373,6 +373,9 @@ impl Engine {
     /// The object model `code` (object models do not change with definitions, so a copy).
     pub(crate) fn model(&self, code: &str) -> Result<ObjectModel, EngineError> {
         let catalog = self.catalog();
+        if code == crate::lifecycle::HISTORY_TABLE {
+            return crate::lifecycle::model_of(&catalog, code);
+        }
         catalog.object_model(code).cloned().map_err(|_| EngineError::UnknownObjectModel {
             name: code.to_string(),
             suggestion: did_you_mean(code, catalog.object_models().map(|m| m.code.as_str())).map(str::to_string),

@@ -89,8 +89,8 @@ pub use isolation::Cancellation;
 pub use kpi_catalog::Cron;
 pub use kpi_formula::ErrorCategory;
 pub use lifecycle::{
-    ArchiveEntry, ArchiveIndex, ArchiveRun, ModelStorage, PlannedRelease, RetentionPlan, RetentionProgress, RetentionReport, RunOutcome,
-    StorageReport,
+    ArchiveEntry, ArchiveIndex, ArchiveRun, HISTORY_TABLE, HistoryQuery, HistoryRow, ModelStorage, PlannedRelease, RetentionPlan,
+    RetentionProgress, RetentionReport, RunOutcome, StorageReport,
 };
 pub use maintenance::Maintenance;
 pub use memory::{DEFAULT_MEMORY_SHARE, default_memory_limit};

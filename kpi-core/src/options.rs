@@ -69,6 +69,9 @@ pub struct EngineOptions {
     /// The retention policy enforced on the engine's clock ([`Engine::set_retention_policy`](crate::Engine::set_retention_policy));
     /// an engine for a client takes the client's when this is `None`.
     pub retention_policy: Option<kpi_catalog::RetentionPolicy>,
+    /// Whether scheduled jobs and subscriptions record the values they calculate as KPI history
+    /// ([`Engine::history`](crate::Engine::history)); off by default.
+    pub history: bool,
     /// How far ahead of the engine's clock an event time may be and still move a table's
     /// watermark: rows further ahead are kept and counted
     /// ([`AppendReport::future_rows`](crate::AppendReport::future_rows)) but never make history
@@ -138,6 +141,7 @@ impl Default for EngineOptions {
             data_dir: None,
             archive_location: None,
             retention_policy: None,
+            history: false,
             clock_skew: Duration::from_secs(5 * 60),
         }
     }
@@ -214,6 +218,12 @@ impl EngineOptions {
     /// Sets the retention policy ([`EngineOptions::retention_policy`]).
     pub fn with_retention_policy(mut self, policy: kpi_catalog::RetentionPolicy) -> Self {
         self.retention_policy = Some(policy);
+        self
+    }
+
+    /// Keeps KPI history ([`EngineOptions::history`]).
+    pub fn with_history(mut self) -> Self {
+        self.history = true;
         self
     }
 

@@ -207,7 +207,8 @@ fn release<'a>(
     runs: impl Iterator<Item = &'a ArchiveRun>,
 ) -> Result<Vec<RecordBatch>, EngineError> {
     let Some(before) = runs.map(|r| r.before.timestamp_micros()).max() else { return Ok(batches) };
-    let model = catalog.object_model(model)?;
+    let model = super::model_of(catalog, model)?;
+    let model = &model;
     let mut out = Vec::with_capacity(batches.len());
     for batch in &batches {
         if let (_, Some(kept)) = split_before(model, batch, before)? {

@@ -14,6 +14,7 @@ mod archived;
 mod datadir;
 mod durable;
 mod fault;
+mod history;
 mod index;
 mod parquet;
 mod plan;
@@ -38,6 +39,8 @@ pub(crate) use archived::ArchivedData;
 use archived::ArchivedFile;
 use datadir::DataDir;
 pub(crate) use datadir::DurableTable;
+pub(crate) use history::model_of;
+pub use history::{HISTORY_TABLE, HistoryQuery, HistoryRow};
 pub use index::{ArchiveEntry, ArchiveIndex, ArchiveRun};
 pub use plan::{ModelStorage, PlannedRelease, RetentionPlan, StorageReport};
 pub use run::{RetentionProgress, RetentionReport, RunOutcome};
@@ -70,6 +73,8 @@ pub(crate) struct Lifecycle {
     client: Option<String>,
     /// Whether the task that enforces the policy every hour runs.
     enforcing: std::sync::atomic::AtomicBool,
+    /// The latest revision of each value in KPI history.
+    revisions: history::Revisions,
 }
 
 impl Lifecycle {
@@ -117,6 +122,7 @@ impl Lifecycle {
             pending: Mutex::default(),
             client: client.map(|c| c.id.clone()),
             enforcing: std::sync::atomic::AtomicBool::new(false),
+            revisions: history::Revisions::default(),
         };
         lifecycle.set_index(index, catalog, ctx)?;
         Ok((lifecycle, tables))
@@ -128,9 +134,10 @@ impl Lifecycle {
         if let Some(store) = &self.archive {
             let models: std::collections::BTreeSet<&String> = index.entries.iter().map(|e| &e.object_model).collect();
             for code in models {
-                let Ok(model) = catalog.object_model(code) else { continue };
+                let Ok(model) = model_of(catalog, code) else { continue };
+                let kind = if code == HISTORY_TABLE { DataKind::AnalyticsData } else { DataKind::StagedSourceData };
                 let files = index
-                    .live(code, DataKind::StagedSourceData)
+                    .live(code, kind)
                     .map(|e| {
                         Ok(ArchivedFile {
                             url: store.scan_url(ctx, &e.file)?,
@@ -141,7 +148,7 @@ impl Lifecycle {
                         })
                     })
                     .collect::<Result<Vec<_>, EngineError>>()?;
-                if let Some(data) = ArchivedData::new(model, files)? {
+                if let Some(data) = ArchivedData::new(&model, files)? {
                     archived.insert(code.clone(), data);
                 }
             }

@@ -4,7 +4,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::day_start;
 use super::split::{by_month, split_before};
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -77,7 +76,7 @@ impl Engine {
         let Some(policy) = self.retention_policy() else { return Ok(RetentionPlan::default()) };
         let rule = &policy.staged_source_data;
         let now = self.inner.options.clock.now();
-        let before = day_start(now - chrono::Duration::days(i64::try_from(rule.active_days()).unwrap_or(i64::MAX).min(3_000_000)));
+        let before = super::run::cutoff(now, rule);
         let mut plan = RetentionPlan {
             policy: Some(rule.describe()),
             archive_location: self.inner.lifecycle.archive.as_ref().map(|a| a.describe()),
@@ -93,6 +92,12 @@ impl Engine {
             if model.time_column.is_none() {
                 continue;
             }
+            let rule = policy.rule(if code == super::HISTORY_TABLE {
+                kpi_catalog::DataKind::AnalyticsData
+            } else {
+                kpi_catalog::DataKind::StagedSourceData
+            });
+            let before = super::run::cutoff(now, rule);
             let mut old = Vec::new();
             for batch in &batches {
                 if let (Some(part), _) = split_before(&model, batch, before.timestamp_micros())? {

@@ -85,20 +85,23 @@ impl Engine {
         let Some(policy) = self.retention_policy() else { return Ok(RetentionReport::default()) };
         let _run = lifecycle.runs.lock().await;
         let now = self.inner.options.clock.now();
-        let rule = &policy.staged_source_data;
-        if rule.archival_enabled
-            && let Some(store) = &lifecycle.archive
-        {
-            store.check_writable().await?;
+        for kind in [DataKind::StagedSourceData, DataKind::AnalyticsData] {
+            if policy.rule(kind).archival_enabled
+                && let Some(store) = &lifecycle.archive
+            {
+                store.check_writable().await?;
+            }
         }
-        let before =
-            day_start(now - chrono::Duration::days(i64::try_from(rule.active_days()).unwrap_or(i64::MAX / 86_400_000_000).min(3_000_000)));
         let mut report = RetentionReport { at: Some(now), ..RetentionReport::default() };
         let mut models: Vec<String> = self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect();
         models.sort();
         let mut released_any = false;
         for model in models {
-            let outcome = self.retire(&model, rule, before, now, progress).await?;
+            // Source data by its rule; KPI history (analytics data) by its own.
+            let kind = if model == super::HISTORY_TABLE { DataKind::AnalyticsData } else { DataKind::StagedSourceData };
+            let rule = policy.rule(kind);
+            let before = cutoff(now, rule);
+            let outcome = self.retire(&model, kind, rule, before, now, progress).await?;
             released_any |= outcome.archived_rows + outcome.deleted_rows > 0;
             report.models.push(outcome);
         }
@@ -115,6 +118,7 @@ impl Engine {
     async fn retire(
         &self,
         model_code: &str,
+        kind: DataKind,
         rule: &RetentionRule,
         before: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -152,7 +156,7 @@ impl Engine {
         let run = index.next_run();
         if rule.archival_enabled {
             let store = lifecycle.archive.as_ref().ok_or_else(|| EngineError::Retention {
-                rule: "staged_source_data.archival_enabled".into(),
+                rule: format!("{}.archival_enabled", kind.code()),
                 message: "there is no archive location".into(),
             })?;
             let months = by_month(&model, &old)?;
@@ -160,7 +164,7 @@ impl Engine {
             let schema = model.schema();
             let expires = rule.archive_days();
             for (step, (month, parts)) in months.into_iter().enumerate() {
-                let file = format!("{}/{}/{}/run-{run}.parquet", DataKind::StagedSourceData.code(), file_safe(model_code), month.label());
+                let file = format!("{}/{}/{}/run-{run}.parquet", kind.code(), file_safe(model_code), month.label());
                 if step as u64 + 2 == total {
                     hit(Fault::ArchiveBeforeSync)?;
                 }
@@ -172,6 +176,7 @@ impl Engine {
                     month,
                     ArchiveContext {
                         model: model_code,
+                        kind,
                         client: lifecycle.client.clone(),
                         policy: rule.describe(),
                         run,
@@ -311,9 +316,18 @@ impl Engine {
     }
 }
 
+/// The start of the UTC day `rule`'s active period before `now` begins: rows before it leave
+/// active data.
+pub(crate) fn cutoff(now: DateTime<Utc>, rule: &RetentionRule) -> DateTime<Utc> {
+    // Clamped to what the calendar can hold (an active period of millions of years keeps all).
+    let days = i64::try_from(rule.active_days()).unwrap_or(i64::MAX).min(3_000_000);
+    day_start(now.checked_sub_signed(chrono::Duration::days(days)).unwrap_or(DateTime::<Utc>::MIN_UTC))
+}
+
 /// What an archive entry records besides its file.
 struct ArchiveContext<'a> {
     model: &'a str,
+    kind: DataKind,
     client: Option<String>,
     policy: String,
     run: u64,
@@ -333,7 +347,7 @@ async fn archive_month(
     let bytes = to_parquet(schema, parts)?;
     let entry = ArchiveEntry {
         object_model: context.model.to_string(),
-        data: DataKind::StagedSourceData,
+        data: context.kind,
         period: month.label(),
         period_start: month.start(),
         period_end: month.end(),

@@ -29,7 +29,11 @@ impl Engine {
             match store.get(&entry.file).await {
                 Ok(Some(bytes)) if hex(&Sha256::digest(&bytes)) == entry.sha256 => {}
                 Ok(Some(bytes)) => {
-                    return Err(corrupt(format!("its checksum does not match the index ({} bytes, {} expected)", bytes.len(), entry.bytes)));
+                    return Err(corrupt(format!(
+                        "its checksum does not match the index ({} bytes, {} expected)",
+                        bytes.len(),
+                        entry.bytes
+                    )));
                 }
                 Ok(None) => return Err(corrupt("the file is missing".into())),
                 Err(e) => return Err(corrupt(e.to_string())),

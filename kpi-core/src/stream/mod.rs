@@ -286,6 +286,7 @@ impl Engine {
         let changes = self.inner.changes.subscribe();
         let (scope, result) = self.view_scope(query).await?;
         let now = self.inner.options.clock.now();
+        self.keep_history(&result);
         let fresh = Arc::new(View::new(query.clone(), refresh, scope, &result, now));
         let mut views = self.inner.views.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(raced) = views.get(&key) {
@@ -358,7 +359,10 @@ impl Engine {
         let fresh = crate::CalculateOptions { bypass_cache: true, ..Default::default() };
         for view in &views {
             match self.calculate_with(&view.query, &fresh).await {
-                Ok(result) => view.apply(&result, self.inner.options.clock.now(), self.watermark(&view.scope().tables)),
+                Ok(result) => {
+                    self.keep_history(&result);
+                    view.apply(&result, self.inner.options.clock.now(), self.watermark(&view.scope().tables))
+                }
                 Err(e) => view.fail(e),
             }
         }
@@ -375,6 +379,7 @@ impl Engine {
         let views: Vec<Arc<View>> =
             self.inner.views.lock().unwrap_or_else(|e| e.into_inner()).values().filter(|v| v.query == *query).cloned().collect();
         let now = self.inner.options.clock.now();
+        self.keep_history(result);
         for view in views {
             view.apply(result, now, self.watermark(&view.scope().tables));
         }

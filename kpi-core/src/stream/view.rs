@@ -381,7 +381,10 @@ async fn refresh_maintained(engine: &Engine, view: &View, scope: &Scope, maintai
         }
     };
     match changes {
-        Ok(result) => view.apply_in(epoch, &result, engine.options().clock.now(), engine.watermark(&scope.tables)),
+        Ok(result) => {
+            engine.keep_history(&result);
+            view.apply_in(epoch, &result, engine.options().clock.now(), engine.watermark(&scope.tables))
+        }
         Err(e) => view.fail(e),
     }
 }
@@ -402,6 +405,7 @@ async fn refresh(engine: &Engine, view: &View) {
             let query = view.query.clone().with_range(range);
             match engine.calculate_part(&query, &crate::CalculateOptions::default(), Some(&part)).await {
                 Ok(result) if view.knows_all(&result) => {
+                    engine.keep_history(&result);
                     view.apply_in(epoch, &result, clock.now(), engine.watermark(&scope.tables));
                     return view.set_seen(version);
                 }
@@ -414,6 +418,7 @@ async fn refresh(engine: &Engine, view: &View) {
     let version = view.current_version(engine);
     match engine.calculate(&view.query).await {
         Ok(result) => {
+            engine.keep_history(&result);
             view.apply_in(epoch, &result, clock.now(), engine.watermark(&scope.tables));
             if let Some(version) = version {
                 view.set_seen(version);

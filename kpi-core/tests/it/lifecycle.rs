@@ -361,3 +361,61 @@ proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn subscriptions_record_kpi_history_with_revisions_that_survive_restarts_and_archiving() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = clock("2024-07-01T00:00:00Z");
+    let mut analytics = policy(90, true);
+    analytics.staged_source_data.retention_period = 3_650;
+    analytics.granularity.daily_aggregates = false;
+    let options = || {
+        EngineOptions::default().with_data_dir(dir.path()).with_clock(now.clone()).with_history().with_retention_policy(analytics.clone())
+    };
+    let query = Query::kpi("revenue").with_grain(Grain::Month).with_range(range("2024-01-01", "2024-07-01"));
+    let history = kpi_core::HistoryQuery { kpi: "revenue".into(), grain: Some(Grain::Month), ..Default::default() };
+    {
+        let engine = engine_with(options());
+        let mut subscription = engine.subscribe(&query, kpi_core::Refresh::OnChange).await.unwrap();
+        subscription.next().await;
+        let first = engine.history(&history).await.unwrap();
+        assert_eq!(first.len(), 6);
+        assert!(first.iter().all(|r| r.revision == 1 && r.kpi == "revenue" && r.grain == "month"));
+        // June changes: recorded as its second revision; the other months are unchanged.
+        engine.append_batches("orders", vec![demo().batches("orders").unwrap().last().unwrap().slice(0, 5)]).unwrap();
+        subscription.next().await;
+        let latest = engine.history(&history).await.unwrap();
+        let revised: Vec<_> = latest.iter().filter(|r| r.revision == 2).map(|r| r.period.to_rfc3339()).collect();
+        assert!(!revised.is_empty() && revised.len() < 6, "{revised:?}");
+        let all = engine.history(&kpi_core::HistoryQuery { all_revisions: true, ..history.clone() }).await.unwrap();
+        assert_eq!(all.len(), 6 + revised.len());
+        // Days are not a level the policy keeps.
+        let daily = engine.calculate(&Query::kpi("revenue").with_grain(Grain::Day)).await.unwrap();
+        assert_eq!(engine.record_history(&daily).unwrap(), 0);
+    }
+    // The view's task lets go of the engine (and its directory) once it sees no subscriber.
+    let mut reopened = Engine::with_options(Catalog::standard().clone(), options());
+    for _ in 0..100 {
+        if reopened.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        reopened = Engine::with_options(Catalog::standard().clone(), options());
+    }
+    let engine = reopened.unwrap();
+    let restored = engine.history(&kpi_core::HistoryQuery { all_revisions: true, ..history.clone() }).await.unwrap();
+    assert!(restored.len() > 6);
+    // Analytics data is kept active for 90 days: history of older periods goes to the archive,
+    // and history queries still read it.
+    let report = engine.apply_retention().await.unwrap();
+    let archived = report.models.iter().find(|m| m.object_model == kpi_core::HISTORY_TABLE).unwrap();
+    assert!(archived.archived_rows > 0, "{report:?}");
+    assert!(
+        engine
+            .archive_index()
+            .entries
+            .iter()
+            .any(|e| e.data == kpi_catalog::DataKind::AnalyticsData && e.file.starts_with("analytics_data/kpi_history/"))
+    );
+    assert_eq!(engine.history(&kpi_core::HistoryQuery { all_revisions: true, ..history }).await.unwrap(), restored);
+}
