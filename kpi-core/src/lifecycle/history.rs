@@ -56,9 +56,12 @@ pub(crate) fn model_of(catalog: &Catalog, code: &str) -> Result<ObjectModel, Eng
 /// A KPI value's identity in history: KPI, grain, period and group.
 type Key = (String, String, i64, String);
 
+/// The latest revision of a key and its value's bits.
+type Latest = HashMap<Key, (i64, Option<u64>)>;
+
 /// The latest revision and value of every key, built from the table on first use.
 #[derive(Default)]
-pub(crate) struct Revisions(std::sync::Mutex<Option<HashMap<Key, (i64, Option<u64>)>>>);
+pub(crate) struct Revisions(std::sync::Mutex<Option<Latest>>);
 
 /// Which recorded values a history query returns.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -216,7 +219,7 @@ impl Engine {
     }
 
     /// The latest revisions, read from the history table the first time.
-    fn history_revisions(&self) -> Result<std::sync::MutexGuard<'_, Option<HashMap<Key, (i64, Option<u64>)>>>, EngineError> {
+    fn history_revisions(&self) -> Result<std::sync::MutexGuard<'_, Option<Latest>>, EngineError> {
         let mut revisions = self.inner.lifecycle.revisions.0.lock().unwrap_or_else(|p| p.into_inner());
         if revisions.is_none() {
             let mut latest = HashMap::new();
