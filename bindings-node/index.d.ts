@@ -197,6 +197,85 @@ export interface AppendReport {
   rows: number
   lateRows: number
   beyondLateness: number
+  /** Rows stamped further ahead of the clock than `clockSkew`: kept, but they do not move the watermark. */
+  futureRows: number
+}
+
+/** How long one kind of data stays active, and what happens after (a client configuration's retention rule). */
+export interface RetentionRule {
+  retention_period: number
+  retention_unit?: 'days' | 'months' | 'years'
+  archival_enabled?: boolean
+  archival_period?: number
+  archival_unit?: 'months' | 'years' | 'indefinite'
+}
+
+/** A retention policy, as a client configuration's `retention` section. */
+export interface RetentionPolicy {
+  staged_source_data: RetentionRule
+  analytics_data: RetentionRule
+  granularity?: { raw_data?: boolean; minute_aggregates?: boolean; hourly_aggregates?: boolean; daily_aggregates?: boolean; monthly_aggregates?: boolean }
+  compliance?: ('gdpr' | 'sox' | 'hipaa' | 'iso_27001')[]
+}
+
+/** What applying the retention policy now would do. */
+export interface RetentionPlan {
+  policy: string | null
+  archive_location: string | null
+  before: string | null
+  releases: { object_model: string; action: 'archive' | 'delete'; rows: number; periods: string[]; bytes: number }[]
+  expiring_files: string[]
+}
+
+/** What a retention run did. */
+export interface RetentionReport {
+  at: string | null
+  models: { object_model: string; before: string | null; archived_rows: number; deleted_rows: number; files: string[]; bytes: number; skipped?: string }[]
+  expired_files: string[]
+  seconds: number
+}
+
+/** One archived file of the archive index. */
+export interface ArchiveEntry {
+  object_model: string
+  data: 'staged_source_data' | 'analytics_data'
+  period: string
+  period_start: string
+  period_end: string
+  file: string
+  rows: number
+  bytes: number
+  sha256: string
+  client?: string
+  policy: string
+  run: number
+  archived_at: string
+  expires_at?: string
+  removed_at?: string
+}
+
+/** The archive index. */
+export interface ArchiveIndex {
+  format: number
+  entries: ArchiveEntry[]
+  runs: { run: number; object_model: string; before: string; lsn: number; archived_rows: number; deleted_rows: number; at: string }[]
+}
+
+/** Rows and bytes hot (active) and cold (archived) per object model. */
+export interface StorageReport {
+  models: { object_model: string; hot_rows: number; hot_bytes: number; cold_rows: number; cold_bytes: number; cold_files: number; hot_bytes_per_day: number | null; expected_hot_bytes: number | null }[]
+  wal_bytes: number
+}
+
+/** One recorded KPI value. */
+export interface HistoryRow {
+  kpi: string
+  grain: string
+  period: string
+  dimensions: Record<string, unknown>
+  value: number | null
+  revision: number
+  computed_at: string
 }
 
 /** Rows, an Arrow IPC buffer (stream or file format), or an apache-arrow Table. */
@@ -226,6 +305,9 @@ export interface Metrics {
   late_rows: number
   rows_beyond_lateness: number
   rows_released: number
+  rows_from_future: number
+  rows_archived: number
+  rows_deleted: number
   pushed_down: number
   result_bytes: number
   cached_bytes: number
@@ -257,6 +339,16 @@ export interface EngineOptions {
   quantiles?: 'exact' | 'approximate'
   /** `false`: calculate over PostgreSQL tables in the engine instead of running whole KPIs in the database. */
   pushdown?: boolean
+  /** A directory that makes appends durable; an engine opened with the same directory restores the tables. */
+  dataDir?: string
+  /** Where retention archives rows: a directory or an object-store URL (`archive/` in `dataDir` by default). */
+  archiveLocation?: string
+  /** The retention policy to enforce (a client's own `retention` otherwise). */
+  retentionPolicy?: RetentionPolicy
+  /** Whether jobs and subscriptions record KPI history. */
+  history?: boolean
+  /** How far ahead of the clock event times may move watermarks (5 minutes by default). */
+  clockSkew?: Duration
   /** A client: its catalog and field mappings. */
   client?: ClientConfig
 }
@@ -646,6 +738,27 @@ export class Engine {
   /** Runs a report now and delivers it (recipients, directory). */
   runReport(id: number): Promise<RenderedReport>
   renderReport(report: Report): Promise<RenderedReport>
+  /** Enforces a retention policy (refused with the rule named when it breaks a regulation it names). */
+  setRetentionPolicy(policy: RetentionPolicy): void
+  retentionPolicy(): RetentionPolicy | null
+  /** What `applyRetention` would archive, delete and remove now. */
+  retentionPlan(): RetentionPlan
+  /** Archives (or deletes) rows past their active period, then removes expired archives. */
+  applyRetention(): Promise<RetentionReport>
+  archiveIndex(): ArchiveIndex
+  /** Checks every archive file against its checksum (a KPI_ARCHIVE error names a corrupt one). */
+  verifyArchive(): Promise<void>
+  /** Writes every table to the data directory as Parquet and trims the write-ahead log. */
+  checkpoint(): Promise<void>
+  /** Checkpoints and lets go of the data directory (another engine may open it); changing data afterwards fails. */
+  close(): Promise<void>
+  /** The data directory, or null. */
+  readonly dataDir: string | null
+  storage(): StorageReport
+  /** Records a result's new or changed values as KPI history; the rows recorded. */
+  recordHistory(result: Result): number
+  /** Recorded values of a KPI (archived ones included), the latest revision of each period and group unless `allRevisions`. */
+  history(kpi: string, options?: { grain?: Grain; start?: string | Date; end?: string | Date; allRevisions?: boolean }): Promise<HistoryRow[]>
 }
 
 export const demo: {

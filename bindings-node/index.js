@@ -35,6 +35,7 @@ const { settingsDoc, queryDoc, forecastDoc } = require('./lib/documents')
 const { arrowModules, toData } = require('./lib/arrow')
 const { Result, Forecast, Feed, Subscription } = require('./lib/results')
 const { AlertEvents, withAlerting } = require('./lib/alerting')
+const { withLifecycle } = require('./lib/lifecycle')
 
 /** A catalog of KPIs, object models, modules and value chains. Engines keep the catalog they
  *  were made with; edits (`addKpi`, ...) change this object only. */
@@ -190,8 +191,9 @@ class Engine {
   /** Options: `timezone`, `weekStart`, `fiscalYearStart`, `retailCalendar`, `calendarTable`, `timeout` (ms or text; `timeoutMs` too), `memoryLimit`
    *  (bytes), `laneConcurrency`, `targetPartitions`, `cache` (false, or `{ ttl, formulaTtl, kpis,
    *  modules, valueChains, maxEntries, maxBytes }`), `allowedLateness`, `retention`, `distinctCounts` and
-   *  `quantiles` (`'exact'` or `'approximate'`), and `client` (a ClientConfig: its catalog and
-   *  field mappings). */
+   *  `quantiles` (`'exact'` or `'approximate'`), `dataDir` (appends made durable there; the same
+   *  directory restores the tables), `archiveLocation`, `retentionPolicy`, `history`, `clockSkew`,
+   *  and `client` (a ClientConfig: its catalog and field mappings). */
   constructor(catalog, options = {}) {
     if (!(catalog instanceof Catalog)) throw new TypeError('expected a Catalog')
     const { client, ...settings } = options ?? {}
@@ -208,7 +210,7 @@ class Engine {
     const input = toData(data)
     return callAsync(() => this._inner.registerAsync(objectModel, input))
   }
-  /** Appends rows; returns `{ rows, lateRows, beyondLateness }`. */
+  /** Appends rows; returns `{ rows, lateRows, beyondLateness, futureRows }`. */
   append(objectModel, data) {
     return call(() => this._inner.append(objectModel, toData(data)))
   }
@@ -464,6 +466,7 @@ function forecastSeries(values, options = {}) {
 }
 
 withAlerting(Engine)
+withLifecycle(Engine)
 
 module.exports = {
   AlertEvents,

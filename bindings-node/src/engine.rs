@@ -100,12 +100,15 @@ pub struct AppendReport {
     pub late_rows: u32,
     /// Late rows beyond the allowed lateness (kept all the same).
     pub beyond_lateness: u32,
+    /// Rows stamped further ahead of the clock than the allowed skew (kept; they do not move
+    /// the watermark).
+    pub future_rows: u32,
 }
 
 impl From<kpi_core::AppendReport> for AppendReport {
     fn from(r: kpi_core::AppendReport) -> Self {
         let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-        AppendReport { rows: n(r.rows), late_rows: n(r.late_rows), beyond_lateness: n(r.beyond_lateness) }
+        AppendReport { rows: n(r.rows), late_rows: n(r.late_rows), beyond_lateness: n(r.beyond_lateness), future_rows: n(r.future_rows) }
     }
 }
 
@@ -144,6 +147,13 @@ impl CalcResult {
 impl Engine {
     /// The core engine.
     pub(crate) fn core(&self) -> &kpi_core::Engine {
+        &self.inner
+    }
+}
+
+impl CalcResult {
+    /// The core result.
+    pub(crate) fn core(&self) -> &KpiResult {
         &self.inner
     }
 }
@@ -231,10 +241,11 @@ impl Engine {
         guard(|| {
             let options =
                 EngineSettings::from_value(settings.unwrap_or(Value::Null)).and_then(|s| s.to_options()).map_err(errors::engine)?;
-            let inner = match client {
+            // Inside the runtime, so the engine can start its retention task.
+            let inner = napi::bindgen_prelude::within_runtime_if_available(|| match client {
                 Some(client) => kpi_core::Engine::for_client(&catalog.inner, client.inner.clone(), options),
                 None => kpi_core::Engine::with_options(catalog.inner.clone(), options),
-            }
+            })
             .map_err(errors::engine)?;
             Ok(Engine { inner, cancellations: Arc::default(), next_cancellation: AtomicU32::new(1) })
         })

@@ -15,4 +15,5 @@ mod engine;
 mod errors;
 mod feed;
 mod forecast;
+mod lifecycle;
 mod pricing;

@@ -83,7 +83,7 @@ test('rows and apache-arrow tables register and append', async () => {
   const engine = new ke.Engine(cat)
   engine.register('orders', [order(1, '2024-01-05T00:00:00Z', 10), order(2, '2024-02-05T00:00:00Z', 20)])
   const report = engine.append('orders', [order(3, '2024-01-09T00:00:00Z', 5)])
-  assert.deepEqual(report, { rows: 1, lateRows: 1, beyondLateness: 0 })
+  assert.deepEqual(report, { rows: 1, lateRows: 1, beyondLateness: 0, futureRows: 0 })
   const res = await engine.calculate({ formula: 'sum(orders.order_value)', grain: 'month' })
   assert.deepEqual(res.rows.map((r) => r.value), [15, 20])
   const ipc = tableFromIPC((await engine.calculate({ formula: 'count(orders)' })).toArrowIPC())

@@ -160,13 +160,13 @@ impl Engine {
         })
     }
 
-    /// Appends Arrow data to the rows of `object_model`; returns (rows, late, beyond lateness).
-    fn append(&self, py: Python<'_>, object_model: &str, data: &Bound<'_, PyAny>) -> Outcome<(usize, usize, usize)> {
+    /// Appends Arrow data to the rows of `object_model`; returns (rows, late, beyond lateness, from the future).
+    fn append(&self, py: Python<'_>, object_model: &str, data: &Bound<'_, PyAny>) -> Outcome<(usize, usize, usize, usize)> {
         guarded(|| {
             let (_, batches) = read_stream(data)?;
             let engine = self.inner.clone();
             let report = py.detach(|| engine.append_batches(object_model, batches))?;
-            Ok((report.rows, report.late_rows, report.beyond_lateness))
+            Ok((report.rows, report.late_rows, report.beyond_lateness, report.future_rows))
         })
     }
 
@@ -474,6 +474,71 @@ impl Engine {
             let spec = ReportSpec::from_json(spec)?;
             let document = run(py, self.inner.render_report(&spec))??;
             Ok((document.content_type, document.filename, document.bytes.into()))
+        })
+    }
+
+    /// Sets the retention policy from its JSON (or YAML) document.
+    fn set_retention_policy(&self, policy: &str) -> Outcome<()> {
+        guarded(|| Ok(self.inner.set_retention_policy(kpi_catalog::RetentionPolicy::from_yaml(policy)?)?))
+    }
+
+    /// The retention policy as JSON (`null` without one).
+    fn retention_policy(&self) -> Outcome<String> {
+        guarded(|| json(&self.inner.retention_policy()))
+    }
+
+    /// What applying the policy now would do, as JSON.
+    fn retention_plan(&self) -> Outcome<String> {
+        guarded(|| json(&self.inner.retention_plan()?))
+    }
+
+    /// Applies the policy now; the report as JSON.
+    fn apply_retention(&self, py: Python<'_>) -> Outcome<String> {
+        guarded(|| json(&run(py, self.inner.apply_retention())??))
+    }
+
+    /// The archive index as JSON.
+    fn archive_index(&self) -> Outcome<String> {
+        guarded(|| json(&self.inner.archive_index()))
+    }
+
+    /// Checks every archive file against its checksum.
+    fn verify_archive(&self, py: Python<'_>) -> Outcome<()> {
+        guarded(|| Ok(run(py, self.inner.verify_archive())??))
+    }
+
+    /// Writes a checkpoint of every table to the data directory.
+    fn checkpoint(&self, py: Python<'_>) -> Outcome<()> {
+        guarded(|| Ok(run(py, self.inner.checkpoint())??))
+    }
+
+    /// Checkpoints and lets go of the data directory.
+    fn close(&self, py: Python<'_>) -> Outcome<()> {
+        guarded(|| Ok(run(py, self.inner.close())??))
+    }
+
+    /// The data directory, if any.
+    fn data_dir(&self) -> Option<String> {
+        self.inner.data_dir().map(|p| p.display().to_string())
+    }
+
+    /// Rows and bytes hot and cold per object model, as JSON.
+    fn storage(&self) -> Outcome<String> {
+        guarded(|| json(&self.inner.storage()))
+    }
+
+    /// Records a result's values as KPI history; the rows recorded.
+    fn record_history(&self, result: &CalcResult) -> Outcome<usize> {
+        guarded(|| Ok(self.inner.record_history(&result.inner)?))
+    }
+
+    /// KPI history for a JSON history query document, as JSON rows.
+    fn history(&self, py: Python<'_>, query: &str) -> Outcome<String> {
+        guarded(|| {
+            let value = serde_json::from_str(query)
+                .map_err(|e| EngineError::InvalidDocument { document: "history query", message: e.to_string() })?;
+            let query = kpi_core::HistoryQuery::from_document(value, &self.inner.options().calendar)?;
+            json(&run(py, self.inner.history(&query))??)
         })
     }
 }

@@ -256,6 +256,23 @@ impl ClientConfig {
     }
 }
 
+impl RetentionPolicy {
+    /// Reads a retention policy from YAML (or JSON, which is YAML too), as the `retention`
+    /// section of a client configuration.
+    ///
+    /// ```
+    /// let policy = kpi_catalog::RetentionPolicy::from_yaml("
+    /// staged_source_data: { retention_period: 90, archival_enabled: true, archival_period: 1 }
+    /// analytics_data: { retention_period: 2, retention_unit: years }
+    /// ")?;
+    /// assert_eq!(policy.staged_source_data.describe(), "90 days active, archived 1 year");
+    /// # Ok::<(), kpi_catalog::CatalogError>(())
+    /// ```
+    pub fn from_yaml(text: &str) -> Result<RetentionPolicy, crate::CatalogError> {
+        Ok(crate::document::parse::<RetentionPolicy>(text, crate::Format::Yaml, None)?.value)
+    }
+}
+
 impl crate::Catalog {
     /// The catalog as one client sees it: its custom KPIs override standard KPIs of the same code
     /// or extend the catalog. Everything is validated together, including that selected KPIs

@@ -19,11 +19,18 @@ use crate::options::{EngineOptions, Estimate};
 ///     "timezone": "Europe/Berlin", "week_start": "sunday", "timeout": "30s",
 ///     "memory_limit": 2147483648, "lane_concurrency": 2,
 ///     "cache": { "ttl": "10min", "kpis": { "revenue": 0 } },
-///     "allowed_lateness": "1h", "retention": "90days", "distinct_counts": "approximate"
+///     "allowed_lateness": "1h", "retention": "90days", "distinct_counts": "approximate",
+///     "data_dir": "/var/lib/kpi", "history": true,
+///     "retention_policy": {
+///         "staged_source_data": { "retention_period": 90, "archival_enabled": true, "archival_period": 1 },
+///         "analytics_data": { "retention_period": 2, "retention_unit": "years" },
+///         "compliance": ["iso_27001"]
+///     }
 /// }"#).unwrap();
 /// let options = settings.to_options()?;
 /// assert_eq!(options.timeout, Some(Duration::from_secs(30)));
 /// assert_eq!(options.cache.kpis["revenue"], Duration::ZERO);
+/// assert_eq!(options.retention_policy.unwrap().staged_source_data.describe(), "90 days active, archived 1 year");
 /// # Ok::<(), kpi_core::EngineError>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -78,6 +85,22 @@ pub struct EngineSettings {
     /// (true when left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pushdown: Option<bool>,
+    /// A directory that makes appends durable; reopening it restores the tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<String>,
+    /// Where retention archives rows: a directory or an object-store URL (`archive/` in the
+    /// data directory by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_location: Option<String>,
+    /// The retention policy to enforce, as in a client configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_policy: Option<kpi_catalog::RetentionPolicy>,
+    /// Whether jobs and subscriptions record KPI history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<bool>,
+    /// How far ahead of the clock event times may move watermarks (5 minutes by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew: Option<TimeSetting>,
 }
 
 /// Cache settings: TTLs by KPI, module and value chain over the seeds' defaults.
@@ -164,6 +187,13 @@ impl EngineSettings {
         }
         if let Some(p) = self.pushdown {
             options.pushdown = p;
+        }
+        options.data_dir = self.data_dir.as_ref().map(std::path::PathBuf::from);
+        options.archive_location = self.archive_location.as_deref().map(crate::DataLocation::parse);
+        options.retention_policy = self.retention_policy.clone();
+        options.history = self.history.unwrap_or(false);
+        if let Some(t) = &self.clock_skew {
+            options.clock_skew = t.duration_or_zero("clock_skew")?;
         }
         Ok(options)
     }

@@ -9,6 +9,7 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
 
 from . import _native
 from .alerting import Alerting
+from .lifecycle import Lifecycle
 from .catalog import Catalog, ClientConfig
 from .results import AppendReport, Dashboard, Feed, Forecast, Result, Subscription
 
@@ -17,7 +18,7 @@ __all__ = ["AppendReport", "Dashboard", "Engine", "Feed", "Forecast", "Result", 
 When = Union[str, _dt.date, _dt.datetime]
 
 
-class Engine(Alerting):
+class Engine(Alerting, Lifecycle):
     """Calculates the KPIs of a catalog over registered Arrow data.
 
     Calculations run in Rust with the GIL released. Every query method takes the same
@@ -33,6 +34,8 @@ class Engine(Alerting):
     A misspelt keyword is a :class:`QueryError` naming the fields there are.
 
     Alert rules, notifiers and scheduled reports: see :class:`~kpi_engine.alerting.Alerting`.
+    Durable appends, retention, archives and KPI history: see
+    :class:`~kpi_engine.lifecycle.Lifecycle`.
     """
 
     def __init__(
@@ -55,7 +58,11 @@ class Engine(Alerting):
         ``formula_ttl``, ``kpis``, ``modules``, ``value_chains``, ``max_entries``, ``max_bytes``),
         ``allowed_lateness``, ``retention``, ``distinct_counts`` and ``quantiles``
         (``"exact"`` or ``"approximate"``), ``pushdown`` (``False`` calculates over PostgreSQL
-        tables in the engine instead of running whole KPIs in the database). With ``client`` (a :class:`ClientConfig`), the
+        tables in the engine instead of running whole KPIs in the database), ``data_dir`` (a
+        directory that makes appends durable; the same directory restores the tables),
+        ``archive_location`` (a directory or object-store URL for archives),
+        ``retention_policy`` (a dict as a client configuration's ``retention``), ``history``
+        (jobs and subscriptions record KPI history) and ``clock_skew``. With ``client`` (a :class:`ClientConfig`), the
         catalog is the client's and registered data is renamed by its field mappings.
         """
         if not isinstance(catalog, Catalog):
@@ -81,8 +88,8 @@ class Engine(Alerting):
     def append(self, object_model: str, data: Any) -> AppendReport:
         """Appends rows to ``object_model`` (as :meth:`register` takes them); subscriptions and
         later calculations see them."""
-        rows, late, beyond = self._native.append(object_model, _arrow(data))
-        return AppendReport(rows, late, beyond)
+        rows, late, beyond, future = self._native.append(object_model, _arrow(data))
+        return AppendReport(rows, late, beyond, future)
 
     def register_parquet(self, object_model: str, path_or_url: "str | os.PathLike[str]") -> None:
         """Registers Parquet files as the rows of ``object_model``, read where they lie: a file,

@@ -20,12 +20,15 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class AppendReport:
     """What an append took in: its rows, how many were late (older than the latest event
-    time seen before), and how many of those were beyond the allowed lateness. Every row is
-    kept and calculated."""
+    time seen before), how many of those were beyond the allowed lateness, and how many were
+    stamped in the future. Every row is kept and calculated."""
 
     rows: int
     late_rows: int
     beyond_lateness: int
+    #: Rows stamped further ahead of the clock than the allowed skew: kept, but they do not
+    #: move the watermark.
+    future_rows: int = 0
 
 
 class _Rows:

@@ -71,7 +71,7 @@ pub(crate) struct DataDir {
     /// The log; written under the engine's tables lock, so its position orders every change.
     pub(crate) wal: Mutex<Wal>,
     /// Held while the directory is open, so two engines never write one log.
-    _lock: File,
+    lock: Mutex<Option<File>>,
 }
 
 impl DataDir {
@@ -132,7 +132,13 @@ impl DataDir {
             }
         }
         let wal = Wal::open(&wal_dir, lsn, bytes)?;
-        Ok((DataDir { root: root.to_path_buf(), wal: Mutex::new(wal), _lock: lock }, tables))
+        Ok((DataDir { root: root.to_path_buf(), wal: Mutex::new(wal), lock: Mutex::new(Some(lock)) }, tables))
+    }
+
+    /// Stops logging and lets go of the directory, for another engine to open.
+    pub(crate) fn close(&self) {
+        self.wal.lock().unwrap_or_else(|p| p.into_inner()).closed = true;
+        self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// The directory.

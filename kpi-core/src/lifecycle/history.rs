@@ -76,6 +76,49 @@ pub struct HistoryQuery {
     pub all_revisions: bool,
 }
 
+/// A history query as a document: `kpi`, and optionally `grain`, `start` and `end` (dates or
+/// RFC 3339, read in the engine's calendar) and `all_revisions`: what Python keywords and Node
+/// options map onto.
+///
+/// ```
+/// use kpi_core::{Engine, HistoryQuery};
+/// let engine = Engine::new(kpi_catalog::Catalog::standard().clone())?;
+/// let query = HistoryQuery::from_document(serde_json::json!({"kpi": "revenue", "grain": "month", "start": "2024-01-01", "end": "2025-01-01"}), &engine.options().calendar)?;
+/// assert_eq!(query.grain, Some(kpi_formula::Grain::Month));
+/// assert!(HistoryQuery::from_document(serde_json::json!({"kpi": "revenue", "start": "2024-01-01"}), &engine.options().calendar).is_err());
+/// # Ok::<(), kpi_core::EngineError>(())
+/// ```
+impl HistoryQuery {
+    /// Reads a history query document.
+    pub fn from_document(value: serde_json::Value, calendar: &kpi_formula::Calendar) -> Result<HistoryQuery, EngineError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Document {
+            kpi: String,
+            #[serde(default)]
+            grain: Option<String>,
+            #[serde(default)]
+            start: Option<String>,
+            #[serde(default)]
+            end: Option<String>,
+            #[serde(default)]
+            all_revisions: bool,
+        }
+        let invalid = |message: String| EngineError::InvalidDocument { document: "history query", message };
+        let document: Document = serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+        let grain = document.grain.as_deref().map(Grain::parse).transpose().map_err(kpi_formula::FormulaError::from)?;
+        let range = match (&document.start, &document.end) {
+            (Some(start), Some(end)) => {
+                let range = kpi_formula::TimeRange::parse(start, end, calendar).map_err(kpi_formula::FormulaError::from)?;
+                Some((range.start, range.end))
+            }
+            (None, None) => None,
+            _ => return Err(invalid("give both `start` and `end`, or neither".into())),
+        };
+        Ok(HistoryQuery { kpi: document.kpi, grain, range, all_revisions: document.all_revisions })
+    }
+}
+
 /// One recorded value, as history queries return them.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HistoryRow {

@@ -167,6 +167,16 @@ impl Lifecycle {
         Ok(())
     }
 
+    /// Fails once the engine closed its data directory: nothing may be written there since.
+    fn check_open(&self) -> Result<(), EngineError> {
+        match &self.data_dir {
+            Some(dir) if dir.wal.lock().unwrap_or_else(|p| p.into_inner()).closed => {
+                Err(EngineError::Storage { path: dir.root().display().to_string(), message: "the engine closed its data directory".into() })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The position of the last record logged (0 without a data directory).
     fn lsn(&self) -> u64 {
         self.data_dir.as_ref().map_or(0, |d| d.wal.lock().unwrap_or_else(|p| p.into_inner()).lsn)
@@ -291,9 +301,27 @@ impl Engine {
         self.checkpoint_locked()
     }
 
+    /// Writes a checkpoint and lets go of the data directory, so another engine (or this
+    /// process, later) can open it. Calculations go on over the data in memory; registering,
+    /// appending or removing data afterwards fails with [`EngineError::Storage`]. A no-op
+    /// without a data directory. Dropping the engine lets go of the directory too, without
+    /// the checkpoint (the log is replayed on opening).
+    pub async fn close(&self) -> Result<(), EngineError> {
+        let _run = self.inner.lifecycle.runs.lock().await;
+        if self.inner.lifecycle.check_open().is_err() {
+            return Ok(());
+        }
+        self.checkpoint_locked()?;
+        if let Some(dir) = &self.inner.lifecycle.data_dir {
+            dir.close();
+        }
+        Ok(())
+    }
+
     fn checkpoint_locked(&self) -> Result<(), EngineError> {
         let lifecycle = &self.inner.lifecycle;
         let Some(dir) = &lifecycle.data_dir else { return Ok(()) };
+        lifecycle.check_open()?;
         let (lsn, tables) = {
             let tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
             let mut wal = dir.wal.lock().unwrap_or_else(|p| p.into_inner());

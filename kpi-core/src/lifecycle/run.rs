@@ -84,6 +84,7 @@ impl Engine {
         let lifecycle = &self.inner.lifecycle;
         let Some(policy) = self.retention_policy() else { return Ok(RetentionReport::default()) };
         let _run = lifecycle.runs.lock().await;
+        lifecycle.check_open()?;
         let now = self.inner.options.clock.now();
         for kind in [DataKind::StagedSourceData, DataKind::AnalyticsData] {
             if policy.rule(kind).archival_enabled

@@ -64,6 +64,8 @@ pub(crate) struct Wal {
     pub(crate) lsn: u64,
     /// Bytes in segments since the last checkpoint.
     pub(crate) bytes: u64,
+    /// Set once the engine closed the directory: nothing more is logged (or acknowledged).
+    pub(crate) closed: bool,
 }
 
 impl Wal {
@@ -72,11 +74,14 @@ impl Wal {
     pub(crate) fn open(dir: &Path, lsn: u64, bytes: u64) -> Result<Wal, EngineError> {
         fs::create_dir_all(dir).map_err(|e| storage_error(dir, e))?;
         let file = new_segment(dir, lsn + 1)?;
-        Ok(Wal { dir: dir.to_path_buf(), file, lsn, bytes })
+        Ok(Wal { dir: dir.to_path_buf(), file, lsn, bytes, closed: false })
     }
 
     /// Writes `record` and syncs it; its position.
     pub(crate) fn write(&mut self, record: &Record) -> Result<u64, EngineError> {
+        if self.closed {
+            return Err(storage_error(&self.dir, "the engine closed its data directory; open the directory again to change data"));
+        }
         let lsn = self.lsn + 1;
         let frame = encode(record, lsn)?;
         let path = self.dir.clone();

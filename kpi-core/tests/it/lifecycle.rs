@@ -419,3 +419,16 @@ async fn subscriptions_record_kpi_history_with_revisions_that_survive_restarts_a
     );
     assert_eq!(engine.history(&kpi_core::HistoryQuery { all_revisions: true, ..history }).await.unwrap(), restored);
 }
+
+#[tokio::test]
+async fn close_lets_go_of_the_directory_and_refuses_later_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = durable(dir.path(), clock("2024-07-01T00:00:00Z"), None);
+    engine.close().await.unwrap();
+    let err = engine.append_batches("orders", demo().batches("orders").unwrap()[..1].to_vec()).unwrap_err();
+    assert_eq!(err.code(), "KPI_STORAGE");
+    // Calculations go on over what is in memory, and the directory opens elsewhere.
+    engine.calculate(&Query::kpi("revenue")).await.unwrap();
+    let reopened = Engine::with_options(Catalog::standard().clone(), EngineOptions::default().with_data_dir(dir.path())).unwrap();
+    assert_eq!(reopened.registered().iter().find(|r| r.object_model == "orders").unwrap().memory_rows, 3_000);
+}
