@@ -20,6 +20,10 @@ pub struct DataArgs {
     /// Calculate over this many rows of generated demo data per fact table instead.
     #[arg(long, value_name = "ROWS", conflicts_with = "data")]
     pub demo: Option<usize>,
+    /// Calculate over the tables of an engine's data directory (with the rows archived from
+    /// it, read together with the active ones); --data and --demo are added to it.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 /// A file format the engine reads.
@@ -79,7 +83,19 @@ impl Format {
 impl DataArgs {
     /// Whether any data was given.
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty() && self.demo.is_none()
+        self.data.is_empty() && self.demo.is_none() && self.data_dir.is_none()
+    }
+
+    /// An engine over `catalog` (durable over the data directory when one is given), with the
+    /// files or demo data registered.
+    pub async fn engine(&self, catalog: kpi_catalog::Catalog) -> Result<Engine, CliError> {
+        let mut options = kpi_core::EngineOptions::default();
+        if let Some(dir) = &self.data_dir {
+            options = options.with_data_dir(dir);
+        }
+        let engine = Engine::with_options(catalog, options)?;
+        self.register(&engine).await?;
+        Ok(engine)
     }
 
     /// Registers the data with `engine`; the object models registered.

@@ -28,6 +28,7 @@ mod output;
 mod price;
 mod query;
 mod report;
+mod retention;
 mod tables;
 
 use std::process::ExitCode;
@@ -185,6 +186,13 @@ enum Command {
     /// Reports: KPIs over a range as PDF, CSV or JSON, to a file or by mail.
     #[command(subcommand)]
     Report(report::ReportCommand),
+    /// Apply a retention policy to a data directory: archive rows past their active period as
+    /// Parquet (or delete them), remove expired archives.
+    #[command(after_help = retention::ARCHIVE_EXAMPLES)]
+    Archive(retention::LifecycleArgs),
+    /// Retention of a data directory: what a policy would archive and delete.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Price a service proposal from a questionnaire's answers.
     #[command(after_help = PRICE_EXAMPLES)]
     Price(price::PriceArgs),
@@ -223,11 +231,9 @@ fn main() -> ExitCode {
 /// An engine over the catalog with the data registered; no data is a usage error.
 async fn engine_with_data(catalog: &query::CatalogArgs, data: &data::DataArgs) -> Result<Engine, CliError> {
     if data.is_empty() {
-        return Err(CliError::Usage("no data: give --data DIR, --data MODEL=PATH or --demo ROWS".into()));
+        return Err(CliError::Usage("no data: give --data DIR, --data MODEL=PATH, --demo ROWS or --data-dir DIR".into()));
     }
-    let engine = Engine::new(catalog.load()?)?;
-    data.register(&engine).await?;
-    Ok(engine)
+    data.engine(catalog.load()?).await
 }
 
 /// Runs one command; `Ok(false)` when it found problems (a catalog check).
@@ -239,6 +245,8 @@ fn run(command: Command) -> Result<bool, CliError> {
     match command {
         Command::Check(args) => check::run(&args),
         Command::ImportDbt(args) => import_dbt::run(&args),
+        Command::Archive(args) => runtime.block_on(retention::archive(&args)),
+        Command::Retention(retention::RetentionCommand::Plan(args)) => runtime.block_on(retention::plan(&args)),
         Command::Calc { catalog, query, data, output } => runtime.block_on(async {
             let spec = query.spec()?;
             output.format()?;
@@ -250,8 +258,7 @@ fn run(command: Command) -> Result<bool, CliError> {
         Command::Sql { catalog, query, dialect, data } => runtime.block_on(async {
             let spec = query.spec()?;
             let dialect = SqlDialect::parse(&dialect)?;
-            let engine = Engine::new(catalog.load()?)?;
-            data.register(&engine).await?;
+            let engine = data.engine(catalog.load()?).await?;
             let sql = engine.to_sql(&engine.query(&spec)?, dialect).await?;
             println!("{sql}");
             Ok(true)
@@ -261,8 +268,7 @@ fn run(command: Command) -> Result<bool, CliError> {
             if data.is_empty() {
                 return Err(CliError::Usage("no data: the plans depend on it; give --data DIR, --data MODEL=PATH or --demo ROWS".into()));
             }
-            let engine = Engine::new(catalog.load()?)?;
-            data.register(&engine).await?;
+            let engine = data.engine(catalog.load()?).await?;
             println!("{}", engine.explain(&engine.query(&spec)?).await?);
             Ok(true)
         }),

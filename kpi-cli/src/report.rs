@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use kpi_core::{Engine, MailSettings, ReportFormat, ReportRange, ReportSpec};
+use kpi_core::{MailSettings, ReportFormat, ReportRange, ReportSpec};
 
 use crate::data::DataArgs;
 use crate::error::CliError;
@@ -151,10 +151,9 @@ pub async fn run(command: &ReportCommand) -> Result<(), CliError> {
         return Err(usage("--to needs --smtp HOST[:PORT] and --from ADDRESS".into()));
     }
     if args.data.is_empty() {
-        return Err(usage("no data: give --data DIR, --data MODEL=PATH or --demo ROWS".into()));
+        return Err(usage("no data: give --data DIR, --data MODEL=PATH, --demo ROWS or --data-dir DIR".into()));
     }
-    let engine = Engine::new(args.catalog.load()?)?;
-    args.data.register(&engine).await?;
+    let engine = args.data.engine(args.catalog.load()?).await?;
     let document = match mail {
         Some(mail) => {
             engine.set_mail(&mail)?;

@@ -6,4 +6,5 @@ mod errors;
 mod forecast;
 mod readme;
 mod report;
+mod retention;
 mod support;
