@@ -63,9 +63,38 @@ class Metrics {
         `# TYPE kpi_engine_${name}_total counter`,
         `kpi_engine_${name}_total ${n}`,
       ]),
+      ...this.storageLines(),
     ]
     return `${lines.join('\n')}\n`
   }
+
+  /** Rows and bytes hot and cold per object model, against the policy's estimate. */
+  storageLines() {
+    if (!this.engine || typeof this.engine.storage !== 'function') return []
+    const storage = this.engine.storage()
+    const tiers = storage.models.flatMap((m) => [
+      [m.object_model, 'hot', m.hot_rows, m.hot_bytes],
+      [m.object_model, 'cold', m.cold_rows, m.cold_bytes],
+    ])
+    const expected = storage.models.filter((m) => m.expected_hot_bytes !== null)
+    return [
+      '# HELP kpi_storage_rows Rows per object model, active (hot, in memory) or archived (cold, Parquet).',
+      '# TYPE kpi_storage_rows gauge',
+      ...tiers.map(([m, tier, rows]) => `kpi_storage_rows{object_model="${label(m)}",tier="${tier}"} ${rows}`),
+      '# HELP kpi_storage_bytes Bytes per object model, hot (Arrow in memory) or cold (zstd Parquet).',
+      '# TYPE kpi_storage_bytes gauge',
+      ...tiers.map(([m, tier, , bytes]) => `kpi_storage_bytes{object_model="${label(m)}",tier="${tier}"} ${bytes}`),
+      '# HELP kpi_storage_expected_hot_bytes Hot bytes the retention policy\'s storage estimate expects at the current rate.',
+      '# TYPE kpi_storage_expected_hot_bytes gauge',
+      ...expected.map((m) => `kpi_storage_expected_hot_bytes{object_model="${label(m.object_model)}"} ${Math.round(m.expected_hot_bytes)}`),
+      '# HELP kpi_storage_wal_bytes Bytes of the write-ahead log since the last checkpoint.',
+      '# TYPE kpi_storage_wal_bytes gauge',
+      `kpi_storage_wal_bytes ${storage.wal_bytes}`,
+    ]
+  }
 }
+
+/** Prometheus label value: backslashes, quotes and newlines escaped. */
+const label = (text) => String(text).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
 
 module.exports = { Metrics }

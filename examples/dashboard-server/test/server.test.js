@@ -202,6 +202,8 @@ test('bearer token, body size limit, rate limit and metrics', async () => {
     const metrics = await call('GET', '/metrics')
     assert.match(metrics.body, /kpi_http_requests_total\{route=".*",status="429"\} \d+/)
     assert.match(metrics.body, /^kpi_engine_rows_ingested_total [1-9]\d*$/m)
+    assert.match(metrics.body, /^kpi_storage_rows\{object_model="orders",tier="hot"\} [1-9]\d*$/m)
+    assert.match(metrics.body, /^kpi_storage_bytes\{object_model="orders",tier="cold"\} 0$/m)
     assert.match(metrics.body, /^kpi_http_request_duration_seconds_bucket\{route=".*modules.*",le="\+Inf"\} \d+$/m)
     // Errors carry a correlation id, the caller's when it sent a usable one.
     const traced = await call('GET', '/nowhere', undefined, { ...auth, 'x-request-id': 'trace-42' })
