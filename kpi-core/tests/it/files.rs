@@ -103,14 +103,15 @@ async fn hive_partitions_and_globs_read_as_one_table() {
     assert_eq!(err.code(), "KPI_READ", "{err}");
 }
 
-/// A static file server on loopback with what object stores over HTTP need: `HEAD` for the
-/// size and `GET` with byte ranges (`bytes=a-b`, `bytes=a-`, `bytes=-n`).
-struct FileServer {
-    port: u16,
+/// A file server on loopback with what object stores over HTTP need: `HEAD` for the size,
+/// `GET` with byte ranges (`bytes=a-b`, `bytes=a-`, `bytes=-n`), and for writing `PUT` (parent
+/// directories made as needed) and `DELETE`.
+pub struct FileServer {
+    pub port: u16,
 }
 
 impl FileServer {
-    fn start(root: PathBuf) -> FileServer {
+    pub fn start(root: PathBuf) -> FileServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         std::thread::spawn(move || {
@@ -122,7 +123,7 @@ impl FileServer {
         FileServer { port }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}/{path}", self.port)
     }
 }
@@ -138,18 +139,34 @@ fn serve(stream: TcpStream, root: &Path) {
         let mut parts = line.split_whitespace();
         let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("/").to_string());
         let mut range = None;
+        let mut length = 0;
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
                 break;
             }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("range")
-            {
-                range = Some(value.trim().trim_start_matches("bytes=").to_string());
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("range") {
+                    range = Some(value.trim().trim_start_matches("bytes=").to_string());
+                } else if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
             }
         }
         let path = root.join(target.trim_start_matches('/'));
+        if method == "PUT" {
+            let mut body = vec![0; length];
+            std::io::Read::read_exact(&mut reader, &mut body).unwrap();
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, body).unwrap();
+            let _ = out.write_all(b"HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
+            continue;
+        }
+        if method == "DELETE" {
+            let status = if std::fs::remove_file(&path).is_ok() { "204 No Content" } else { "404 Not Found" };
+            let _ = out.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
+            continue;
+        }
         let Ok(body) = std::fs::read(&path) else {
             let _ = out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
             continue;

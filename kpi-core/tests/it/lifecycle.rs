@@ -432,3 +432,27 @@ async fn close_lets_go_of_the_directory_and_refuses_later_changes() {
     let reopened = Engine::with_options(Catalog::standard().clone(), EngineOptions::default().with_data_dir(dir.path())).unwrap();
     assert_eq!(reopened.registered().iter().find(|r| r.object_model == "orders").unwrap().memory_rows, 3_000);
 }
+
+#[tokio::test]
+async fn archives_go_to_an_object_store_and_are_read_back_from_it() {
+    let root = tempfile::tempdir().unwrap();
+    let server = crate::files::FileServer::start(root.path().to_path_buf());
+    let location = server.url("cold/kpi");
+    let options = || {
+        EngineOptions::default()
+            .with_clock(clock("2024-07-01T00:00:00Z"))
+            .with_archive_location(location.as_str())
+            .with_retention_policy(policy(60, true))
+    };
+    let engine = engine_with(options());
+    let report = engine.apply_retention().await.unwrap();
+    let orders = report.models.iter().find(|m| m.object_model == "orders").unwrap();
+    assert!(orders.files.iter().all(|f| f.starts_with(&location)), "{:?}", orders.files);
+    assert!(root.path().join("cold/kpi/index.json").exists());
+    let query = Query::kpi("revenue").with_grain(Grain::Month).by(["orders.channel"]).with_range(range("2024-01-01", "2024-07-01"));
+    assert_same_rows(&engine.calculate(&query).await.unwrap(), &reference().calculate(&query).await.unwrap());
+    engine.verify_archive().await.unwrap();
+    // Another engine on the same store reads the index back over HTTP.
+    let other = Engine::with_options(Catalog::standard().clone(), options()).unwrap();
+    assert_eq!(other.archive_index(), engine.archive_index());
+}

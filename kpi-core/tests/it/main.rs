@@ -8,7 +8,7 @@ mod calendars;
 mod definitions;
 mod errors;
 mod feed;
-mod files;
+pub mod files;
 mod forecast;
 mod fuzz;
 mod isolation;
