@@ -155,13 +155,15 @@ impl Engine {
         }
         let mut index = self.archive_index();
         let run = index.next_run();
+        // One step per month archived, and the release.
+        let mut total = 1;
         if rule.archival_enabled {
             let store = lifecycle.archive.as_ref().ok_or_else(|| EngineError::Retention {
                 rule: format!("{}.archival_enabled", kind.code()),
                 message: "there is no archive location".into(),
             })?;
             let months = by_month(&model, &old)?;
-            let total = months.len() as u64 + 1;
+            total += months.len() as u64;
             let schema = model.schema();
             let expires = rule.archive_days();
             for (step, (month, parts)) in months.into_iter().enumerate() {
@@ -221,7 +223,7 @@ impl Engine {
         self.release(model_code, &model, version, batches.iter().map(RecordBatch::num_rows).sum(), cutoff, run)?;
         Counters::add(&self.inner.counters.rows_archived, outcome.archived_rows);
         Counters::add(&self.inner.counters.rows_deleted, outcome.deleted_rows);
-        progress(&RetentionProgress { object_model: model_code.to_string(), done: 1, total: 1, rows });
+        progress(&RetentionProgress { object_model: model_code.to_string(), done: total, total, rows });
         Ok(outcome)
     }
 
