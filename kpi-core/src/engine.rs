@@ -242,28 +242,34 @@ impl Engine {
         let version = self.next_version();
         let previous = tables.get(object_model).and_then(|d| d.watermark);
         let (report, watermark, span) = check_lateness(model, &batches, previous, self.inner.options.allowed_lateness, self.future_limit());
-        // Logged (and synced) before anything changes: an append is acknowledged only once durable.
-        self.inner.lifecycle.log(&crate::lifecycle::Record::Append { model: object_model.to_string(), batches: batches.clone() })?;
-        let data = match tables.get(object_model) {
+        let (data, released) = match tables.get(object_model) {
             Some(existing) => {
                 let retention = self.inner.options.retention.and_then(|r| i64::try_from(r.as_micros()).ok());
                 let release_before = watermark.zip(retention).map(|(w, r)| w.saturating_sub(r));
                 let (appended, released) =
                     existing.append(&self.inner.ctx, model, batches.clone(), version, self.inner.layout, release_before)?;
-                Counters::add(&self.inner.counters.rows_released, released as u64);
-                // Views' partial states take the rows now, in the appender's time.
-                self.inner.cubes.feed(object_model, existing.version, &batches, version);
-                let mut data = appended.logging_append(existing, span, batches, released > 0);
+                let mut data = appended.logging_append(existing, span, batches.clone(), released > 0);
                 if released == 0
                     && let Some(time) = model.time_column.as_deref().and_then(|c| model.column(c))
                 {
                     data.bounds = Arc::new(existing.bounds.extended(span, &time.data_type.to_arrow()));
                 }
-                data.with_archive(&self.inner.ctx, existing.archive.clone())?
+                (data.with_archive(&self.inner.ctx, existing.archive.clone())?, released)
             }
-            None => TableData::memory(model, batches, version, self.inner.layout)?
-                .with_archive(&self.inner.ctx, self.inner.lifecycle.archive_of(object_model))?,
+            None => (
+                TableData::memory(model, batches.clone(), version, self.inner.layout)?
+                    .with_archive(&self.inner.ctx, self.inner.lifecycle.archive_of(object_model))?,
+                0,
+            ),
         };
+        // Logged (and synced) once the new data is built and before anything changes: an append
+        // is acknowledged only once durable, and a logged append is one that applies.
+        self.inner.lifecycle.log(&crate::lifecycle::Record::Append { model: object_model.to_string(), batches: batches.clone() })?;
+        Counters::add(&self.inner.counters.rows_released, released as u64);
+        if let Some(existing) = tables.get(object_model) {
+            // Views' partial states take the rows now, in the appender's time.
+            self.inner.cubes.feed(object_model, existing.version, &batches, version);
+        }
         tables.insert(object_model.to_string(), data.with_watermark(watermark));
         drop(tables);
         let counters = &self.inner.counters;
