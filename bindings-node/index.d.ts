@@ -155,6 +155,8 @@ export interface Query {
   emptyPeriods?: 'include' | 'omit'
   timeout?: Duration
   bypassCache?: boolean
+  /** Read only active data, leaving out rows retention archived (never cached). */
+  activeOnly?: boolean
   refresh?: 'change' | 'minute' | 'hour' | 'day' | Duration
 }
 

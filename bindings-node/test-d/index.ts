@@ -68,6 +68,15 @@ async function newerUses(engine: Engine): Promise<void> {
   const document = await engine.runReport(report.id)
   const pdf: Buffer = document.data
   void [level, pdf, (await engine.renderReport({ name: 'x', kpis: ['revenue'], range: { start: '2024-01-01', end: '2024-02-01' } })).contentType]
+  const durable = new Engine(Catalog.standard(), { dataDir: '/var/lib/kpi', history: true, clockSkew: '10min', retentionPolicy: { staged_source_data: { retention_period: 90, archival_enabled: true, archival_period: 1 }, analytics_data: { retention_period: 2, retention_unit: 'years' }, compliance: ['sox'] } })
+  const plan = durable.retentionPlan()
+  const archived: number = (await durable.applyRetention()).models[0].archived_rows
+  const sha: string = durable.archiveIndex().entries[0].sha256
+  const cold: number = durable.storage().models[0].cold_bytes
+  const revision: number = (await durable.history('revenue', { grain: 'month', allRevisions: true }))[0].revision
+  const active = await durable.calculate({ kpi: 'revenue', activeOnly: true })
+  void [plan.releases[0].periods, archived, sha, cold, revision, active, durable.recordHistory(active), durable.dataDir, engine.append('orders', []).futureRows]
+  await durable.close()
 }
 
 function misuses(engine: Engine): void {
@@ -88,6 +97,8 @@ function misuses(engine: Engine): void {
   void engine.addReport({ name: 'x', kpis: ['revenue'], format: 'docx' })
   // @ts-expect-error: report ranges are named or {start, end}
   void engine.addReport({ name: 'x', kpis: ['revenue'], range: 'last_fortnight' })
+  // @ts-expect-error: retention units are days, months or years
+  engine.setRetentionPolicy({ staged_source_data: { retention_period: 1, retention_unit: 'weeks' }, analytics_data: { retention_period: 1 } })
   // @ts-expect-error: forecast methods are a fixed set
   void engine.forecast({ kpi: 'revenue', grain: 'month' }, { method: 'prophet' })
 }
