@@ -171,6 +171,11 @@ impl Engine {
                 if step as u64 + 2 == total {
                     hit(Fault::ArchiveBeforeSync)?;
                 }
+                // A month whose archive period has already ended is deleted, not written.
+                if expiry(month, expires).is_some_and(|t| t <= now) {
+                    outcome.deleted_rows += parts.iter().map(|b| b.num_rows() as u64).sum::<u64>();
+                    continue;
+                }
                 let entry = archive_month(
                     store,
                     &file,
@@ -325,6 +330,13 @@ pub(crate) fn cutoff(now: DateTime<Utc>, rule: &RetentionRule) -> DateTime<Utc> 
     // Clamped to what the calendar can hold (an active period of millions of years keeps all).
     let days = i64::try_from(rule.active_days()).unwrap_or(i64::MAX).min(3_000_000);
     day_start(now.checked_sub_signed(chrono::Duration::days(days)).unwrap_or(DateTime::<Utc>::MIN_UTC))
+}
+
+/// When the archive of `month` expires: the archive period after the month ends (`None` to
+/// keep it indefinitely), clamped to what the calendar holds.
+fn expiry(month: Month, archive_days: Option<u64>) -> Option<DateTime<Utc>> {
+    let days = i64::try_from(archive_days?).unwrap_or(i64::MAX).min(3_000_000);
+    Some(month.end().checked_add_signed(chrono::Duration::days(days)).unwrap_or(DateTime::<Utc>::MAX_UTC))
 }
 
 /// What an archive entry records besides its file.
