@@ -7,7 +7,7 @@ const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
 const { demo, pricing } = require('kpi-engine')
-const { HttpError, send, readJson, need, statusOf } = require('./http')
+const { HttpError, send, readJson, need, statusOf, requestUrl } = require('./http')
 const { Clients } = require('./clients')
 const { Metrics } = require('./metrics')
 const { openapi } = require('./openapi')
@@ -173,7 +173,11 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
     const given = req.headers['x-request-id']
     const requestId = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID()
     res.setHeader('x-request-id', requestId)
-    const url = new URL(req.url, 'http://localhost')
+    const url = requestUrl(req)
+    if (!url) {
+      metrics.observe('unknown', 400, Number(process.hrtime.bigint() - started) / 1e9)
+      return send(res, 400, { error: { code: 'BAD_REQUEST', message: 'the request target is not a URL', request_id: requestId } })
+    }
     let route = 'unknown'
     let status = 500
     try {

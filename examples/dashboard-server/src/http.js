@@ -19,6 +19,16 @@ function send(res, status, body, headers = {}) {
   res.end(text)
 }
 
+/** The request's URL, or `null` when its request target is not one (`//a:99999/`, for
+ *  example, which `new URL` refuses by throwing). */
+function requestUrl(req) {
+  try {
+    return new URL(req.url, 'http://localhost')
+  } catch {
+    return null
+  }
+}
+
 /** The request's JSON body, refusing more than `limit` bytes (413) and bad JSON (400). */
 function readJson(req, limit) {
   return new Promise((resolve, reject) => {
@@ -66,4 +76,4 @@ function statusOf(code) {
   return 500
 }
 
-module.exports = { HttpError, send, readJson, need, statusOf }
+module.exports = { HttpError, send, readJson, need, statusOf, requestUrl }

@@ -3,7 +3,7 @@
 // of the same KPI and period share one view in the engine.
 
 const { WebSocketServer } = require('ws')
-const { statusOf } = require('./http')
+const { statusOf, requestUrl } = require('./http')
 
 const PERIODS = new Set(['minute', 'hour', 'day'])
 /** Unsent bytes past which a socket counts as slow and its pushes are held back and merged. */
@@ -36,7 +36,11 @@ function attach(server, { engine, authorize, limited, metrics, slowBytes = SLOW_
   server.on('upgrade', (req, socket, head) => {
     const started = process.hrtime.bigint()
     const observe = (status) => metrics.observe(ROUTE, status, Number(process.hrtime.bigint() - started) / 1e9)
-    const url = new URL(req.url, 'http://localhost')
+    const url = requestUrl(req)
+    if (!url) {
+      observe(400)
+      return socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+    }
     if (url.pathname === '/ws/alerts' && alertHub) {
       if (!authorize(req, url)) return socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
       if (limited(req)) return socket.end('HTTP/1.1 429 Too Many Requests\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')

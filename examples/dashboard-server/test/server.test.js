@@ -213,6 +213,29 @@ test('bearer token, body size limit, rate limit and metrics', async () => {
   }
 })
 
+test('a request line that is not a URL is a 400 and the server lives on', async () => {
+  const { server, call } = await start()
+  const net = require('node:net')
+  const raw = (text) =>
+    new Promise((resolve, reject) => {
+      const socket = net.connect(server.address().port, '127.0.0.1', () => socket.end(text))
+      let answer = ''
+      socket.on('data', (chunk) => (answer += chunk))
+      socket.on('end', () => resolve(answer))
+      socket.on('error', reject)
+    })
+  try {
+    const plain = await raw('GET //a:99999/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    assert.match(plain, /^HTTP\/1\.1 400 /)
+    assert.match(plain, /"code":"BAD_REQUEST"/)
+    const upgrade = await raw('GET //a:99999/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
+    assert.match(upgrade, /^HTTP\/1\.1 400 /)
+    assert.equal((await call('GET', '/health')).body.status, 'ok')
+  } finally {
+    server.close()
+  }
+})
+
 test('a WebSocket subscriber gets a snapshot, then live updates', async () => {
   const { server, engine, base } = await start()
   try {
