@@ -7,7 +7,7 @@ const fs = require('node:fs')
 const http = require('node:http')
 const path = require('node:path')
 const { demo, pricing } = require('kpi-engine')
-const { HttpError, send, readJson, need, statusOf, requestUrl } = require('./http')
+const { HttpError, send, readJson, need, statusOf, requestUrl, routeTemplate } = require('./http')
 const { Clients } = require('./clients')
 const { Metrics } = require('./metrics')
 const { openapi } = require('./openapi')
@@ -198,7 +198,7 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
         const any = routes.some(([, pattern]) => pattern.test(url.pathname))
         throw any ? new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here`) : new HttpError(404, 'NOT_FOUND', `no route ${url.pathname}`)
       }
-      route = found[1].source
+      route = routeTemplate(found[1])
       if (url.pathname !== '/health' && !authorize(req, null)) throw new HttpError(401, 'UNAUTHORIZED', 'a valid bearer token is required')
       if (limited(req)) throw new HttpError(429, 'RATE_LIMITED', `more than ${rateLimit} requests per second`)
       const body = req.method === 'GET' ? {} : await readJson(req, bodyLimit)

@@ -19,6 +19,25 @@ function send(res, status, body, headers = {}) {
   res.end(text)
 }
 
+/** A route's pattern as the template Prometheus labels and logs show: `/kpis/{code}/history`
+ *  for `^\/kpis\/([\w-]+)\/history$` (a label value Prometheus' parser takes, unlike the
+ *  pattern's source). */
+function routeTemplate(pattern) {
+  const hole = '\u0000'
+  const path = pattern.source
+    .replace(/^\^/, '')
+    .replace(/\$$/, '')
+    .replace(/\((?:[^()\\]|\\.)*\)/g, hole)
+    .replace(/\\(.)/g, '$1')
+  const segments = path.split('/')
+  return segments
+    .map((segment, i) => {
+      if (segment !== hole) return segment
+      return ['kpis', 'definitions', 'object-models', 'module'].includes(segments[i - 1]) ? '{code}' : '{id}'
+    })
+    .join('/')
+}
+
 /** The request's URL, or `null` when its request target is not one (`//a:99999/`, for
  *  example, which `new URL` refuses by throwing). */
 function requestUrl(req) {
@@ -76,4 +95,4 @@ function statusOf(code) {
   return 500
 }
 
-module.exports = { HttpError, send, readJson, need, statusOf, requestUrl }
+module.exports = { HttpError, send, readJson, need, statusOf, requestUrl, routeTemplate }
