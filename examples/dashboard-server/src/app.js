@@ -60,9 +60,10 @@ function queryOf(body) {
  * The server (not yet listening). Options: `catalog`, `engine`, `clientsFile` (where client
  * configurations persist), `token` (bearer token required when set), `rateLimit` (requests per
  * second per client, default 200; WebSocket upgrades count as requests), `bodyLimit` (bytes,
- * default 1 MiB), `slowBytes` (unsent bytes past which a WebSocket counts as slow, default 1 MiB).
+ * default 1 MiB), `slowBytes` (unsent bytes past which a WebSocket counts as slow, default 1 MiB),
+ * `allowedOrigins` (origins of pages on other sites that may open the WebSockets).
  */
-function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bodyLimit = 1 << 20, slowBytes }) {
+function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bodyLimit = 1 << 20, slowBytes, allowedOrigins = [] }) {
   const clients = new Clients(clientsFile)
   const metrics = new Metrics(engine)
   const buckets = new Map()
@@ -220,7 +221,7 @@ function createServer({ catalog, engine, clientsFile, token, rateLimit = 200, bo
     }
   })
   const alertHub = new alerting.AlertHub(engine, metrics)
-  const wss = stream.attach(server, { engine, authorize, limited, metrics, slowBytes, alertHub })
+  const wss = stream.attach(server, { engine, authorize, limited, metrics, slowBytes, alertHub, allowedOrigins })
 
   /** Stops accepting, closes WebSockets, and resolves when every request has been answered. */
   server.shutdown = () =>

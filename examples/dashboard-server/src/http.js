@@ -38,6 +38,21 @@ function routeTemplate(pattern) {
     .join('/')
 }
 
+/** Whether a WebSocket upgrade may proceed from its `Origin`: none (a client that is not a
+ *  browser), the server's own host, or one of `allowed` (full origins such as
+ *  `https://dashboards.example.com`). A page on another site cannot subscribe with the user's
+ *  credentials. */
+function originAllowed(req, allowed = []) {
+  const origin = req.headers.origin
+  if (origin === undefined) return true
+  if (allowed.includes(origin)) return true
+  try {
+    return new URL(origin).host === req.headers.host
+  } catch {
+    return false
+  }
+}
+
 /** The request's URL, or `null` when its request target is not one (`//a:99999/`, for
  *  example, which `new URL` refuses by throwing). */
 function requestUrl(req) {
@@ -62,6 +77,12 @@ function readJson(req, limit) {
     req.on('end', () => {
       if (size > limit) return
       if (size === 0) return resolve({})
+      // A body must say it is JSON: a form or text/plain POST (what a page on another site can
+      // send without a preflight) is refused.
+      const type = String(req.headers['content-type'] || '').split(';')[0].trim().toLowerCase()
+      if (type !== 'application/json' && !type.endsWith('+json')) {
+        return reject(new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `the request body must be application/json, not ${type || 'untyped'}`))
+      }
       try {
         resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
       } catch (e) {
@@ -86,7 +107,7 @@ function need(body, field, type, optional = false) {
 
 /** HTTP status of an engine error code: bad input is the caller's (4xx). */
 function statusOf(code) {
-  if (['KPI_FORMULA', 'KPI_QUERY', 'KPI_OPTION', 'KPI_SCHEMA', 'KPI_ALERT', 'KPI_REPORT'].includes(code)) return 400
+  if (['KPI_FORMULA', 'KPI_QUERY', 'KPI_OPTION', 'KPI_SCHEMA', 'KPI_ALERT', 'KPI_REPORT', 'KPI_RETENTION'].includes(code)) return 400
   if (code === 'KPI_DELIVERY') return 502
   if (code === 'KPI_CATALOG' || code === 'KPI_DATA') return 404
   if (code === 'KPI_FORECAST' || code === 'KPI_DEFINITION') return 422
@@ -95,4 +116,4 @@ function statusOf(code) {
   return 500
 }
 
-module.exports = { HttpError, send, readJson, need, statusOf, requestUrl, routeTemplate }
+module.exports = { HttpError, send, readJson, need, statusOf, requestUrl, routeTemplate, originAllowed }

@@ -3,7 +3,8 @@
 // Starts the dashboard server on the standard catalog with a year of demo data and live appends
 // (`make demo`), prints its URL and a first look at the dashboard's KPIs, and runs until Ctrl-C.
 // Environment: PORT (default 8080), HOST (default 127.0.0.1), KPI_TOKEN (bearer token, off by
-// default), KPI_DATA_DIR (client configurations; default ./data), KPI_DEMO_ROWS (orders,
+// default), KPI_DATA_DIR (client configurations; default ./data), KPI_ALLOWED_ORIGINS (other
+// sites whose pages may open the WebSockets, comma-separated), KPI_DEMO_ROWS (orders,
 // default 50,000), KPI_DEMO_SECONDS (stop after this many seconds; default: run until stopped).
 
 const path = require('node:path')
@@ -79,6 +80,8 @@ async function main() {
     clientsFile: path.join(process.env.KPI_DATA_DIR || path.join(process.cwd(), 'data'), 'clients.json'),
     token: process.env.KPI_TOKEN || undefined,
     rateLimit: envInteger('KPI_RATE_LIMIT', 200),
+    // Origins of pages elsewhere that may open the WebSockets (the server's own always may).
+    allowedOrigins: (process.env.KPI_ALLOWED_ORIGINS || '').split(',').map((o) => o.trim()).filter(Boolean),
   })
   // PORT=0 takes any free port; the URL printed says which. Without PORT, a busy 8080 falls
   // back to a free port too; a PORT asked for is that port or an error.

@@ -3,7 +3,7 @@
 // of the same KPI and period share one view in the engine.
 
 const { WebSocketServer } = require('ws')
-const { statusOf, requestUrl } = require('./http')
+const { statusOf, requestUrl, originAllowed } = require('./http')
 
 const PERIODS = new Set(['minute', 'hour', 'day'])
 /** Unsent bytes past which a socket counts as slow and its pushes are held back and merged. */
@@ -28,7 +28,7 @@ function windowOf(period, now = new Date()) {
  * token, the caller's rate limit: refused with 404/400/401/429 before upgrading) and counted in
  * the request metrics with status 101 or the refusal's.
  */
-function attach(server, { engine, authorize, limited, metrics, slowBytes = SLOW_BYTES, alertHub }) {
+function attach(server, { engine, authorize, limited, metrics, slowBytes = SLOW_BYTES, alertHub, allowedOrigins = [] }) {
   const wss = new WebSocketServer({ noServer: true })
   // The hubs of this server's engine, by KPI and period.
   const hubs = new Map()
@@ -40,6 +40,10 @@ function attach(server, { engine, authorize, limited, metrics, slowBytes = SLOW_
     if (!url) {
       observe(400)
       return socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+    }
+    if (!originAllowed(req, allowedOrigins)) {
+      observe(403)
+      return socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
     }
     if (url.pathname === '/ws/alerts' && alertHub) {
       if (!authorize(req, url)) return socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')

@@ -215,7 +215,7 @@ test('bearer token, body size limit, rate limit and metrics', async () => {
   }
 })
 
-test('a request line that is not a URL is a 400 and the server lives on', async () => {
+test('a request line that is not a URL is a 400, cross-site requests are refused, and the server lives on', async () => {
   const { server, call } = await start()
   const net = require('node:net')
   const raw = (text) =>
@@ -232,6 +232,15 @@ test('a request line that is not a URL is a 400 and the server lives on', async 
     assert.match(plain, /"code":"BAD_REQUEST"/)
     const upgrade = await raw('GET //a:99999/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n')
     assert.match(upgrade, /^HTTP\/1\.1 400 /)
+    // A WebSocket opened by a page on another site is refused; the server's own page may.
+    const port = server.address().port
+    const handshake = (origin) => raw(`GET /ws/kpi/revenue HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nOrigin: ${origin}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`)
+    assert.match(await handshake('http://evil.example'), /^HTTP\/1\.1 403 /)
+    assert.match(await handshake(`http://127.0.0.1:${port}`), /^HTTP\/1\.1 101 /)
+    // A body that does not say it is JSON (a cross-site form or text/plain POST) is refused.
+    const text = await call('POST', '/demo/generate', '{"rows": 10}', { 'content-type': 'text/plain' })
+    assert.equal(text.status, 415)
+    assert.equal(text.body.error.code, 'UNSUPPORTED_MEDIA_TYPE')
     assert.equal((await call('GET', '/health')).body.status, 'ok')
   } finally {
     server.close()
