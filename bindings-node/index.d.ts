@@ -203,82 +203,10 @@ export interface AppendReport {
   futureRows: number
 }
 
-/** How long one kind of data stays active, and what happens after (a client configuration's retention rule). */
-export interface RetentionRule {
-  retention_period: number
-  retention_unit?: 'days' | 'months' | 'years'
-  archival_enabled?: boolean
-  archival_period?: number
-  archival_unit?: 'months' | 'years' | 'indefinite'
-}
-
-/** A retention policy, as a client configuration's `retention` section. */
-export interface RetentionPolicy {
-  staged_source_data: RetentionRule
-  analytics_data: RetentionRule
-  granularity?: { raw_data?: boolean; minute_aggregates?: boolean; hourly_aggregates?: boolean; daily_aggregates?: boolean; monthly_aggregates?: boolean }
-  compliance?: ('gdpr' | 'sox' | 'hipaa' | 'iso_27001')[]
-}
-
-/** What applying the retention policy now would do. */
-export interface RetentionPlan {
-  policy: string | null
-  archive_location: string | null
-  before: string | null
-  releases: { object_model: string; action: 'archive' | 'delete'; rows: number; periods: string[]; bytes: number }[]
-  expiring_files: string[]
-}
-
-/** What a retention run did. */
-export interface RetentionReport {
-  at: string | null
-  models: { object_model: string; before: string | null; archived_rows: number; deleted_rows: number; files: string[]; bytes: number; skipped?: string }[]
-  expired_files: string[]
-  seconds: number
-}
-
-/** One archived file of the archive index. */
-export interface ArchiveEntry {
-  object_model: string
-  data: 'staged_source_data' | 'analytics_data'
-  period: string
-  period_start: string
-  period_end: string
-  file: string
-  rows: number
-  bytes: number
-  sha256: string
-  client?: string
-  policy: string
-  run: number
-  archived_at: string
-  expires_at?: string
-  removed_at?: string
-}
-
-/** The archive index. */
-export interface ArchiveIndex {
-  format: number
-  entries: ArchiveEntry[]
-  runs: { run: number; object_model: string; before: string; lsn: number; archived_rows: number; deleted_rows: number; at: string }[]
-}
-
-/** Rows and bytes hot (active) and cold (archived) per object model. */
-export interface StorageReport {
-  models: { object_model: string; hot_rows: number; hot_bytes: number; cold_rows: number; cold_bytes: number; cold_files: number; hot_bytes_per_day: number | null; expected_hot_bytes: number | null }[]
-  wal_bytes: number
-}
-
-/** One recorded KPI value. */
-export interface HistoryRow {
-  kpi: string
-  grain: string
-  period: string
-  dimensions: Record<string, unknown>
-  value: number | null
-  revision: number
-  computed_at: string
-}
+// The data lifecycle's documents: retention policies, plans, run reports, the archive index,
+// storage and KPI history (lib/lifecycle.d.ts).
+export type { RetentionRule, RetentionPolicy, RetentionPlan, RetentionReport, ArchiveEntry, ArchiveIndex, StorageReport, HistoryRow } from './lib/lifecycle'
+import type { RetentionPolicy, RetentionPlan, RetentionReport, ArchiveIndex, StorageReport, HistoryRow } from './lib/lifecycle'
 
 /** Rows, an Arrow IPC buffer (stream or file format), or an apache-arrow Table. */
 export type Data = Record<string, unknown>[] | Uint8Array | { schema: unknown; batches: unknown }
@@ -374,65 +302,9 @@ export interface DefinitionChange {
   refreshed_views: number
 }
 
-/** How `forecast` and `forecastSeries` forecast. */
-export interface ForecastOptions {
-  /** Periods ahead, 1 to 1000 (6 by default). */
-  horizon?: number
-  /** Periods per season (by default from the grain: 7 days, 52 weeks, 12 months, 4 quarters, 24 hours); 1 for none. */
-  seasonLength?: number
-  /** The prediction intervals' coverage (0.95 by default). */
-  level?: number
-  /** `'auto'`: the exponential smoothing model with the lowest AICc; `'ets'`: one model; `'seasonal_naive'`: the baseline. */
-  method?: 'auto' | 'ets' | 'seasonal_naive'
-  /** For `'ets'`: the trend (`'additive'` by default). */
-  trend?: 'none' | 'additive' | 'damped'
-  /** For `'ets'`: whether the model is seasonal (by default when there is a season). */
-  seasonal?: boolean
-}
-
-/** One forecast period. */
-export interface ForecastPoint {
-  value: number
-  lower: number
-  upper: number
-}
-
-/** Exponential smoothing parameters and initial states (innovations form). */
-export interface EtsParameters {
-  alpha: number
-  beta: number
-  gamma: number
-  phi: number
-  initial_level: number
-  initial_trend: number
-  initial_seasonal: number[]
-}
-
-/** The model a forecast chose and its fit. */
-export interface ForecastModel {
-  /** `ETS(A,Ad,A)`, `seasonal naive`, `naive` or `constant`. */
-  model: string
-  parameters: EtsParameters | null
-  aicc: number | null
-  sigma: number
-  /** Periods with a value. */
-  observed: number
-  /** Periods inside the series without one. */
-  missing: number
-}
-
-/** A series' forecast (`forecastSeries`). */
-export interface SeriesForecast extends ForecastModel {
-  fitted: (number | null)[]
-  points: ForecastPoint[]
-}
-
-/** One dimension group's forecast in `Forecast#json`. */
-export interface GroupForecast extends ForecastModel {
-  dimensions: unknown[]
-  history: { period: string; value: number | null; fitted: number | null }[]
-  forecast: ({ period: string } & ForecastPoint)[]
-}
+// Forecast and trend documents (lib/forecast.d.ts).
+export type { ForecastOptions, ForecastPoint, EtsParameters, ForecastModel, SeriesForecast, GroupForecast, TrendReport } from './lib/forecast'
+import type { ForecastOptions, SeriesForecast, GroupForecast, TrendReport } from './lib/forecast'
 
 /** A KPI's forecast. */
 export class Forecast {
@@ -451,27 +323,6 @@ export class Forecast {
   readonly models: { dimensions: unknown[]; model: string }[]
   toArrowIPC(): Buffer
   toJSON(): unknown
-}
-
-/** A KPI's trend per dimension group. */
-export interface TrendReport {
-  kpi: string | null
-  grain: string
-  dimensions: string[]
-  groups: {
-    dimensions: unknown[]
-    start: string
-    slope: number
-    intercept: number
-    slope_error: number
-    r_squared: number
-    p_value: number
-    significant: boolean
-    observed: number
-    slope_pct: number | null
-    improving: boolean | null
-  }[]
-  skipped: { dimensions: unknown[]; message: string }[]
 }
 
 /** Forecasts a series of values (`null` where a period has none). */

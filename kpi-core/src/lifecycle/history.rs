@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{Array, AsArray, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{Float64Type, Int64Type, TimestampMicrosecondType};
 use datafusion::prelude::{col, lit};
-use kpi_catalog::{Catalog, ColumnDef, ColumnType, Granularity, ObjectModel};
+use kpi_catalog::{Catalog, ColumnDef, ColumnType, DataKind, Granularity, ObjectModel};
 use kpi_formula::Grain;
 use serde::Serialize;
 
@@ -43,6 +43,12 @@ pub(crate) fn history_model() -> ObjectModel {
         ],
         ..ObjectModel::default()
     }
+}
+
+/// The kind of data the table `code` holds, which says the policy rule it follows: KPI
+/// history is analytics data, every object model's rows staged source data.
+pub(crate) fn data_kind_of(code: &str) -> DataKind {
+    if code == HISTORY_TABLE { DataKind::AnalyticsData } else { DataKind::StagedSourceData }
 }
 
 /// The object model `code`: the catalog's, or the history table's.
@@ -241,24 +247,16 @@ impl Engine {
         }
         let frame = self.inner.ctx.read_table(data.provider.clone()).and_then(|f| f.filter(filter)).map_err(EngineError::Execution)?;
         let batches = frame.collect().await.map_err(EngineError::Execution)?;
-        let mut rows = history_rows(&batches)?;
+        // Each row with its group as text, written once, to order by.
+        let mut rows: Vec<(String, HistoryRow)> = history_rows(&batches)?.into_iter().map(|r| (r.dimensions.to_string(), r)).collect();
+        rows.sort_by(|(x, a), (y, b)| (&a.grain, a.period, x, a.revision).cmp(&(&b.grain, b.period, y, b.revision)));
         if !query.all_revisions {
-            let mut latest: HashMap<(String, DateTime<Utc>, String), usize> = HashMap::new();
-            for (i, row) in rows.iter().enumerate() {
-                let key = (row.grain.clone(), row.period, row.dimensions.to_string());
-                let slot = latest.entry(key).or_insert(i);
-                if rows[*slot].revision < row.revision {
-                    *slot = i;
-                }
-            }
-            let mut keep: Vec<usize> = latest.into_values().collect();
-            keep.sort_unstable();
-            rows = keep.into_iter().map(|i| rows[i].clone()).collect();
+            // Backwards, each period and group starts with its latest revision: keep that one.
+            rows.reverse();
+            rows.dedup_by(|(x, a), (y, b)| a.grain == b.grain && a.period == b.period && x == y);
+            rows.reverse();
         }
-        rows.sort_by(|a, b| {
-            (&a.grain, a.period, a.dimensions.to_string(), a.revision).cmp(&(&b.grain, b.period, b.dimensions.to_string(), b.revision))
-        });
-        Ok(rows)
+        Ok(rows.into_iter().map(|(_, row)| row).collect())
     }
 
     /// The latest revisions, read from the history table the first time.

@@ -135,7 +135,7 @@ impl Lifecycle {
             let models: std::collections::BTreeSet<&String> = index.entries.iter().map(|e| &e.object_model).collect();
             for code in models {
                 let Ok(model) = model_of(catalog, code) else { continue };
-                let kind = if code == HISTORY_TABLE { DataKind::AnalyticsData } else { DataKind::StagedSourceData };
+                let kind = history::data_kind_of(code);
                 let files = index
                     .live(code, kind)
                     .map(|e| {

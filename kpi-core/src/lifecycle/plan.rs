@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::split::{by_month, split_before};
+use super::split::{by_month, rows_before};
 use crate::engine::Engine;
 use crate::error::EngineError;
 
@@ -92,18 +92,8 @@ impl Engine {
             if model.time_column.is_none() {
                 continue;
             }
-            let rule = policy.rule(if code == super::HISTORY_TABLE {
-                kpi_catalog::DataKind::AnalyticsData
-            } else {
-                kpi_catalog::DataKind::StagedSourceData
-            });
-            let before = super::run::cutoff(now, rule);
-            let mut old = Vec::new();
-            for batch in &batches {
-                if let (Some(part), _) = split_before(&model, batch, before.timestamp_micros())? {
-                    old.push(part);
-                }
-            }
+            let rule = policy.rule(super::history::data_kind_of(code));
+            let old = rows_before(&model, &batches, super::run::cutoff(now, rule).timestamp_micros())?;
             let rows: u64 = old.iter().map(|b| b.num_rows() as u64).sum();
             if rows > 0 {
                 plan.releases.push(PlannedRelease {

@@ -13,7 +13,7 @@ use super::day_start;
 use super::fault::{Fault, hit};
 use super::index::{ArchiveEntry, ArchiveRun};
 use super::parquet::to_parquet;
-use super::split::{Month, by_month, split_before};
+use super::split::{Month, by_month, rows_before, split_before};
 use crate::data::TableData;
 use crate::engine::Engine;
 use crate::error::EngineError;
@@ -99,7 +99,7 @@ impl Engine {
         let mut released_any = false;
         for model in models {
             // Source data by its rule; KPI history (analytics data) by its own.
-            let kind = if model == super::HISTORY_TABLE { DataKind::AnalyticsData } else { DataKind::StagedSourceData };
+            let kind = super::history::data_kind_of(&model);
             let rule = policy.rule(kind);
             let before = cutoff(now, rule);
             let outcome = self.retire(&model, kind, rule, before, now, progress).await?;
@@ -143,12 +143,7 @@ impl Engine {
             (data.version, lifecycle.lsn(), batches)
         };
         let cutoff = before.timestamp_micros();
-        let mut old = Vec::new();
-        for batch in &batches {
-            if let (Some(part), _) = split_before(&model, batch, cutoff)? {
-                old.push(part);
-            }
-        }
+        let old = rows_before(&model, &batches, cutoff)?;
         let rows: u64 = old.iter().map(|b| b.num_rows() as u64).sum();
         if rows == 0 {
             return Ok(outcome);

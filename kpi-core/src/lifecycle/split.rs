@@ -63,6 +63,17 @@ pub(crate) fn split_before(
     Ok((Some(filter(&old)?), Some(filter(&kept)?)))
 }
 
+/// The rows of `batches` with event times before `before`.
+pub(crate) fn rows_before(model: &ObjectModel, batches: &[RecordBatch], before: i64) -> Result<Vec<RecordBatch>, EngineError> {
+    let mut old = Vec::new();
+    for batch in batches {
+        if let (Some(part), _) = split_before(model, batch, before)? {
+            old.push(part);
+        }
+    }
+    Ok(old)
+}
+
 /// The rows of `batches` by the month of their event time.
 pub(crate) fn by_month(model: &ObjectModel, batches: &[RecordBatch]) -> Result<BTreeMap<Month, Vec<RecordBatch>>, EngineError> {
     let mut out: BTreeMap<Month, Vec<RecordBatch>> = BTreeMap::new();
