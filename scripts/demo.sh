@@ -15,4 +15,4 @@ fi
 cd examples/dashboard-server
 # The addon is built; the package's install script has nothing to add.
 npm ci --omit=dev --ignore-scripts --no-audit --no-fund --silent
-exec node src/main.js
+exec node src/main.js --demo

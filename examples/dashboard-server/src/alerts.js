@@ -3,65 +3,77 @@
 // their runs (a run of a report with no recipients answers with the document itself), and
 // /ws/alerts, which sends the active alerts at once and then every event as it happens.
 
-const { WebSocketServer } = require('ws')
-const { HttpError, need } = require('./http')
+const { HttpError } = require('./http')
+const schemas = require('./schemas')
 
 /** A report id from a path, or 404. */
 function reportOf(engine, id) {
-  const report = engine.report(Number(id))
+  const report = /^\d{1,9}$/.test(id) ? engine.report(Number(id)) : null
   if (!report) throw new HttpError(404, 'NOT_FOUND', `no report ${id}`)
   return report
 }
 
-/** The routes, in app.js's `[method, pattern, handler]` form. */
+/** The routes, in routes.js's form: reading alerts and reports is for staff (admins and
+ *  analysts: they show every group), changing them for admins. */
 function routes(engine) {
-  const object = (body) => {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'BAD_REQUEST', 'the body must be a JSON object')
-    return body
-  }
+  const ok = (description) => ({ type: 'array', description })
   return [
-    ['GET', /^\/alerts$/, async () => engine.alerts()],
-    ['GET', /^\/alerts\/history$/, async (m, body, params) => {
-      const limit = params.has('limit') ? Number(params.get('limit')) : 100
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new HttpError(400, 'BAD_REQUEST', '`limit` must be a whole number from 1 to 10000')
-      return engine.alertHistory(limit)
-    }],
-    ['GET', /^\/alerts\/rules$/, async () => engine.alertRules()],
-    ['POST', /^\/alerts\/rules$/, async (m, body) => {
-      need(body, 'name', 'string')
-      return [201, await engine.addAlertRule(object(body))]
-    }],
-    ['DELETE', /^\/alerts\/rules\/([^/]+)$/, async (m) => {
-      let name
-      try {
-        name = decodeURIComponent(m[1])
-      } catch {
-        throw new HttpError(400, 'BAD_REQUEST', 'the rule name in the path is not valid percent-encoding')
-      }
-      if (!engine.removeAlertRule(name)) throw new HttpError(404, 'NOT_FOUND', `no alert rule \`${name}\``)
-      return { removed: name }
-    }],
-    ['GET', /^\/reports$/, async () => engine.reports()],
-    ['POST', /^\/reports$/, async (m, body) => [201, await engine.addReport(object(body))]],
-    ['GET', /^\/reports\/(\d{1,9})$/, async (m) => reportOf(engine, m[1])],
-    ['PUT', /^\/reports\/(\d{1,9})$/, async (m, body) => {
-      reportOf(engine, m[1])
-      return engine.updateReport(Number(m[1]), object(body))
-    }],
-    ['DELETE', /^\/reports\/(\d{1,9})$/, async (m) => {
-      if (!engine.removeReport(Number(m[1]))) throw new HttpError(404, 'NOT_FOUND', `no report ${m[1]}`)
-      return { removed: Number(m[1]) }
-    }],
-    ['GET', /^\/reports\/(\d{1,9})\/runs$/, async (m) => {
-      reportOf(engine, m[1])
-      return engine.reportRuns(Number(m[1]))
-    }],
-    ['POST', /^\/reports\/(\d{1,9})\/run$/, async (m) => {
-      const report = reportOf(engine, m[1])
-      const rendered = await engine.runReport(Number(m[1]))
-      if ((report.recipients ?? []).length > 0) return rendered.run
-      return { document: rendered.data, contentType: rendered.contentType, filename: rendered.filename }
-    }],
+    { method: 'GET', path: '/alerts', right: 'staff', summary: 'Active alerts, critical first: rule, kpi or source, level, group, period, value, threshold, since, message', response: ok('alerts'), handler: () => engine.alerts() },
+    {
+      method: 'GET', path: '/alerts/history', right: 'staff', summary: 'The last alert events (?limit=, 100 by default): fired and resolved', response: ok('events'),
+      handler: ({ query }) => {
+        const limit = query.has('limit') ? Number(query.get('limit')) : 100
+        if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new HttpError(400, 'BAD_REQUEST', '`limit` must be a whole number from 1 to 10000')
+        return engine.alertHistory(limit)
+      },
+    },
+    { method: 'GET', path: '/alerts/rules', right: 'staff', summary: 'Alert rules with their state', response: ok('rules'), handler: () => engine.alertRules() },
+    {
+      method: 'POST', path: '/alerts/rules', right: 'admin', status: 201, body: schemas.alertRule, response: schemas.object,
+      summary: 'Add an alert rule: name, kpi (with by, grain, where) or source, when (thresholds, above, below, change, no_data, source_stale, source_errors, late_rows), warning, critical, for, hysteresis',
+      handler: async ({ body }) => [201, await engine.addAlertRule(body)],
+    },
+    {
+      method: 'DELETE', path: '/alerts/rules/{name}', right: 'admin', summary: 'Remove an alert rule', response: schemas.object,
+      handler: ({ params }) => {
+        if (!engine.removeAlertRule(params.name)) throw new HttpError(404, 'NOT_FOUND', `no alert rule \`${params.name}\``)
+        return { removed: params.name }
+      },
+    },
+    { method: 'GET', path: '/reports', right: 'staff', summary: 'Reports with their next and last runs', response: ok('reports'), handler: () => engine.reports() },
+    { method: 'POST', path: '/reports', right: 'admin', status: 201, summary: 'Add a report; with a schedule it runs in its time zone', body: schemas.report, response: schemas.object, handler: async ({ body }) => [201, await engine.addReport(body)] },
+    { method: 'GET', path: '/reports/{id}', right: 'staff', summary: 'One report', response: schemas.object, handler: ({ params }) => reportOf(engine, params.id) },
+    {
+      method: 'PUT', path: '/reports/{id}', right: 'admin', summary: 'Replace a report', body: schemas.report, response: schemas.object,
+      handler: ({ params, body }) => {
+        reportOf(engine, params.id)
+        return engine.updateReport(Number(params.id), body)
+      },
+    },
+    {
+      method: 'DELETE', path: '/reports/{id}', right: 'admin', summary: 'Remove a report', response: schemas.object,
+      handler: ({ params }) => {
+        if (!engine.removeReport(Number(params.id))) throw new HttpError(404, 'NOT_FOUND', `no report ${params.id}`)
+        return { removed: Number(params.id) }
+      },
+    },
+    {
+      method: 'GET', path: '/reports/{id}/runs', right: 'staff', summary: 'A report\'s runs with their outcome', response: ok('runs'),
+      handler: ({ params }) => {
+        reportOf(engine, params.id)
+        return engine.reportRuns(Number(params.id))
+      },
+    },
+    {
+      method: 'POST', path: '/reports/{id}/run', right: 'admin', response: { description: 'the document (CSV, JSON or PDF) or the run' },
+      summary: 'Run a report now: without recipients the answer is the document itself; with them, the run (delivered_to, ok, error)',
+      handler: async ({ params }) => {
+        const report = reportOf(engine, params.id)
+        const rendered = await engine.runReport(Number(params.id))
+        if ((report.recipients ?? []).length > 0) return rendered.run
+        return { document: rendered.data, contentType: rendered.contentType, filename: rendered.filename }
+      },
+    },
   ]
 }
 
@@ -74,30 +86,26 @@ class AlertHub {
     this.engine = engine
     this.metrics = metrics
     this.sockets = new Set()
-    this.wss = new WebSocketServer({ noServer: true })
   }
 
-  accept(req, socket, head) {
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      this.sockets.add(ws)
-      this.metrics.sockets += 1
-      ws.on('close', () => {
-        this.metrics.sockets -= 1
-        this.sockets.delete(ws)
-        if (this.sockets.size === 0 && this.stop) {
-          this.stop()
-          this.stop = null
-        }
-      })
-      ws.send(JSON.stringify({ type: 'alerts', active: this.engine.alerts() }))
-      if (!this.stop) {
-        this.stop = this.engine.onAlert((event) => {
-          const text = JSON.stringify({ type: 'alert', event, active: this.engine.alerts() })
-          for (const s of this.sockets) if (s.readyState === s.OPEN) s.send(text)
-          this.metrics.pushed += 1
-        })
+  /** Sends `ws` the active alerts, then every event until it closes. */
+  join(ws) {
+    this.sockets.add(ws)
+    ws.on('close', () => {
+      this.sockets.delete(ws)
+      if (this.sockets.size === 0 && this.stop) {
+        this.stop()
+        this.stop = null
       }
     })
+    ws.send(JSON.stringify({ type: 'alerts', active: this.engine.alerts() }))
+    if (!this.stop) {
+      this.stop = this.engine.onAlert((event) => {
+        const text = JSON.stringify({ type: 'alert', event, active: this.engine.alerts() })
+        for (const s of this.sockets) if (s.readyState === s.OPEN) s.send(text)
+        this.metrics.pushed.inc()
+      })
+    }
   }
 
   close() {

@@ -1,18 +1,17 @@
 'use strict'
-// Client configurations, persisted as one JSON file (written atomically) so they survive restarts.
+// Client configurations, persisted as one JSON file (written durably, see store.js) so they
+// survive restarts and crashes.
 
-const fs = require('node:fs')
-const path = require('node:path')
 const crypto = require('node:crypto')
 const { HttpError, need } = require('./http')
+const { JsonFile } = require('./store')
 
 class Clients {
-  constructor(file) {
-    this.file = file
+  /** `file`: where they persist (`null`: in memory); `log`: a pino-style logger. */
+  constructor(file, log) {
+    this.store = new JsonFile(file, log)
     this.byId = new Map()
-    if (file && fs.existsSync(file)) {
-      for (const c of JSON.parse(fs.readFileSync(file, 'utf8'))) this.byId.set(c.id, c)
-    }
+    for (const c of this.store.read([])) this.byId.set(c.id, c)
   }
 
   list() {
@@ -25,10 +24,14 @@ class Clients {
     return c
   }
 
-  /** A client from `body`: a `name`, and the KPIs (codes of `catalog`) it measures. */
+  /** A client from `body`: a `name`, the KPIs (codes of `catalog`) it measures, and optionally
+   *  its `id` (what client users' tokens name; a new UUID otherwise). */
   create(body, catalog) {
     const client = this.validate(body, catalog)
-    client.id = crypto.randomUUID()
+    const id = need(body, 'id', 'string', true)
+    if (id !== undefined && !/^[\w-]{1,64}$/.test(id)) throw new HttpError(400, 'BAD_REQUEST', '`id` must be 1 to 64 letters, digits, `_` or `-`')
+    if (id !== undefined && this.byId.has(id)) throw new HttpError(409, 'CONFLICT', `client \`${id}\` exists; PUT /clients/${id} changes it`)
+    client.id = id ?? crypto.randomUUID()
     client.created_at = new Date().toISOString()
     this.byId.set(client.id, client)
     this.save()
@@ -59,11 +62,7 @@ class Clients {
   }
 
   save() {
-    if (!this.file) return
-    fs.mkdirSync(path.dirname(this.file), { recursive: true })
-    const tmp = `${this.file}.tmp`
-    fs.writeFileSync(tmp, JSON.stringify(this.list(), null, 2))
-    fs.renameSync(tmp, this.file)
+    this.store.write(this.list())
   }
 }
 

@@ -19,40 +19,6 @@ function send(res, status, body, headers = {}) {
   res.end(text)
 }
 
-/** A route's pattern as the template Prometheus labels and logs show: `/kpis/{code}/history`
- *  for `^\/kpis\/([\w-]+)\/history$` (a label value Prometheus' parser takes, unlike the
- *  pattern's source). */
-function routeTemplate(pattern) {
-  const hole = '\u0000'
-  const path = pattern.source
-    .replace(/^\^/, '')
-    .replace(/\$$/, '')
-    .replace(/\((?:[^()\\]|\\.)*\)/g, hole)
-    .replace(/\\(.)/g, '$1')
-  const segments = path.split('/')
-  return segments
-    .map((segment, i) => {
-      if (segment !== hole) return segment
-      return ['kpis', 'definitions', 'object-models', 'module'].includes(segments[i - 1]) ? '{code}' : '{id}'
-    })
-    .join('/')
-}
-
-/** Whether a WebSocket upgrade may proceed from its `Origin`: none (a client that is not a
- *  browser), the server's own host, or one of `allowed` (full origins such as
- *  `https://dashboards.example.com`). A page on another site cannot subscribe with the user's
- *  credentials. */
-function originAllowed(req, allowed = []) {
-  const origin = req.headers.origin
-  if (origin === undefined) return true
-  if (allowed.includes(origin)) return true
-  try {
-    return new URL(origin).host === req.headers.host
-  } catch {
-    return false
-  }
-}
-
 /** The request's URL, or `null` when its request target is not one (`//a:99999/`, for
  *  example, which `new URL` refuses by throwing). */
 function requestUrl(req) {
@@ -112,8 +78,10 @@ function statusOf(code) {
   if (code === 'KPI_CATALOG' || code === 'KPI_DATA') return 404
   if (code === 'KPI_FORECAST' || code === 'KPI_DEFINITION') return 422
   if (code === 'KPI_TIMEOUT') return 504
+  // A database that does not answer, or no memory left for now: try again later.
+  if (code === 'KPI_SOURCE' || code === 'KPI_MEMORY') return 503
   if (code === 'KPI_PRICING') return 400
   return 500
 }
 
-module.exports = { HttpError, send, readJson, need, statusOf, requestUrl, routeTemplate, originAllowed }
+module.exports = { HttpError, send, readJson, need, statusOf, requestUrl }

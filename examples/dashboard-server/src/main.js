@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 'use strict'
-// Starts the dashboard server on the standard catalog with a year of demo data and live appends
-// (`make demo`), prints its URL and a first look at the dashboard's KPIs, and runs until Ctrl-C.
-// Environment: PORT (default 8080), HOST (default 127.0.0.1), KPI_TOKEN (bearer token, off by
-// default), KPI_DATA_DIR (client configurations; default ./data), KPI_ALLOWED_ORIGINS (other
-// sites whose pages may open the WebSockets, comma-separated), KPI_DEMO_ROWS (orders,
-// default 50,000), KPI_DEMO_SECONDS (stop after this many seconds; default: run until stopped).
+// Starts the dashboard server from its configuration (`--config FILE` or KPI_CONFIG, with
+// environment variables over it; see config.js and docs/dashboard-server.md): the catalog, the
+// data sources, users and limits. `--demo` (what `make demo` runs) adds a year of demo data with
+// live appends at the history's pace, prints a first look at the dashboard's KPIs, and runs
+// until Ctrl-C (or KPI_DEMO_SECONDS).
 
 const path = require('node:path')
 const { Catalog, Engine, demo } = require('kpi-engine')
 const { createServer } = require('./app')
+const { loadConfig, ConfigError } = require('./config')
+const { createLogger } = require('./logging')
 const { startLive, demoTime } = require('./live')
 
 /** The KPIs the terminal summary shows (the web page's live dashboard shows the same). */
@@ -22,18 +23,6 @@ const DEMO_ALERTS = [
   { name: 'on-time delivery by region', kpi: 'on_time_delivery_rate', grain: 'day', by: ['orders.region'] },
   { name: 'orders stopped arriving', when: 'source_stale', source: 'orders', after: '2min' },
 ]
-
-/** An integer of at least `min` from the environment variable `name`, or `fallback` when unset. */
-function envInteger(name, fallback, min = 1) {
-  const text = process.env[name]
-  if (text === undefined || text === '') return fallback
-  const n = Number(text)
-  if (!Number.isInteger(n) || n < min) {
-    console.error(`${name} must be an integer of at least ${min}, not \`${text}\``)
-    process.exit(2)
-  }
-  return n
-}
 
 /** `value` in `unit` for the terminal. */
 function format(value, unit) {
@@ -64,33 +53,78 @@ async function summary(engine, now) {
   return lines.join('\n')
 }
 
+/** The catalog the configuration names: the standard one, or a YAML/JSON file. */
+function catalogOf(config) {
+  return config.catalog === 'standard' ? Catalog.standard() : Catalog.load(config.catalog)
+}
+
+/** Registers the configured data: each source, a PostgreSQL schema's tables, the demo. A
+ *  source that fails is logged and reported by /health/detailed; the server still starts. */
+async function registerData(config, catalog, engine, health, log) {
+  for (const source of config.sources) {
+    try {
+      if (source.kind === 'parquet') await engine.registerParquet(source.model, source.location)
+      else if (source.kind === 'csv') await engine.registerCsv(source.model, source.location)
+      else if (source.follow) health.feeds.push({ model: source.model, feed: await engine.followPostgres(source.model, source.location, { table: source.table }) })
+      else await engine.registerPostgres(source.model, source.location, source.table ? { table: source.table } : undefined)
+      health.source(source.model, null)
+    } catch (e) {
+      health.source(source.model, `${e.code || 'ERROR'}: ${e.message}`)
+      log.error({ model: source.model, kind: source.kind, err: e }, 'data source failed to register')
+    }
+  }
+  if (config.postgres) {
+    const models = await engine.registerPostgresModels(config.postgres.dsn, { schema: config.postgres.schema })
+    log.info({ models }, 'registered PostgreSQL tables')
+  }
+  if (config.demo) {
+    const now = new Date()
+    const yearAgo = new Date(now.getTime() - 365 * 86400e3)
+    const data = demo.generate(catalog, { rows: config.demo.rows, seed: config.demo.seed, start: demoTime(yearAgo), end: demoTime(now) })
+    for (const [name, ipc] of Object.entries(data)) engine.register(name, ipc)
+  }
+}
+
 async function main() {
   const started = Date.now()
-  const catalog = Catalog.standard()
-  const engine = new Engine(catalog, { timezone: 'UTC' })
-  const now = new Date()
-  const yearAgo = new Date(now.getTime() - 365 * 86400e3)
-  const rows = envInteger('KPI_DEMO_ROWS', 50000)
-  const data = demo.generate(catalog, { rows, seed: 42, start: demoTime(yearAgo), end: demoTime(now) })
-  for (const [name, ipc] of Object.entries(data)) engine.register(name, ipc)
+  let config
+  try {
+    config = loadConfig({ argv: process.argv.slice(2) })
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    console.error(`configuration: ${e.message}`)
+    process.exit(2)
+  }
+  const log = createLogger({ level: config.logLevel })
+  process.on('unhandledRejection', (e) => log.error({ err: e }, 'unhandled rejection'))
+  process.on('uncaughtException', (e) => log.fatal({ err: e }, 'uncaught exception'))
+  const catalog = catalogOf(config)
+  const engine = new Engine(catalog, { max_result_rows: config.limits.max_result_rows, ...config.engine })
+  if (config.retention) engine.setRetentionPolicy(config.retention)
 
   const server = createServer({
     catalog,
     engine,
-    clientsFile: path.join(process.env.KPI_DATA_DIR || path.join(process.cwd(), 'data'), 'clients.json'),
-    token: process.env.KPI_TOKEN || undefined,
-    rateLimit: envInteger('KPI_RATE_LIMIT', 200),
-    // Origins of pages elsewhere that may open the WebSockets (the server's own always may).
-    allowedOrigins: (process.env.KPI_ALLOWED_ORIGINS || '').split(',').map((o) => o.trim()).filter(Boolean),
+    clientsFile: path.join(config.dataDir, 'clients.json'),
+    auth: config.auth,
+    limits: config.limits,
+    allowedOrigins: config.allowedOrigins,
+    allowedHosts: config.allowedHosts,
+    dashboards: config.dashboards,
+    sources: config.sources,
+    logger: log,
   })
-  // PORT=0 takes any free port; the URL printed says which. Without PORT, a busy 8080 falls
-  // back to a free port too; a PORT asked for is that port or an error.
-  const port = envInteger('PORT', 8080, 0)
-  const host = process.env.HOST || '127.0.0.1'
+  server.health.ready = false
+  await registerData(config, catalog, engine, server.health, log)
+  server.health.ready = true
+  // PORT=0 takes any free port; the URL printed says which. Without a port, a busy 8080 falls
+  // back to a free port too; a port asked for is that port or an error.
+  const port = config.port ?? 8080
+  const host = config.host
   await new Promise((resolve) => {
     server.once('listening', resolve)
     server.on('error', (e) => {
-      if (e.code === 'EADDRINUSE' && !process.env.PORT) {
+      if (e.code === 'EADDRINUSE' && config.port === undefined) {
         console.log(`port ${port} is in use; taking a free one`)
         return server.listen(0, host)
       }
@@ -100,11 +134,17 @@ async function main() {
     })
     server.listen(port, host)
   })
-  for (const rule of DEMO_ALERTS) await engine.addAlertRule(rule)
-  const stopLive = startLive(catalog, engine)
-  console.log(`KPI dashboard server on http://${host}:${server.address().port}/ (OpenAPI: /openapi.json)`)
-  console.log(`standard catalog, ${rows.toLocaleString('en')} demo orders over the last year, new orders every second; ready in ${Date.now() - started} ms\n`)
-  console.log(await summary(engine, now))
+  const shown = host.includes(':') ? `[${host}]` : host
+  console.log(`KPI dashboard server on http://${shown}:${server.address().port}/ (OpenAPI: /openapi.json)`)
+  let stopLive = () => {}
+  if (config.demo) {
+    for (const rule of DEMO_ALERTS) await engine.addAlertRule(rule)
+    if (config.demo.live) stopLive = startLive(catalog, engine, { rows: config.demo.rows, log })
+    console.log(`${config.catalog === 'standard' ? 'standard catalog' : config.catalog}, ${config.demo.rows.toLocaleString('en')} demo orders over the last year${config.demo.live ? ', new orders at the same pace' : ''}; ready in ${Date.now() - started} ms\n`)
+    console.log(await summary(engine, new Date()))
+  } else {
+    console.log(`${engine.registered().length} tables registered from ${config.file ?? 'the environment'}; ready in ${Date.now() - started} ms`)
+  }
 
   let stopping = false
   const stop = async () => {
@@ -116,7 +156,7 @@ async function main() {
     process.exit(0)
   }
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, stop)
-  const seconds = envInteger('KPI_DEMO_SECONDS', 0)
+  const seconds = Number(process.env.KPI_DEMO_SECONDS || 0)
   if (seconds > 0) setTimeout(stop, seconds * 1000)
   else console.log('\nopen the URL above in a browser; Ctrl-C stops the server')
 }

@@ -1,7 +1,10 @@
 'use strict'
-// Counters for GET /metrics, in the Prometheus text format: requests by route and status, a
-// latency histogram by route, WebSocket connections and subscribers per KPI and period, pushed
-// updates, and the embedded engine's own counters (calculations, cache hits, ...).
+// GET /metrics through prom-client: requests by route template and status, a latency histogram
+// by route, WebSocket connections, subscribers per KPI and period, pushed updates, the process
+// and event-loop metrics prom-client collects, and the embedded engine's own counters and
+// storage gauges, read when Prometheus scrapes.
+
+const client = require('prom-client')
 
 /** Upper bounds (seconds) of the request latency histogram's buckets. */
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -9,92 +12,71 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 class Metrics {
   /** `engine`: the embedded engine, whose own counters are exported next to the server's. */
   constructor(engine) {
-    this.requests = new Map()
-    this.latency = new Map()
-    this.sockets = 0
-    this.pushed = 0
+    const registry = new client.Registry()
+    this.registry = registry
     this.engine = engine
+    client.collectDefaultMetrics({ register: registry })
+    this.requests = new client.Counter({ name: 'kpi_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [registry] })
+    this.latency = new client.Histogram({ name: 'kpi_http_request_duration_seconds', help: 'Time to answer a request, by route.', labelNames: ['route'], buckets: BUCKETS, registers: [registry] })
+    /** Open WebSocket connections (`inc()` / `dec()`). */
+    this.sockets = new client.Gauge({ name: 'kpi_websocket_connections', help: 'Open WebSocket connections.', registers: [registry] })
+    /** Updates pushed to subscribers (`inc(n)`). */
+    this.pushed = new client.Counter({ name: 'kpi_websocket_updates_total', help: 'Updates pushed to WebSocket subscribers.', registers: [registry] })
     /** Returns `[{ kpi, period, sockets }]`: set by the WebSocket side. */
     this.subscribers = () => []
-  }
-
-  observe(route, status, seconds) {
-    const key = `route="${route}",status="${status}"`
-    this.requests.set(key, (this.requests.get(key) || 0) + 1)
-    let h = this.latency.get(route)
-    if (!h) {
-      h = { counts: BUCKETS.map(() => 0), sum: 0, count: 0 }
-      this.latency.set(route, h)
-    }
-    const bucket = BUCKETS.findIndex((le) => seconds <= le)
-    if (bucket >= 0) h.counts[bucket] += 1
-    h.sum += seconds
-    h.count += 1
-  }
-
-  text() {
-    const histogram = [...this.latency].flatMap(([route, h]) => {
-      let cumulative = 0
-      return [
-        ...BUCKETS.map((le, i) => `kpi_http_request_duration_seconds_bucket{route="${route}",le="${le}"} ${(cumulative += h.counts[i])}`),
-        `kpi_http_request_duration_seconds_bucket{route="${route}",le="+Inf"} ${h.count}`,
-        `kpi_http_request_duration_seconds_sum{route="${route}"} ${h.sum.toFixed(6)}`,
-        `kpi_http_request_duration_seconds_count{route="${route}"} ${h.count}`,
-      ]
+    const self = this
+    new client.Gauge({
+      name: 'kpi_websocket_subscribers', help: 'WebSocket subscribers by KPI and period.', labelNames: ['kpi', 'period'], registers: [registry],
+      collect() {
+        this.reset()
+        for (const s of self.subscribers()) this.inc({ kpi: s.kpi, period: s.period }, s.sockets)
+      },
     })
-    const lines = [
-      '# HELP kpi_http_requests_total HTTP requests by route and status.',
-      '# TYPE kpi_http_requests_total counter',
-      ...[...this.requests].map(([k, v]) => `kpi_http_requests_total{${k}} ${v}`),
-      '# HELP kpi_http_request_duration_seconds Time to answer a request, by route.',
-      '# TYPE kpi_http_request_duration_seconds histogram',
-      ...histogram,
-      '# HELP kpi_websocket_connections Open WebSocket connections.',
-      '# TYPE kpi_websocket_connections gauge',
-      `kpi_websocket_connections ${this.sockets}`,
-      '# HELP kpi_websocket_subscribers WebSocket subscribers by KPI and period.',
-      '# TYPE kpi_websocket_subscribers gauge',
-      ...this.subscribers().map((s) => `kpi_websocket_subscribers{kpi="${s.kpi}",period="${s.period}"} ${s.sockets}`),
-      '# HELP kpi_websocket_updates_total Updates pushed to WebSocket subscribers.',
-      '# TYPE kpi_websocket_updates_total counter',
-      `kpi_websocket_updates_total ${this.pushed}`,
-      ...Object.entries(this.engine ? this.engine.metrics() : {}).flatMap(([name, n]) => [
-        `# HELP kpi_engine_${name}_total The engine's ${name.replace(/_/g, ' ')} counter.`,
-        `# TYPE kpi_engine_${name}_total counter`,
-        `kpi_engine_${name}_total ${n}`,
-      ]),
-      ...this.storageLines(),
-    ]
-    return `${lines.join('\n')}\n`
+    if (engine) this.engineMetrics(registry)
   }
 
-  /** Rows and bytes hot and cold per object model, against the policy's estimate. */
-  storageLines() {
-    if (!this.engine || typeof this.engine.storage !== 'function') return []
-    const storage = this.engine.storage()
-    const tiers = storage.models.flatMap((m) => [
-      [m.object_model, 'hot', m.hot_rows, m.hot_bytes],
-      [m.object_model, 'cold', m.cold_rows, m.cold_bytes],
-    ])
-    const expected = storage.models.filter((m) => m.expected_hot_bytes !== null)
-    return [
-      '# HELP kpi_storage_rows Rows per object model, active (hot, in memory) or archived (cold, Parquet).',
-      '# TYPE kpi_storage_rows gauge',
-      ...tiers.map(([m, tier, rows]) => `kpi_storage_rows{object_model="${label(m)}",tier="${tier}"} ${rows}`),
-      '# HELP kpi_storage_bytes Bytes per object model, hot (Arrow in memory) or cold (zstd Parquet).',
-      '# TYPE kpi_storage_bytes gauge',
-      ...tiers.map(([m, tier, , bytes]) => `kpi_storage_bytes{object_model="${label(m)}",tier="${tier}"} ${bytes}`),
-      '# HELP kpi_storage_expected_hot_bytes Hot bytes the retention policy\'s storage estimate expects at the current rate.',
-      '# TYPE kpi_storage_expected_hot_bytes gauge',
-      ...expected.map((m) => `kpi_storage_expected_hot_bytes{object_model="${label(m.object_model)}"} ${Math.round(m.expected_hot_bytes)}`),
-      '# HELP kpi_storage_wal_bytes Bytes of the write-ahead log since the last checkpoint.',
-      '# TYPE kpi_storage_wal_bytes gauge',
-      `kpi_storage_wal_bytes ${storage.wal_bytes}`,
-    ]
+  /** Counts a request answered with `status` after `seconds`, under its route template. */
+  observe(route, status, seconds) {
+    this.requests.inc({ route, status })
+    this.latency.observe({ route }, seconds)
+  }
+
+  /** The Prometheus text exposition. */
+  text() {
+    return this.registry.metrics()
+  }
+
+  /** The engine's counters (`kpi_engine_<name>_total`) and storage gauges, read per scrape. */
+  engineMetrics(registry) {
+    const engine = this.engine
+    for (const name of Object.keys(engine.metrics())) {
+      new client.Counter({
+        name: `kpi_engine_${name}_total`, help: `The engine's ${name.replace(/_/g, ' ')} counter.`, registers: [registry],
+        collect() {
+          this.reset()
+          this.inc(engine.metrics()[name] ?? 0)
+        },
+      })
+    }
+    const storage = () => engine.storage()
+    const gauge = (name, help, labelNames, fill) => new client.Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); fill(this, storage()) } })
+    gauge('kpi_storage_rows', 'Rows per object model, active (hot, in memory) or archived (cold, Parquet).', ['object_model', 'tier'], (g, st) => {
+      for (const m of st.models) {
+        g.set({ object_model: m.object_model, tier: 'hot' }, m.hot_rows)
+        g.set({ object_model: m.object_model, tier: 'cold' }, m.cold_rows)
+      }
+    })
+    gauge('kpi_storage_bytes', 'Bytes per object model, hot (Arrow in memory) or cold (zstd Parquet).', ['object_model', 'tier'], (g, st) => {
+      for (const m of st.models) {
+        g.set({ object_model: m.object_model, tier: 'hot' }, m.hot_bytes)
+        g.set({ object_model: m.object_model, tier: 'cold' }, m.cold_bytes)
+      }
+    })
+    gauge('kpi_storage_expected_hot_bytes', 'Hot bytes the retention policy\'s storage estimate expects at the current rate.', ['object_model'], (g, st) => {
+      for (const m of st.models) if (m.expected_hot_bytes !== null) g.set({ object_model: m.object_model }, Math.round(m.expected_hot_bytes))
+    })
+    gauge('kpi_storage_wal_bytes', 'Bytes of the write-ahead log since the last checkpoint.', [], (g, st) => g.set(st.wal_bytes))
   }
 }
-
-/** Prometheus label value: backslashes, quotes and newlines escaped. */
-const label = (text) => String(text).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
 
 module.exports = { Metrics }

@@ -10,7 +10,7 @@ const path = require('node:path')
 const WebSocket = require('ws')
 const { Catalog, Engine, demo } = require('kpi-engine')
 const { createServer } = require('../src/app')
-const { Hub } = require('../src/stream')
+const { Hub } = require('../src/hub')
 const { Metrics } = require('../src/metrics')
 
 const catalog = Catalog.standard()
@@ -189,22 +189,29 @@ test('clients persist across restarts; analysis, proposals and demo data', async
   }
 })
 
-test('bearer token, body size limit, rate limit and metrics', async () => {
-  const { server, call } = await start({ token: 'secret', rateLimit: 5, bodyLimit: 1024 })
+/** Waits out the per-address rate limit's second. */
+const nextSecond = () => new Promise((r) => setTimeout(r, 1100))
+
+test('API key, body size limit, rate limit and metrics', async () => {
+  const { server, call } = await start({ auth: { api_keys: [{ name: 'ops', key: 'secret-key-0123456789', role: 'admin' }] }, limits: { rate_limit: 5, body_bytes: 1024 } })
   try {
     assert.equal((await call('GET', '/kpis')).status, 401)
     assert.equal((await call('GET', '/health')).status, 200)
-    const auth = { authorization: 'Bearer secret' }
+    const auth = { authorization: 'Bearer secret-key-0123456789' }
     assert.equal((await call('POST', '/calculate', { kpi: 'x'.repeat(2000) }, auth)).status, 413)
     const statuses = []
     for (let i = 0; i < 10; i++) statuses.push((await call('GET', '/modules', undefined, auth)).status)
     assert.ok(statuses.includes(429), statuses.join(','))
-    const metrics = await call('GET', '/metrics')
+    await nextSecond()
+    const metrics = await call('GET', '/metrics', undefined, auth)
     assert.match(metrics.body, /kpi_http_requests_total\{route=".*",status="429"\} \d+/)
     assert.match(metrics.body, /^kpi_engine_rows_ingested_total [1-9]\d*$/m)
     assert.match(metrics.body, /^kpi_storage_rows\{object_model="orders",tier="hot"\} [1-9]\d*$/m)
     assert.match(metrics.body, /^kpi_storage_bytes\{object_model="orders",tier="cold"\} 0$/m)
-    assert.match(metrics.body, /^kpi_http_request_duration_seconds_bucket\{route="\/modules",le="\+Inf"\} \d+$/m)
+    assert.match(metrics.body, /^kpi_http_request_duration_seconds_bucket\{le="\+Inf",route="\/modules"\} \d+$/m)
+    // prom-client's process and event-loop metrics.
+    assert.match(metrics.body, /^process_resident_memory_bytes \d+/m)
+    assert.match(metrics.body, /^nodejs_eventloop_lag_p99_seconds /m)
     // Route labels are templates Prometheus' parser takes, not regular expressions.
     assert.doesNotMatch(metrics.body, /route="[^"]*[\^$\\()[\]+]/)
     // Errors carry a correlation id, the caller's when it sent a usable one.
@@ -283,10 +290,11 @@ test('a WebSocket subscriber gets a snapshot, then live updates', async () => {
   }
   // The server is gone; a fresh one refuses a bad period, an unknown path, a missing token and,
   // past the caller's rate limit, an upgrade before upgrading, and an unknown KPI after it.
-  const again = await start({ token: 't', rateLimit: 3 })
+  const T = 'ws-token-0123456789'
+  const again = await start({ auth: { api_keys: [{ key: T, role: 'analyst' }] }, limits: { rate_limit: 3 } })
   try {
     const wsBase = again.base.replace('http', 'ws')
-    const unknown = new WebSocket(`${wsBase}/ws/kpi/no_such_kpi?period=day&token=t`)
+    const unknown = new WebSocket(`${wsBase}/ws/kpi/no_such_kpi?period=day&token=${T}`)
     const [closeCode, error] = await new Promise((resolve) => {
       let error
       unknown.on('message', (m) => (error = JSON.parse(m).error))
@@ -296,10 +304,11 @@ test('a WebSocket subscriber gets a snapshot, then live updates', async () => {
     assert.equal(error.code, 'KPI_FORMULA')
     assert.match(error.message, /no_such_kpi/)
     const cases = [
-      [`${wsBase}/ws/kpi/revenue?period=fortnight&token=t`, 400],
-      [`${wsBase}/ws/other?token=t`, 404],
+      [`${wsBase}/ws/kpi/revenue?period=fortnight&token=${T}`, 400],
+      [`${wsBase}/ws/other?token=${T}`, 404],
       [`${wsBase}/ws/kpi/revenue?period=day`, 401],
     ]
+    await nextSecond()
     // The HTTP status of an upgrade: 101 when it opens (closed at once), else the refusal's.
     const upgrade = (url) => new Promise((resolve) => {
       const ws = new WebSocket(url)
@@ -311,10 +320,12 @@ test('a WebSocket subscriber gets a snapshot, then live updates', async () => {
       ws.on('error', () => {})
     })
     for (const [url, want] of cases) assert.equal(await upgrade(url), want, url)
+    await nextSecond()
     const statuses = []
-    for (let i = 0; i < 6; i++) statuses.push(await upgrade(`${wsBase}/ws/kpi/revenue?period=day&token=t`))
+    for (let i = 0; i < 6; i++) statuses.push(await upgrade(`${wsBase}/ws/kpi/revenue?period=day&token=${T}`))
     assert.ok(statuses.includes(101) && statuses.includes(429), statuses.join(','))
-    const metrics = await (await fetch(`${again.base}/metrics`)).text()
+    await nextSecond()
+    const metrics = await (await fetch(`${again.base}/metrics`, { headers: { 'x-api-key': T } })).text()
     const counted = (status) => Number(new RegExp(`^kpi_http_requests_total\\{route="/ws/kpi/\\{code\\}",status="${status}"\\} (\\d+)$`, 'm').exec(metrics)?.[1])
     assert.equal(counted(101), 1 + statuses.filter((s) => s === 101).length)
     assert.equal(counted(429), statuses.filter((s) => s === 429).length)
@@ -332,9 +343,9 @@ function socketWithBuffer() {
 test('a slow WebSocket subscriber is sent nothing meanwhile, then one lagged message with the latest of each period it missed', async () => {
   const engine = new Engine(catalog)
   for (const [name, ipc] of Object.entries(data)) engine.register(name, ipc)
-  const hub = new Hub(engine, 'revenue', 'day', new Metrics(engine), () => {})
-  const fast = socketWithBuffer()
-  const slow = socketWithBuffer()
+  const hub = new Hub(engine, { kpi: 'revenue' }, 'day', new Metrics(engine), () => {})
+  const fast = { ws: socketWithBuffer(), id: null }
+  const slow = { ws: socketWithBuffer(), id: null }
   const until = async (pred) => {
     const deadline = Date.now() + 10000
     while (!pred()) {
@@ -342,7 +353,7 @@ test('a slow WebSocket subscriber is sent nothing meanwhile, then one lagged mes
       await new Promise((r) => setTimeout(r, 10))
     }
   }
-  const live = (socket) => socket.received.filter((m) => m.updates.some((u) => u.kind !== 'snapshot'))
+  const live = (member) => member.ws.received.filter((m) => m.updates.some((u) => u.kind !== 'snapshot'))
   const append = async (seed, start, end) => {
     const seen = live(fast).length
     engine.append('orders', demo.generate(catalog, { rows: 20, seed, start, end }).orders)
@@ -351,12 +362,12 @@ test('a slow WebSocket subscriber is sent nothing meanwhile, then one lagged mes
   try {
     await hub.join(fast)
     await hub.join(slow)
-    await until(() => fast.received.length > 0 && slow.received.length > 0)
-    slow.bufferedAmount = 2 << 20
+    await until(() => fast.ws.received.length > 0 && slow.ws.received.length > 0)
+    slow.ws.bufferedAmount = 2 << 20
     await append(1, '2024-12-29', '2024-12-30')
     await append(2, '2024-12-29', '2024-12-31')
     assert.equal(live(slow).length, 0)
-    slow.bufferedAmount = 0
+    slow.ws.bufferedAmount = 0
     await append(3, '2024-12-31', '2025-01-01')
     await until(() => live(slow).length > 0)
     await new Promise((r) => setTimeout(r, 100))
@@ -380,7 +391,7 @@ test('a slow WebSocket subscriber is sent nothing meanwhile, then one lagged mes
 test('the demo (`make demo`) prints its URL and a summary, serves the page, and stops after KPI_DEMO_SECONDS', async () => {
   const { spawn } = require('node:child_process')
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-demo-'))
-  const child = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'main.js')], {
+  const child = spawn(process.execPath, [path.join(__dirname, '..', 'src', 'main.js'), '--demo'], {
     env: { ...process.env, PORT: '0', KPI_DATA_DIR: dir, KPI_DEMO_ROWS: '3000', KPI_DEMO_SECONDS: '3' },
   })
   let out = ''
@@ -437,7 +448,8 @@ test('alerts and reports over HTTP and the alert WebSocket', async () => {
 
     const many = Array.from({ length: 10000 }, (_, i) => `k${i}`)
     const big = await call('POST', '/reports', { name: 'big', kpis: many })
-    assert.deepEqual([big.status, big.body.error.code], [400, 'KPI_REPORT'])
+    assert.deepEqual([big.status, big.body.error.code], [400, 'BAD_REQUEST'])
+    assert.match(big.body.error.message, /`kpis` must NOT have more than 200 items/)
     const cron = await call('POST', '/reports', { name: 'r', kpis: ['revenue'], schedule: 'every monday' })
     assert.equal(cron.status, 400)
     assert.match(cron.body.error.message, /not a cron schedule/)
