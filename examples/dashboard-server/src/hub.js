@@ -31,7 +31,9 @@ const cellOf = (u) => JSON.stringify([u.period, u.dimensions])
  * then the old one closed), so it never freezes.
  */
 class Hub {
-  constructor(engine, query, period, metrics, onEmpty, slowBytes = SLOW_BYTES) {
+  /** `rollMs`: how often a rolling window moves (the period's own by default). */
+  constructor(engine, query, period, metrics, onEmpty, slowBytes = SLOW_BYTES, { rollMs } = {}) {
+    this.rollMs = rollMs
     this.engine = engine
     this.query = query
     this.label = query.kpi ?? 'formula'
@@ -58,7 +60,7 @@ class Hub {
     old?.close()
     if (range.start) for (const [cell, u] of this.latest) if (u.period < range.start) this.latest.delete(cell)
     if (rollMs) {
-      this.roller = setTimeout(() => this.open().catch(() => {}), rollMs)
+      this.roller = setTimeout(() => this.open().catch(() => {}), this.rollMs ?? rollMs)
       this.roller.unref()
     }
   }
