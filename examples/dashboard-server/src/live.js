@@ -12,7 +12,8 @@ function demoTime(date) {
 }
 
 // The demo generator's activity curve (kpi-catalog/src/demo/rng.rs, `Activity`): weights per
-// hour of the UTC day and per weekday; kept in step with it by the test of live.js.
+// hour of the UTC day and per weekday; test/operations.test.js checks the pace against what
+// the generator produces.
 const HOURS = Array.from({ length: 24 }, (_, h) => (h <= 5 ? 0.15 : h <= 8 ? 0.6 : h <= 17 ? 1.6 : h <= 21 ? 0.9 : 0.35))
 const HOUR_SUM = HOURS.reduce((a, b) => a + b, 0)
 const weekdayWeight = (date) => ([0, 6].includes(date.getUTCDay()) ? 0.55 : 1.0)
