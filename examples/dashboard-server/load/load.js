@@ -1,11 +1,16 @@
 #!/usr/bin/env node
 'use strict'
-// A bounded load run on loopback against the server in its own process (src/main.js, with live
-// appends every second): SOCKETS WebSocket subscribers of one KPI, timing each pushed update
-// from the moment the engine computed it (`computed_at`) to its arrival; then RATE requests/s on
-// POST /calculate for SECONDS seconds, timing each. Prints p50/p99/max of both, and how the
-// engine answered the requests (cache hits, patched cached results, full calculations).
-// `node load/load.js` (env: SOCKETS=1000, RATE=200, SECONDS=10, ROWS=20000 demo orders).
+// A bounded load and soak run on loopback against the server in its own process (src/main.js
+// with a configuration file: demo data, live appends at SPEED times the history's pace):
+//  1. SOCKETS WebSocket subscribers over one connection each (`/ws`), spread over 100 queries
+//     (the standard catalog's KPIs, then some of them by region), timing each pushed update
+//     from the moment the engine computed it (`computed_at`) to its arrival;
+//  2. RATE mixed requests/s for SECONDS seconds (calculations, dashboards, history, catalog);
+//  3. CHURN seconds of sockets connecting, subscribing and leaving, with the server's RSS and
+//     the engine's open views at the start and the end;
+//  4. the page in headless Chromium: navigation timing and WebSocket connect time from the
+//     browser's Performance API (skipped when CHROMIUM is missing).
+// `node load/load.js` (env: SOCKETS=1000, RATE=200, SECONDS=10, CHURN=600, ROWS=20000, SPEED=2000).
 
 const { fork } = require('node:child_process')
 const fs = require('node:fs')
@@ -13,14 +18,18 @@ const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const WebSocket = require('ws')
+const { Catalog } = require('kpi-engine')
 
 const SOCKETS = Number(process.env.SOCKETS || 1000)
 const RATE = Number(process.env.RATE || 200)
 const SECONDS = Number(process.env.SECONDS || 10)
+const CHURN = Number(process.env.CHURN || 600)
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
 
 const quantile = (xs, q) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * (xs.length - 1)))]
 const report = (name, xs) =>
-  console.log(`${name}: n=${xs.length} p50 ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`)
+  console.log(xs.length === 0 ? `${name}: no samples` : `${name}: n=${xs.length} p50 ${quantile(xs, 0.5).toFixed(1)} ms, p99 ${quantile(xs, 0.99).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`)
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 async function freePort() {
   return new Promise((resolve) => {
@@ -31,78 +40,149 @@ async function freePort() {
   })
 }
 
+/** 100 queries: every standard KPI, then the first ones again by region. */
+function hundredQueries() {
+  const kpis = Catalog.standard().kpis()
+  const queries = kpis.map((k) => ({ kpi: k.code }))
+  for (const k of kpis.filter((k) => (k.dimensions || []).includes('orders.region'))) {
+    if (queries.length >= 100) break
+    queries.push({ kpi: k.code, by: ['orders.region'] })
+  }
+  for (let i = 0; queries.length < 100; i++) queries.push({ kpi: kpis[i].code, grain: 'month' })
+  return queries.slice(0, 100)
+}
+
+/** A socket on `/ws` subscribed to `query`; `onUpdate(ms)` gets each push's latency. */
+function subscriber(base, query, onUpdate) {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://${base}/ws`)
+    let snapshot = false
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'subscribe', id: 's', query, period: 'day' })))
+    ws.on('message', (m) => {
+      const now = Date.now()
+      const msg = JSON.parse(m)
+      if (msg.type === 'error') return resolve({ ws, error: msg.error })
+      if (msg.type !== 'updates') return
+      if (!snapshot) {
+        snapshot = true
+        return resolve({ ws })
+      }
+      for (const u of msg.updates) onUpdate(now - Date.parse(u.computed_at))
+    })
+    ws.on('error', (e) => resolve({ ws, error: e }))
+  })
+}
+
+async function serverState(base) {
+  const detailed = await (await fetch(`http://${base}/health/detailed`)).json()
+  const metrics = await (await fetch(`http://${base}/metrics`)).text()
+  const rss = Number(/^process_resident_memory_bytes (\d+)/m.exec(metrics)?.[1] ?? 0)
+  return { rss, streams: detailed.engine.streams, metrics }
+}
+
+async function pushes(base, queries) {
+  const latencies = []
+  const t0 = Date.now()
+  const subs = []
+  for (let i = 0; i < SOCKETS; i += 50) {
+    subs.push(...(await Promise.all(Array.from({ length: Math.min(50, SOCKETS - i) }, (_, j) => subscriber(base, queries[(i + j) % queries.length], (ms) => latencies.push(ms))))))
+  }
+  const failed = subs.filter((s) => s.error)
+  console.log(`websocket: ${subs.length - failed.length}/${SOCKETS} subscribers over ${queries.length} queries have their snapshot after ${Date.now() - t0} ms${failed.length ? ` (${failed.length} refused: ${JSON.stringify(failed[0].error).slice(0, 200)})` : ''}`)
+  await sleep(SECONDS * 1000)
+  report(`websocket push latency (${SOCKETS} subscribers, live appends)`, latencies)
+  for (const s of subs) s.ws.close()
+}
+
+async function mixed(base) {
+  const requests = [
+    ['POST', '/calculate', { kpi: 'revenue', grain: 'day' }],
+    ['POST', '/calculate', { kpi: 'perfect_order_rate', grain: 'week', by: ['orders.region'] }],
+    ['POST', '/calculate/dashboard', { kpis: ['revenue', 'average_order_value', 'new_customers'], grain: 'month' }],
+    ['GET', '/kpis/on_time_delivery_rate/history?grain=month&by=orders.region'],
+    ['GET', '/kpis'],
+    ['GET', '/kpis/revenue'],
+    ['POST', '/calculate', { kpi: 'average_order_value', grain: 'month', by: ['orders.channel'] }],
+    ['GET', '/health/ready'],
+  ]
+  const times = []
+  let failures = 0
+  const pending = []
+  const started = Date.now()
+  for (let i = 0; i < RATE * SECONDS; i++) {
+    const due = started + (i * 1000) / RATE
+    const wait = due - Date.now()
+    if (wait > 0) await sleep(wait)
+    const [method, url, body] = requests[i % requests.length]
+    const sent = performance.now()
+    pending.push(
+      fetch(`http://${base}${url}`, { method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body) })
+        .then(async (res) => {
+          await res.arrayBuffer()
+          if (!res.ok) failures += 1
+          times.push(performance.now() - sent)
+        })
+        .catch(() => (failures += 1)),
+    )
+  }
+  await Promise.all(pending)
+  const elapsed = (Date.now() - started) / 1000
+  report(`mixed requests at ${RATE}/s for ${SECONDS} s (achieved ${(times.length / elapsed).toFixed(0)}/s, ${failures} failures)`, times)
+}
+
+async function churn(base, queries) {
+  await sleep(2000)
+  const before = await serverState(base)
+  const until = Date.now() + CHURN * 1000
+  let cycles = 0
+  while (Date.now() < until) {
+    const subs = await Promise.all(Array.from({ length: 20 }, (_, i) => subscriber(base, queries[(cycles * 20 + i) % queries.length], () => {})))
+    for (const s of subs) s.ws.close()
+    cycles += 1
+    await sleep(200)
+  }
+  await sleep(3000)
+  const after = await serverState(base)
+  const mb = (b) => (b / 1048576).toFixed(0)
+  console.log(`churn: ${cycles * 20} connections over ${CHURN} s; server RSS ${mb(before.rss)} MB -> ${mb(after.rss)} MB (${(((after.rss - before.rss) / before.rss) * 100).toFixed(1)} %); engine views open before ${before.streams}, after ${after.streams}`)
+}
+
+async function browser(base) {
+  if (!fs.existsSync(CHROMIUM)) return console.log(`browser: skipped (no ${CHROMIUM})`)
+  const { chromium } = require('playwright-core')
+  const b = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
+  try {
+    const page = await b.newPage()
+    await page.goto(`http://${base}/`, { waitUntil: 'load' })
+    await page.waitForSelector('#connection.online', { timeout: 30000 })
+    const t = await page.evaluate(() => ({ nav: performance.getEntriesByType('navigation')[0].toJSON(), ws: performance.getEntriesByName('kpi:ws-connect')[0]?.duration }))
+    console.log(`browser: page load ${t.nav.loadEventEnd.toFixed(0)} ms (DOMContentLoaded ${t.nav.domContentLoadedEventEnd.toFixed(0)} ms), WebSocket connect ${t.ws?.toFixed(1) ?? '?'} ms`)
+  } finally {
+    await b.close()
+  }
+}
+
 async function main() {
   const port = await freePort()
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-load-'))
-  const server = fork(path.join(__dirname, '..', 'src', 'main.js'), [], {
-    env: { ...process.env, PORT: String(port), KPI_DATA_DIR: dataDir, KPI_DEMO_ROWS: process.env.ROWS || '20000', KPI_RATE_LIMIT: '1000000' },
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-load-'))
+  const config = path.join(dir, 'server.json')
+  fs.writeFileSync(config, JSON.stringify({
+    port, data_dir: dir, log_level: 'warn',
+    demo: { rows: Number(process.env.ROWS || 20000), speed: Number(process.env.SPEED || 2000) },
+    limits: { rate_limit: 1000000, sockets_per_client: 100000 },
+  }))
+  const server = fork(path.join(__dirname, '..', 'src', 'main.js'), ['--config', config], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
   await new Promise((resolve) => server.stdout.on('data', (d) => String(d).includes('KPI dashboard server on') && resolve()))
   const base = `127.0.0.1:${port}`
+  const queries = hundredQueries()
   try {
-    // 1. WebSocket subscribers.
-    const latencies = []
-    let snapshots = 0
-    const sockets = []
-    for (let i = 0; i < SOCKETS; i++) {
-      const ws = new WebSocket(`ws://${base}/ws/kpi/revenue?period=minute`)
-      let first = true
-      ws.on('message', (m) => {
-        const now = Date.now()
-        const msg = JSON.parse(m)
-        if (msg.type !== 'updates') return
-        // The first message is the snapshot (possibly with changes merged in); later ones are pushes.
-        if (first) {
-          first = false
-          snapshots += 1
-          return
-        }
-        for (const u of msg.updates) latencies.push(now - Date.parse(u.computed_at))
-      })
-      ws.on('error', () => {})
-      sockets.push(ws)
-    }
-    const t0 = Date.now()
-    while (snapshots < SOCKETS && Date.now() - t0 < 60000) await new Promise((r) => setTimeout(r, 50))
-    console.log(`websocket: ${snapshots}/${SOCKETS} subscribers have their snapshot after ${Date.now() - t0} ms`)
-    await new Promise((r) => setTimeout(r, SECONDS * 1000))
-    report(`websocket push latency (${SOCKETS} subscribers, live appends each second)`, latencies)
-    for (const ws of sockets) ws.close()
-
-    // 2. POST /calculate at a fixed rate.
-    const queries = [
-      { kpi: 'revenue', grain: 'day' },
-      { kpi: 'perfect_order_rate', grain: 'week', by: ['orders.region'] },
-      { kpi: 'average_order_value', grain: 'month', by: ['orders.channel'] },
-      { kpi: 'on_time_delivery_rate', grain: 'day' },
-    ]
-    const times = []
-    let failures = 0
-    const pending = []
-    const started = Date.now()
-    for (let i = 0; i < RATE * SECONDS; i++) {
-      const due = started + (i * 1000) / RATE
-      const wait = due - Date.now()
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-      const sent = performance.now()
-      pending.push(
-        fetch(`http://${base}/calculate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(queries[i % queries.length]) })
-          .then(async (res) => {
-            await res.arrayBuffer()
-            if (!res.ok) failures += 1
-            times.push(performance.now() - sent)
-          })
-          .catch(() => (failures += 1)),
-      )
-    }
-    await Promise.all(pending)
-    const elapsed = (Date.now() - started) / 1000
-    report(`POST /calculate at ${RATE}/s for ${SECONDS} s (achieved ${(times.length / elapsed).toFixed(0)}/s, ${failures} failures)`, times)
-    // How the engine answered them: from the cache, by patching a cached result, or in full.
-    const metrics = await (await fetch(`http://${base}/metrics`)).text()
+    await pushes(base, queries)
+    await mixed(base)
+    if (CHURN > 0) await churn(base, queries)
+    await browser(base)
+    const { metrics } = await serverState(base)
     const counter = (name) => Number(new RegExp(`^kpi_engine_${name}_total (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0)
-    console.log(`engine: ${counter('calculations')} calculations, ${counter('cache_hits')} cache hits, ${counter('cache_patches')} patched, ${counter('shared')} shared, ${counter('cache_misses') - counter('cache_patches')} other misses`)
+    console.log(`engine: ${counter('calculations')} calculations, ${counter('cache_hits')} cache hits, ${counter('cache_patches')} patched, ${counter('shared')} shared`)
   } finally {
     server.kill('SIGTERM')
   }

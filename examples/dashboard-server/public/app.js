@@ -12,10 +12,10 @@ const PERIOD_SECONDS = { minute: 60, hour: 3600, day: 86400 }
 const ADDITIVE = new Set(['currency', 'count'])
 const PALETTE = ['#4ea1ff', '#f4a259', '#5bba6f', '#e15b64', '#a97fd8', '#3fc1c9', '#c9a227', '#8d99ae']
 
-async function api(path, body) {
+async function api(path, body, method = 'POST') {
   const headers = { 'content-type': 'application/json' }
   if (token) headers.authorization = `Bearer ${token}`
-  const res = await fetch(path, body === undefined ? { headers } : { method: 'POST', headers, body: JSON.stringify(body) })
+  const res = await fetch(path, body === undefined ? { headers } : { method, headers, body: JSON.stringify(body) })
   const json = await res.json()
   if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : res.statusText)
   return json
@@ -244,56 +244,56 @@ function renderBreakdown(card) {
     .catch((e) => card.chart.replaceChildren(el('p', { class: 'error' }, e.message)))
 }
 
-function setConnection() {
-  const all = [...cards.values()]
-  const online = all.length > 0 && all.every((c) => c.socket && c.socket.readyState === WebSocket.OPEN)
+/** The page's one WebSocket (live.js); created by startDashboard. */
+let live = null
+let subscriptionIds = 0
+
+function setConnection(online) {
   const badge = document.getElementById('connection')
   badge.textContent = online ? 'live' : 'reconnecting'
   badge.className = `connection ${online ? 'online' : 'offline'}`
 }
 
+/** Applies a message of the card's subscription: updates, or the engine's refusal. */
+function receive(card, message) {
+  if (message.type === 'error') {
+    card.error.textContent = message.error.message
+    card.error.hidden = false
+    return
+  }
+  if (message.type !== 'updates') return
+  card.error.hidden = true
+  let changed = false
+  for (const u of message.updates) {
+    if (u.kind === 'snapshot' || u.period) card.periods.set(u.period ?? '', u)
+    if (u.kind !== 'snapshot') changed = true
+  }
+  if (changed) {
+    card.element.dataset.live = String(Number(card.element.dataset.live || 0) + 1)
+    // A brief highlight of the value, restarted on every update.
+    card.value.classList.remove('updated')
+    void card.value.offsetWidth
+  }
+  const now = new Date()
+  document.getElementById('last-update').textContent = now.toLocaleTimeString()
+  card.updated.textContent = `updated ${now.toLocaleTimeString()}`
+  renderCard(card)
+  if (changed) card.value.classList.add('updated')
+}
+
+/** Subscribes a card at the chosen period (when it is on screen; see startDashboard). */
 function connect(card) {
+  if (card.subscription) return
   const period = document.getElementById('period').value
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/kpi/${card.code}?period=${period}${token ? `&token=${encodeURIComponent(token)}` : ''}`
-  const socket = new WebSocket(url)
-  card.socket = socket
-  socket.onopen = () => {
-    card.retry = 500
-    setConnection()
-  }
-  socket.onmessage = (event) => {
-    const message = JSON.parse(event.data)
-    if (message.type === 'error') {
-      card.error.textContent = message.error.message
-      card.error.hidden = false
-      return
-    }
-    if (message.type !== 'updates') return
-    card.error.hidden = true
-    let changed = false
-    for (const u of message.updates) {
-      if (u.kind === 'snapshot' || u.period) card.periods.set(u.period ?? '', u)
-      if (u.kind !== 'snapshot') changed = true
-    }
-    if (changed) {
-      card.element.dataset.live = String(Number(card.element.dataset.live || 0) + 1)
-      // A brief highlight of the value, restarted on every update.
-      card.value.classList.remove('updated')
-      void card.value.offsetWidth
-    }
-    document.getElementById('last-update').textContent = new Date().toLocaleTimeString()
-    renderCard(card)
-    if (changed) card.value.classList.add('updated')
-  }
-  socket.onclose = (event) => {
-    setConnection()
-    if (card.socket !== socket) return
-    // 4400-4499: the server refused this subscription for good (its error is on the card).
-    if (event.code >= 4400 && event.code < 4500) return
-    // Auto-reconnect with backoff, up to 10 s.
-    setTimeout(() => card.socket === socket && connect(card), card.retry)
-    card.retry = Math.min(10000, card.retry * 2)
-  }
+  card.subscription = `${card.code}:${period}:${++subscriptionIds}`
+  live.subscribe(card.subscription, { kpi: card.code }, period, (message) => receive(card, message))
+}
+
+/** Stops a card's subscription (off screen, removed, or the period changed). */
+function disconnect(card) {
+  if (!card.subscription) return
+  live.unsubscribe(card.subscription)
+  card.subscription = null
 }
 
 // --- Alerts ---------------------------------------------------------------------------------
@@ -343,31 +343,85 @@ function rememberedPeriod() {
   }
 }
 
+/** The caller's saved layout (KPIs, view per KPI, period), or null. */
+async function savedLayout() {
+  try {
+    return (await api('/me')).layout
+  } catch {
+    return null
+  }
+}
+
+/** Saves the layout for this user (the server keeps one per user). */
+function saveLayout() {
+  const layout = { kpis: [...cards.keys()], views: Object.fromEntries([...cards.values()].map((c) => [c.code, c.view])), period: document.getElementById('period').value }
+  api('/me/layout', layout, 'PUT').catch((e) => console.warn(`layout not saved: ${e.message}`))
+}
+
+/** Cards subscribe while on screen only, and leave when scrolled away. */
+const visibility = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    const card = cards.get(entry.target.dataset.kpi)
+    if (!card) continue
+    card.visible = entry.isIntersecting
+    if (entry.isIntersecting) connect(card)
+    else disconnect(card)
+  }
+})
+
+/** Adds the card of `kpi` (a catalog entry) showing `view`. */
+function addCard(kpi, view = 'line') {
+  const code = kpi.code
+  const value = el('div', { class: 'value loading' }, 'loading…')
+  const chart = el('div', { class: 'chart' })
+  const error = el('p', { class: 'error', hidden: '' })
+  const badge = el('span', { class: 'alert-badge', hidden: '' })
+  const updated = el('span', { class: 'updated-at' }, 'waiting for data')
+  const card = { code, kpi, unit: kpi.unit, dimensions: kpi.dimensions || [], periods: new Map(), view: VIEWS.includes(view) ? view : 'line', value, chart, error, badge, updated }
+  const views = el('div', { class: 'views' }, ...VIEWS.map((v) => el('button', {
+    class: v === card.view ? 'active' : '',
+    onclick: (e) => {
+      card.view = v
+      e.target.parentElement.querySelectorAll('button').forEach((b) => b.classList.toggle('active', b === e.target))
+      renderCard(card)
+      saveLayout()
+    },
+  }, v)))
+  card.element = el('div', { class: 'card', 'data-kpi': code }, el('h2', {}, kpi.name, badge), value, updated, error, views, chart)
+  document.getElementById('cards').append(card.element)
+  cards.set(code, card)
+  visibility.observe(card.element)
+}
+
+function removeCard(code) {
+  const card = cards.get(code)
+  if (!card) return
+  visibility.unobserve(card.element)
+  disconnect(card)
+  card.element.remove()
+  cards.delete(code)
+}
+
 async function startDashboard() {
   const select = document.getElementById('period')
-  const remembered = rememberedPeriod()
+  const [kpis, layout] = await Promise.all([api('/kpis'), savedLayout()])
+  const known = new Map(kpis.map((k) => [k.code, k]))
+  const remembered = layout?.period ?? rememberedPeriod()
   if (remembered && PERIOD_SECONDS[remembered]) select.value = remembered
-  const known = new Map((await api('/kpis')).map((k) => [k.code, k]))
-  const container = document.getElementById('cards')
-  for (const code of DASHBOARD_KPIS.filter((c) => known.has(c))) {
-    const kpi = known.get(code)
-    const value = el('div', { class: 'value loading' }, 'loading…')
-    const chart = el('div', { class: 'chart' })
-    const error = el('p', { class: 'error', hidden: '' })
-    const badge = el('span', { class: 'alert-badge', hidden: '' })
-    const card = { code, unit: kpi.unit, dimensions: kpi.dimensions || [], periods: new Map(), view: 'line', retry: 500, value, chart, error, badge }
-    const views = el('div', { class: 'views' }, ...VIEWS.map((v) => el('button', {
-      class: v === 'line' ? 'active' : '',
-      onclick: (e) => {
-        card.view = v
-        e.target.parentElement.querySelectorAll('button').forEach((b) => b.classList.toggle('active', b === e.target))
-        renderCard(card)
+  live = new LiveSocket(token, setConnection)
+  const chosen = (layout?.kpis ?? DASHBOARD_KPIS).filter((c) => known.has(c))
+  for (const code of chosen) addCard(known.get(code), layout?.views?.[code])
+  // The KPI picker: every KPI the caller may read; a change adds or removes its card.
+  const picker = document.getElementById('picker-kpis')
+  for (const kpi of kpis) {
+    picker.append(el('label', {}, el('input', {
+      type: 'checkbox', name: 'pick', value: kpi.code, ...(cards.has(kpi.code) ? { checked: '' } : {}),
+      onchange: (e) => {
+        if (e.target.checked) addCard(kpi)
+        else removeCard(kpi.code)
+        saveLayout()
       },
-    }, v)))
-    card.element = el('div', { class: 'card', 'data-kpi': code }, el('h2', {}, kpi.name, badge), value, error, views, chart)
-    container.append(card.element)
-    cards.set(code, card)
-    connect(card)
+    }), ` ${kpi.name}`))
   }
   watchAlerts()
   select.addEventListener('change', () => {
@@ -376,15 +430,14 @@ async function startDashboard() {
     } catch {
       // Storage may be off (private windows); the choice then lasts for this page only.
     }
+    saveLayout()
     for (const card of cards.values()) {
-      const old = card.socket
-      card.socket = null
-      old?.close()
+      disconnect(card)
       card.periods.clear()
       card.breakdown = null
       card.value.textContent = 'loading…'
       card.value.classList.add('loading')
-      connect(card)
+      if (card.visible) connect(card)
     }
   })
 }
@@ -405,6 +458,7 @@ async function showKpi(kpi) {
       if (checkbox) checkbox.checked = true
       add.textContent = 'In the proposal ✓'
       updateProposalCount()
+      document.dispatchEvent(new Event('proposal-kpis-changed'))
     },
   }, checkbox?.checked ? 'In the proposal ✓' : 'Add to proposal')
   detail.append(add)
@@ -480,30 +534,27 @@ async function startProposal() {
   for (const kpi of kpis) {
     box.append(el('label', {}, el('input', { type: 'checkbox', name: 'kpi', value: kpi.code }), ` ${kpi.name}`))
   }
-  box.addEventListener('change', updateProposalCount)
-  const select = (name, options) => el('select', { name }, ...options.map(([v, t]) => el('option', { value: v }, t)))
-  document.getElementById('questions').append(
-    el('label', {}, 'Client name ', el('input', { name: 'client_name', value: 'Acme Retail' })),
-    el('label', {}, 'Licence term ', select('license_term', [['1', '1 year'], ['3', '3 years'], ['5', '5 years']])),
-    el('label', {}, 'Platform ', select('platform', [['aws', 'AWS'], ['azure', 'Azure'], ['gcp', 'GCP'], ['on_premises', 'On premises'], ['none', 'None']])),
-    el('label', {}, 'Data per day (GB) ', el('input', { name: 'daily_gb', type: 'number', value: '5', min: '0' })),
-    el('label', {}, 'Concurrent users ', el('input', { name: 'concurrent_users', type: 'number', value: '50', min: '1' })),
-    el('label', {}, el('input', { name: 'retainer', type: 'checkbox' }), ' Managed-services retainer'),
-  )
+  const builder = new ProposalBuilder(document.getElementById('questions'), kpis)
+  await builder.start()
+  // The chosen KPIs decide the object models (step 3) and KPIs (step 4) asked about.
+  let asked = 0
+  const chosen = () => [...document.querySelectorAll('input[name="kpi"]:checked')].map((c) => c.value)
+  const rerender = async () => {
+    const kpis = chosen()
+    const mine = ++asked
+    const models = kpis.length ? (await api('/analysis/required-objects', { kpis })).object_models : []
+    if (mine === asked) builder.render(kpis, models)
+  }
+  box.addEventListener('change', () => {
+    updateProposalCount()
+    rerender().catch((e) => console.error(e))
+  })
+  document.addEventListener('proposal-kpis-changed', () => rerender().catch((e) => console.error(e)))
   document.getElementById('proposal-form').addEventListener('submit', async (event) => {
     event.preventDefault()
-    const form = new FormData(event.target)
     const error = document.getElementById('proposal-error')
-    const answers = {
-      client_name: form.get('client_name'),
-      license_term: Number(form.get('license_term')),
-      default_integration: { method: 'batch_conformed' },
-      environment: { platform: form.get('platform') },
-      infrastructure: { daily_gb: Number(form.get('daily_gb')), concurrent_users: Number(form.get('concurrent_users')), refresh: 'hour' },
-      managed_services: { retainer: form.get('retainer') === 'on' },
-    }
     try {
-      const { markdown: text } = await api('/proposals', { kpis: form.getAll('kpi'), answers })
+      const { markdown: text } = await api('/proposals', { kpis: chosen(), answers: builder.answers() })
       error.hidden = true
       document.getElementById('proposal-output').innerHTML = markdown(text)
     } catch (e) {

@@ -198,7 +198,7 @@ function loadConfig({ argv = [], env = process.env, cwd = process.cwd() } = {}) 
     return source.kind === 'postgres' ? source : { ...source, location: local(source.location) }
   })
   if (settings.postgres) only(settings.postgres, ['dsn', 'schema'], 'postgres')
-  if (settings.demo) only(settings.demo, ['rows', 'seed', 'live'], 'demo')
+  if (settings.demo) only(settings.demo, ['rows', 'seed', 'live', 'speed'], 'demo')
   for (const [i, board] of (settings.dashboards || []).entries()) {
     typed(board, 'object', `dashboards[${i}]`)
     only(board, ['name', 'kpis', 'grain', 'by'], `dashboards[${i}]`)
@@ -217,7 +217,7 @@ function loadConfig({ argv = [], env = process.env, cwd = process.cwd() } = {}) 
     engine: settings.engine || {},
     sources,
     postgres: settings.postgres,
-    demo: settings.demo ? { rows: 50000, seed: 42, live: true, ...settings.demo } : null,
+    demo: settings.demo ? { rows: 50000, seed: 42, live: true, speed: 1, ...settings.demo } : null,
     dashboards: settings.dashboards || [],
     retention: settings.retention,
     limits,

@@ -66,7 +66,7 @@ class Health {
           return {
             status: this.stopping ? 'stopping' : degraded ? 'degraded' : 'ok',
             uptime_s: Math.round((Date.now() - this.started) / 1000),
-            engine: { tables: [...tables.values()], metrics: this.engine.metrics(), cached_results: this.engine.cachedResults() },
+            engine: { tables: [...tables.values()], streams: this.engine.streams().length, metrics: this.engine.metrics(), cached_results: this.engine.cachedResults() },
             sources,
             feeds,
             last_calculation: this.lastCalculation,

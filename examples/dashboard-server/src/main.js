@@ -139,7 +139,7 @@ async function main() {
   let stopLive = () => {}
   if (config.demo) {
     for (const rule of DEMO_ALERTS) await engine.addAlertRule(rule)
-    if (config.demo.live) stopLive = startLive(catalog, engine, { rows: config.demo.rows, log })
+    if (config.demo.live) stopLive = startLive(catalog, engine, { rows: config.demo.rows, speed: config.demo.speed, log })
     console.log(`${config.catalog === 'standard' ? 'standard catalog' : config.catalog}, ${config.demo.rows.toLocaleString('en')} demo orders over the last year${config.demo.live ? ', new orders at the same pace' : ''}; ready in ${Date.now() - started} ms\n`)
     console.log(await summary(engine, new Date()))
   } else {

@@ -24,7 +24,8 @@ test('the page shows live KPIs, the catalog and a proposal', { timeout: 120000 }
   for (const [name, ipc] of Object.entries(demo.generate(catalog, { rows: 3000, seed: 5, start: demoTime(start), end: demoTime(now) }))) {
     engine.register(name, ipc)
   }
-  const server = createServer({ catalog, engine, clientsFile: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-web-')), 'clients.json') })
+  const clientsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-web-')), 'clients.json')
+  let server = createServer({ catalog, engine, clientsFile })
   await new Promise((r) => server.listen(0, '127.0.0.1', r))
   const base = `http://127.0.0.1:${server.address().port}`
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
@@ -32,6 +33,8 @@ test('the page shows live KPIs, the catalog and a proposal', { timeout: 120000 }
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } })
     const problems = []
     page.on('pageerror', (e) => problems.push(e.message))
+    // Console errors too: a script the CSP blocks, a failed request the page did not expect.
+    page.on('console', (m) => m.type() === 'error' && problems.push(m.text()))
     await page.goto(base)
 
     // KPI values appear and the connection is live.
@@ -91,6 +94,41 @@ test('the page shows live KPIs, the catalog and a proposal', { timeout: 120000 }
     await page.waitForSelector('[data-kpi="revenue"] .value[data-kpi-value]:not([data-kpi-value=""])', { timeout: 30000 })
     assert.equal(await page.inputValue('#period'), 'hour')
 
+    // KPIs picked for the dashboard are saved for the user and come back after a reload.
+    await page.click('#picker summary')
+    await page.check('#picker-kpis input[value="order_count"]')
+    await page.locator('.card[data-kpi="order_count"]').scrollIntoViewIfNeeded()
+    await page.waitForSelector('[data-kpi="order_count"] .value[data-kpi-value]:not([data-kpi-value=""])', { timeout: 30000 })
+    await page.uncheck('#picker-kpis input[value="new_customers"]')
+    await page.waitForFunction(() => !document.querySelector('.card[data-kpi="new_customers"]'))
+    await page.waitForTimeout(300)
+    await page.reload()
+    await page.locator('.card[data-kpi="order_count"]').scrollIntoViewIfNeeded()
+    await page.waitForSelector('[data-kpi="order_count"] .value[data-kpi-value]:not([data-kpi-value=""])', { timeout: 30000 })
+    assert.equal(await page.$('.card[data-kpi="new_customers"]'), null)
+    // Only cards on screen hold a subscription: with many cards, fewer views than cards.
+    const codes = (await (await fetch(`${base}/kpis`)).json()).map((k) => k.code)
+    await page.click('#picker summary')
+    for (const code of codes.slice(0, 30)) await page.check(`#picker-kpis input[value="${code}"]`)
+    await page.waitForTimeout(1500)
+    const cardCount = await page.$$eval('.card', (c) => c.length)
+    assert.ok(cardCount >= 30)
+    assert.ok(engine.streams().length < cardCount / 2, `${engine.streams().length} views for ${cardCount} cards`)
+    for (const code of codes.slice(0, 30)) if (!['revenue', 'perfect_order_rate', 'on_time_delivery_rate', 'average_order_value', 'order_count'].includes(code)) await page.uncheck(`#picker-kpis input[value="${code}"]`)
+    await page.click('#picker summary')
+    await page.evaluate(() => window.scrollTo(0, 0))
+
+    // A server restart: the page reconnects and keeps getting updates.
+    const port = server.address().port
+    await server.shutdown()
+    await page.waitForSelector('#connection.offline', { timeout: 30000 })
+    server = createServer({ catalog, engine, clientsFile })
+    await new Promise((r) => server.listen(port, '127.0.0.1', r))
+    await page.waitForSelector('#connection.online', { timeout: 30000 })
+    const seen = Number(await page.getAttribute('[data-kpi="revenue"]', 'data-live') || 0)
+    engine.append('orders', demo.generate(catalog, { rows: 50, seed: 7, start: demoTime(new Date(Date.now() - 3600e3)), end: demoTime(new Date()) }).orders)
+    await page.waitForFunction((n) => Number(document.querySelector('[data-kpi="revenue"]').dataset.live || 0) > n, seen, { timeout: 30000 })
+
     // The catalog: a KPI with its formula and a rendered Mermaid diagram.
     await page.click('nav button[data-tab="catalog"]')
     await page.click('summary:text("Deliver")')
@@ -103,9 +141,18 @@ test('the page shows live KPIs, the catalog and a proposal', { timeout: 120000 }
     await page.click('nav button[data-tab="proposal"]')
     assert.ok(await page.isChecked('input[name="kpi"][value="perfect_order_rate"]'), 'added from the catalog')
     assert.equal(await page.textContent('#proposal-count'), '1 KPI')
+    // The builder is the questionnaire's eight steps; retention answers reach the proposal.
+    assert.equal(await page.$$eval('#questions fieldset.step', (f) => f.length), 8)
+    await page.waitForSelector('[data-question="data_integration.orders.method"]')
+    await page.selectOption('select[name="retention.staged_source_data.retention_period"]', '90')
+    await page.selectOption('select[name="retention.staged_source_data.archival_enabled"]', 'true')
+    await page.selectOption('select[name="retention.staged_source_data.archival"]', JSON.stringify({ archival_period: 3, archival_unit: 'years' }))
+    await page.check('[data-question="retention.compliance"] input[value=\'"sox"\']')
     await page.click('#proposal-form button[type="submit"]')
-    await page.waitForSelector('#proposal-output h1, #proposal-output h2', { timeout: 30000 })
+    await page.waitForSelector('#proposal-output h1, #proposal-output h2, #proposal-error:not([hidden])', { timeout: 30000 }).catch((e) => assert.fail(`${e.message}: ${problems.join('; ')}`))
+    assert.equal(await page.isHidden('#proposal-error'), true, await page.textContent('#proposal-error'))
     assert.match(await page.textContent('#proposal-output'), /Acme Retail/)
+    assert.match(await page.textContent('#proposal-output'), /SOX/)
 
     await page.click('nav button[data-tab="dashboard"]')
     fs.mkdirSync(ARTIFACTS, { recursive: true })
