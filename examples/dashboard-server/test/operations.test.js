@@ -121,6 +121,27 @@ test('bad settings stop the server at start with the setting named', async () =>
   assert.match(bad.output(), /refusing to listen on 0\.0\.0\.0 without authentication/)
 })
 
+test('the configuration in docs/dashboard-server.md is accepted as written', () => {
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'docs', 'dashboard-server.md'), 'utf8')
+  const blocks = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1])
+  assert.equal(blocks.length, 1)
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kpi-doc-'))
+  fs.writeFileSync(path.join(dir, 'server.yaml'), blocks[0])
+  const env = { KPI_OPS_KEY: 'ops-key-0123456789abcdef', KPI_ACME_KEY: 'acme-key-0123456789abcdef', KPI_JWT_SECRET: 'a-jwt-secret-of-at-least-32-bytes!!' }
+  const saved = { ...process.env }
+  Object.assign(process.env, env)
+  try {
+    const config = loadConfig({ argv: ['--config', path.join(dir, 'server.yaml')], env })
+    assert.deepEqual(config.sources.map((s) => [s.model, s.kind]), [['orders', 'parquet'], ['customers', 'csv'], ['products', 'postgres'], ['order_events', 'postgres']])
+    assert.equal(config.sources[0].location, 's3://lake/orders/')
+    assert.equal(config.sources[1].location, path.join(dir, 'exports', 'customers.csv'))
+    assert.deepEqual(config.auth.api_keys.map((k) => k.role), ['admin', 'analyst', 'client'])
+    assert.equal(config.limits.max_result_rows, 100000)
+  } finally {
+    for (const key of Object.keys(env)) if (!(key in saved)) delete process.env[key]
+  }
+})
+
 test('health: alive, ready, and detailed for staff', async () => {
   const catalog = Catalog.standard()
   const engine = new Engine(catalog)
