@@ -127,6 +127,9 @@ function renderCard(card) {
   if (card.view === 'breakdown') return renderBreakdown(card)
   if (card.view === 'forecast') return renderForecast(card)
   if (card.view === 'compare') return renderCompare(card)
+  if (card.view === 'line' || card.view === 'bar') return plot(card, points.slice(-60))
+  card.plot?.destroy()
+  card.plot = null
   card.chart.replaceChildren()
   if (card.view === 'table') {
     const rows = points.slice(-10).reverse().map((p) => el('tr', {}, el('td', {}, p.period.slice(0, 16).replace('T', ' ')), el('td', {}, format(p.value, card.unit))))
@@ -134,6 +137,78 @@ function renderCard(card) {
   } else {
     card.chart.append(svg(card.view, card.view === 'sparkline' ? points.slice(-20) : points.slice(-60), card.unit))
   }
+}
+
+/** Threshold bands of a KPI (`thresholds` and `direction` from the catalog) for a chart: the
+ *  critical and warning ranges shaded, the target as a line. */
+const thresholdBands = {
+  id: 'thresholdBands',
+  beforeDatasetsDraw(chart, args, options) {
+    const t = options.thresholds
+    if (!t) return
+    const { ctx, chartArea: area, scales: { y } } = chart
+    const at = (v) => Math.min(area.bottom, Math.max(area.top, y.getPixelForValue(v)))
+    const lower = options.direction === 'lower_is_better'
+    const band = (from, to, color) => {
+      if (from === undefined || to === undefined) return
+      const [a, b] = [at(from), at(to)]
+      ctx.fillStyle = color
+      ctx.fillRect(area.left, Math.min(a, b), area.right - area.left, Math.abs(a - b))
+    }
+    ctx.save()
+    // Beyond critical is red, between critical and warning amber.
+    band(lower ? t.critical : y.min, lower ? y.max : t.critical, 'rgba(192, 57, 43, 0.12)')
+    band(t.critical, t.warning, 'rgba(224, 168, 0, 0.14)')
+    if (t.target !== undefined) {
+      ctx.strokeStyle = 'rgba(31, 139, 76, 0.8)'
+      ctx.setLineDash([4, 4])
+      ctx.beginPath()
+      ctx.moveTo(area.left, at(t.target))
+      ctx.lineTo(area.right, at(t.target))
+      ctx.stroke()
+    }
+    ctx.restore()
+  },
+}
+
+/** A line or bar chart of the card's periods (Chart.js): axes, tooltips with the KPI's unit,
+ *  and its threshold bands. Updated in place while values stream in. */
+function plot(card, points) {
+  const labels = points.map((p) => p.period.slice(0, 16).replace('T', ' '))
+  const values = points.map((p) => p.value)
+  if (card.plot && card.plot.config.type === card.view && card.chart.contains(card.plot.canvas)) {
+    card.plot.data.labels = labels
+    card.plot.data.datasets[0].data = values
+    card.plot.update('none')
+    return
+  }
+  card.plot?.destroy()
+  const canvas = el('canvas', { class: 'plot', height: '160' })
+  card.chart.replaceChildren(canvas)
+  const thresholds = card.kpi.thresholds
+  card.plot = new window.Chart(canvas, {
+    type: card.view,
+    data: { labels, datasets: [{ label: card.kpi.name, data: values, borderColor: '#4ea1ff', backgroundColor: card.view === 'bar' ? '#4ea1ff' : 'rgba(78, 161, 255, 0.15)', pointRadius: 0, tension: 0.2 }] },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'index', intersect: false },
+      scales: {
+        x: { ticks: { maxTicksLimit: 4, font: { size: 9 } } },
+        y: {
+          ticks: { maxTicksLimit: 4, font: { size: 9 }, callback: (v) => format(v, card.unit) },
+          ...(thresholds ? { suggestedMin: Math.min(...Object.values(thresholds)), suggestedMax: Math.max(...Object.values(thresholds)) } : {}),
+        },
+      },
+      plugins: {
+        legend: { display: false },
+        tooltip: { callbacks: { label: (item) => `${card.kpi.name}: ${format(item.parsed.y, card.unit)}` } },
+        thresholdBands: { thresholds, direction: card.kpi.direction },
+      },
+    },
+    plugins: [thresholdBands],
+  })
 }
 
 /** Draws a card's view from `path`'s answer, fetched at most every 30 seconds while values stream in. */

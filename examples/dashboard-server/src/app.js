@@ -32,6 +32,8 @@ const ASSETS = {
   '/static/proposal.js': [path.join(PUBLIC, 'proposal.js'), 'text/javascript; charset=utf-8'],
   '/static/style.css': [path.join(PUBLIC, 'style.css'), 'text/css; charset=utf-8'],
   '/vendor/mermaid.min.js': [require.resolve('mermaid/dist/mermaid.min.js'), 'text/javascript; charset=utf-8'],
+  // chart.js exports no subpath for its browser build: it sits next to its CommonJS one.
+  '/vendor/chart.umd.js': [path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'text/javascript; charset=utf-8'],
 }
 
 /** Path parameters' patterns: codes and ids are words; an alert rule's name any segment. */

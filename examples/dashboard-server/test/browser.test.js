@@ -52,6 +52,15 @@ test('the page shows live KPIs, the catalog and a proposal', { timeout: 120000 }
       await page.click(`[data-kpi="revenue"] .views button:text("${view}")`)
     }
     assert.match(await page.textContent('[data-kpi="perfect_order_rate"] .value'), /^[\d.]+ %$/, 'ratios show as percentages')
+    // Line and bar views are Chart.js charts with the KPI's threshold bands and tooltips.
+    const chart = await page.evaluate(() => {
+      const plot = window.Chart.getChart(document.querySelector('[data-kpi="perfect_order_rate"] canvas.plot'))
+      return { type: plot.config.type, points: plot.data.datasets[0].data.length, bands: plot.options.plugins.thresholdBands.thresholds, tooltip: plot.options.plugins.tooltip.callbacks.label({ parsed: { y: 0.5 } }) }
+    })
+    assert.equal(chart.type, 'line')
+    assert.ok(chart.points > 0)
+    assert.deepEqual(chart.bands, { critical: 0.5, target: 0.9, warning: 0.6 })
+    assert.match(chart.tooltip, /Perfect Order Fulfillment: 50 %/)
 
     // Drill-down: revenue of the latest day by region as a pie, then by channel; a ratio as bars.
     await page.click('[data-kpi="revenue"] .views button:text("breakdown")')
