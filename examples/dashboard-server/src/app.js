@@ -29,6 +29,7 @@ const ASSETS = {
   '/': [path.join(PUBLIC, 'index.html'), 'text/html; charset=utf-8'],
   '/static/app.js': [path.join(PUBLIC, 'app.js'), 'text/javascript; charset=utf-8'],
   '/static/live.js': [path.join(PUBLIC, 'live.js'), 'text/javascript; charset=utf-8'],
+  '/static/charts.js': [path.join(PUBLIC, 'charts.js'), 'text/javascript; charset=utf-8'],
   '/static/proposal.js': [path.join(PUBLIC, 'proposal.js'), 'text/javascript; charset=utf-8'],
   '/static/style.css': [path.join(PUBLIC, 'style.css'), 'text/css; charset=utf-8'],
   '/vendor/mermaid.min.js': [require.resolve('mermaid/dist/mermaid.min.js'), 'text/javascript; charset=utf-8'],
