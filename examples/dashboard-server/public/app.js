@@ -218,7 +218,11 @@ function receive(card, message) {
   }
   const now = new Date()
   document.getElementById('last-update').textContent = now.toLocaleTimeString()
-  card.updated.textContent = `updated ${now.toLocaleTimeString()}`
+  // Views update as data arrives; a new period (and its first value) starts at the boundary.
+  const seconds = PERIOD_SECONDS[document.getElementById('period').value]
+  const next = new Date(Math.ceil((now.getTime() + 1) / (seconds * 1000)) * seconds * 1000)
+  card.updated.textContent = `updated ${now.toLocaleTimeString()} · on new data; next ${seconds === 86400 ? 'day' : 'period'} ${next.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`
+  card.updated.dataset.next = next.toISOString()
   renderCard(card)
   if (changed) card.value.classList.add('updated')
 }

@@ -47,6 +47,10 @@ test('the page shows live KPIs, the catalog and a proposal', { timeout: 120000 }
     engine.append('orders', more.orders)
     await page.waitForSelector('[data-kpi="revenue"][data-live]', { timeout: 30000 })
     assert.notEqual(await page.textContent('[data-kpi="revenue"] .value'), '—')
+    // Each card says when it last changed and when its next period starts.
+    const next = Date.parse(await page.getAttribute('[data-kpi="revenue"] .updated-at', 'data-next'))
+    assert.ok(next > Date.now() - 5000 && next <= Date.now() + 86400e3, new Date(next).toISOString())
+    assert.match(await page.textContent('[data-kpi="revenue"] .updated-at'), /updated .* next day/)
     assert.ok(before)
     for (const view of ['bar', 'gauge', 'sparkline', 'table', 'line']) {
       await page.click(`[data-kpi="revenue"] .views button:text("${view}")`)
