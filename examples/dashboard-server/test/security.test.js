@@ -234,3 +234,32 @@ test('each user saves a layout of KPIs they may read, kept across restarts', asy
     await again?.shutdown()
   }
 })
+
+test('RS256 keys come from a JWKS URL too; a token with an unknown key id is refused', async () => {
+  const http = require('node:http')
+  const { publicKey, privateKey } = await jose.generateKeyPair('RS256')
+  const other = await jose.generateKeyPair('RS256')
+  const jwks = JSON.stringify({ keys: [{ ...(await jose.exportJWK(publicKey)), kid: 'live', alg: 'RS256' }] })
+  let fetched = 0
+  const idp = http.createServer((req, res) => {
+    fetched += 1
+    res.writeHead(200, { 'content-type': 'application/json' }).end(jwks)
+  })
+  await new Promise((r) => idp.listen(0, '127.0.0.1', r))
+  const engine = new Engine(catalog)
+  for (const [name, ipc] of Object.entries(data)) engine.register(name, ipc)
+  const server = createServer({ catalog, engine, clientsFile: null, auth: { jwt: { jwks: `http://127.0.0.1:${idp.address().port}/jwks.json`, audience: 'kpi' } } })
+  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  const sign = (key, kid) => new jose.SignJWT({ role: 'analyst' }).setProtectedHeader({ alg: 'RS256', kid }).setAudience('kpi').setSubject('u').setExpirationTime('5m').sign(key)
+  const status = async (token) => (await fetch(`http://127.0.0.1:${server.address().port}/kpis`, { headers: { authorization: `Bearer ${token}` } })).status
+  try {
+    assert.equal(await status(await sign(privateKey, 'live')), 200)
+    assert.equal(await status(await sign(privateKey, 'live')), 200)
+    assert.equal(fetched, 1, 'the key set is cached')
+    assert.equal(await status(await sign(other.privateKey, 'rotated-away')), 401)
+    assert.equal(await status(await sign(other.privateKey, 'live')), 401)
+  } finally {
+    await server.shutdown()
+    idp.close()
+  }
+})
