@@ -232,7 +232,7 @@ function connect(card) {
   if (card.subscription) return
   const period = document.getElementById('period').value
   card.subscription = `${card.code}:${period}:${++subscriptionIds}`
-  live.subscribe(card.subscription, { kpi: card.code }, period, (message) => receive(card, message))
+  live.subscribe(card.subscription, { query: { kpi: card.code }, period }, (message) => receive(card, message))
 }
 
 /** Stops a card's subscription (off screen, removed, or the period changed). */
@@ -268,16 +268,12 @@ function showAlerts(active) {
   }
 }
 
-/** Follows /ws/alerts: the active alerts at once, then each change; reconnects with backoff. */
-function watchAlerts(retry = 500) {
-  const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/alerts${token ? `?token=${encodeURIComponent(token)}` : ''}`
-  const socket = new WebSocket(url)
-  socket.onopen = () => (retry = 500)
-  socket.onmessage = (event) => {
-    const message = JSON.parse(event.data)
+/** Follows the alerts on the page's socket: the active ones at once, then each change (users
+ *  who may not see alerts get an error, and no banner). */
+function watchAlerts() {
+  live.subscribe('alerts', { alerts: true }, (message) => {
     if (message.type === 'alerts' || message.type === 'alert') showAlerts(message.active)
-  }
-  socket.onclose = () => setTimeout(() => watchAlerts(Math.min(10000, retry * 2)), retry)
+  })
 }
 
 /** The period chosen last time on this browser, if any. */

@@ -1,5 +1,5 @@
 'use strict'
-// One WebSocket for every live query of the page (the server's `/ws` protocol): cards subscribe
+// One WebSocket for every live query and the alerts (the server's `/ws` protocol): cards subscribe
 // and unsubscribe by id; after a lost connection (a server restart) it reconnects with backoff
 // and subscribes everything again. The first connection's time is measured for the
 // Performance API as `kpi:ws-connect`.
@@ -31,7 +31,7 @@ class LiveSocket {
         this.measured = true
       }
       this.retry = 500
-      for (const [id, s] of this.subscriptions) this.send({ type: 'subscribe', id, query: s.query, period: s.period })
+      for (const [id, s] of this.subscriptions) this.send({ type: 'subscribe', id, ...s.fields })
       this.onState(true)
     }
     socket.onmessage = (event) => {
@@ -51,10 +51,11 @@ class LiveSocket {
     if (this.online) this.socket.send(JSON.stringify(message))
   }
 
-  /** Follows `query` at `period`; `onMessage` gets its `updates` and `error` messages. */
-  subscribe(id, query, period, onMessage) {
-    this.subscriptions.set(id, { query, period, onMessage })
-    this.send({ type: 'subscribe', id, query, period })
+  /** Follows `fields` (`{ query, period }`, or `{ alerts: true }`); `onMessage` gets the
+   *  subscription's messages (`updates`, `alerts`, `alert`, `error`). */
+  subscribe(id, fields, onMessage) {
+    this.subscriptions.set(id, { fields, onMessage })
+    this.send({ type: 'subscribe', id, ...fields })
   }
 
   unsubscribe(id) {

@@ -78,39 +78,46 @@ function routes(engine) {
 }
 
 /**
- * Alert sockets: each gets `{ type: 'alerts', active }` at once, then `{ type: 'alert', event,
- * active }` per event. One engine listener serves every socket, and stops with the last.
+ * Alert subscribers: each gets `{ type: 'alerts', active }` at once, then `{ type: 'alert',
+ * event, active }` per event. A member is a socket of `/ws/alerts` (`id` null) or an `alerts`
+ * subscription on `/ws` (its `id` in every message). One engine listener serves every member,
+ * and stops with the last.
  */
 class AlertHub {
   constructor(engine, metrics) {
     this.engine = engine
     this.metrics = metrics
-    this.sockets = new Set()
+    this.members = new Set()
   }
 
-  /** Sends `ws` the active alerts, then every event until it closes. */
-  join(ws) {
-    this.sockets.add(ws)
-    ws.on('close', () => {
-      this.sockets.delete(ws)
-      if (this.sockets.size === 0 && this.stop) {
-        this.stop()
-        this.stop = null
-      }
-    })
-    ws.send(JSON.stringify({ type: 'alerts', active: this.engine.alerts() }))
+  static message(member, body) {
+    return member.id === null ? body : `{"id":${JSON.stringify(member.id)},${body.slice(1)}`
+  }
+
+  /** Sends `member` (`{ ws, id }`) the active alerts, then every event until it leaves. */
+  join(member) {
+    this.members.add(member)
+    member.ws.send(AlertHub.message(member, JSON.stringify({ type: 'alerts', active: this.engine.alerts() })))
     if (!this.stop) {
       this.stop = this.engine.onAlert((event) => {
         const text = JSON.stringify({ type: 'alert', event, active: this.engine.alerts() })
-        for (const s of this.sockets) if (s.readyState === s.OPEN) s.send(text)
+        for (const m of this.members) if (m.ws.readyState === m.ws.OPEN) m.ws.send(AlertHub.message(m, text))
         this.metrics.pushed.inc()
       })
     }
   }
 
+  leave(member) {
+    this.members.delete(member)
+    if (this.members.size === 0 && this.stop) {
+      this.stop()
+      this.stop = null
+    }
+  }
+
   close() {
-    for (const ws of this.sockets) ws.close(1001, 'server shutting down')
     this.stop?.()
+    this.stop = null
   }
 }
 

@@ -37,7 +37,7 @@ function openapi(routes) {
   }
   const socket = (summary) => ({ get: { summary, responses: { 101: { description: 'switching protocols' }, 400: { description: 'bad request' }, 401: { description: 'missing or wrong credential (?token= for browsers)' }, 403: { description: 'an Origin from another site' }, 429: { description: 'over the rate limit or the per-address socket cap' } } } })
   paths['/ws/kpi/{code}'] = socket('WebSocket: a KPI\'s updates (?period=minute|hour|day); a refused subscription closes with 4000 + its HTTP status')
-  paths['/ws'] = socket('WebSocket, any query over one connection: send {type:"subscribe", id, query, period} and {type:"unsubscribe", id}; updates arrive as {type:"updates", id, updates}')
+  paths['/ws'] = socket('WebSocket, any query over one connection: send {type:"subscribe", id, query, period}, {type:"subscribe", id, alerts: true} (staff) and {type:"unsubscribe", id}; updates arrive as {type:"updates", id, updates}')
   paths['/ws/alerts'] = socket('WebSocket: {type: "alerts", active} at once, then {type: "alert", event, active} per event (staff)')
   paths['/metrics'] = { get: { summary: 'Prometheus metrics (text; staff)', responses: { 200: { description: 'the Prometheus text format', content: { 'text/plain': {} } } } } }
   return {

@@ -1,6 +1,7 @@
 'use strict'
 // `/ws`: any number of queries over one connection. The client sends
 //   { "type": "subscribe", "id": "a", "query": { "kpi": "revenue", "by": [...], "where": ... }, "period": "day" }
+//   { "type": "subscribe", "id": "b", "alerts": true }        (staff: the alert events)
 //   { "type": "unsubscribe", "id": "a" }
 // and gets { type: "subscribed", id }, then { type: "updates", id, kpi, period, updates, lagged },
 // { type: "unsubscribed", id }, or { type: "error", id, error: { code, message } }. A bad
@@ -12,7 +13,7 @@ const GRAINS = new Set(['minute', 'hour', 'day', 'week', 'month', 'quarter', 'ye
 const MAX_SUBSCRIPTIONS = 100
 
 /** Serves the protocol on `ws` for `principal`; `hubOf(query, period)` gives a shared hub. */
-function serveProtocol(ws, { principal, access, hubOf, logger }) {
+function serveProtocol(ws, { principal, access, hubOf, alertHub, logger }) {
   const subscriptions = new Map()
   const send = (message) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(message))
   const fail = (id, code, message) => send({ type: 'error', id, error: { code, message } })
@@ -52,6 +53,14 @@ function serveProtocol(ws, { principal, access, hubOf, logger }) {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return fail(null, 'BAD_REQUEST', 'a message must be a JSON object')
     const { type, id } = message
     if (typeof id !== 'string' || id.length === 0 || id.length > 128) return fail(null, 'BAD_REQUEST', '`id` must be text of 1 to 128 characters')
+    if (type === 'subscribe' && message.alerts === true) {
+      if (subscriptions.has(id)) return fail(id, 'BAD_REQUEST', `subscription \`${id}\` exists; unsubscribe it first`)
+      if (!principal.may('staff')) return fail(id, 'FORBIDDEN', `role ${principal.role} may not see alerts`)
+      const member = { ws, id }
+      subscriptions.set(id, { hub: alertHub, member })
+      send({ type: 'subscribed', id, alerts: true })
+      return alertHub.join(member)
+    }
     if (type === 'subscribe') {
       const query = message.query
       if (typeof query !== 'object' || query === null || Array.isArray(query)) return fail(id, 'BAD_REQUEST', '`query` must be a query document (an object)')

@@ -85,9 +85,12 @@ function attach(server, { engine, auth, access, limiter, metrics, slowBytes, ale
           if (left > 0) perAddress.set(address, left)
           else perAddress.delete(address)
         })
-        if (route === ROUTES.alerts) alertHub.join(ws)
-        else if (kpi) serveKpi(ws, hubOf(access.scope(principal, { kpi: kpi[1] }), period))
-        else serveProtocol(ws, { principal, access, hubOf, logger })
+        if (route === ROUTES.alerts) {
+          const member = { ws, id: null }
+          ws.on('close', () => alertHub.leave(member))
+          alertHub.join(member)
+        } else if (kpi) serveKpi(ws, hubOf(access.scope(principal, { kpi: kpi[1] }), period))
+        else serveProtocol(ws, { principal, access, hubOf, alertHub, logger })
       })
     } catch (e) {
       if (!(e instanceof HttpError)) logger.error({ err: e }, 'upgrade failed')

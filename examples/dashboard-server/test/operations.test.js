@@ -208,6 +208,14 @@ test('one socket, any query: subscribe, updates by id, unsubscribe, errors that 
     const before = of('r', 'updates').length
     engine.append('orders', demo.generate(catalog, { rows: 20, seed: 8, start: '2024-12-01', end: '2024-12-31' }).orders)
     await until(() => of('r', 'updates').length > before, 'a live update')
+    // Alerts ride the same socket.
+    ws.send(JSON.stringify({ type: 'subscribe', id: 'al', alerts: true }))
+    await until(() => of('al', 'alerts').length === 1, 'the active alerts')
+    await engine.addAlertRule({ name: 'busy', kpi: 'order_count', grain: 'month', when: 'above', critical: 1 })
+    await until(() => of('al', 'alert').length > 0, 'an alert event')
+    assert.equal(of('al', 'alert')[0].event.rule, 'busy')
+    engine.removeAlertRule('busy')
+    ws.send(JSON.stringify({ type: 'unsubscribe', id: 'al' }))
     ws.send(JSON.stringify({ type: 'unsubscribe', id: 'o' }))
     await until(() => of('o', 'unsubscribed').length === 1, 'unsubscribed')
     await until(() => engine.streams().length === 1, 'one view left')
