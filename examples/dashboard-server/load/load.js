@@ -106,6 +106,7 @@ async function mixed(base) {
     ['GET', '/health/ready'],
   ]
   const times = []
+  const byRequest = requests.map(() => [])
   let failures = 0
   const pending = []
   const started = Date.now()
@@ -121,6 +122,7 @@ async function mixed(base) {
           await res.arrayBuffer()
           if (!res.ok) failures += 1
           times.push(performance.now() - sent)
+          byRequest[i % requests.length].push(performance.now() - sent)
         })
         .catch(() => (failures += 1)),
     )
@@ -128,6 +130,7 @@ async function mixed(base) {
   await Promise.all(pending)
   const elapsed = (Date.now() - started) / 1000
   report(`mixed requests at ${RATE}/s for ${SECONDS} s (achieved ${(times.length / elapsed).toFixed(0)}/s, ${failures} failures)`, times)
+  requests.forEach(([method, url, body], i) => report(`  ${method} ${url}${body ? ` ${JSON.stringify(body)}` : ''}`, byRequest[i]))
 }
 
 async function churn(base, queries) {
@@ -135,7 +138,15 @@ async function churn(base, queries) {
   const before = await serverState(base)
   const until = Date.now() + CHURN * 1000
   let cycles = 0
+  let sampled = Date.now()
+  const samples = []
   while (Date.now() < until) {
+    if (Date.now() - sampled >= 60000) {
+      sampled = Date.now()
+      const { rss, metrics } = await serverState(base)
+      const heap = Number(/^nodejs_heap_size_used_bytes (\d+)/m.exec(metrics)?.[1] ?? 0)
+      samples.push(`${(rss / 1048576).toFixed(0)}/${(heap / 1048576).toFixed(0)}`)
+    }
     const subs = await Promise.all(Array.from({ length: 20 }, (_, i) => subscriber(base, queries[(cycles * 20 + i) % queries.length], () => {})))
     for (const s of subs) s.ws.close()
     cycles += 1
@@ -144,7 +155,11 @@ async function churn(base, queries) {
   await sleep(3000)
   const after = await serverState(base)
   const mb = (b) => (b / 1048576).toFixed(0)
-  console.log(`churn: ${cycles * 20} connections over ${CHURN} s; server RSS ${mb(before.rss)} MB -> ${mb(after.rss)} MB (${(((after.rss - before.rss) / before.rss) * 100).toFixed(1)} %); engine views open before ${before.streams}, after ${after.streams}`)
+  // The first minute builds every query's view once (the allocator keeps what it took); a
+  // leak shows as growth after it.
+  const warm = samples.length ? Number(samples[0].split('/')[0]) * 1048576 : before.rss
+  console.log(`churn: RSS/heap MB each minute: ${samples.join(' ')}`)
+  console.log(`churn: ${cycles * 20} connections over ${CHURN} s; server RSS ${mb(before.rss)} MB before, ${mb(warm)} MB after the first minute, ${mb(after.rss)} MB at the end (${(((after.rss - warm) / warm) * 100).toFixed(1)} % since the first minute); engine views open before ${before.streams}, after ${after.streams} (the demo's alert rules hold 2)`)
 }
 
 async function browser(base) {
@@ -183,6 +198,8 @@ async function main() {
     const { metrics } = await serverState(base)
     const counter = (name) => Number(new RegExp(`^kpi_engine_${name}_total (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0)
     console.log(`engine: ${counter('calculations')} calculations, ${counter('cache_hits')} cache hits, ${counter('cache_patches')} patched, ${counter('shared')} shared`)
+    const gauge = (name) => Number(new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(metrics)?.[1] ?? NaN) * 1000
+    console.log(`server event loop: lag p99 ${gauge('nodejs_eventloop_lag_p99_seconds').toFixed(1)} ms, max ${gauge('nodejs_eventloop_lag_max_seconds').toFixed(1)} ms`)
   } finally {
     server.kill('SIGTERM')
   }
