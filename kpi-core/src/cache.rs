@@ -225,6 +225,13 @@ impl ResultCache {
         fresh.then(|| entry.result.clone())
     }
 
+    /// Whether a result of `key` within its TTL at `now` and of definitions generation
+    /// `valid_since` or later is held, over whatever data.
+    pub(crate) fn holds(&self, key: &Query, now: DateTime<Utc>, valid_since: u64) -> bool {
+        let guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        guard.map.get(key).is_some_and(|e| e.expires > now && e.generation >= valid_since)
+    }
+
     /// Stores a result over data `versions` of definitions generation `generation` until `expires`, evicting the oldest entries beyond `policy`'s bounds on
     /// entries and bytes; a result larger than the bytes bound alone is not stored.
     pub(crate) fn put(

@@ -39,6 +39,18 @@ pub(crate) struct Snapshot {
     missing: RefCell<Vec<String>>,
 }
 
+impl Snapshot {
+    /// A snapshot of `tables`, nothing read yet.
+    pub(crate) fn new(tables: std::collections::HashMap<String, TableData>) -> Self {
+        Snapshot { tables, read: RefCell::default(), missing: RefCell::default() }
+    }
+
+    /// The tables, and the version of each one a plan read.
+    pub(crate) fn into_read(self) -> (std::collections::HashMap<String, TableData>, Versions) {
+        (self.tables, self.read.into_inner().into_iter().collect())
+    }
+}
+
 impl TableSources for Snapshot {
     fn source(&self, table: &str) -> Result<Arc<dyn TableSource>, DataFusionError> {
         match self.tables.get(table) {
@@ -276,7 +288,7 @@ impl Engine {
     }
 
     /// A slot of `lane`, and how long it took to get.
-    async fn lane_slot(&self, lane: &str) -> (tokio::sync::OwnedSemaphorePermit, Duration) {
+    pub(crate) async fn lane_slot(&self, lane: &str) -> (tokio::sync::OwnedSemaphorePermit, Duration) {
         let waiting = Instant::now();
         let permit = self.inner.lanes.enter(lane, || Counters::add(&self.inner.counters.queued, 1)).await;
         (permit, waiting.elapsed())
@@ -347,7 +359,7 @@ impl Engine {
     }
 
     /// Runs `physical`, stopping as soon as its rows pass the engine's `max_result_rows`.
-    async fn collect(
+    pub(crate) async fn collect(
         &self,
         physical: Arc<dyn ExecutionPlan>,
         ctx: &SessionContext,
@@ -389,7 +401,7 @@ impl Engine {
         {
             *data = data.narrowed(&self.inner.ctx, model, part.from, part.to, self.inner.layout)?;
         }
-        let snapshot = Snapshot { tables, read: RefCell::default(), missing: RefCell::default() };
+        let snapshot = Snapshot::new(tables);
         let plan = match compiled.to_logical_plan(&snapshot) {
             Ok(plan) => plan,
             Err(e) => {
@@ -422,7 +434,7 @@ impl Engine {
     /// Refuses before planning a query whose periods alone pass `max_result_rows`: with empty
     /// periods included every group has a row per period, so the periods are a lower bound
     /// of the rows. (Groups are only known by scanning; `collect` counts them as they come.)
-    fn check_periods(&self, query: &Query) -> Result<(), EngineError> {
+    pub(crate) fn check_periods(&self, query: &Query) -> Result<(), EngineError> {
         let (Some(limit), Some(grain), Some(range), EmptyPeriods::Include) =
             (self.inner.options.max_result_rows, query.grain, query.range, query.empty_periods)
         else {
@@ -445,7 +457,7 @@ impl Engine {
     /// The physical plan of `plan`: optimised, or for small inputs only analysed (type
     /// coercion), with `DISTINCT` as an aggregate and expressions simplified (the physical
     /// planner relies on both, e.g. for `coalesce`).
-    async fn physical_plan(&self, ctx: &SessionContext, plan: LogicalPlan, small: bool) -> Result<Arc<dyn ExecutionPlan>, DataFusionError> {
+    pub(crate) async fn physical_plan(&self, ctx: &SessionContext, plan: LogicalPlan, small: bool) -> Result<Arc<dyn ExecutionPlan>, DataFusionError> {
         let state = ctx.state();
         if !small {
             return state.create_physical_plan(&plan).await;

@@ -59,10 +59,21 @@ impl Dashboard {
 impl Engine {
     /// Calculates every query concurrently, each under its value chain's lane and the engine's
     /// timeout; one query's error or timeout does not affect the others.
+    ///
+    /// Queries that read the same rows and group them the same way (tables, grain, calendar,
+    /// range, dimensions, filter, security) are calculated together as one plan, scanning
+    /// each table once for all of them; their results are those they have alone. A query
+    /// the cache answers, or one whose shared plan fails, is calculated on its own.
     pub async fn dashboard(&self, queries: &[Query]) -> Dashboard {
         let started = Instant::now();
+        let shared = self.calculate_shared(queries).await;
         let mut tasks = JoinSet::new();
-        for (i, query) in queries.iter().enumerate() {
+        let mut outcomes: Vec<Option<(Result<KpiResult, EngineError>, Duration)>> = (0..queries.len()).map(|_| None).collect();
+        for (i, (query, result)) in queries.iter().zip(shared).enumerate() {
+            if let Some(result) = result {
+                outcomes[i] = Some((Ok(result), started.elapsed()));
+                continue;
+            }
             let engine = self.clone();
             let query = query.clone();
             tasks.spawn(async move {
@@ -70,7 +81,6 @@ impl Engine {
                 (i, outcome, started.elapsed())
             });
         }
-        let mut outcomes: Vec<Option<(Result<KpiResult, EngineError>, Duration)>> = (0..queries.len()).map(|_| None).collect();
         while let Some(joined) = tasks.join_next().await {
             // A task only fails to join if it panicked; the item then reports that.
             if let Ok((i, outcome, elapsed)) = joined {

@@ -70,6 +70,7 @@ mod postgres;
 pub mod reports;
 mod result;
 mod settings;
+mod shared;
 mod spec;
 mod sql;
 mod stream;

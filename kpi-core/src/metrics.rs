@@ -25,6 +25,9 @@ pub struct Metrics {
     /// Calculations that joined an identical one in flight (same query, same data) and took its
     /// result rather than running again.
     pub shared: u64,
+    /// Calculations of a dashboard or batch answered by a plan shared with other queries that
+    /// read and group the same rows (one scan for all of them).
+    pub shared_scans: u64,
     /// Calculations that had to wait for a slot of their value chain.
     pub queued: u64,
     /// Rows registered or appended.
@@ -63,6 +66,7 @@ pub(crate) struct Counters {
     pub(crate) cache_misses: AtomicU64,
     pub(crate) cache_patches: AtomicU64,
     pub(crate) shared: AtomicU64,
+    pub(crate) shared_scans: AtomicU64,
     pub(crate) queued: AtomicU64,
     pub(crate) rows_ingested: AtomicU64,
     pub(crate) late_rows: AtomicU64,
@@ -91,6 +95,7 @@ impl Counters {
             cache_misses: get(&self.cache_misses),
             cache_patches: get(&self.cache_patches),
             shared: get(&self.shared),
+            shared_scans: get(&self.shared_scans),
             queued: get(&self.queued),
             rows_ingested: get(&self.rows_ingested),
             late_rows: get(&self.late_rows),

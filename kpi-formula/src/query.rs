@@ -207,6 +207,12 @@ impl CompiledQuery {
         self.range
     }
 
+    /// Every table the query reads: aggregated, reached through relationships, or named by
+    /// its dimensions, filter and security filters.
+    pub fn tables(&self) -> impl Iterator<Item = &str> {
+        self.tables.keys().map(String::as_str)
+    }
+
     /// The tables whose aggregates the formula computes.
     pub fn aggregated_tables(&self) -> impl Iterator<Item = &str> {
         self.scopes.keys().map(String::as_str)

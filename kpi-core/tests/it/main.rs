@@ -20,6 +20,7 @@ mod reports;
 mod results;
 mod source;
 mod sql;
+mod shared;
 mod stream;
 mod support;
 mod windows;

@@ -26,6 +26,7 @@ mod percentile_disc;
 mod ragged;
 mod rows;
 mod series;
+mod shared;
 mod snapshot;
 mod spans;
 mod table_periods;
@@ -50,6 +51,7 @@ use crate::period::{Calendar, CalendarSpan, Grain, TimeRange};
 use crate::query::{CompiledQuery, EmptyPeriods};
 
 pub use incremental::{IncrementalAggregate, IncrementalPlan};
+pub use shared::{ScanShape, to_shared_logical_plan};
 
 use expr::{aggregate, scalar_to_df};
 use ragged::Ragged;
@@ -98,6 +100,19 @@ impl CompiledQuery {
     }
 
     fn lower(&self, sources: &dyn TableSources, portable: bool) -> Result<LogicalPlan, FormulaError> {
+        let (l, metrics) = self.lowering(&[&self.formula.expr], sources, portable);
+        l.build(&metrics, Values::One)
+    }
+
+    /// The lowering of `exprs` (this query's formula, or the formulas of queries sharing its
+    /// scans) over this query's tables, dimensions, filters and range: the series widened back
+    /// as far as any of them looks.
+    fn lowering<'a>(
+        &'a self,
+        exprs: &[&MetricExpr],
+        sources: &'a dyn TableSources,
+        portable: bool,
+    ) -> (Lowering<'a>, Vec<Scalar<Leaf>>) {
         let mut l = Lowering {
             q: self,
             sources,
@@ -110,11 +125,13 @@ impl CompiledQuery {
             fixed_offset: false,
             years: None,
         };
-        let metric = l.collect(&self.formula.expr);
+        let metrics: Vec<Scalar<Leaf>> = exprs.iter().map(|e| l.collect(e)).collect();
         l.pers = per::per_entities(l.slots.iter().map(|s| &s.agg));
         if let (Some(grain), Some(range)) = (l.grain, l.range) {
             let mut start = range.start;
-            l.widen(&metric, range.start, grain, &mut start);
+            for metric in &metrics {
+                l.widen(metric, range.start, grain, &mut start);
+            }
             l.spine_start = Some(start);
         }
         let cumulative = l.slots.iter().any(|s| s.agg.window == Window::Cumulative);
@@ -126,8 +143,17 @@ impl CompiledQuery {
         });
         l.fixed_offset = has_fixed_offset(&l.cal, years);
         l.years = years.filter(|_| !portable);
-        l.build(&metric)
+        (l, metrics)
     }
+}
+
+/// The value columns a plan ends with.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Values {
+    /// One formula: `value`.
+    One,
+    /// The formulas of queries sharing their scans: `value_0`, `value_1`, ...
+    Shared,
 }
 
 /// The most years of civil periods a bucket searches; longer ranges truncate in the zone.
@@ -425,7 +451,7 @@ impl Lowering<'_> {
         Ok(keys.join_detailed(right, JoinType::Left, (left, right_cols), None, NullEquality::NullEqualsNull)?)
     }
 
-    fn build(&self, metric: &Scalar<Leaf>) -> Result<LogicalPlan, FormulaError> {
+    fn build(&self, metrics: &[Scalar<Leaf>], values: Values) -> Result<LogicalPlan, FormulaError> {
         let tables = self.tables();
         let aggregates: Vec<(String, LogicalPlan)> =
             tables.iter().enumerate().map(|(j, t)| Ok((t.clone(), self.table_aggregate(j, t)?))).collect::<Result<_, FormulaError>>()?;
@@ -448,7 +474,9 @@ impl Lowering<'_> {
             b = self.join_to_keys(b, events, period.then(|| format!("__hp{i}")), |k| format!("__hd{i}_{k}"))?;
         }
         b = self.windows(b)?;
-        let value = self.metric(&mut b, metric, &mut Vec::new())?;
+        // One list of lags for all formulas: a `prev` they share is planned once.
+        let mut lags = Vec::new();
+        let values_of: Vec<Expr> = metrics.iter().map(|m| self.metric(&mut b, m, &mut lags)).collect::<Result<_, _>>()?;
         if let (Some(_), Some(range)) = (self.grain, self.range) {
             if self.spine_start.is_some_and(|s| s < range.start) {
                 b = b.filter(ucol("__period").gt_eq(period_literal(range.start, &self.cal)))?;
@@ -474,7 +502,13 @@ impl Lowering<'_> {
             out.push((ucol(&format!("__d{k}")).alias(d.label.clone()), input_field(&format!("__d{k}"))?.with_name(d.label.clone())));
             order.push(Expr::Column(Column::from_name(d.label.clone())).sort(true, false));
         }
-        out.push((f64_of(value).alias("value"), Field::new("value", DataType::Float64, true)));
+        for (i, value) in values_of.into_iter().enumerate() {
+            let name = match values {
+                Values::One => "value".to_string(),
+                Values::Shared => format!("value_{i}"),
+            };
+            out.push((f64_of(value).alias(&name), Field::new(name, DataType::Float64, true)));
+        }
         let b = known::project(b, out)?;
         Ok(if order.is_empty() { b.build()? } else { b.sort(order)?.build()? })
     }
