@@ -230,6 +230,9 @@ export interface Metrics {
   cache_patches: number
   /** Calculations that took the result of an identical one in flight. */
   shared: number
+  /** Calculations of a dashboard or batch answered by a plan shared with other queries that
+   *  read and group the same rows (one scan for all of them). */
+  shared_scans: number
   queued: number
   rows_ingested: number
   late_rows: number

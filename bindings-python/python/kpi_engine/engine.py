@@ -358,7 +358,8 @@ class Engine(Alerting, Lifecycle):
         """The engine's counters since it was created: ``calculations``, ``errors``,
         ``cache_hits``, ``cache_misses``, ``cache_patches`` (misses answered by recalculating
         only the periods appends touched in a cached result), ``shared`` (calculations that
-        took the result of an identical one in flight), ``queued``, ``rows_ingested``,
+        took the result of an identical one in flight), ``shared_scans`` (calculations of a
+        dashboard answered by one plan shared with KPIs that read the same rows), ``queued``, ``rows_ingested``,
         ``late_rows``, ...
 
         >>> from kpi_engine import Catalog, Engine

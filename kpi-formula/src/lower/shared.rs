@@ -17,9 +17,10 @@ use crate::query::{CompiledQuery, EmptyPeriods, SecurityContext, Target};
 
 /// What queries lowered together must have in common: the rows they read (aggregated tables,
 /// range, filter, security), how they group them (grain, calendar, dimensions), whether empty
-/// periods appear, and the first period of their series (time functions widen it back, and
-/// the dimension groups of a result are those with rows in it). Queries of equal shapes give,
-/// lowered together, exactly the rows each gives alone.
+/// periods appear, and with dimensions the first period of their series (time functions widen
+/// it back, and the dimension groups of a result are those with rows in it; without
+/// dimensions the lookback periods are only dropped). Queries of equal shapes give, lowered
+/// together, exactly the rows each gives alone.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ScanShape {
     tables: BTreeSet<String>,
@@ -53,7 +54,7 @@ impl CompiledQuery {
             grain: q.grain,
             calendar: q.calendar.clone(),
             range: self.range,
-            series_start: lowering.spine_start,
+            series_start: lowering.spine_start.filter(|_| !self.dimensions.is_empty()),
             dimensions: self.dimensions.iter().map(|d| d.label.clone()).collect(),
             filter: q.filter.clone(),
             security: q.security.clone(),
