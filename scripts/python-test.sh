@@ -24,6 +24,11 @@ site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["pur
 # The sources are under python/, so `import kpi_engine` is the installed package.
 (cd bindings-python && "$venv/bin/python" -m pytest -q -p no:cacheprovider tests --doctest-modules "$site/kpi_engine")
 
+# The side-by-side benchmark harness (benches/peers) on a few thousand orders, so it cannot rot:
+# every case runs and the engine's numbers are checked against DuckDB's on the way.
+echo "python-test: benches/peers/peers.py, small"
+"$venv/bin/python" benches/peers/peers.py --orders 3000 --repeat 1 --out "$CARGO_TARGET_DIR/peers-smoke.md" > /dev/null
+
 echo "python-test: maturin build, then the wheel into an environment without Rust"
 wheels="$CARGO_TARGET_DIR/wheels"
 rm -rf "$wheels"

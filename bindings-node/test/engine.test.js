@@ -98,6 +98,12 @@ test('explain, SQL and a dashboard that keeps going past a bad KPI', async () =>
   const board = await engine1.dashboard([{ kpi: 'revenue', grain: 'month' }, { kpi: 'nope', grain: 'month' }])
   assert.equal(board.items[0].ok, true)
   assert.equal(board.items[1].error.code, 'KPI_FORMULA')
+  // Two KPIs over the same orders by month: one shared plan, each result the one it has alone.
+  const both = await engine1.dashboard([{ kpi: 'order_count', grain: 'month' }, { kpi: 'perfect_order_rate', grain: 'month' }])
+  assert.equal(engine1.metrics().shared_scans, 2)
+  const alone = await engine().calculate({ kpi: 'order_count', grain: 'month' })
+  const values = (rows) => rows.map((r) => r.value)
+  assert.deepEqual(values(both.items[0].result.rows), values(alone.rows))
 })
 
 test('every error code arrives as a typed Error', async () => {

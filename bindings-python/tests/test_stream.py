@@ -32,6 +32,12 @@ def test_a_dashboard_keeps_going_past_a_bad_kpi(cat):
     assert set(board.results) == {"revenue", "perfect_order_rate"}
     assert board.errors["no_such_kpi"]["code"] == "KPI_FORMULA"
     assert len(board.to_dict()["items"]) == 3
+    # revenue and perfect_order_rate read the same orders by month: one shared plan.
+    assert eng.metrics()["shared_scans"] == 2
+    alone = ke.Engine(cat, cache=False)
+    alone.register("orders", ke.demo.generate(cat, rows=1_000, seed=1, start="2024-01-01", end="2024-03-01")["orders"])
+    for kpi in ("revenue", "perfect_order_rate"):
+        assert board.results[kpi].to_pyarrow().to_pylist() == alone.calculate(kpi, grain="month").to_pyarrow().to_pylist()
 
 
 def test_a_subscriber_gets_a_snapshot_then_changes(cat, eng):
