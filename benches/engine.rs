@@ -2,12 +2,14 @@
 //!
 //! * (a) revenue by month and region over 10M orders, against the same question hand-written
 //!   in DataFusion SQL over the same in-memory data, in the same run: within 1.5x;
-//! * (b) a 100-KPI dashboard over demo data with 10M orders (every object model): under 1 s;
+//! * (b) a 100-KPI dashboard over demo data (every object model; 1M orders here, 10M in
+//!   `benches/peers`, which also runs DuckDB and Polars): queries of one scan shape share a plan;
 //! * (c) one KPI over 1,000 orders, planning and execution included: median under 2 ms; a
 //!   cache hit of it, answered before planning: under 50 µs;
 //! * (d) a cached query asked for again after each append of a day's orders: brought up to date
 //!   by recalculating the day (against a full recalculation in the same run).
 //!
+//! The side-by-side comparison with DuckDB and Polars is `benches/peers/run.sh`.
 //! `cargo bench -p kpi-benches --bench engine`. Run as a test (`cargo test --benches`) the
 //! data is small, so the benchmarks only prove they work.
 
