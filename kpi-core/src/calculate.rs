@@ -457,7 +457,12 @@ impl Engine {
     /// The physical plan of `plan`: optimised, or for small inputs only analysed (type
     /// coercion), with `DISTINCT` as an aggregate and expressions simplified (the physical
     /// planner relies on both, e.g. for `coalesce`).
-    pub(crate) async fn physical_plan(&self, ctx: &SessionContext, plan: LogicalPlan, small: bool) -> Result<Arc<dyn ExecutionPlan>, DataFusionError> {
+    pub(crate) async fn physical_plan(
+        &self,
+        ctx: &SessionContext,
+        plan: LogicalPlan,
+        small: bool,
+    ) -> Result<Arc<dyn ExecutionPlan>, DataFusionError> {
         let state = ctx.state();
         if !small {
             return state.create_physical_plan(&plan).await;

@@ -54,13 +54,12 @@ impl Engine {
                 None => members.push(Member { asked: asked.clone(), compiled, ttl, positions: vec![position] }),
             }
         }
-        let runs = groups
-            .into_values()
-            .filter(|members| members.len() > 1 || members.first().is_some_and(|m| m.positions.len() > 1))
-            .map(|members| async move {
+        let runs = groups.into_values().filter(|members| members.len() > 1 || members.first().is_some_and(|m| m.positions.len() > 1)).map(
+            |members| async move {
                 let results = self.run_shared(&members, generation).await;
                 (members, results)
-            });
+            },
+        );
         for (members, results) in futures::future::join_all(runs).await {
             let Ok(results) = results else { continue };
             for (member, result) in members.iter().zip(results) {
@@ -145,7 +144,8 @@ impl Engine {
         let counters = &self.inner.counters;
         let mut results = Vec::with_capacity(members.len());
         for (i, member) in members.iter().enumerate() {
-            let fields: Vec<Field> = schema.fields()[..keys].iter().map(|f| f.as_ref().clone()).chain([Field::new("value", DataType::Float64, true)]).collect();
+            let fields: Vec<Field> =
+                schema.fields()[..keys].iter().map(|f| f.as_ref().clone()).chain([Field::new("value", DataType::Float64, true)]).collect();
             let own = Arc::new(Schema::new(fields));
             let batches = batches
                 .iter()

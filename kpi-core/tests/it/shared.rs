@@ -57,7 +57,10 @@ async fn the_same_kpi_a_hundred_times_is_one_calculation() {
 async fn a_thousand_formulas_share_one_scan() {
     let engine = uncached();
     let queries: Vec<Query> = (0..1_000)
-        .map(|i| Query::formula(format!("sum(orders.order_value where orders.discount > {}) / count(orders)", f64::from(i % 50) * 0.004)).with_grain(Grain::Quarter))
+        .map(|i| {
+            Query::formula(format!("sum(orders.order_value where orders.discount > {}) / count(orders)", f64::from(i % 50) * 0.004))
+                .with_grain(Grain::Quarter)
+        })
         .collect();
     let dashboard = engine.dashboard(&queries).await;
     assert_eq!(dashboard.errors().count(), 0);

@@ -107,12 +107,7 @@ impl CompiledQuery {
     /// The lowering of `exprs` (this query's formula, or the formulas of queries sharing its
     /// scans) over this query's tables, dimensions, filters and range: the series widened back
     /// as far as any of them looks.
-    fn lowering<'a>(
-        &'a self,
-        exprs: &[&MetricExpr],
-        sources: &'a dyn TableSources,
-        portable: bool,
-    ) -> (Lowering<'a>, Vec<Scalar<Leaf>>) {
+    fn lowering<'a>(&'a self, exprs: &[&MetricExpr], sources: &'a dyn TableSources, portable: bool) -> (Lowering<'a>, Vec<Scalar<Leaf>>) {
         let mut l = Lowering {
             q: self,
             sources,
