@@ -233,6 +233,9 @@ export interface Metrics {
   /** Calculations of a dashboard or batch answered by a plan shared with other queries that
    *  read and group the same rows (one scan for all of them). */
   shared_scans: number
+  /** Calculations of small inputs that ran the physical plan prepared for the same query over
+   *  the same data, skipping planning. */
+  plans_reused: number
   queued: number
   rows_ingested: number
   late_rows: number

@@ -29,6 +29,7 @@ use crate::error::EngineError;
 use crate::isolation::AD_HOC_LANE;
 use crate::metrics::Counters;
 use crate::options::CalculateOptions;
+use crate::prepared::PlanKey;
 use crate::result::{KpiInfo, KpiResult, Timing};
 
 /// The registered tables a plan was built over, recording the version of each table it read and
@@ -88,6 +89,9 @@ struct Execute<'a> {
     started: Instant,
     planning: Duration,
     queued: Duration,
+    /// The definitions generation it was planned in, when its physical plan may be prepared
+    /// and reused (all the data, not a view's part or active data only).
+    prepare: Option<u64>,
 }
 
 /// A query compiled and lowered over a snapshot of the data.
@@ -207,7 +211,8 @@ impl Engine {
         let planned = self.plan_part(query, part, options.active_only).instrument(tracing::info_span!("kpi.plan")).await?;
         let planning = planning.elapsed();
         drop(permit);
-        let execute = Execute { query, info, planned, lane, started, planning, queued };
+        let prepare = (part.is_none() && !options.active_only).then_some(generation);
+        let execute = Execute { query, info, planned, lane, started, planning, queued, prepare };
         if !cacheable {
             return self.execute(execute).await;
         }
@@ -296,7 +301,7 @@ impl Engine {
 
     /// Runs a planned query in its lane: physical planning and execution.
     async fn execute(&self, run: Execute<'_>) -> Result<KpiResult, EngineError> {
-        let Execute { query, info, planned, lane, started, planning, queued } = run;
+        let Execute { query, info, planned, lane, started, planning, queued, prepare } = run;
         let (_permit, waited) = self.lane_slot(lane).await;
         let queued = queued + waited;
 
@@ -308,11 +313,29 @@ impl Engine {
             None => {
                 let physical_planning = Instant::now();
                 let ctx = if planned.small { &self.inner.small_ctx } else { &self.inner.ctx };
-                let physical = self
-                    .physical_plan(ctx, planned.plan, planned.small)
-                    .instrument(tracing::info_span!("kpi.physical_plan"))
-                    .await
-                    .map_err(|e| self.execution_error(e, query))?;
+                let key = prepare.filter(|_| planned.small).map(|generation| PlanKey {
+                    query: planned.query.clone(),
+                    versions: planned.versions.clone(),
+                    generation,
+                });
+                let physical = match key.as_ref().and_then(|k| self.inner.prepared.get(k)) {
+                    Some(prepared) => {
+                        Counters::add(&self.inner.counters.plans_reused, 1);
+                        prepared
+                    }
+                    None => {
+                        let physical = self
+                            .physical_plan(ctx, planned.plan, planned.small)
+                            .instrument(tracing::info_span!("kpi.physical_plan"))
+                            .await
+                            .map_err(|e| self.execution_error(e, query))?;
+                        if let Some(key) = key {
+                            let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
+                            self.inner.prepared.put(key, physical.clone(), |t| tables.get(t).map(|d| d.version));
+                        }
+                        physical
+                    }
+                };
                 let planning = planning + physical_planning.elapsed();
                 tracing::debug!(planning_ms = planning.as_secs_f64() * 1e3, "planned");
 

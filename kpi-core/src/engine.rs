@@ -42,6 +42,8 @@ pub(crate) struct Inner {
     pub(crate) tables: RwLock<HashMap<String, TableData>>,
     versions: AtomicU64,
     pub(crate) cache: ResultCache,
+    /// Physical plans of small queries, run again over the same data.
+    pub(crate) prepared: crate::prepared::PreparedPlans,
     /// Cacheable calculations running now, which identical ones join.
     pub(crate) flights: Flights,
     pub(crate) lanes: Lanes,
@@ -130,6 +132,7 @@ impl Engine {
                 tables: RwLock::default(),
                 versions: AtomicU64::new(1),
                 cache: ResultCache::default(),
+                prepared: crate::prepared::PreparedPlans::default(),
                 flights: Flights::default(),
                 lanes,
                 counters: Counters::default(),
@@ -374,6 +377,7 @@ impl Engine {
     /// Drops every cached result.
     pub fn clear_cache(&self) {
         self.inner.cache.clear();
+        self.inner.prepared.clear();
     }
 
     /// The object model `code` (object models do not change with definitions, so a copy).

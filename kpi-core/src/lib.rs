@@ -67,6 +67,7 @@ mod options;
 mod patch;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod prepared;
 pub mod reports;
 mod result;
 mod settings;

@@ -28,6 +28,9 @@ pub struct Metrics {
     /// Calculations of a dashboard or batch answered by a plan shared with other queries that
     /// read and group the same rows (one scan for all of them).
     pub shared_scans: u64,
+    /// Calculations of small inputs that ran the physical plan prepared for the same query over
+    /// the same data, skipping DataFusion's planning.
+    pub plans_reused: u64,
     /// Calculations that had to wait for a slot of their value chain.
     pub queued: u64,
     /// Rows registered or appended.
@@ -67,6 +70,7 @@ pub(crate) struct Counters {
     pub(crate) cache_patches: AtomicU64,
     pub(crate) shared: AtomicU64,
     pub(crate) shared_scans: AtomicU64,
+    pub(crate) plans_reused: AtomicU64,
     pub(crate) queued: AtomicU64,
     pub(crate) rows_ingested: AtomicU64,
     pub(crate) late_rows: AtomicU64,
@@ -96,6 +100,7 @@ impl Counters {
             cache_patches: get(&self.cache_patches),
             shared: get(&self.shared),
             shared_scans: get(&self.shared_scans),
+            plans_reused: get(&self.plans_reused),
             queued: get(&self.queued),
             rows_ingested: get(&self.rows_ingested),
             late_rows: get(&self.late_rows),

@@ -54,14 +54,20 @@ impl Engine {
                 None => members.push(Member { asked: asked.clone(), compiled, ttl, positions: vec![position] }),
             }
         }
-        let runs = groups.into_values().filter(|members| members.len() > 1 || members.first().is_some_and(|m| m.positions.len() > 1)).map(
-            |members| async move {
-                let results = self.run_shared(&members, generation).await;
-                (members, results)
-            },
-        );
-        for (members, results) in futures::future::join_all(runs).await {
-            let Ok(results) = results else { continue };
+        // Each group in a task of its own: a panic in DataFusion fails the group, whose
+        // queries then run one by one, and never the dashboard.
+        let mut runs = tokio::task::JoinSet::new();
+        for members in groups.into_values() {
+            if members.len() > 1 || members.first().is_some_and(|m| m.positions.len() > 1) {
+                let engine = self.clone();
+                runs.spawn(async move {
+                    let results = engine.run_shared(&members, generation).await;
+                    (members, results)
+                });
+            }
+        }
+        while let Some(joined) = runs.join_next().await {
+            let Ok((members, Ok(results))) = joined else { continue };
             for (member, result) in members.iter().zip(results) {
                 for &p in &member.positions {
                     out[p] = Some(result.clone());

@@ -170,3 +170,35 @@ proptest! {
         });
     }
 }
+
+/// A small query asked again over the same data runs its prepared physical plan (fresh operator
+/// state each time, concurrently too); new data or new definitions plan again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_small_query_runs_its_prepared_plan() {
+    let engine = uncached();
+    let q = Query::kpi("perfect_order_rate").with_grain(Grain::Month).by(["orders.region"]);
+    let first = engine.calculate(&q).await.unwrap();
+    let again = engine.calculate(&q).await.unwrap();
+    assert_same_rows(&first, &again);
+    assert_eq!(engine.metrics().plans_reused, 1);
+    let runs = futures::future::join_all((0..8).map(|_| engine.calculate(&q))).await;
+    for r in runs {
+        assert_same_rows(&r.unwrap(), &first);
+    }
+    assert_eq!(engine.metrics().plans_reused, 9);
+
+    let rows = demo().batches("orders").unwrap()[0].slice(0, 40);
+    engine.append_batches("orders", vec![rows.clone()]).unwrap();
+    let after = engine.calculate(&q).await.unwrap();
+    assert_eq!(engine.metrics().plans_reused, 9, "new data plans again");
+    let oracle = uncached();
+    oracle.append_batches("orders", vec![rows]).unwrap();
+    assert_same_rows(&after, &oracle.calculate(&q).await.unwrap());
+
+    let mut kpi = Catalog::standard().kpi("perfect_order_rate").unwrap().clone();
+    kpi.formula = "count(orders where orders.in_full) / count(orders)".into();
+    engine.define_kpi(kpi).await.unwrap();
+    let redefined = engine.calculate(&q).await.unwrap();
+    assert_eq!(engine.metrics().plans_reused, 9, "new definitions plan again");
+    assert_ne!(redefined.rows(), after.rows());
+}

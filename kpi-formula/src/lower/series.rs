@@ -19,6 +19,7 @@ use datafusion::scalar::ScalarValue;
 
 use crate::error::FormulaError;
 use crate::ir::{AggFunc, Window};
+use crate::period::Grain;
 
 use super::expr::aggregate;
 use super::ragged::Ragged;
@@ -248,7 +249,7 @@ impl Lowering<'_> {
                 .window_frame(frame)
                 .build()?
                 .alias(format!("__a{i}"));
-            windows.push(w);
+            windows.push((None, w));
         }
         for (i, s) in self.slots.iter().enumerate().filter(|(_, s)| s.kind == Kind::Partial) {
             let mut partition: Vec<Expr> = (0..self.dims()).map(|k| ucol(&format!("__d{k}"))).collect();
@@ -258,7 +259,11 @@ impl Lowering<'_> {
                 }
                 _ => WindowFrameBound::Preceding(ScalarValue::UInt64(None)),
             };
-            if let Window::ToDate(unit) = s.agg.window {
+            let unit = match s.agg.window {
+                Window::ToDate(unit) => Some(unit),
+                _ => None,
+            };
+            if let Some(unit) = unit {
                 partition.push(self.bucket(ucol("__period"), &period_type(&self.cal), unit));
             }
             let frame = WindowFrame::new_bounds(WindowFrameUnits::Rows, start, WindowFrameBound::CurrentRow);
@@ -275,9 +280,20 @@ impl Lowering<'_> {
                         .window_frame(frame.clone())
                         .build()?
                         .alias(format!("__w{i}_{suffix}"));
-                windows.push(w);
+                windows.push((unit, w));
             }
         }
-        Ok(if windows.is_empty() { b } else { b.window(windows)? })
+        // One window node per partition (DataFusion plans a node's windows with one sort):
+        // `to_date` partitions by its unit as well, and formulas lowered together may mix it
+        // with other windows.
+        let mut b = b;
+        let mut keys: Vec<Option<Grain>> = windows.iter().map(|(k, _)| *k).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let group: Vec<Expr> = windows.iter().filter(|(k, _)| *k == key).map(|(_, w)| w.clone()).collect();
+            b = b.window(group)?;
+        }
+        Ok(b)
     }
 }
