@@ -18,7 +18,7 @@ use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
-use kpi_catalog::KpiDefinition;
+use kpi_catalog::{Catalog, KpiDefinition};
 use kpi_formula::{EmptyPeriods, Query, TableSources, Target, TimeRange};
 use tracing::Instrument;
 
@@ -78,6 +78,16 @@ pub(crate) struct Part {
     pub(crate) table: String,
     pub(crate) from: i64,
     pub(crate) to: i64,
+}
+
+/// What the catalog says of a query for calculating it ([`Engine::standing`]).
+pub(crate) struct Standing<'c> {
+    /// The KPI, for a KPI query.
+    pub(crate) kpi: Option<&'c KpiDefinition>,
+    /// The lane it runs in: its value chain's, or the ad-hoc lane.
+    pub(crate) lane: &'c str,
+    /// How long its results are cached (zero: not at all).
+    pub(crate) ttl: Duration,
 }
 
 /// A planned query ready to run, with what its result reports of how it got there.
@@ -178,30 +188,19 @@ impl Engine {
         let generation = self.inner.definitions.generation();
         let valid_since = self.inner.definitions.valid_since(query);
         let catalog = self.catalog();
-        // One catalog lookup for the KPI's display data, lane and cache TTL.
-        let kpi = match &query.target {
-            Target::Kpi(code) => catalog.kpi(code).ok(),
-            Target::Formula(_) => None,
-        };
+        let Standing { kpi, lane, ttl } = self.standing(&catalog, query);
         let info = self.info(query, kpi);
-        let chain = kpi.and_then(|k| catalog.value_chain_of(k));
-        let lane = chain.unwrap_or(AD_HOC_LANE);
-        let ttl = self.inner.options.cache.ttl(info.code.as_deref(), kpi.and_then(|k| k.module.as_deref()), chain);
         let cacheable = ttl != Duration::ZERO && part.is_none() && !options.active_only;
-        if cacheable && !options.bypass_cache {
-            let now = self.inner.options.clock.now();
-            let hit = {
-                let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
-                self.inner.cache.fresh(query, now, valid_since, |t| tables.get(t).map(|d| d.version))
-            };
-            if let Some(hit) = hit {
-                Counters::add(&self.inner.counters.cache_hits, 1);
-                let mut result = KpiResult::clone(&hit);
-                result.cache = CacheOutcome::Hit;
-                result.query = query.clone();
-                result.timing.total = started.elapsed();
-                return Ok(result);
-            }
+        if cacheable
+            && !options.bypass_cache
+            && let Some(hit) = self.fresh_result(query, valid_since)
+        {
+            Counters::add(&self.inner.counters.cache_hits, 1);
+            let mut result = KpiResult::clone(&hit);
+            result.cache = CacheOutcome::Hit;
+            result.query = query.clone();
+            result.timing.total = started.elapsed();
+            return Ok(result);
         }
         // Planning may scan (a default range needs the data's time bounds), so it takes a slot
         // of the lane too, but only while it plans: a calculation waiting for an identical one
@@ -226,6 +225,26 @@ impl Engine {
             result.timing.total = started.elapsed();
         }
         Ok(result)
+    }
+
+    /// The query's KPI (none for a formula), its value chain's lane and its cache TTL: one
+    /// catalog lookup.
+    pub(crate) fn standing<'c>(&self, catalog: &'c Catalog, query: &Query) -> Standing<'c> {
+        let kpi = match &query.target {
+            Target::Kpi(code) => catalog.kpi(code).ok(),
+            Target::Formula(_) => None,
+        };
+        let chain = kpi.and_then(|k| catalog.value_chain_of(k));
+        let ttl = self.inner.options.cache.ttl(kpi.map(|k| k.code.as_str()), kpi.and_then(|k| k.module.as_deref()), chain);
+        Standing { kpi, lane: chain.unwrap_or(AD_HOC_LANE), ttl }
+    }
+
+    /// The cached result of `query` if it is fresh over the data registered now (answered
+    /// before planning: what a query reads is fixed by the catalog).
+    pub(crate) fn fresh_result(&self, query: &Query, valid_since: u64) -> Option<Arc<KpiResult>> {
+        let now = self.inner.options.clock.now();
+        let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
+        self.inner.cache.fresh(query, now, valid_since, |t| tables.get(t).map(|d| d.version))
     }
 
     /// `execute`'s result by way of the cache: a hit, a stale result patched, the result of an

@@ -14,13 +14,12 @@ use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use kpi_formula::{CompiledQuery, Query, ScanShape, Target};
+use kpi_formula::{CompiledQuery, Query, ScanShape};
 
 use crate::cache::{CacheOutcome, Versions};
 use crate::calculate::{SMALL_INPUT_ROWS, Snapshot};
 use crate::engine::Engine;
 use crate::error::EngineError;
-use crate::isolation::AD_HOC_LANE;
 use crate::maintenance::Maintainable;
 use crate::metrics::Counters;
 use crate::result::{KpiResult, Timing};
@@ -81,23 +80,13 @@ impl Engine {
     /// quickest way to it.
     async fn shareable(&self, asked: &Query) -> Option<(CompiledQuery, Duration)> {
         let catalog = self.catalog();
-        let kpi = match &asked.target {
-            Target::Kpi(code) => catalog.kpi(code).ok(),
-            Target::Formula(_) => None,
-        };
-        let chain = kpi.and_then(|k| catalog.value_chain_of(k));
-        let ttl = self.inner.options.cache.ttl(kpi.map(|k| k.code.as_str()), kpi.and_then(|k| k.module.as_deref()), chain);
+        let ttl = self.standing(&catalog, asked).ttl;
         if ttl != Duration::ZERO {
-            let now = self.inner.options.clock.now();
             let valid_since = self.inner.definitions.valid_since(asked);
-            if self.inner.cache.holds(asked, now, valid_since) {
-                let fresh = {
-                    let tables = self.inner.tables.read().unwrap_or_else(|p| p.into_inner());
-                    self.inner.cache.fresh(asked, now, valid_since, |t| tables.get(t).map(|d| d.version)).is_some()
-                };
-                if fresh || Maintainable::span_table_of(asked, &catalog).is_some() {
-                    return None;
-                }
+            let now = self.inner.options.clock.now();
+            let patchable = || self.inner.cache.holds(asked, now, valid_since) && Maintainable::span_table_of(asked, &catalog).is_some();
+            if self.fresh_result(asked, valid_since).is_some() || patchable() {
+                return None;
             }
         }
         let query = self.with_default_range(asked).await.ok()?;
@@ -112,12 +101,7 @@ impl Engine {
         let started = Instant::now();
         let first = &members[0].asked;
         let catalog = self.catalog();
-        let lane = match &first.target {
-            Target::Kpi(code) => catalog.kpi(code).ok().and_then(|k| catalog.value_chain_of(k)),
-            Target::Formula(_) => None,
-        }
-        .unwrap_or(AD_HOC_LANE);
-        let (_permit, queued) = self.lane_slot(lane).await;
+        let (_permit, queued) = self.lane_slot(self.standing(&catalog, first).lane).await;
         let work = async {
             let planning = Instant::now();
             let snapshot = Snapshot::new(self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).clone());
@@ -148,11 +132,12 @@ impl Engine {
         let keys = schema.fields().len() - members.len();
         let now = self.inner.options.clock.now();
         let counters = &self.inner.counters;
+        // Every member's result has the keys and its own column as `value`.
+        let fields: Vec<Field> =
+            schema.fields()[..keys].iter().map(|f| f.as_ref().clone()).chain([Field::new("value", DataType::Float64, true)]).collect();
+        let own = Arc::new(Schema::new(fields));
         let mut results = Vec::with_capacity(members.len());
         for (i, member) in members.iter().enumerate() {
-            let fields: Vec<Field> =
-                schema.fields()[..keys].iter().map(|f| f.as_ref().clone()).chain([Field::new("value", DataType::Float64, true)]).collect();
-            let own = Arc::new(Schema::new(fields));
             let batches = batches
                 .iter()
                 .map(|b| {
@@ -165,7 +150,7 @@ impl Engine {
                 info: self.info_of(&member.asked),
                 query: member.asked.clone(),
                 range: member.compiled.range(),
-                schema: own,
+                schema: own.clone(),
                 batches,
                 timing: Timing { queued, planning, execution, total: started.elapsed() },
                 cache: CacheOutcome::Full,
@@ -177,7 +162,7 @@ impl Engine {
             if member.ttl != Duration::ZERO {
                 Counters::add(&counters.cache_misses, 1);
                 // The versions of the tables this query reads, as its own plan would record them.
-                let versions: Versions = read.iter().filter(|(t, _)| member.compiled_reads(t)).cloned().collect();
+                let versions: Versions = read.iter().filter(|(t, _)| member.compiled.tables().any(|r| r == t)).cloned().collect();
                 let expires = now + chrono::Duration::from_std(member.ttl).unwrap_or(chrono::Duration::MAX);
                 let policy = &self.inner.options.cache;
                 self.inner.cache.put(member.asked.clone(), Arc::new(result.clone()), (versions, generation), expires, policy, now);
@@ -185,12 +170,5 @@ impl Engine {
             results.push(result);
         }
         Ok(results)
-    }
-}
-
-impl Member {
-    /// Whether the query reads `table` (aggregated, joined, filtered or secured).
-    fn compiled_reads(&self, table: &str) -> bool {
-        self.compiled.tables().any(|t| t == table)
     }
 }
