@@ -245,6 +245,8 @@ export interface Metrics {
   rows_archived: number
   rows_deleted: number
   pushed_down: number
+  /** Calculations that ran as jobs on the engine's Ballista cluster (`cluster`). */
+  cluster_jobs: number
   result_bytes: number
   cached_bytes: number
 }
@@ -285,6 +287,11 @@ export interface EngineOptions {
   history?: boolean
   /** How far ahead of the clock event times may move watermarks (5 minutes by default). */
   clockSkew?: Duration
+  /** An Apache Ballista scheduler (`'df://host:50050'`, running `kpi-scheduler`) that runs calculations
+   *  and dashboards over Parquet or CSV files its executors can read. */
+  cluster?: string
+  /** How long connecting to the cluster may take before a KPI_CLUSTER error (5 s by default). */
+  clusterConnectTimeout?: Duration
   /** A client: its catalog and field mappings. */
   client?: ClientConfig
 }
@@ -613,6 +620,10 @@ export class Engine {
   close(): Promise<void>
   /** The data directory, or null. */
   readonly dataDir: string | null
+  /** The scheduler calculations run on (`df://host:port`), or null. */
+  readonly cluster: string | null
+  /** Connects to the cluster's scheduler within the connect timeout (a KPI_CLUSTER error names an unreachable one). */
+  checkCluster(): Promise<{ url: string; roundTripMs: number }>
   storage(): StorageReport
   /** Records a result's new or changed values as KPI history; the rows recorded. */
   recordHistory(result: Result): number

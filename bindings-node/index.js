@@ -193,7 +193,9 @@ class Engine {
    *  modules, valueChains, maxEntries, maxBytes }`), `allowedLateness`, `retention`, `distinctCounts` and
    *  `quantiles` (`'exact'` or `'approximate'`), `dataDir` (appends made durable there; the same
    *  directory restores the tables), `archiveLocation`, `retentionPolicy`, `history`, `clockSkew`,
-   *  and `client` (a ClientConfig: its catalog and field mappings). */
+   *  `cluster` (a Ballista scheduler, `'df://host:50050'`, running `kpi-scheduler`: calculations run
+   *  there; `checkCluster()` connects), `clusterConnectTimeout`, and `client` (a ClientConfig: its
+   *  catalog and field mappings). */
   constructor(catalog, options = {}) {
     if (!(catalog instanceof Catalog)) throw new TypeError('expected a Catalog')
     const { client, ...settings } = options ?? {}

@@ -34,7 +34,7 @@ function doc(options, durations = []) {
 }
 
 const QUERY_DURATIONS = ['timeout', 'refresh']
-const ENGINE_DURATIONS = ['timeout', 'allowed_lateness', 'retention', 'clock_skew']
+const ENGINE_DURATIONS = ['timeout', 'allowed_lateness', 'retention', 'clock_skew', 'cluster_connect_timeout']
 const CACHE_DURATIONS = ['ttl', 'formula_ttl']
 
 /** Engine settings as the engine's document. */

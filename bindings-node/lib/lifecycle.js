@@ -1,6 +1,6 @@
 'use strict'
 // Data lifecycle on the Engine: durable appends (`new Engine(catalog, { dataDir })`), retention
-// policies, archives and KPI history. The policy and history query documents are checked in
+// policies, archives and KPI history; and where the data is calculated (`{ cluster }`). The policy and history query documents are checked in
 // Rust, so Node refuses what Python and the command line refuse.
 
 const { call, callAsync } = require('./errors')
@@ -34,6 +34,12 @@ const methods = {
   },
   get dataDir() {
     return this._inner.dataDir()
+  },
+  get cluster() {
+    return this._inner.cluster()
+  },
+  async checkCluster() {
+    return callAsync(() => this._inner.checkCluster())
   },
   storage() {
     return call(() => this._inner.storage())

@@ -10,6 +10,7 @@
 
 mod alerting;
 mod catalog;
+mod cluster;
 mod definitions;
 mod engine;
 mod errors;

@@ -517,6 +517,16 @@ impl Engine {
         guarded(|| Ok(run(py, self.inner.close())??))
     }
 
+    /// The Ballista cluster calculations run on (`df://host:port`), if any.
+    fn cluster(&self) -> Option<String> {
+        self.inner.cluster()
+    }
+
+    /// Connects to the cluster's scheduler within the connect timeout; the round trip in ms.
+    fn check_cluster(&self, py: Python<'_>) -> Outcome<f64> {
+        guarded(|| Ok(run(py, self.inner.check_cluster())??.round_trip.as_secs_f64() * 1e3))
+    }
+
     /// The data directory, if any.
     fn data_dir(&self) -> Option<String> {
         self.inner.data_dir().map(|p| p.display().to_string())

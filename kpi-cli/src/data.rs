@@ -24,6 +24,10 @@ pub struct DataArgs {
     /// it, read together with the active ones); --data and --demo are added to it.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<std::path::PathBuf>,
+    /// Calculate on an Apache Ballista cluster: the scheduler's `df://host:port`, running
+    /// `kpi-scheduler` with `kpi-executor`s that can read the --data files.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
 }
 
 /// A file format the engine reads.
@@ -93,7 +97,13 @@ impl DataArgs {
         if let Some(dir) = &self.data_dir {
             options = options.with_data_dir(dir);
         }
+        if let Some(url) = &self.cluster {
+            options.cluster = Some(kpi_core::ClusterOptions::parse(url)?);
+        }
         let engine = Engine::with_options(catalog, options)?;
+        if engine.cluster().is_some() {
+            engine.check_cluster().await?;
+        }
         self.register(&engine).await?;
         Ok(engine)
     }

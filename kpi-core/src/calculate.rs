@@ -112,6 +112,8 @@ pub(crate) struct Planned {
     pub(crate) versions: Versions,
     /// Every table read is in memory, together at most [`SMALL_INPUT_ROWS`] rows.
     pub(crate) small: bool,
+    /// It runs on the engine's cluster.
+    pub(crate) on_cluster: bool,
     /// The statement to run in PostgreSQL instead, when every table read lives there.
     #[cfg(feature = "postgres")]
     pub(crate) pushdown: Option<crate::postgres::Pushdown>,
@@ -331,8 +333,13 @@ impl Engine {
             }
             None => {
                 let physical_planning = Instant::now();
-                let ctx = if planned.small { &self.inner.small_ctx } else { &self.inner.ctx };
-                let key = prepare.filter(|_| planned.small).map(|generation| PlanKey {
+                let cluster = self.inner.cluster.as_ref().filter(|_| planned.on_cluster);
+                let ctx = match cluster {
+                    Some(cluster) => cluster.context(),
+                    None if planned.small => &self.inner.small_ctx,
+                    None => &self.inner.ctx,
+                };
+                let key = prepare.filter(|_| planned.small && cluster.is_none()).map(|generation| PlanKey {
                     query: planned.query.clone(),
                     versions: planned.versions.clone(),
                     generation,
@@ -344,7 +351,7 @@ impl Engine {
                     }
                     None => {
                         let physical = self
-                            .physical_plan(ctx, planned.plan, planned.small)
+                            .physical_plan(ctx, planned.plan, planned.small && cluster.is_none())
                             .instrument(tracing::info_span!("kpi.physical_plan"))
                             .await
                             .map_err(|e| self.execution_error(e, query))?;
@@ -360,7 +367,11 @@ impl Engine {
 
                 let execution = Instant::now();
                 let schema = physical.schema();
-                let batches = self.collect(physical, ctx, query).instrument(tracing::info_span!("kpi.execute")).await?;
+                let batches = self.collect(physical, ctx, query).instrument(tracing::info_span!("kpi.execute")).await;
+                let batches = batches.map_err(|e| crate::cluster::failure(cluster, e))?;
+                if cluster.is_some() {
+                    Counters::add(&self.inner.counters.cluster_jobs, 1);
+                }
                 (schema, batches, planning, execution.elapsed())
             }
         };
@@ -454,6 +465,7 @@ impl Engine {
             }
         };
         let versions: Versions = snapshot.read.into_inner().into_iter().collect();
+        let on_cluster = self.placement(versions.iter().map(|(t, _)| (t.as_str(), &snapshot.tables[t])))?.is_some();
         let mut rows = 0;
         let small = versions.iter().all(|(t, _)| {
             let data = &snapshot.tables[t];
@@ -467,7 +479,8 @@ impl Engine {
             query,
             plan,
             versions,
-            small,
+            small: small && !on_cluster,
+            on_cluster,
             #[cfg(feature = "postgres")]
             pushdown,
         })
@@ -530,7 +543,11 @@ impl Engine {
             let Some(time) = &model.time_column else { continue };
             let data = self.inner.tables.read().unwrap_or_else(|p| p.into_inner()).get(table).cloned();
             let Some(data) = data else { continue };
-            if let Some((lo, hi)) = data.bounds.get(&self.inner.ctx, &data.provider, time).await? {
+            // On a cluster the bounds are a job there too: the files may be only where it runs.
+            let cluster = self.placement([(table.as_str(), &data)])?;
+            let ctx = cluster.map_or(&self.inner.ctx, |c| c.context());
+            let found = data.bounds.get(ctx, &data.provider, time).await;
+            if let Some((lo, hi)) = found.map_err(|e| crate::cluster::failure(cluster, e))? {
                 let (lo, hi) = (lo.instant(&query.calendar), hi.instant(&query.calendar));
                 // Data behind a provider is not checked on registration: its bounds are.
                 if let Some(outside) = [lo, hi].into_iter().find(|t| kpi_formula::check_supported("time", *t).is_err()) {

@@ -39,6 +39,8 @@ pub(crate) struct Inner {
     pub(crate) ctx: SessionContext,
     /// One partition, sharing the memory pool: for inputs too small to gain from parallelism.
     pub(crate) small_ctx: SessionContext,
+    /// The Ballista cluster calculations run on, if any.
+    pub(crate) cluster: Option<crate::cluster::Cluster>,
     pub(crate) tables: RwLock<HashMap<String, TableData>>,
     versions: AtomicU64,
     pub(crate) cache: ResultCache,
@@ -118,6 +120,7 @@ impl Engine {
         }
         let runtime = runtime.build_arc().map_err(EngineError::Execution)?;
         let small_ctx = small_session(config.clone(), runtime.clone());
+        let cluster = options.cluster.clone().map(|c| crate::cluster::Cluster::new(c, &config)).transpose()?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         let lanes = Lanes::new(options.lane_concurrency);
         let (lifecycle, recovered) = crate::lifecycle::Lifecycle::open(&options, &catalog, client.as_ref(), &ctx)?;
@@ -129,6 +132,7 @@ impl Engine {
                 options,
                 ctx,
                 small_ctx,
+                cluster,
                 tables: RwLock::default(),
                 versions: AtomicU64::new(1),
                 cache: ResultCache::default(),

@@ -229,6 +229,29 @@ pub enum EngineError {
         /// What is wrong, with the field's name.
         message: String,
     },
+    /// The engine's Ballista cluster could not be reached within the connect timeout, is not a
+    /// scheduler that reads the engine's plans (a stock Ballista, or another engine version),
+    /// or failed the calculation.
+    #[error("Ballista cluster at {url}: {message}")]
+    Cluster {
+        /// `df://host:port`.
+        url: String,
+        /// What went wrong, and what to do about it.
+        message: String,
+    },
+    /// The engine has a cluster, and a calculation reads a table whose rows the cluster's
+    /// executors cannot read.
+    #[error(
+        "`{object_model}` cannot be read on the cluster at {cluster}: {why}. A cluster's executors read Parquet or CSV files they can reach (a shared directory or an object store): register the table with register_parquet or register_csv, or calculate with an engine without `cluster`"
+    )]
+    LocalOnly {
+        /// The object model.
+        object_model: String,
+        /// `df://host:port`.
+        cluster: String,
+        /// Why its rows are only here.
+        why: &'static str,
+    },
     /// A bug: the engine panicked or reached a state it should not. The calculation or call
     /// failed; the engine itself keeps working.
     #[error("internal error (a bug in the KPI engine; please report it): {0}")]
@@ -265,6 +288,8 @@ impl EngineError {
         ("KPI_DELIVERY", ErrorCategory::Data),
         ("KPI_STORAGE", ErrorCategory::Data),
         ("KPI_ARCHIVE", ErrorCategory::Data),
+        ("KPI_CLUSTER", ErrorCategory::Data),
+        ("KPI_LOCAL_ONLY", ErrorCategory::Query),
         ("KPI_TIMEOUT", ErrorCategory::Calculation),
         ("KPI_CANCELLED", ErrorCategory::Calculation),
         ("KPI_MEMORY", ErrorCategory::Calculation),
@@ -327,6 +352,8 @@ impl EngineError {
             EngineError::Retention { .. } => "KPI_RETENTION",
             EngineError::Storage { .. } => "KPI_STORAGE",
             EngineError::CorruptArchive { .. } => "KPI_ARCHIVE",
+            EngineError::Cluster { .. } => "KPI_CLUSTER",
+            EngineError::LocalOnly { .. } => "KPI_LOCAL_ONLY",
             EngineError::InvalidDocument { .. } | EngineError::TooManyRows { .. } => "KPI_QUERY",
             EngineError::Internal(_) => "KPI_INTERNAL",
             EngineError::Unparse { .. } => "KPI_SQL",

@@ -49,6 +49,7 @@ mod cache;
 mod calculate;
 mod calendar_table;
 mod clock;
+mod cluster;
 mod dashboard;
 mod data;
 mod definitions;
@@ -81,6 +82,9 @@ pub use cache::{CacheOutcome, CachePolicy, DEFAULT_CACHE_BYTES};
 pub use calculate::SMALL_INPUT_ROWS;
 pub use calendar_table::CalendarTableSpec;
 pub use clock::{Clock, ManualClock, SystemClock, Wait};
+pub use cluster::{ClusterOptions, ClusterStatus, DEFAULT_SCHEDULER_PORT};
+#[cfg(feature = "cluster")]
+pub use cluster::{KpiLogicalCodec, KpiPhysicalCodec};
 pub use dashboard::{Dashboard, DashboardItem};
 pub use data::AppendReport;
 pub use definitions::DefinitionChange;

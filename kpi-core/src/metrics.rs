@@ -55,6 +55,9 @@ pub struct Metrics {
     /// Calculations that ran in a PostgreSQL database as one statement
     /// ([`crate::EngineOptions::pushdown`]).
     pub pushed_down: u64,
+    /// Calculations that ran as jobs on the engine's Ballista cluster
+    /// ([`crate::EngineOptions::cluster`]).
+    pub cluster_jobs: u64,
     /// Bytes of result data the cache holds now (bounded by [`crate::CachePolicy::max_bytes`]).
     pub cached_bytes: u64,
 }
@@ -81,6 +84,7 @@ pub(crate) struct Counters {
     pub(crate) rows_deleted: AtomicU64,
     pub(crate) result_bytes: AtomicU64,
     pub(crate) pushed_down: AtomicU64,
+    pub(crate) cluster_jobs: AtomicU64,
 }
 
 impl Counters {
@@ -111,6 +115,7 @@ impl Counters {
             rows_deleted: get(&self.rows_deleted),
             result_bytes: get(&self.result_bytes),
             pushed_down: get(&self.pushed_down),
+            cluster_jobs: get(&self.cluster_jobs),
             cached_bytes: 0,
         }
     }

@@ -89,6 +89,10 @@ pub struct EngineOptions {
     /// appended in memory) runs there as one SQL statement, only its result coming back; `true`
     /// by default. Off, such tables are scanned (with their filters) and calculated here.
     pub pushdown: bool,
+    /// An Apache Ballista cluster that runs calculations and dashboards instead of this
+    /// process ([`ClusterOptions`]); `None` (the default) calculates here. Every table a
+    /// calculation reads must then be files the executors can reach.
+    pub cluster: Option<crate::ClusterOptions>,
 }
 
 /// Whether a streaming view may approximate an aggregate whose exact state grows with the rows:
@@ -138,6 +142,7 @@ impl Default for EngineOptions {
             quantiles: Estimate::Exact,
             calendar_table: None,
             pushdown: true,
+            cluster: None,
             data_dir: None,
             archive_location: None,
             retention_policy: None,

@@ -101,6 +101,12 @@ pub struct EngineSettings {
     /// How far ahead of the clock event times may move watermarks (5 minutes by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clock_skew: Option<TimeSetting>,
+    /// A Ballista scheduler that runs calculations: `df://host:port` ([`crate::ClusterOptions`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// How long connecting to the cluster may take (5 seconds by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_connect_timeout: Option<TimeSetting>,
 }
 
 /// Cache settings: TTLs by KPI, module and value chain over the seeds' defaults.
@@ -194,6 +200,22 @@ impl EngineSettings {
         options.history = self.history.unwrap_or(false);
         if let Some(t) = &self.clock_skew {
             options.clock_skew = t.duration_or_zero("clock_skew")?;
+        }
+        match (&self.cluster, &self.cluster_connect_timeout) {
+            (Some(url), timeout) => {
+                let mut cluster = crate::ClusterOptions::parse(url)?;
+                if let Some(t) = timeout {
+                    cluster.connect_timeout = t.duration("cluster_connect_timeout")?;
+                }
+                options.cluster = Some(cluster);
+            }
+            (None, Some(_)) => {
+                return Err(EngineError::InvalidOption {
+                    option: "cluster_connect_timeout",
+                    message: "applies only with `cluster` (a scheduler's df://host:port)".into(),
+                });
+            }
+            (None, None) => {}
         }
         Ok(options)
     }

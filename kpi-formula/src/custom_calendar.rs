@@ -341,6 +341,17 @@ impl PeriodTable {
         })
     }
 
+    /// What the table is made of: its name, the retail calendar it was built from, the
+    /// starts of months, quarters and years, and the day after its last.
+    pub(crate) fn parts(&self) -> (&str, Option<RetailCalendar>, &[Option<Vec<NaiveDate>>; 3], NaiveDate) {
+        (&self.name, self.retail, &self.starts, self.end)
+    }
+
+    /// A calendar table from the parts [`PeriodTable::parts`] gives.
+    pub(crate) fn from_parts(name: String, starts: [Option<Vec<NaiveDate>>; 3], end: NaiveDate) -> PeriodTable {
+        PeriodTable::new(name, None, starts, end)
+    }
+
     /// A hash of the table's content (two tables with the same one are the same table).
     pub(crate) fn fingerprint(&self) -> u64 {
         self.fingerprint

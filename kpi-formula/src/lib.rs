@@ -181,6 +181,7 @@ pub mod span;
 
 pub use diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 pub use error::{ErrorCategory, FormulaError, QueryError};
+pub use lower::wire as extensions;
 pub use lower::{IncrementalAggregate, IncrementalPlan, MAX_PERIODS, ModelSources, ScanShape, TableSources, to_shared_logical_plan};
 pub use model::{Cardinality, InMemoryModel, Relationship, SemanticModel, TableModel};
 pub use parser::parse;

@@ -9,6 +9,7 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
 
 from . import _native
 from .alerting import Alerting
+from .cluster import Cluster
 from .lifecycle import Lifecycle
 from .catalog import Catalog, ClientConfig
 from .results import AppendReport, Dashboard, Feed, Forecast, Result, Subscription
@@ -18,7 +19,7 @@ __all__ = ["AppendReport", "Dashboard", "Engine", "Feed", "Forecast", "Result", 
 When = Union[str, _dt.date, _dt.datetime]
 
 
-class Engine(Alerting, Lifecycle):
+class Engine(Alerting, Lifecycle, Cluster):
     """Calculates the KPIs of a catalog over registered Arrow data.
 
     Calculations run in Rust with the GIL released. Every query method takes the same
@@ -62,7 +63,9 @@ class Engine(Alerting, Lifecycle):
         directory that makes appends durable; the same directory restores the tables),
         ``archive_location`` (a directory or object-store URL for archives),
         ``retention_policy`` (a dict as a client configuration's ``retention``), ``history``
-        (jobs and subscriptions record KPI history) and ``clock_skew``. With ``client`` (a :class:`ClientConfig`), the
+        (jobs and subscriptions record KPI history), ``clock_skew``, ``cluster`` (a Ballista
+        scheduler, ``"df://host:50050"``, that runs calculations: see :mod:`kpi_engine.cluster`;
+        the engine connects to it here) and ``cluster_connect_timeout``. With ``client`` (a :class:`ClientConfig`), the
         catalog is the client's and registered data is renamed by its field mappings.
         """
         if not isinstance(catalog, Catalog):
@@ -72,6 +75,8 @@ class Engine(Alerting, Lifecycle):
         document = _document(timezone=timezone, timeout=timeout, memory_limit=memory_limit, **settings)
         native_client = client._native if client is not None else None
         self._native = _native.Engine(catalog._native, document, native_client)
+        if self._native.cluster() is not None:
+            self._native.check_cluster()
         self.catalog = Catalog(self._native.catalog()) if client is not None else catalog
 
     # -- data ---------------------------------------------------------------------------

@@ -206,6 +206,11 @@ impl TableData {
     }
 
     /// Whether all rows are in memory (none archived).
+    /// Rows were appended in memory over a provider's.
+    pub(crate) fn has_appended(&self) -> bool {
+        matches!(&self.origin, Origin::Provider { appended, .. } if appended.rows() > 0)
+    }
+
     pub(crate) fn in_memory(&self) -> bool {
         matches!(self.origin, Origin::Memory(_)) && self.archive.is_none()
     }

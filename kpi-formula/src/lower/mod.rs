@@ -31,6 +31,7 @@ mod snapshot;
 mod spans;
 mod table_periods;
 mod time;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -26,11 +26,11 @@ pub(crate) fn period_before(period: Expr, span: CalendarSpan, grain: Grain, cale
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct PeriodBefore {
-    signature: Signature,
-    span: CalendarSpan,
-    grain: Grain,
-    calendar: Calendar,
+pub(super) struct PeriodBefore {
+    pub(super) signature: Signature,
+    pub(super) span: CalendarSpan,
+    pub(super) grain: Grain,
+    pub(super) calendar: Calendar,
 }
 
 impl PeriodBefore {

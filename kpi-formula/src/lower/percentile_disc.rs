@@ -25,10 +25,10 @@ pub(crate) fn percentile_disc(fraction: f64) -> Arc<AggregateUDF> {
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
-struct PercentileDisc {
+pub(super) struct PercentileDisc {
     signature: Signature,
     /// The fraction's bits (`f64` is neither `Eq` nor `Hash`).
-    fraction: u64,
+    pub(super) fraction: u64,
 }
 
 impl AggregateUDFImpl for PercentileDisc {

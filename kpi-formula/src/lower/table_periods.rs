@@ -127,17 +127,17 @@ fn civil_starts(calendar: &Calendar, grain: Grain, (from, to): (i32, i32)) -> St
 }
 
 #[derive(Debug)]
-struct TablePeriod {
-    signature: Signature,
-    grain: Grain,
-    shift: i64,
-    calendar: Calendar,
+pub(super) struct TablePeriod {
+    pub(super) signature: Signature,
+    pub(super) grain: Grain,
+    pub(super) shift: i64,
+    pub(super) calendar: Calendar,
     /// Civil periods: a time outside the starts is bucketed by the calendar, not refused.
-    civil: bool,
+    pub(super) civil: bool,
     /// Period starts as wall-clock microseconds, the end of the table last.
-    local: Arc<[i64]>,
+    pub(super) local: Arc<[i64]>,
     /// The same starts as instants in the calendar's zone.
-    instants: Arc<[i64]>,
+    pub(super) instants: Arc<[i64]>,
 }
 
 impl PartialEq for TablePeriod {

@@ -1,0 +1,5 @@
+//! The engine on a Ballista cluster of `kpi-scheduler` and `kpi-executor` processes.
+
+mod failures;
+mod standard;
+mod support;
