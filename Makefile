@@ -21,7 +21,7 @@ quickstart: setup
 ## Every test: each criterion benchmark once as a test (so they cannot rot), the doctests
 ## (README included), unit and integration tests of all crates (the `kpi` command line's
 ## included), the forecast backtest of the standard KPIs (the model must beat the seasonal
-## naive baseline), then the Python package installed by pip into a fresh virtual environment
+## naive baseline), the cluster benchmark on a small table (so it cannot rot), then the Python package installed by pip into a fresh virtual environment
 ## with its pytest suite, the Node package's node:test suite, and the install paths users take
 ## (npm tarball and folder, cargo install, cargo package). One dev profile, one set of
 ## features (scripts/check-features.sh) and one target dir for all, so DataFusion compiles once.
@@ -38,6 +38,7 @@ else
 	$(CARGO) test --workspace --lib --bins --tests --no-fail-fast
 endif
 	"$${CARGO_TARGET_DIR:-target}/debug/forecast-backtest" --rows 50000 --check
+	"$${CARGO_TARGET_DIR:-target}/debug/cluster-scaling" --rows 20000 --executors 1,2 --runs 1
 	bash scripts/python-test.sh
 	bash scripts/node-test.sh
 	bash scripts/install-test.sh

@@ -4,6 +4,7 @@
 #     fresh project, which builds the addon at install; then the README's JavaScript examples.
 #   * `npm install ./bindings-node` into a fresh project; the package README's example.
 #   * `cargo install --path kpi-cli` into a fresh root; `kpi --version` and a catalog check.
+#   * `cargo install --path kpi-executor` into the same root; both binaries answer --version.
 #   * `cargo package` of the four library crates (metadata, license, readme, versions).
 # Builds use the dev profile and the shared target directory (CARGO_TARGET_DIR).
 set -euo pipefail
@@ -86,6 +87,11 @@ grep -q "broken.yaml:4:" "$scratch/check.out" || { cat "$scratch/check.out" >&2;
 
 # Without verification: it builds each crate alone, with other features than the workspace,
 # which would compile DataFusion four more times (docs/decisions.md, "Packaging and installs").
+echo "install-test: cargo install --path kpi-executor"
+cargo install --quiet --debug --locked --path kpi-executor --root "$scratch/cargo-root"
+"$scratch/cargo-root/bin/kpi-scheduler" --version
+"$scratch/cargo-root/bin/kpi-executor" --version
+
 echo "install-test: cargo package of the library crates"
 cargo package --quiet --locked --allow-dirty --no-verify -p kpi-formula -p kpi-catalog -p kpi-core -p kpi-pricing
 for crate in kpi-formula kpi-catalog kpi-core kpi-pricing; do

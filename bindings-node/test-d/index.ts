@@ -77,11 +77,17 @@ async function newerUses(engine: Engine): Promise<void> {
   const active = await durable.calculate({ kpi: 'revenue', activeOnly: true })
   void [plan.releases[0].periods, archived, sha, cold, revision, active, durable.recordHistory(active), durable.dataDir, engine.append('orders', []).futureRows]
   await durable.close()
+  const distributed = new Engine(Catalog.standard(), { cluster: 'df://127.0.0.1:50050', clusterConnectTimeout: '3s' })
+  const roundTrip: number = (await distributed.checkCluster()).roundTripMs
+  const jobs: number = distributed.metrics().cluster_jobs
+  void [roundTrip, jobs, distributed.cluster?.startsWith('df://')]
 }
 
 function misuses(engine: Engine): void {
   // @ts-expect-error: grains are a fixed set
   void engine.calculate({ kpi: 'revenue', grain: 'fortnight' })
+  // @ts-expect-error: the cluster is one scheduler URL
+  void new Engine(Catalog.standard(), { cluster: ['df://a:1', 'df://b:1'] })
   // @ts-expect-error: refresh is a period name or a duration
   engine.subscribe({ kpi: 'revenue' }, () => {}, { refresh: true })
   // @ts-expect-error: security filters are formula text per object model

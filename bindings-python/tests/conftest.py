@@ -73,3 +73,13 @@ def mariadb():
     yield connection
     connection.close()
     subprocess.run(["bash", str(ROOT / "scripts" / "mariadb.sh"), "stop", where], check=False)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """``df://127.0.0.1:PORT`` of a Ballista cluster (scripts/cluster.sh: kpi-scheduler and two
+    kpi-executor processes of the dev build), stopped after the session."""
+    where = tempfile.mkdtemp(prefix="kpi-cluster-py-", dir="/tmp")
+    url = subprocess.check_output(["bash", str(ROOT / "scripts" / "cluster.sh"), "start", where, "2"], text=True).strip()
+    yield url
+    subprocess.run(["bash", str(ROOT / "scripts" / "cluster.sh"), "stop", where], check=False)

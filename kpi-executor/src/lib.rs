@@ -28,6 +28,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 
 mod calc;
 mod check;
+mod cluster;
 mod errors;
 mod forecast;
 mod readme;
