@@ -7,7 +7,7 @@
 //! target/release/cluster-scaling --rows 10000000 --copies 1,10 --executors 1,2,4
 //! ```
 //!
-//! `--rows` demo orders are written as Parquet files of 1M rows; `--copies` lists how many
+//! `--tasks` sets the tasks each executor runs at once (2 by default). `--rows` demo orders are written as Parquet files of 1M rows; `--copies` lists how many
 //! times the files are repeated in the table's directory (10 copies of 10M rows is a table of
 //! 100M). For each size: revenue by month and region, in this process and on each cluster
 //! (median of `--runs`, 3 by default, after one run that warms caches and the data's bounds),
@@ -66,7 +66,7 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start(executors: usize, scratch: &Path) -> Cluster {
+    fn start(executors: usize, tasks: usize, scratch: &Path) -> Cluster {
         let dir = scratch.join(format!("cluster-{executors}"));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/cluster.sh");
         let bin = std::env::current_exe().expect("this binary").parent().expect("its directory").to_path_buf();
@@ -76,6 +76,7 @@ impl Cluster {
             .arg(&dir)
             .arg(executors.to_string())
             .env("KPI_CLUSTER_BIN", bin)
+            .env("KPI_EXECUTOR_TASKS", tasks.to_string())
             .output()
             .expect("cluster.sh runs");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -146,6 +147,7 @@ async fn main() {
     let copies = arg(&args, "--copies").map_or(vec![1], list);
     let executors = arg(&args, "--executors").map_or(vec![1, 2, 4], list);
     let runs: usize = arg(&args, "--runs").map_or(3, |n| list(n)[0]).max(1);
+    let tasks: usize = arg(&args, "--tasks").map_or(2, |n| list(n)[0]).max(1);
     let scratch = tempfile::tempdir().expect("a scratch directory");
 
     eprintln!("cluster-scaling: generating {rows} orders");
@@ -160,6 +162,8 @@ async fn main() {
     drop(small_data);
 
     let query = Query::kpi("revenue").with_grain(Grain::Month).by(["orders.region"]);
+    println!("Executors run {tasks} task(s) at once; this process uses every core.");
+    println!();
     println!("| rows | where | executors | median | rows/s | rows/s per executor | vs local |");
     println!("|---:|---|---:|---:|---:|---:|---:|");
     for &copy in &copies {
@@ -172,7 +176,7 @@ async fn main() {
         println!("| {total} | this process | – | {} ms | {:.1} M | – | 1.00x |", ms(local), rate(local) / 1e6);
         drop(here);
         for &n in &executors {
-            let cluster = Cluster::start(n, scratch.path());
+            let cluster = Cluster::start(n, tasks, scratch.path());
             let there = engine(&dir, Some(&cluster.url)).await;
             let (took, result) = timed(&there, &query, runs).await;
             assert!(same(&expected, &result), "{n} executors gave other numbers");
@@ -190,7 +194,7 @@ async fn main() {
     // A small query: the cluster's fixed cost (a job, its stages, fetching the result).
     let here = engine(&small, None).await;
     let (local, expected) = timed(&here, &query, runs.max(5)).await;
-    let cluster = Cluster::start(1, scratch.path());
+    let cluster = Cluster::start(1, tasks, scratch.path());
     let there = engine(&small, Some(&cluster.url)).await;
     let (remote, result) = timed(&there, &query, runs.max(5)).await;
     assert!(same(&expected, &result), "the small query gave other numbers");

@@ -4,6 +4,7 @@
 #   cluster.sh start DIR [EXECUTORS]   starts them (2 executors by default), prints the
 #                                      scheduler's df://127.0.0.1:PORT once it listens
 #   cluster.sh stop DIR                stops them and removes DIR
+# Each executor runs $KPI_EXECUTOR_TASKS tasks at once (2 by default).
 # The binaries come from $KPI_CLUSTER_BIN, else the dev build in $CARGO_TARGET_DIR (or
 # target/), else PATH (`cargo install --path kpi-executor`).
 set -euo pipefail
@@ -42,7 +43,7 @@ start)
     for i in $(seq 1 "$executors"); do
         mkdir -p "$dir/executor-$i"
         nohup "$bin/kpi-executor" --scheduler-port "$port" --bind-port "$(free_port)" --bind-grpc-port "$(free_port)" \
-            --concurrent-tasks 2 --heartbeat-seconds 2 --work-dir "$dir/executor-$i" >"$dir/executor-$i.log" 2>&1 &
+            --concurrent-tasks "${KPI_EXECUTOR_TASKS:-2}" --heartbeat-seconds 2 --work-dir "$dir/executor-$i" >"$dir/executor-$i.log" 2>&1 &
         echo $! >"$dir/executor-$i.pid"
     done
     echo "df://127.0.0.1:$port" >"$dir/url"
