@@ -82,6 +82,8 @@ pub use cache::{CacheOutcome, CachePolicy, DEFAULT_CACHE_BYTES};
 pub use calculate::SMALL_INPUT_ROWS;
 pub use calendar_table::CalendarTableSpec;
 pub use clock::{Clock, ManualClock, SystemClock, Wait};
+#[cfg(all(feature = "cluster", feature = "object-stores"))]
+pub use cluster::EnvironmentStores;
 pub use cluster::{ClusterOptions, ClusterStatus, DEFAULT_SCHEDULER_PORT};
 #[cfg(feature = "cluster")]
 pub use cluster::{KpiLogicalCodec, KpiPhysicalCodec};

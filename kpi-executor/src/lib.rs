@@ -40,7 +40,10 @@ use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_
 use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
-use kpi_core::{KpiLogicalCodec, KpiPhysicalCodec};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::SessionConfig;
+use kpi_core::{EnvironmentStores, KpiLogicalCodec, KpiPhysicalCodec};
 
 /// A scheduler's settings.
 #[derive(Clone, Debug)]
@@ -136,6 +139,7 @@ pub async fn run_scheduler(settings: SchedulerSettings) -> Result<(), Error> {
         task_max_failures: settings.task_max_failures.max(1),
         override_logical_codec: Some(Arc::new(KpiLogicalCodec::default())),
         override_physical_codec: Some(Arc::new(KpiPhysicalCodec::default())),
+        override_session_builder: Some(Arc::new(scheduler_session)),
         ..SchedulerConfig::default()
     };
     let cluster = BallistaCluster::new_from_config(&config).await?;
@@ -145,6 +149,7 @@ pub async fn run_scheduler(settings: SchedulerSettings) -> Result<(), Error> {
 /// Runs an executor that reads the engine's plans until the process ends or the scheduler
 /// tells it to stop.
 pub async fn run_executor(settings: ExecutorSettings) -> Result<(), Error> {
+    let work_dir = settings.work_dir.clone();
     let mut config = ExecutorProcessConfig {
         bind_host: settings.bind_host.clone(),
         external_host: settings.external_host.clone(),
@@ -160,12 +165,36 @@ pub async fn run_executor(settings: ExecutorSettings) -> Result<(), Error> {
         print_thread_info: false,
         override_logical_codec: Some(Arc::new(KpiLogicalCodec::default())),
         override_physical_codec: Some(Arc::new(KpiPhysicalCodec::default())),
+        override_runtime_producer: Some(Arc::new(move |_: &SessionConfig| {
+            let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(EnvironmentStores::default()));
+            if let Some(dir) = &work_dir {
+                runtime = runtime.with_temp_file_path(dir.clone());
+            }
+            runtime.build_arc()
+        })),
         ..ExecutorProcessConfig::default()
     };
     if let Some(n) = settings.concurrent_tasks {
         config.vcores = n.max(1);
     }
     start_executor_process(Arc::new(config)).await
+}
+
+/// A scheduler's session for a job: Ballista's, whose object stores are built from this
+/// process's environment, so listing a table's files on an object store works as it does for
+/// the engine that registered it.
+fn scheduler_session(config: SessionConfig) -> datafusion::error::Result<datafusion::execution::SessionState> {
+    use ballista_core::extension::{ballista_aggregate_functions, ballista_scalar_functions, ballista_window_functions};
+    let runtime = RuntimeEnvBuilder::new().with_object_store_registry(Arc::new(EnvironmentStores::default())).build_arc()?;
+    Ok(SessionStateBuilder::new()
+        .with_default_features()
+        .with_config(config)
+        .with_runtime_env(runtime)
+        .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
+        .with_scalar_functions(ballista_scalar_functions())
+        .with_aggregate_functions(ballista_aggregate_functions())
+        .with_window_functions(ballista_window_functions())
+        .build())
 }
 
 /// Logs to standard error, `RUST_LOG` choosing what (`info` by default).

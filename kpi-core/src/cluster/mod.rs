@@ -13,11 +13,15 @@
 mod codec;
 #[cfg(feature = "cluster")]
 mod session;
+#[cfg(all(feature = "cluster", feature = "object-stores"))]
+mod stores;
 
 use std::time::Duration;
 
 #[cfg(feature = "cluster")]
 pub use codec::{KpiLogicalCodec, KpiPhysicalCodec};
+#[cfg(all(feature = "cluster", feature = "object-stores"))]
+pub use stores::EnvironmentStores;
 
 use crate::data::TableData;
 use crate::engine::Engine;

@@ -64,7 +64,7 @@ pub(crate) fn check(directory: &str) -> Result<(), String> {
 }
 
 /// The store of `url` (`text` as given), or `None` for a local `file://` URL.
-fn store_of(url: &Url, text: &str) -> Result<Option<Arc<dyn ObjectStore>>, String> {
+pub(crate) fn store_of(url: &Url, text: &str) -> Result<Option<Arc<dyn ObjectStore>>, String> {
     let store: Arc<dyn ObjectStore> = match url.scheme() {
         "file" => return Ok(None),
         "s3" | "s3a" => {

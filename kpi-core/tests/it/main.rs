@@ -8,6 +8,7 @@ mod calendars;
 mod definitions;
 mod errors;
 mod feed;
+mod file_server;
 pub mod files;
 mod forecast;
 mod fuzz;

@@ -88,3 +88,20 @@ async fn dimensions_calendars_and_dashboards_equal_the_local_results() {
     }
     assert!(remote.metrics().shared_scans > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_on_a_web_server_are_read_by_the_scheduler_and_executors() {
+    // Object stores over HTTP (byte ranges): the scheduler lists and sizes the file, the
+    // executors read its ranges, each building the store from its own environment.
+    let server = crate::file_server::FileServer::start(crate::support::demo_parquet().to_path_buf());
+    let cluster = LocalCluster::start(2);
+    let options = kpi_core::EngineOptions { cluster: Some(kpi_core::ClusterOptions::parse(&cluster.url()).unwrap()), ..Default::default() };
+    let remote = kpi_core::Engine::with_options(Catalog::standard().clone(), options).unwrap();
+    remote.register_parquet("orders", server.url("orders/part-0.parquet").as_str()).await.unwrap();
+    let half = kpi_core::Engine::new(Catalog::standard().clone()).unwrap();
+    half.register_parquet("orders", crate::support::demo_parquet().join("orders/part-0.parquet")).await.unwrap();
+    let query = Query::kpi("revenue").with_grain(Grain::Month).by(["orders.region"]);
+    let there = remote.calculate(&query).await.unwrap_or_else(|e| panic!("{e}\n{}", cluster.logs()));
+    assert_same("over HTTP", &half.calculate(&query).await.unwrap(), &there);
+    assert_eq!(remote.metrics().cluster_jobs, 1);
+}
