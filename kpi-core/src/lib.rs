@@ -37,6 +37,9 @@
 //!   timeout per calculation, [`Cancellation`], and a memory limit through DataFusion's pool.
 //! * **Explain and SQL** — [`Engine::explain`] shows the plans; [`Engine::to_sql`] writes a
 //!   query for PostgreSQL, TimescaleDB, MySQL, SQLite, DuckDB or BigQuery ([`SqlDialect`]).
+//! * **A cluster** ([`ClusterOptions`], feature `cluster`) — plans run as jobs of an Apache
+//!   Ballista scheduler (`kpi-scheduler` and `kpi-executor` of the `kpi-executor` crate) over
+//!   files the executors read; [`Engine::check_cluster`] connects.
 //! * **Observability** — `tracing` spans `kpi.calculate` › `kpi.plan`, `kpi.physical_plan`,
 //!   `kpi.execute`, with durations in events; counters through [`Engine::metrics`].
 //!

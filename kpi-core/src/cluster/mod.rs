@@ -127,9 +127,7 @@ impl Cluster {
             })
         }
     }
-}
 
-impl Cluster {
     /// The session whose physical plans are jobs on the cluster.
     pub(crate) fn context(&self) -> &datafusion::prelude::SessionContext {
         #[cfg(feature = "cluster")]
