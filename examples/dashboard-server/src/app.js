@@ -152,7 +152,7 @@ function createServer({ catalog, engine, clientsFile, layoutsFile, auth: authCon
       code = e.code || 'INTERNAL'
       let message = e.message
       failure = e.message
-      if (status >= 500 && !(e instanceof HttpError) && !['KPI_SOURCE', 'KPI_TIMEOUT', 'KPI_MEMORY'].includes(code)) {
+      if (status >= 500 && !(e instanceof HttpError) && !['KPI_SOURCE', 'KPI_CLUSTER', 'KPI_TIMEOUT', 'KPI_MEMORY'].includes(code)) {
         // The details (paths, internals) stay in the log; the caller gets the id to quote.
         log.error({ err: e, method: req.method, route }, 'request failed')
         message = `internal error; the server's log has the details under request id ${requestId}`

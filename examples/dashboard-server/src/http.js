@@ -76,10 +76,11 @@ function statusOf(code) {
   if (['KPI_FORMULA', 'KPI_QUERY', 'KPI_OPTION', 'KPI_SCHEMA', 'KPI_ALERT', 'KPI_REPORT', 'KPI_RETENTION'].includes(code)) return 400
   if (code === 'KPI_DELIVERY') return 502
   if (code === 'KPI_CATALOG' || code === 'KPI_DATA') return 404
-  if (code === 'KPI_FORECAST' || code === 'KPI_DEFINITION') return 422
+  // A forecast without enough data, a definition that breaks others, a table a cluster cannot read.
+  if (code === 'KPI_FORECAST' || code === 'KPI_DEFINITION' || code === 'KPI_LOCAL_ONLY') return 422
   if (code === 'KPI_TIMEOUT') return 504
-  // A database that does not answer, or no memory left for now: try again later.
-  if (code === 'KPI_SOURCE' || code === 'KPI_MEMORY') return 503
+  // A database or cluster that does not answer, or no memory left for now: try again later.
+  if (code === 'KPI_SOURCE' || code === 'KPI_CLUSTER' || code === 'KPI_MEMORY') return 503
   if (code === 'KPI_PRICING') return 400
   return 500
 }
