@@ -90,7 +90,7 @@ fn first_sentence(text: &str, marker: &str) -> String {
     let at = text.find(marker).unwrap_or(0);
     let start = text[..at].rfind(['\n', '"']).map_or(0, |i| i + 1);
     let end = text[at..].find(['\n', '"']).map_or(text.len(), |i| at + i);
-    text[start..end].trim().to_string()
+    text[start..end].trim().trim_end_matches('\\').to_string()
 }
 
 /// "LogicalExtensionCodec is not provided for scalar function civil_period", out of the
@@ -111,7 +111,7 @@ fn short(text: &str) -> String {
             let rest = &text[at + "message: \"".len()..];
             &rest[..rest.find("\", metadata").unwrap_or(rest.len())]
         }
-        None => text,
+        None => text.strip_prefix("Execution error: ").unwrap_or(text),
     };
     let cleaned: String = text.replace("\\n", " ").replace("\\\"", "\"").replace("\\", "");
     let mut out: String = cleaned.chars().take(600).collect();
@@ -131,4 +131,54 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 
 fn seconds(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Ballista's client reports when the scheduler refuses a plan: a gRPC status in debug
+    /// form inside a DataFusion error.
+    fn refused(message: &str) -> DataFusionError {
+        DataFusionError::Execution(format!(
+            "Status {{ code: InvalidArgument, message: \"Could not parse plan: DataFusion error: Plan(\\\"{message}\\\")\", metadata: MetadataMap {{ headers: {{}} }}, source: None }}"
+        ))
+    }
+
+    #[test]
+    fn failures_say_what_the_cluster_lacks() {
+        let stock = cluster_error(
+            "df://h:1",
+            refused("NotImplemented(\\\"LogicalExtensionCodec is not provided for scalar function civil_period\\\")"),
+        );
+        let text = stock.to_string();
+        assert_eq!(stock.code(), "KPI_CLUSTER");
+        assert!(text.contains("not running kpi-scheduler and kpi-executor"), "{text}");
+        assert!(text.ends_with("LogicalExtensionCodec is not provided for scalar function civil_period"), "{text}");
+
+        let other = cluster_error(
+            "df://h:1",
+            refused(
+                "the plan's function `civil_period` was written by KPI Engine 9.9.9 on DataFusion 55.2.0, and this process runs KPI Engine 0.1.0 on DataFusion 55.2.0: run the kpi-scheduler and kpi-executor of the engine's version",
+            ),
+        );
+        let text = other.to_string();
+        assert!(
+            text.starts_with("Ballista cluster at df://h:1: the plan's function `civil_period` was written by KPI Engine 9.9.9"),
+            "{text}"
+        );
+        assert!(text.ends_with("of the engine's version"), "{text}");
+
+        let down = cluster_error(
+            "df://h:1",
+            DataFusionError::Execution(
+                "tonic::transport::Error(Transport, ConnectError(\"tcp connect error\", Connection refused))".into(),
+            ),
+        );
+        assert!(down.to_string().contains("cannot connect") && down.to_string().contains("is kpi-scheduler running there?"), "{down}");
+
+        let failed =
+            cluster_error("df://h:1", DataFusionError::Execution("Job 038JH failed: Task failed: object store unreachable".into()));
+        assert!(failed.to_string().contains("the job failed: Job 038JH failed"), "{failed}");
+    }
 }
