@@ -333,13 +333,10 @@ impl Engine {
             }
             None => {
                 let physical_planning = Instant::now();
+                // A plan on the cluster is never small (`plan_part`), so never prepared here.
                 let cluster = self.inner.cluster.as_ref().filter(|_| planned.on_cluster);
-                let ctx = match cluster {
-                    Some(cluster) => cluster.context(),
-                    None if planned.small => &self.inner.small_ctx,
-                    None => &self.inner.ctx,
-                };
-                let key = prepare.filter(|_| planned.small && cluster.is_none()).map(|generation| PlanKey {
+                let ctx = self.context_for(cluster, planned.small);
+                let key = prepare.filter(|_| planned.small).map(|generation| PlanKey {
                     query: planned.query.clone(),
                     versions: planned.versions.clone(),
                     generation,
@@ -351,7 +348,7 @@ impl Engine {
                     }
                     None => {
                         let physical = self
-                            .physical_plan(ctx, planned.plan, planned.small && cluster.is_none())
+                            .physical_plan(ctx, planned.plan, planned.small)
                             .instrument(tracing::info_span!("kpi.physical_plan"))
                             .await
                             .map_err(|e| self.execution_error(e, query))?;
@@ -367,11 +364,7 @@ impl Engine {
 
                 let execution = Instant::now();
                 let schema = physical.schema();
-                let batches = self.collect(physical, ctx, query).instrument(tracing::info_span!("kpi.execute")).await;
-                let batches = batches.map_err(|e| crate::cluster::failure(cluster, e))?;
-                if cluster.is_some() {
-                    Counters::add(&self.inner.counters.cluster_jobs, 1);
-                }
+                let batches = self.collect_on(cluster, physical, ctx, query).instrument(tracing::info_span!("kpi.execute")).await?;
                 (schema, batches, planning, execution.elapsed())
             }
         };
@@ -545,7 +538,7 @@ impl Engine {
             let Some(data) = data else { continue };
             // On a cluster the bounds are a job there too: the files may be only where it runs.
             let cluster = self.placement([(table.as_str(), &data)])?;
-            let ctx = cluster.map_or(&self.inner.ctx, |c| c.context());
+            let ctx = self.context_for(cluster, false);
             let found = data.bounds.get(ctx, &data.provider, time).await;
             if let Some((lo, hi)) = found.map_err(|e| crate::cluster::failure(cluster, e))? {
                 let (lo, hi) = (lo.instant(&query.calendar), hi.instant(&query.calendar));

@@ -116,19 +116,12 @@ impl Engine {
             let rows: usize = read.iter().map(|(t, _)| tables[t].memory_rows).sum();
             let cluster = self.placement(read.iter().map(|(t, _)| (t.as_str(), &tables[t])))?;
             let small = cluster.is_none() && read.iter().all(|(t, _)| tables[t].in_memory()) && rows <= SMALL_INPUT_ROWS;
-            let ctx = match cluster {
-                Some(cluster) => cluster.context(),
-                None if small => &self.inner.small_ctx,
-                None => &self.inner.ctx,
-            };
+            let ctx = self.context_for(cluster, small);
             let physical = self.physical_plan(ctx, plan, small).await.map_err(|e| self.execution_error(e, first))?;
             let planning = planning.elapsed();
             let execution = Instant::now();
             let schema = physical.schema();
-            let batches = self.collect(physical, ctx, first).await.map_err(|e| crate::cluster::failure(cluster, e))?;
-            if cluster.is_some() {
-                Counters::add(&self.inner.counters.cluster_jobs, 1);
-            }
+            let batches = self.collect_on(cluster, physical, ctx, first).await?;
             Ok::<_, EngineError>((read, schema, batches, planning, execution.elapsed()))
         };
         let (read, schema, batches, planning, execution) = match self.inner.options.timeout {

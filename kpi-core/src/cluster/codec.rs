@@ -29,6 +29,36 @@ fn ours(name: &str, buf: &[u8]) -> bool {
     !buf.is_empty() && extensions::FUNCTION_NAMES.contains(&name)
 }
 
+/// The function methods both codecs share (the two traits name them alike): the engine's
+/// functions with their bytes, any other through Ballista's codec.
+macro_rules! engine_functions {
+    () => {
+        fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+            if ours(name, buf) { extensions::decode_scalar(name, buf) } else { self.inner.try_decode_udf(name, buf) }
+        }
+
+        fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+            if encode_udf(node, buf) { Ok(()) } else { self.inner.try_encode_udf(node, buf) }
+        }
+
+        fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
+            if ours(name, buf) { extensions::decode_aggregate(name, buf) } else { self.inner.try_decode_udaf(name, buf) }
+        }
+
+        fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
+            if encode_udaf(node, buf) { Ok(()) } else { self.inner.try_encode_udaf(node, buf) }
+        }
+
+        fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
+            self.inner.try_decode_udwf(name, buf)
+        }
+
+        fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
+            self.inner.try_encode_udwf(node, buf)
+        }
+    };
+}
+
 /// Ballista's logical codec with the engine's functions.
 #[derive(Debug, Default)]
 pub struct KpiLogicalCodec {
@@ -66,29 +96,7 @@ impl LogicalExtensionCodec for KpiLogicalCodec {
         self.inner.try_encode_file_format(buf, node)
     }
 
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        if ours(name, buf) { extensions::decode_scalar(name, buf) } else { self.inner.try_decode_udf(name, buf) }
-    }
-
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_udf(node, buf) { Ok(()) } else { self.inner.try_encode_udf(node, buf) }
-    }
-
-    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        if ours(name, buf) { extensions::decode_aggregate(name, buf) } else { self.inner.try_decode_udaf(name, buf) }
-    }
-
-    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_udaf(node, buf) { Ok(()) } else { self.inner.try_encode_udaf(node, buf) }
-    }
-
-    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
-        self.inner.try_decode_udwf(name, buf)
-    }
-
-    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.inner.try_encode_udwf(node, buf)
-    }
+    engine_functions!();
 }
 
 /// Ballista's physical codec with the engine's functions.
@@ -117,29 +125,7 @@ impl PhysicalExtensionCodec for KpiPhysicalCodec {
         self.inner.try_encode(node, buf, proto_converter)
     }
 
-    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        if ours(name, buf) { extensions::decode_scalar(name, buf) } else { self.inner.try_decode_udf(name, buf) }
-    }
-
-    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_udf(node, buf) { Ok(()) } else { self.inner.try_encode_udf(node, buf) }
-    }
-
-    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
-        if ours(name, buf) { extensions::decode_aggregate(name, buf) } else { self.inner.try_decode_udaf(name, buf) }
-    }
-
-    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
-        if encode_udaf(node, buf) { Ok(()) } else { self.inner.try_encode_udaf(node, buf) }
-    }
-
-    fn try_decode_udwf(&self, name: &str, buf: &[u8]) -> Result<Arc<WindowUDF>> {
-        self.inner.try_decode_udwf(name, buf)
-    }
-
-    fn try_encode_udwf(&self, node: &WindowUDF, buf: &mut Vec<u8>) -> Result<()> {
-        self.inner.try_encode_udwf(node, buf)
-    }
+    engine_functions!();
 
     fn try_decode_expr(
         &self,

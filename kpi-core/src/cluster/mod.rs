@@ -199,4 +199,29 @@ impl Engine {
         }
         Ok(Some(cluster))
     }
+
+    /// The session a plan runs in: `cluster`'s when it runs there, otherwise the one-partition
+    /// session for small inputs or the engine's own.
+    pub(crate) fn context_for<'a>(&'a self, cluster: Option<&'a Cluster>, small: bool) -> &'a datafusion::prelude::SessionContext {
+        match cluster {
+            Some(cluster) => cluster.context(),
+            None if small => &self.inner.small_ctx,
+            None => &self.inner.ctx,
+        }
+    }
+
+    /// [`Engine::collect`] in `ctx`; on `cluster`, a failure is the cluster's and the job counted.
+    pub(crate) async fn collect_on(
+        &self,
+        cluster: Option<&Cluster>,
+        physical: std::sync::Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+        ctx: &datafusion::prelude::SessionContext,
+        query: &kpi_formula::Query,
+    ) -> Result<Vec<datafusion::arrow::array::RecordBatch>, EngineError> {
+        let batches = self.collect(physical, ctx, query).await.map_err(|e| failure(cluster, e))?;
+        if cluster.is_some() {
+            crate::metrics::Counters::add(&self.inner.counters.cluster_jobs, 1);
+        }
+        Ok(batches)
+    }
 }
