@@ -167,8 +167,9 @@ export class Result {
   readonly rows: Row[]
   readonly summaries: unknown[]
   /** How the result came about: calculated in full, a cache hit, shared with an identical
-   *  calculation in flight, or a cached result patched after appends. */
-  readonly cacheOutcome: 'full' | 'hit' | 'shared' | 'patched'
+   *  calculation in flight, a cached result patched after appends, or read from partial
+   *  states appends keep up to date (a query asked again as data arrives). */
+  readonly cacheOutcome: 'full' | 'hit' | 'shared' | 'patched' | 'maintained'
   /** The rows as an Arrow IPC stream, for apache-arrow's `tableFromIPC`. */
   toArrowIPC(): Buffer
   /** The rows as an apache-arrow Table (apache-arrow must be installed). */
@@ -228,6 +229,9 @@ export interface Metrics {
   /** Cache misses answered by bringing a cached result of older data up to date: only the
    *  periods appends touched were recalculated. */
   cache_patches: number
+  /** Cache misses answered from partial states per period and group that appends keep up to
+   *  date (a query asked again as data arrives; one table, no time intelligence). */
+  maintained_answers: number
   /** Calculations that took the result of an identical one in flight. */
   shared: number
   /** Calculations of a dashboard or batch answered by a plan shared with other queries that

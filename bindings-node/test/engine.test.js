@@ -69,6 +69,13 @@ test('after an append, a cached result recalculates only the days it touched', a
   assert.equal(after.length, before.length)
   const changed = after.filter((r, i) => r.value !== before[i].value).map((r) => r.period)
   assert.deepEqual(changed.map((p) => new Date(p).toISOString().slice(0, 10)), ['2024-06-03'])
+  // Asked again as more rows arrive: read from partial states the appends keep up to date.
+  e.append('orders', ke.demo.generate(cat, { rows: 50, seed: 8, start: '2024-06-04', end: '2024-06-05' }).orders)
+  const again = await e.calculate(query)
+  assert.equal(again.cacheOutcome, 'maintained')
+  assert.equal(e.metrics().maintained_answers, 1)
+  const moved = again.rows.filter((r, i) => r.value !== after[i].value).map((r) => r.period)
+  assert.deepEqual(moved.map((p) => new Date(p).toISOString().slice(0, 10)), ['2024-06-04'])
 })
 
 test('demo tables are Arrow IPC and formulas agree with apache-arrow', async () => {

@@ -184,6 +184,10 @@ def test_each_result_says_its_path_through_the_cache(eng, data):
     assert eng.calculate("revenue", **query).cache_outcome == "hit"
     eng.append("orders", pa.table(data["orders"]).slice(0, 20))
     assert eng.calculate("revenue", **query).cache_outcome == "patched"
+    # Asked again as more rows arrive: from then on read from partial states appends update.
+    eng.append("orders", pa.table(data["orders"]).slice(20, 20))
+    assert eng.calculate("revenue", **query).cache_outcome == "maintained"
+    assert eng.metrics()["maintained_answers"] == 1
     # A view of an aggregate of one table is maintained from partial states.
     sub = eng.subscribe("order_count", grain="day")
     assert [s["maintenance"] for s in eng.streams()] == ["cube"]

@@ -130,16 +130,20 @@ pub enum CacheOutcome {
     /// A cached result over older data, brought up to date by recalculating only the periods
     /// appends touched.
     Patched,
+    /// Read from partial states per period and group that appends keep up to date (see
+    /// [`crate::Metrics::maintained_answers`]).
+    Maintained,
 }
 
 impl CacheOutcome {
-    /// The outcome's name: `full`, `hit`, `shared` or `patched`.
+    /// The outcome's name: `full`, `hit`, `shared`, `patched` or `maintained`.
     pub fn as_str(self) -> &'static str {
         match self {
             CacheOutcome::Full => "full",
             CacheOutcome::Hit => "hit",
             CacheOutcome::Shared => "shared",
             CacheOutcome::Patched => "patched",
+            CacheOutcome::Maintained => "maintained",
         }
     }
 }

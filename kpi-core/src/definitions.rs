@@ -158,6 +158,7 @@ impl Engine {
             Target::Formula(_) => true,
         };
         let invalidated = self.inner.cache.forget(depends);
+        self.inner.answers.forget(depends);
         let refreshed = self.redefine_views(depends).await;
         (invalidated, refreshed)
     }

@@ -59,6 +59,8 @@ pub(crate) struct Inner {
     pub(crate) jobs: std::sync::Mutex<crate::stream::Jobs>,
     /// The partial states of maintained views, fed by appends.
     pub(crate) cubes: crate::stream::Cubes,
+    /// Queries followed by maintained states, answered from them (`crate::answers`).
+    pub(crate) answers: crate::answers::Answers,
     /// Alert rules, their states and events.
     pub(crate) alerts: crate::alerts::Alerts,
     /// Notifiers, the mail server and undeliverable events.
@@ -145,6 +147,7 @@ impl Engine {
                 views: std::sync::Mutex::default(),
                 jobs: std::sync::Mutex::default(),
                 cubes: crate::stream::Cubes::default(),
+                answers: crate::answers::Answers::default(),
                 alerts: crate::alerts::Alerts::default(),
                 notify: crate::notify::Notify::default(),
                 reports: crate::reports::Reports::default(),
@@ -382,6 +385,7 @@ impl Engine {
     pub fn clear_cache(&self) {
         self.inner.cache.clear();
         self.inner.prepared.clear();
+        self.inner.answers.clear();
     }
 
     /// The object model `code` (object models do not change with definitions, so a copy).

@@ -48,6 +48,7 @@
 #![warn(missing_docs)]
 
 pub mod alerts;
+mod answers;
 mod cache;
 mod calculate;
 mod calendar_table;

@@ -22,6 +22,11 @@ pub struct Metrics {
     /// Cache misses answered by bringing the cached result of older data up to date: only the
     /// periods appends touched were recalculated.
     pub cache_patches: u64,
+    /// Cache misses answered from partial states per period and group kept up to date by
+    /// appends: a query brought up to date by patching once and asked again after more appends
+    /// is followed that way from then on (one table, no time intelligence), so an append costs
+    /// in proportion to its rows and the answer reads no rows.
+    pub maintained_answers: u64,
     /// Calculations that joined an identical one in flight (same query, same data) and took its
     /// result rather than running again.
     pub shared: u64,
@@ -71,6 +76,7 @@ pub(crate) struct Counters {
     pub(crate) cache_hits: AtomicU64,
     pub(crate) cache_misses: AtomicU64,
     pub(crate) cache_patches: AtomicU64,
+    pub(crate) maintained_answers: AtomicU64,
     pub(crate) shared: AtomicU64,
     pub(crate) shared_scans: AtomicU64,
     pub(crate) plans_reused: AtomicU64,
@@ -102,6 +108,7 @@ impl Counters {
             cache_hits: get(&self.cache_hits),
             cache_misses: get(&self.cache_misses),
             cache_patches: get(&self.cache_patches),
+            maintained_answers: get(&self.maintained_answers),
             shared: get(&self.shared),
             shared_scans: get(&self.shared_scans),
             plans_reused: get(&self.plans_reused),

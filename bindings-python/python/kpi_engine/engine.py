@@ -362,7 +362,8 @@ class Engine(Alerting, Lifecycle, Cluster):
     def metrics(self) -> dict[str, int]:
         """The engine's counters since it was created: ``calculations``, ``errors``,
         ``cache_hits``, ``cache_misses``, ``cache_patches`` (misses answered by recalculating
-        only the periods appends touched in a cached result), ``shared`` (calculations that
+        only the periods appends touched in a cached result), ``maintained_answers`` (misses
+        answered from partial states appends keep up to date), ``shared`` (calculations that
         took the result of an identical one in flight), ``shared_scans`` (calculations of a
         dashboard answered by one plan shared with KPIs that read the same rows), ``queued``, ``rows_ingested``,
         ``late_rows``, ...

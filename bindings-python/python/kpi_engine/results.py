@@ -109,8 +109,9 @@ class Result(_Rows):
     @property
     def cache_outcome(self) -> str:
         """How the result came about: ``full`` (calculated), ``hit`` (cached over the same
-        data), ``shared`` (an identical calculation in flight) or ``patched`` (a cached result
-        brought up to date after appends)."""
+        data), ``shared`` (an identical calculation in flight), ``patched`` (a cached result
+        brought up to date after appends) or ``maintained`` (read from partial states that
+        appends keep up to date, for a query asked again as data arrives)."""
         return self.to_dict()["cache"]
 
     def __repr__(self) -> str:

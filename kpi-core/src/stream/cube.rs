@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch};
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::compute::{cast, max, min};
 use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
@@ -197,7 +198,11 @@ impl Keying {
     fn converter(&self) -> Result<Option<RowConverter>, DataFusionError> {
         Ok(match self.dimension_types.len() {
             0 => None,
-            _ => Some(RowConverter::new(self.dimension_types.iter().map(|t| SortField::new(t.clone())).collect())?),
+            // Ascending with nulls last, as a calculation orders its groups.
+            _ => {
+                let order = SortOptions { descending: false, nulls_first: false };
+                Some(RowConverter::new(self.dimension_types.iter().map(|t| SortField::new_with_options(t.clone(), order)).collect())?)
+            }
         })
     }
 }
@@ -582,6 +587,11 @@ impl Measure {
     /// The schema of the values [`Cube::changes`] gives.
     pub(crate) fn schema(&self) -> SchemaRef {
         self.output.clone()
+    }
+
+    /// Forgets how far it has looked, so [`Cube::changes`] gives every cell again.
+    pub(crate) fn rewind(&mut self) {
+        self.cursor = None;
     }
 }
 

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::DataFusionError;
 use kpi_formula::{IncrementalPlan, Query};
 
@@ -133,6 +134,33 @@ impl Maintained {
         let mut measure = self.measure.lock().unwrap_or_else(|e| e.into_inner());
         let batches = cube.changes(&mut measure).map_err(EngineError::Execution)?.into_iter().collect();
         Ok(KpiResult::maintained(engine.info_of(query), query.clone(), cube.range(), measure.schema(), batches))
+    }
+}
+
+impl Maintained {
+    /// A query maintained from the cube of `plan` when its table is in memory (joined, or
+    /// built from the rows now); `None` when it is behind a provider or the cube fails.
+    pub(crate) fn start_in_memory(engine: &Engine, plan: &IncrementalPlan) -> Option<Maintained> {
+        start_in_memory(engine, plan).map_err(|e| tracing::debug!(error = %e, "no cube for the query")).ok().flatten()
+    }
+
+    /// Every period and group of the query at `version` of its table, in the result's schema
+    /// and order; `None` when the table is no longer at that version, holds rows released or
+    /// archived (which the cube does not see) or is behind a provider.
+    pub(crate) fn answer(&self, engine: &Engine, version: u64) -> Result<Option<(SchemaRef, Vec<RecordBatch>)>, EngineError> {
+        let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
+        let mut cube = lock(&self.cube);
+        let Some(data) = tables.get(cube.table()) else { return Ok(None) };
+        if data.version != version || data.released || data.archive.is_some() {
+            return Ok(None);
+        }
+        if !catch_up(&tables, &mut cube).map_err(EngineError::Execution)? {
+            return Ok(None);
+        }
+        let mut measure = self.measure.lock().unwrap_or_else(|e| e.into_inner());
+        measure.rewind();
+        let batches = cube.changes(&mut measure).map_err(EngineError::Execution)?.into_iter().collect();
+        Ok(Some((measure.schema(), batches)))
     }
 }
 

@@ -38,7 +38,7 @@ use serde::Serialize;
 use crate::maintenance::{Maintainable, Maintenance};
 use crate::result::{DimensionValue, Status};
 use crate::{Engine, EngineError};
-pub(crate) use cubes::Cubes;
+pub(crate) use cubes::{Cubes, Maintained};
 pub use jobs::JobInfo;
 pub(crate) use jobs::Jobs;
 use mailbox::Mailbox;

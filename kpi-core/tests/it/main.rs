@@ -14,6 +14,7 @@ mod forecast;
 mod fuzz;
 mod isolation;
 mod lifecycle;
+mod maintained;
 mod postgres;
 mod receivers;
 mod registration;
