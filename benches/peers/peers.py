@@ -217,22 +217,32 @@ def main() -> None:
     record(case_c, "Polars expressions by hand", median_ms(lambda: polars_revenue(small_lazy), max(args.repeat, 50), warmup=3))
 
     # ---- (d) the dashboard after appending 1,000 orders -------------------------------------
+    # The first append patches what it can; asked again after the next one, the queries that
+    # partial states can follow are answered from them (built then), and from the third append
+    # on the dashboard runs in its steady state, which the median reports.
     case_d = f"(d) {len(queries)} KPIs after appending 1,000 orders"
     engine = ke.Engine(catalog)
     for name, table in data.items():
         engine.register(name, table)
     engine.dashboard(queries, start=START, end=END)
-    before = engine.metrics()
-    times = []
-    for i in range(args.repeat):
+    times, counts = [], []
+    for i in range(args.repeat + 2):
         batch = pa.table(ke.demo.generate(catalog, rows=1_000, seed=100 + i, start="2024-12-30", end="2024-12-31")["orders"])
         engine.append("orders", batch)
+        before = engine.metrics()
         t = time.perf_counter()
         engine.dashboard(queries, start=START, end=END)
         times.append((time.perf_counter() - t) * 1e3)
-    m = {k: (v - before[k]) / args.repeat for k, v in engine.metrics().items()}
-    record(case_d, "engine (cache on)", statistics.median(times),
-           f"per run: {m['cache_hits']:.0f} hits, {m['cache_patches']:.0f} patched, {m['shared_scans']:.0f} in shared plans")
+        counts.append({k: v - before[k] for k, v in engine.metrics().items()})
+
+    def paths(m: dict[str, int]) -> str:
+        return (f"{m['cache_hits']} hits, {m['cache_patches']} patched, {m['maintained_answers']} from maintained states, "
+                f"{m['shared_scans']} in shared plans, {m['calculations'] - m['cache_hits'] - m['cache_patches'] - m['maintained_answers'] - m['shared_scans']} alone")
+
+    record(case_d, "engine: first append (cache on)", times[0], paths(counts[0]))
+    record(case_d, "engine: second append", times[1], paths(counts[1]) + " (states built)")
+    d_steady = statistics.median(times[2:])
+    record(case_d, "engine: later appends (steady)", d_steady, paths(counts[-1]))
     del engine
 
     # ---- the table ---------------------------------------------------------------------------
@@ -249,7 +259,7 @@ def main() -> None:
     lines += [
         "",
         f"Ratios: (a) engine / DuckDB {a_engine / a_duck:.2f}x; (b) engine / DuckDB {b_engine / b_duck:.2f}x; "
-        f"(c) repeated shape {c_repeat:.2f} ms, cache hit {c_hit * 1e3:.0f} µs through Python.",
+        f"(c) repeated shape {c_repeat:.2f} ms, cache hit {c_hit * 1e3:.0f} µs through Python; (d) steady {d_steady:,.0f} ms.",
     ]
     text = "\n".join(lines) + "\n"
     print("\n" + text)

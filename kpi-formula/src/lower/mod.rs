@@ -17,6 +17,7 @@
 //! 6. the formula as a projection to `Float64`, the lookback periods dropped, sorted.
 
 mod conversion;
+mod distinct;
 mod expr;
 mod incremental;
 mod known;
@@ -342,6 +343,11 @@ impl Lowering<'_> {
         }
         let rows = self.rows(table, &self.slot_exprs(table), lo, hi)?;
         let group = self.period_and_dims(table, &format!("__p{j}"), |k| format!("__g{j}_{k}"));
+        if since.is_none()
+            && let Some(plan) = self.distinct_in_two_phases(j, table, rows.clone(), &group)?
+        {
+            return Ok(plan);
+        }
         let mut aggs = Vec::new();
         if self.q.query.empty_periods == EmptyPeriods::Omit {
             aggs.push(aggregate(AggFunc::Count, None, None)?.alias(format!("__n{j}")));
