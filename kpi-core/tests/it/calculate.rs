@@ -132,3 +132,24 @@ async fn every_standard_kpi_calculates_through_the_engine_at_every_grain_from_da
     let errors: Vec<String> = dashboard.errors().map(|(q, e)| format!("{:?} by {:?}: {e}", q.target, q.grain)).collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+/// Distinct counts per period with counts, min and max of the same table (two grouped
+/// aggregations inside), over customers with and without orders in a week.
+#[tokio::test]
+async fn distinct_counts_with_counts_min_and_max_match_sql() {
+    let engine = engine();
+    let formula = "count(orders) / count_distinct(orders.customer_id) + max(orders.discount) - min(orders.discount) + count(orders.promised_at where orders.channel = 'web')";
+    let q = Query::formula(formula).with_grain(Grain::Week).with_range(range("2024-01-01", "2024-07-01"));
+    let result = calc(&engine, q).await;
+    let oracle = sql("SELECT date_trunc('week', ordered_at) AS period,
+                CAST(count(*) AS DOUBLE) / count(DISTINCT customer_id) + max(discount) - min(discount)
+                  + count(promised_at) FILTER (WHERE channel = 'web') AS value
+         FROM orders WHERE ordered_at >= TIMESTAMP '2024-01-01' AND ordered_at < TIMESTAMP '2024-07-01' GROUP BY 1")
+    .await;
+    assert_same(&result, &oracle);
+    let active = calc(&engine, Query::kpi("active_customers").with_grain(Grain::Month).with_range(range("2024-01-01", "2024-07-01"))).await;
+    let oracle = sql("SELECT date_trunc('month', ordered_at) AS period, CAST(count(DISTINCT customer_id) AS DOUBLE) AS value
+         FROM orders WHERE ordered_at >= TIMESTAMP '2024-01-01' AND ordered_at < TIMESTAMP '2024-07-01' GROUP BY 1")
+    .await;
+    assert_same(&active, &oracle);
+}
