@@ -298,6 +298,7 @@ impl Engine {
                     result.timing = Timing { total: execute.started.elapsed(), planning, queued, execution };
                     result.cache = CacheOutcome::Maintained;
                     Counters::add(&counters.maintained_answers, 1);
+                    Counters::add(&counters.result_bytes, result.memory_size() as u64);
                     ran = CacheOutcome::Maintained;
                     let result = Arc::new(result);
                     // Kept like a patched result: the TTL bounds the time since a full calculation.

@@ -54,8 +54,9 @@ pub struct Metrics {
     pub rows_archived: u64,
     /// Rows retention deleted after their active period (the policy keeps no archive).
     pub rows_deleted: u64,
-    /// Bytes of Arrow result data calculated, in full or by patching a cached result (cache
-    /// hits and shared calculations add nothing): what calculations cost in memory over time.
+    /// Bytes of Arrow result data calculated, in full, by patching a cached result or from
+    /// maintained states (cache hits and shared calculations add nothing): what calculations
+    /// cost in memory over time.
     pub result_bytes: u64,
     /// Calculations that ran in a PostgreSQL database as one statement
     /// ([`crate::EngineOptions::pushdown`]).

@@ -55,6 +55,17 @@ fn pick(x: Stored, y: Stored, later: bool) -> Option<Stored> {
     }
 }
 
+/// A time of a column of `time_type` as spans and the append log have it (microseconds);
+/// `None` for zones other than UTC, whose wall-clock times those microseconds are not.
+fn stored(us: i64, time_type: &DataType) -> Option<Stored> {
+    let t = DateTime::from_timestamp_micros(us)?;
+    match time_type {
+        DataType::Timestamp(TimeUnit::Microsecond, None) | DataType::Date32 => Some(Stored::Local(t.naive_utc())),
+        DataType::Timestamp(TimeUnit::Microsecond, Some(zone)) if super::is_utc(zone) => Some(Stored::Instant(t)),
+        _ => None,
+    }
+}
+
 /// The bounds of a table's time column, computed once per data version.
 #[derive(Debug, Default)]
 pub(crate) struct TimeBounds(OnceCell<Option<(Stored, Stored)>>);
@@ -67,15 +78,7 @@ impl TimeBounds {
     pub(crate) fn extended(&self, span: Option<Span>, time_type: &DataType) -> TimeBounds {
         let Some(known) = self.0.get() else { return TimeBounds::default() };
         let Some((first, last)) = span else { return TimeBounds(OnceCell::new_with(Some(*known))) };
-        let stored = |us: i64| {
-            let t = DateTime::from_timestamp_micros(us)?;
-            match time_type {
-                DataType::Timestamp(TimeUnit::Microsecond, None) | DataType::Date32 => Some(Stored::Local(t.naive_utc())),
-                DataType::Timestamp(TimeUnit::Microsecond, Some(zone)) if super::is_utc(zone) => Some(Stored::Instant(t)),
-                _ => None,
-            }
-        };
-        let (Some(lo), Some(hi)) = (stored(first), stored(last)) else { return TimeBounds::default() };
+        let (Some(lo), Some(hi)) = (stored(first, time_type), stored(last, time_type)) else { return TimeBounds::default() };
         let merged = match *known {
             None => Some((lo, hi)),
             Some((a, b)) => match (pick(a, lo, false), pick(b, hi, true)) {
@@ -84,6 +87,18 @@ impl TimeBounds {
             },
         };
         TimeBounds(OnceCell::new_with(Some(merged)))
+    }
+
+    /// The bounds of in-memory rows from the spans of their pieces (`None` for a piece with no
+    /// time), known without a scan: a query without a range over data just registered plans
+    /// no bounds query first. Zoned times other than UTC are left to [`TimeBounds::get`].
+    pub(crate) fn of_spans(spans: impl Iterator<Item = Option<Span>>, time_type: &DataType) -> TimeBounds {
+        let span = spans.flatten().reduce(|(a, b), (c, d)| (a.min(c), b.max(d)));
+        let Some((first, last)) = span else { return TimeBounds(OnceCell::new_with(Some(None))) };
+        match (stored(first, time_type), stored(last, time_type)) {
+            (Some(lo), Some(hi)) => TimeBounds(OnceCell::new_with(Some(Some((lo, hi))))),
+            _ => TimeBounds::default(),
+        }
     }
 
     /// The earliest and latest time in `column`, or `None` when the table has no rows with a time.
@@ -135,5 +150,25 @@ mod tests {
         assert!(TimeBounds::default().extended(Some((0, 1)), &naive).0.get().is_none());
         let berlin = DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Berlin".into()));
         assert!(known.extended(Some((0, 1)), &berlin).0.get().is_none());
+    }
+
+    #[test]
+    fn the_spans_of_pieces_in_memory_are_the_bounds() {
+        let naive = DataType::Timestamp(TimeUnit::Microsecond, None);
+        let spans = [
+            Some((micros("2024-01-03T00:00:00"), micros("2024-01-04T00:00:00"))),
+            None,
+            Some((micros("2024-01-01T06:00:00"), micros("2024-01-02T00:00:00"))),
+        ];
+        let bounds = TimeBounds::of_spans(spans.into_iter(), &naive);
+        assert_eq!(*bounds.0.get().unwrap(), Some((local("2024-01-01T06:00:00"), local("2024-01-04T00:00:00"))));
+        let utc = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+        let instant = |s: &str| Stored::Instant(s.parse::<chrono::NaiveDateTime>().unwrap().and_utc());
+        let bounds = TimeBounds::of_spans(spans.into_iter(), &utc);
+        assert_eq!(*bounds.0.get().unwrap(), Some((instant("2024-01-01T06:00:00"), instant("2024-01-04T00:00:00"))));
+        // No piece with a time: no rows with a time. Other zones: computed on first use.
+        assert_eq!(*TimeBounds::of_spans([None, None].into_iter(), &naive).0.get().unwrap(), None);
+        let berlin = DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Berlin".into()));
+        assert!(TimeBounds::of_spans(spans.into_iter(), &berlin).0.get().is_none());
     }
 }

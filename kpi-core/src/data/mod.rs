@@ -104,6 +104,10 @@ impl TableData {
         ctx: &SessionContext,
         archive: Option<Arc<crate::lifecycle::ArchivedData>>,
     ) -> Result<TableData, EngineError> {
+        if archive.is_some() {
+            // The archived rows count too: bounds from the in-memory pieces would miss them.
+            self.bounds = Arc::default();
+        }
         self.provider = match &archive {
             Some(archived) => {
                 let frame = ctx
@@ -339,8 +343,14 @@ impl TableData {
 
     fn memory_pieces(model: &ObjectModel, batches: Batches, version: u64, layout: Layout) -> TableData {
         let memory_rows = batches.rows();
-        let provider = Arc::new(LiveTable { schema: model.schema(), batches: batches.clone(), partitions: layout.partitions });
-        TableData::fresh(Origin::Memory(batches), provider, version, memory_rows)
+        let schema = model.schema();
+        let time_type = model.time_column.as_deref().and_then(|c| schema.field_with_name(c).ok()).map(|f| f.data_type().clone());
+        let bounds = match time_type {
+            Some(t) => TimeBounds::of_spans(batches.iter().map(|p| p.span), &t),
+            None => TimeBounds::default(),
+        };
+        let provider = Arc::new(LiveTable { schema, batches: batches.clone(), partitions: layout.partitions });
+        TableData { bounds: Arc::new(bounds), ..TableData::fresh(Origin::Memory(batches), provider, version, memory_rows) }
     }
 
     /// Data behind a provider (already conformed).
