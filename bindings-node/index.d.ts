@@ -253,6 +253,8 @@ export interface Metrics {
   cluster_jobs: number
   result_bytes: number
   cached_bytes: number
+  /** Bytes of the partial states kept for queries followed by maintained states (at most 256 MiB). */
+  maintained_bytes: number
 }
 
 /** Engine settings. */

@@ -74,7 +74,8 @@ test('after an append, a cached result recalculates only the days it touched', a
   const again = await e.calculate(query)
   assert.equal(again.cacheOutcome, 'maintained')
   assert.equal(e.metrics().maintained_answers, 1)
-  const moved = again.rows.filter((r, i) => r.value !== after[i].value).map((r) => r.period)
+  // Sums from states add in another order than a scan: equal within rounding elsewhere.
+  const moved = again.rows.filter((r, i) => Math.abs(r.value - after[i].value) > 1e-9 * Math.abs(after[i].value)).map((r) => r.period)
   assert.deepEqual(moved.map((p) => new Date(p).toISOString().slice(0, 10)), ['2024-06-04'])
 })
 

@@ -33,6 +33,11 @@ use crate::stream::Maintained;
 /// The most queries followed by maintained states; the least recently answered goes first.
 pub(crate) const MAX_MAINTAINED_ANSWERS: usize = 128;
 
+/// The most bytes of states kept for followed queries (exact distinct counts keep a hash per
+/// value and period, exact percentiles every value); past it the least recently answered go,
+/// and states bigger than this alone answer once and are not kept.
+pub(crate) const MAX_MAINTAINED_BYTES: usize = 256 << 20;
+
 /// One followed query: its states and what they are valid for.
 struct Followed {
     maintained: Arc<Maintained>,
@@ -71,10 +76,19 @@ impl Answers {
         let used = self.tick();
         let mut followed = self.lock();
         followed.insert(query, Followed { maintained, generation, used });
-        while followed.len() > MAX_MAINTAINED_ANSWERS {
+        // States grow with appends, so their size is taken as it is now.
+        let mut bytes: usize = followed.values().map(|f| f.maintained.bytes()).sum();
+        while followed.len() > MAX_MAINTAINED_ANSWERS || bytes > MAX_MAINTAINED_BYTES {
             let Some(oldest) = followed.iter().min_by_key(|(_, f)| f.used).map(|(q, _)| q.clone()) else { break };
-            followed.remove(&oldest);
+            if let Some(gone) = followed.remove(&oldest) {
+                bytes = bytes.saturating_sub(gone.maintained.bytes());
+            }
         }
+    }
+
+    /// About how many bytes the states of the followed queries hold.
+    pub(crate) fn bytes(&self) -> usize {
+        self.lock().values().map(|f| f.maintained.bytes()).sum()
     }
 
     /// Stops following every query (their cubes go when no view uses them).

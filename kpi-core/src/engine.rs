@@ -373,7 +373,8 @@ impl Engine {
 
     /// The engine's counters.
     pub fn metrics(&self) -> Metrics {
-        Metrics { cached_bytes: self.inner.cache.bytes() as u64, ..self.inner.counters.snapshot() }
+        let (cached_bytes, maintained_bytes) = (self.inner.cache.bytes() as u64, self.inner.answers.bytes() as u64);
+        Metrics { cached_bytes, maintained_bytes, ..self.inner.counters.snapshot() }
     }
 
     /// How many results the cache holds.

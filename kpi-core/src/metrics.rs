@@ -66,6 +66,9 @@ pub struct Metrics {
     pub cluster_jobs: u64,
     /// Bytes of result data the cache holds now (bounded by [`crate::CachePolicy::max_bytes`]).
     pub cached_bytes: u64,
+    /// Bytes of the partial states kept for queries followed by maintained states (at most
+    /// 256 MiB; see [`Metrics::maintained_answers`]).
+    pub maintained_bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -125,6 +128,7 @@ impl Counters {
             pushed_down: get(&self.pushed_down),
             cluster_jobs: get(&self.cluster_jobs),
             cached_bytes: 0,
+            maintained_bytes: 0,
         }
     }
 }

@@ -9,6 +9,9 @@ const client = require('prom-client')
 /** Upper bounds (seconds) of the request latency histogram's buckets. */
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
+/** Engine metrics that are amounts held now, not counts since start. */
+const HELD = new Set(['cached_bytes', 'maintained_bytes'])
+
 class Metrics {
   /** `engine`: the embedded engine, whose own counters are exported next to the server's. */
   constructor(engine) {
@@ -46,10 +49,18 @@ class Metrics {
     return this.registry.metrics()
   }
 
-  /** The engine's counters (`kpi_engine_<name>_total`) and storage gauges, read per scrape. */
+  /** The engine's counters (`kpi_engine_<name>_total`), the bytes it holds now as gauges
+   *  (`kpi_engine_cached_bytes`, `kpi_engine_maintained_bytes`) and storage gauges, read per scrape. */
   engineMetrics(registry) {
     const engine = this.engine
     for (const name of Object.keys(engine.metrics())) {
+      if (HELD.has(name)) {
+        new client.Gauge({
+          name: `kpi_engine_${name}`, help: `The engine's ${name.replace(/_/g, ' ')} now.`, registers: [registry],
+          collect() { this.set(engine.metrics()[name] ?? 0) },
+        })
+        continue
+      }
       new client.Counter({
         name: `kpi_engine_${name}_total`, help: `The engine's ${name.replace(/_/g, ' ')} counter.`, registers: [registry],
         collect() {

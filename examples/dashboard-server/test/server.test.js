@@ -206,6 +206,8 @@ test('API key, body size limit, rate limit and metrics', async () => {
     const metrics = await call('GET', '/metrics', undefined, auth)
     assert.match(metrics.body, /kpi_http_requests_total\{route=".*",status="429"\} \d+/)
     assert.match(metrics.body, /^kpi_engine_rows_ingested_total [1-9]\d*$/m)
+    assert.match(metrics.body, /^# TYPE kpi_engine_cached_bytes gauge$/m)
+    assert.match(metrics.body, /^kpi_engine_maintained_bytes \d+$/m)
     assert.match(metrics.body, /^kpi_storage_rows\{object_model="orders",tier="hot"\} [1-9]\d*$/m)
     assert.match(metrics.body, /^kpi_storage_bytes\{object_model="orders",tier="cold"\} 0$/m)
     assert.match(metrics.body, /^kpi_http_request_duration_seconds_bucket\{le="\+Inf",route="\/modules"\} \d+$/m)

@@ -285,6 +285,12 @@ impl Cube {
         self.keying.range
     }
 
+    /// About how many bytes its states and keys hold.
+    pub(crate) fn bytes(&self) -> usize {
+        let keys = self.cells.keys.len() * 40 + self.groups.keys.iter().map(|k| k.as_ref().len() + 32).sum::<usize>();
+        keys + self.aggregates.iter().map(|a| a.states.bytes()).sum::<usize>()
+    }
+
     /// Whether the cube has every aggregate of `plan`.
     pub(crate) fn has_all(&self, plan: &IncrementalPlan) -> bool {
         plan.aggregates.iter().all(|a| {

@@ -144,6 +144,11 @@ impl Maintained {
         start_in_memory(engine, plan).map_err(|e| tracing::debug!(error = %e, "no cube for the query")).ok().flatten()
     }
 
+    /// About how many bytes its cube holds.
+    pub(crate) fn bytes(&self) -> usize {
+        lock(&self.cube).bytes()
+    }
+
     /// Every period and group of the query at `version` of its table, in the result's schema
     /// and order; `None` when the table is no longer at that version, holds rows released or
     /// archived (which the cube does not see) or is behind a provider.

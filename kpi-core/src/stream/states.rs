@@ -64,6 +64,30 @@ impl States {
         }
     }
 
+    /// About how many bytes the states hold (what a bound on maintained states counts).
+    pub(crate) fn bytes(&self) -> usize {
+        const ENTRY: usize = std::mem::size_of::<u64>() + 1;
+        match self {
+            States::Sum { sum, .. } | States::Avg { sum, .. } => sum.len() * 16,
+            States::Count(c) => c.len() * 8,
+            States::Min(m) | States::Max(m) => m.len() * 16,
+            States::Distinct { cells, .. } => cells
+                .iter()
+                .map(|c| match c {
+                    Distinct::Exact(hashes) => 48 + hashes.capacity() * ENTRY,
+                    Distinct::Sketch(registers) => 16 + registers.len(),
+                })
+                .sum(),
+            States::Quantile { cells, .. } => cells
+                .iter()
+                .map(|c| match c {
+                    Quantile::Exact { values, .. } => 32 + values.capacity() * 8,
+                    Quantile::Sketch { positive, negative, .. } => 64 + (positive.len() + negative.len()) * 32,
+                })
+                .sum(),
+        }
+    }
+
     /// Adds an empty cell.
     pub(crate) fn push(&mut self) {
         match self {

@@ -45,6 +45,8 @@ async fn a_query_patched_once_is_then_answered_from_states_that_appends_update()
     use CacheOutcome::{Maintained, Patched};
     assert_eq!(outcomes, [Patched, Maintained, Maintained, Maintained]);
     assert_eq!((cached.metrics().cache_patches, cached.metrics().maintained_answers), (1, 3));
+    let held = cached.metrics().maintained_bytes;
+    assert!(held > 0, "the states of the followed query are counted");
 
     // A registration anew: the states are rebuilt from the new rows and still agree.
     for engine in [&cached, &oracle] {
@@ -102,7 +104,9 @@ async fn released_rows_a_definition_change_and_clearing_the_cache_stop_the_state
     assert_eq!(append(120).await, CacheOutcome::Maintained);
     // Cleared: the next answer is calculated; asked again after the next append, the query
     // (its last result calculated over appended rows) is followed again.
+    assert!(engine.metrics().maintained_bytes > 0);
     engine.clear_cache();
+    assert_eq!(engine.metrics().maintained_bytes, 0);
     assert_eq!(engine.calculate(&q).await.unwrap().cache_outcome(), CacheOutcome::Full);
     assert_eq!(append(180).await, CacheOutcome::Maintained);
     assert_eq!(append(240).await, CacheOutcome::Maintained);
