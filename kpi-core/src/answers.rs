@@ -35,8 +35,11 @@ pub(crate) const MAX_MAINTAINED_ANSWERS: usize = 128;
 
 /// The most bytes of states kept for followed queries (exact distinct counts keep a hash per
 /// value and period, exact percentiles every value); past it the least recently answered go,
-/// and states bigger than this alone answer once and are not kept.
+/// and states bigger than this alone answer once and are not built again for that query.
 pub(crate) const MAX_MAINTAINED_BYTES: usize = 256 << 20;
+
+/// The most queries remembered as too big to follow.
+const MAX_TOO_BIG: usize = 1_024;
 
 /// One followed query: its states and what they are valid for.
 struct Followed {
@@ -51,6 +54,9 @@ struct Followed {
 #[derive(Default)]
 pub(crate) struct Answers {
     followed: Mutex<HashMap<Query, Followed>>,
+    /// Queries whose states alone passed [`MAX_MAINTAINED_BYTES`]: calculated as before rather
+    /// than built again at every append.
+    too_big: Mutex<std::collections::HashSet<Query>>,
     clock: std::sync::atomic::AtomicU64,
 }
 
@@ -72,34 +78,51 @@ impl Answers {
         Some(entry.maintained.clone())
     }
 
+    fn too_big(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<Query>> {
+        self.too_big.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn keep(&self, query: Query, maintained: Arc<Maintained>, generation: u64) {
+        if maintained.bytes() > MAX_MAINTAINED_BYTES {
+            let mut too_big = self.too_big();
+            if too_big.len() < MAX_TOO_BIG {
+                too_big.insert(query);
+            }
+            return;
+        }
         let used = self.tick();
         let mut followed = self.lock();
         followed.insert(query, Followed { maintained, generation, used });
         // States grow with appends, so their size is taken as it is now.
-        let mut bytes: usize = followed.values().map(|f| f.maintained.bytes()).sum();
-        while followed.len() > MAX_MAINTAINED_ANSWERS || bytes > MAX_MAINTAINED_BYTES {
+        while followed.len() > MAX_MAINTAINED_ANSWERS || held(&followed) > MAX_MAINTAINED_BYTES {
             let Some(oldest) = followed.iter().min_by_key(|(_, f)| f.used).map(|(q, _)| q.clone()) else { break };
-            if let Some(gone) = followed.remove(&oldest) {
-                bytes = bytes.saturating_sub(gone.maintained.bytes());
-            }
+            followed.remove(&oldest);
         }
     }
 
     /// About how many bytes the states of the followed queries hold.
     pub(crate) fn bytes(&self) -> usize {
-        self.lock().values().map(|f| f.maintained.bytes()).sum()
+        held(&self.lock())
     }
 
     /// Stops following every query (their cubes go when no view uses them).
     pub(crate) fn clear(&self) {
         self.lock().clear();
+        self.too_big().clear();
     }
 
     /// Stops following the queries `depends` says a definition change affects.
     pub(crate) fn forget(&self, depends: impl Fn(&Query) -> bool) {
         self.lock().retain(|q, _| !depends(q));
+        self.too_big().retain(|q| !depends(q));
     }
+}
+
+/// The bytes of the cubes `followed` read, each counted once (queries grouping a table the
+/// same way share one).
+fn held(followed: &HashMap<Query, Followed>) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    followed.values().filter(|f| seen.insert(f.maintained.cube_id())).map(|f| f.maintained.bytes()).sum()
 }
 
 /// Whether `plan`'s states give exactly what a calculation gives under `options`.
@@ -138,7 +161,7 @@ impl Engine {
         let [(table, version)] = planned.versions.as_slice() else { return None };
         let maintained = match self.inner.answers.get(&planned.query, valid_since) {
             Some(m) => m,
-            None if follow => {
+            None if follow && !self.inner.answers.too_big().contains(&planned.query) => {
                 let plan = Maintainable::of(&planned.query, &self.catalog()).cube?;
                 let options = &self.inner.options;
                 if plan.table != *table || !exact(&plan, options.distinct_counts, options.quantiles) {

@@ -149,6 +149,11 @@ impl Maintained {
         lock(&self.cube).bytes()
     }
 
+    /// Which cube it reads: queries grouping a table the same way share one.
+    pub(crate) fn cube_id(&self) -> usize {
+        Arc::as_ptr(&self.cube) as usize
+    }
+
     /// Every period and group of the query at `version` of its table, in the result's schema
     /// and order; `None` when the table is no longer at that version, holds rows released or
     /// archived (which the cube does not see) or is behind a provider.
