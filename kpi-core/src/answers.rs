@@ -162,6 +162,11 @@ impl Engine {
         let maintained = match self.inner.answers.get(&planned.query, valid_since) {
             Some(m) => m,
             None if follow && !self.inner.answers.too_big().contains(&planned.query) => {
+                // States see only rows in memory: all of them, none released or archived.
+                let whole = |d: &crate::data::TableData| d.in_memory() && !d.released;
+                if !self.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(table).is_some_and(whole) {
+                    return None;
+                }
                 let plan = Maintainable::of(&planned.query, &self.catalog()).cube?;
                 let options = &self.inner.options;
                 if plan.table != *table || !exact(&plan, options.distinct_counts, options.quantiles) {

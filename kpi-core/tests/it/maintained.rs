@@ -135,6 +135,9 @@ async fn released_rows_a_definition_change_and_clearing_the_cache_stop_the_state
     use CacheOutcome::{Full, Maintained, Patched};
     assert_eq!(outcomes.iter().map(|r| r.cache_outcome()).collect::<Vec<_>>(), [Patched, Maintained, Full]);
     assert_eq!(retained.metrics().rows_released, 30_000);
+    // Asked again: states are neither used nor built over data that lost rows.
+    retained.append_batches("events", vec![batch(&minute(7_400))]).unwrap();
+    assert_ne!(retained.calculate(&whole_day).await.unwrap().cache_outcome(), CacheOutcome::Maintained);
     assert_eq!(outcomes[2].rows().iter().filter_map(|r| r.value).sum::<f64>(), 10_000.0, "only the rows retention kept");
 }
 
