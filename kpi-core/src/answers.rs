@@ -6,9 +6,11 @@
 //! A query earns its states by being asked again after appends twice: the first time its
 //! cached result is patched (`crate::patch`, cheap when appends touch few periods and
 //! batches) or recalculated; asked again after more appends, its cube is built from the rows
-//! in memory (one pass) and answers from then on. Only what the states give exactly takes this path: one
-//! table in memory, its own columns, no time intelligence ([`Maintenance::Cube`]), exact
-//! distinct counts and percentiles, no rows released or archived. Anything else, or a
+//! in memory (one pass) and answers from then on. Only what the states give exactly takes
+//! this path, over an explicit range (a range defaulted from the data moves with appends;
+//! patching follows it): one table in memory, its own columns, no time intelligence
+//! ([`Maintenance::Cube`]), exact distinct counts and percentiles, no rows released or
+//! archived. Anything else, or a
 //! states answer that cannot vouch for the version planned, falls back to patching or a full
 //! calculation, so answers equal those calculations (property-tested in
 //! `kpi-core/tests/it/maintained.rs`).
@@ -161,7 +163,9 @@ impl Engine {
         let [(table, version)] = planned.versions.as_slice() else { return None };
         let maintained = match self.inner.answers.get(&planned.query, valid_since) {
             Some(m) => m,
-            None if follow && !self.inner.answers.too_big().contains(&planned.query) => {
+            // A range defaulted from the data moves with appends (a new planned query each
+            // time): patching follows it, a cube per append would not pay.
+            None if follow && asked.range.is_some() && !self.inner.answers.too_big().contains(&planned.query) => {
                 // States see only rows in memory: all of them, none released or archived.
                 let whole = |d: &crate::data::TableData| d.in_memory() && !d.released;
                 if !self.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(table).is_some_and(whole) {
