@@ -135,9 +135,7 @@ impl Maintained {
         let batches = cube.changes(&mut measure).map_err(EngineError::Execution)?.into_iter().collect();
         Ok(KpiResult::maintained(engine.info_of(query), query.clone(), cube.range(), measure.schema(), batches))
     }
-}
 
-impl Maintained {
     /// A query maintained from the cube of `plan` when its table is in memory (joined, or
     /// built from the rows now); `None` when it is behind a provider or the cube fails.
     pub(crate) fn start_in_memory(engine: &Engine, plan: &IncrementalPlan) -> Option<Maintained> {
