@@ -166,9 +166,8 @@ impl Engine {
             // A range defaulted from the data moves with appends (a new planned query each
             // time): patching follows it, a cube per append would not pay.
             None if follow && asked.range.is_some() && !self.inner.answers.too_big().contains(&planned.query) => {
-                // States see only rows in memory: all of them, none released or archived.
-                let whole = |d: &crate::data::TableData| d.in_memory() && !d.released;
-                if !self.inner.tables.read().unwrap_or_else(|e| e.into_inner()).get(table).is_some_and(whole) {
+                let tables = self.inner.tables.read().unwrap_or_else(|e| e.into_inner());
+                if !tables.get(table).is_some_and(crate::data::TableData::all_rows_in_memory) {
                     return None;
                 }
                 let plan = Maintainable::of(&planned.query, &self.catalog()).cube?;

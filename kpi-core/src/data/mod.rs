@@ -209,14 +209,20 @@ impl TableData {
         Some(out)
     }
 
-    /// Whether all rows are in memory (none archived).
     /// Rows were appended in memory over a provider's.
     pub(crate) fn has_appended(&self) -> bool {
         matches!(&self.origin, Origin::Provider { appended, .. } if appended.rows() > 0)
     }
 
+    /// Whether all rows are in memory (none archived).
     pub(crate) fn in_memory(&self) -> bool {
         matches!(self.origin, Origin::Memory(_)) && self.archive.is_none()
+    }
+
+    /// Whether every row registered and appended is still in memory: none archived, none
+    /// released. What maintained states see is then the whole table.
+    pub(crate) fn all_rows_in_memory(&self) -> bool {
+        self.in_memory() && !self.released
     }
 }
 

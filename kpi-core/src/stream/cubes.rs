@@ -159,7 +159,7 @@ impl Maintained {
         let tables = engine.inner.tables.read().unwrap_or_else(|e| e.into_inner());
         let mut cube = lock(&self.cube);
         let Some(data) = tables.get(cube.table()) else { return Ok(None) };
-        if data.version != version || data.released || data.archive.is_some() {
+        if data.version != version || !data.all_rows_in_memory() {
             return Ok(None);
         }
         if !catch_up(&tables, &mut cube).map_err(EngineError::Execution)? {

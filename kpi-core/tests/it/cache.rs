@@ -8,7 +8,7 @@ use kpi_core::{CacheOutcome, CachePolicy, Engine, EngineOptions, KpiResult, Manu
 use kpi_formula::{Grain, Query};
 use proptest::prelude::*;
 
-use crate::stream::{Event, KPIS, batch, by_minute, catalog, event};
+use crate::stream::{Event, KPIS, batch, by_minute, catalog, event, uncached};
 use crate::support::{assert_same_rows, demo, engine_with, range};
 
 #[tokio::test]
@@ -213,8 +213,7 @@ async fn a_default_range_that_grows_with_appends_is_followed_when_every_group_fi
     let mut check = async |events: &[Event]| {
         cached.append_batches("events", vec![batch(events)]).unwrap();
         so_far.extend(events.iter().copied());
-        let scratch = Engine::with_options(catalog(), EngineOptions::default().with_cache(CachePolicy::disabled())).unwrap();
-        scratch.register_batches("events", vec![batch(&so_far)]).unwrap();
+        let scratch = uncached(&so_far);
         let (ours, theirs) = (cached.calculate(&query).await.unwrap(), scratch.calculate(&query).await.unwrap());
         assert_same_rows(&ours, &theirs);
         ours.rows().len()
@@ -253,11 +252,7 @@ proptest! {
             cached.register_batches("events", vec![batch(&first)]).unwrap();
             // The oracle: every row so far registered at once in an engine without a cache.
             let mut so_far: Vec<Event> = first.clone();
-            let scratch = |rows: &[Event]| {
-                let engine = Engine::with_options(catalog(), EngineOptions::default().with_cache(CachePolicy::disabled())).unwrap();
-                engine.register_batches("events", vec![batch(rows)]).unwrap();
-                engine
-            };
+            let scratch = uncached;
             let mut query = by_minute(kpi);
             if by_region {
                 query = query.by(["events.region"]);

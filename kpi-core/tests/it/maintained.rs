@@ -9,15 +9,8 @@ use kpi_core::{CacheOutcome, CachePolicy, Engine, EngineOptions, Estimate};
 use kpi_formula::{Grain, Query};
 use proptest::prelude::*;
 
-use crate::stream::{Event, KPIS, batch, by_minute, catalog, event};
+use crate::stream::{Event, KPIS, batch, by_minute, catalog, event, uncached};
 use crate::support::{assert_same_rows, demo, engine_with, range};
-
-/// An engine without a cache over `rows`: the oracle.
-fn scratch(rows: &[Event]) -> Engine {
-    let engine = Engine::with_options(catalog(), EngineOptions::default().with_cache(CachePolicy::disabled())).unwrap();
-    engine.register_batches("events", vec![batch(rows)]).unwrap();
-    engine
-}
 
 fn minutes(from: &str, to: &str) -> kpi_formula::TimeRange {
     kpi_formula::TimeRange::parse(from, to, &kpi_formula::Calendar::default()).unwrap()
@@ -79,7 +72,7 @@ async fn what_states_cannot_give_exactly_is_calculated_as_before() {
             engine.append_batches("events", vec![batch(&rows)]).unwrap();
             let ours = engine.calculate(q).await.unwrap();
             assert_ne!(ours.cache_outcome(), CacheOutcome::Maintained);
-            assert_same_rows(&ours, &scratch(&so_far).calculate(q).await.unwrap());
+            assert_same_rows(&ours, &uncached(&so_far).calculate(q).await.unwrap());
         }
     }
     assert_eq!(approximate.metrics().maintained_answers + exact.metrics().maintained_answers, 0);
@@ -97,7 +90,7 @@ async fn released_rows_a_definition_change_and_clearing_the_cache_stop_the_state
         engine.append_batches("events", vec![batch(&events(from))]).unwrap();
         so_far.extend(events(from));
         let ours = engine.calculate(&q).await.unwrap();
-        assert_same_rows(&ours, &scratch(&so_far).calculate(&q).await.unwrap());
+        assert_same_rows(&ours, &uncached(&so_far).calculate(&q).await.unwrap());
         ours.cache_outcome()
     };
     assert_eq!(append(60).await, CacheOutcome::Patched);
@@ -179,7 +172,7 @@ proptest! {
                 cached.append_batches("events", vec![batch(events)]).unwrap();
                 so_far.extend(events.iter().copied());
                 let result = cached.calculate(&query).await.unwrap();
-                assert_same_rows(&result, &scratch(&so_far).calculate(&query).await.unwrap());
+                assert_same_rows(&result, &uncached(&so_far).calculate(&query).await.unwrap());
                 let maintained = result.cache_outcome() == CacheOutcome::Maintained;
                 assert!(!(ranged && followed) || maintained, "{kpi}: followed, then {:?}", result.cache_outcome());
                 assert!(ranged || !maintained, "a default range is patched or recalculated, not followed");

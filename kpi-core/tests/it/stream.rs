@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use kpi_catalog::Catalog;
-use kpi_core::{CalculateOptions, Engine, EngineOptions, ManualClock, Refresh, Subscription, UpdateKind, Updates};
+use kpi_core::{CachePolicy, CalculateOptions, Engine, EngineOptions, ManualClock, Refresh, Subscription, UpdateKind, Updates};
 use kpi_formula::{Grain, Query, TimeRange};
 use proptest::prelude::*;
 
@@ -76,6 +76,13 @@ pub(crate) fn batch(events: &[Event]) -> RecordBatch {
 
 pub(crate) fn engine(events: &[Event]) -> Engine {
     let engine = Engine::new(catalog()).unwrap();
+    engine.register_batches("events", vec![batch(events)]).unwrap();
+    engine
+}
+
+/// The oracle: `events` registered at once in an engine without a cache.
+pub(crate) fn uncached(events: &[Event]) -> Engine {
+    let engine = Engine::with_options(catalog(), EngineOptions::default().with_cache(CachePolicy::disabled())).unwrap();
     engine.register_batches("events", vec![batch(events)]).unwrap();
     engine
 }
